@@ -1,0 +1,98 @@
+//! Client authentication at the token endpoint: the [`ClientAuthenticator`] trait and the
+//! built-in methods `client_secret_basic`, `client_secret_post` and `none`.
+//!
+//! A method is a plugin like a grant: add one with
+//! [`AuthorizationServer::add_client_authenticator`](crate::AuthorizationServer::add_client_authenticator)
+//! and name it in a grant's allowed methods.
+
+mod basic;
+mod none;
+mod post;
+
+pub use basic::ClientSecretBasic;
+pub use none::NoneAuthenticator;
+pub use post::ClientSecretPost;
+
+use crate::client::Client;
+use crate::clock::Timestamp;
+use crate::error::OAuthError;
+use crate::future::BoxFuture;
+use crate::grant_type::ClientAuthMethod;
+use crate::params::Params;
+use crate::request::Request;
+use crate::storage::{ClientStore, StorageError};
+use std::sync::Arc;
+
+/// Whether a request carries a method's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// Nothing of this method is in the request.
+    Absent,
+    /// The request names a client without proving anything (`client_id` alone): it counts only
+    /// when no method with credentials is present.
+    IdentifiesOnly,
+    /// The request carries this method's credentials.
+    Credentials,
+}
+
+/// What an authenticator sees of the request and the server.
+pub struct ClientAuthInput<'a> {
+    /// The request.
+    pub request: &'a Request,
+    /// Its parsed form parameters.
+    pub params: &'a Params,
+    /// Where to find clients.
+    pub clients: &'a dyn ClientStore,
+    /// The server's issuer identifier (an accepted JWT audience).
+    pub issuer: &'a str,
+    /// The token endpoint's URL (an accepted JWT audience).
+    pub token_endpoint: &'a str,
+    /// The current time.
+    pub now: Timestamp,
+}
+
+/// A token endpoint client authentication method.
+///
+/// The engine decides which method a request uses (from each method's [`Presence`]), checks
+/// that the grant allows it, calls [`authenticate`](ClientAuthenticator::authenticate), and
+/// finally checks that the client is registered for that method: an authenticator only has to
+/// verify its own credentials.
+pub trait ClientAuthenticator: Send + Sync + 'static {
+    /// The method's name.
+    fn method(&self) -> ClientAuthMethod;
+
+    /// Whether the request carries this method's credentials. Must not fail or block.
+    fn presence(&self, request: &Request, params: &Params) -> Presence;
+
+    /// Verifies the credentials and returns the client. Every failure is `invalid_client`.
+    fn authenticate<'a>(&'a self, input: &'a ClientAuthInput<'a>) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>>;
+
+    /// The `WWW-Authenticate` challenge for a failure of this method, for methods that use the
+    /// `Authorization` header.
+    fn challenge(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// JWS algorithms the method accepts, for the metadata document (`*_signing_alg_values_supported`).
+    fn signing_algorithms(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// The one message every credential failure gives, so a client cannot tell an unknown
+/// `client_id` from a wrong secret.
+pub const AUTHENTICATION_FAILED: &str = "client authentication failed";
+
+/// Looks up a client, mapping "not found" to `invalid_client` and storage errors to `server_error`.
+pub async fn find_client(clients: &dyn ClientStore, client_id: &str) -> Result<Arc<dyn Client>, OAuthError> {
+    clients
+        .find_client(client_id)
+        .await
+        .map_err(storage_failure)?
+        .ok_or_else(|| OAuthError::invalid_client(AUTHENTICATION_FAILED))
+}
+
+/// The `server_error` a storage failure becomes; the cause is not shown to the client.
+pub fn storage_failure(_: StorageError) -> OAuthError {
+    OAuthError::server_error("the server could not reach its storage")
+}

@@ -1,0 +1,33 @@
+//! `none`: a public client names itself with `client_id` and proves nothing.
+
+use super::{ClientAuthInput, ClientAuthenticator, Presence, find_client};
+use crate::client::Client;
+use crate::error::OAuthError;
+use crate::future::BoxFuture;
+use crate::grant_type::ClientAuthMethod;
+use crate::params::Params;
+use crate::request::Request;
+use std::sync::Arc;
+
+/// `none`: the public-client "method". The engine accepts it only for clients registered with
+/// `token_endpoint_auth_method` `none`, so a confidential client can never be named without
+/// its credentials.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoneAuthenticator;
+
+impl ClientAuthenticator for NoneAuthenticator {
+    fn method(&self) -> ClientAuthMethod {
+        ClientAuthMethod::NONE
+    }
+
+    fn presence(&self, _: &Request, params: &Params) -> Presence {
+        if params.contains("client_id") { Presence::IdentifiesOnly } else { Presence::Absent }
+    }
+
+    fn authenticate<'a>(&'a self, input: &'a ClientAuthInput<'a>) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>> {
+        Box::pin(async move {
+            let id = input.params.require("client_id")?;
+            find_client(input.clients, id).await
+        })
+    }
+}

@@ -1,0 +1,36 @@
+//! `client_secret_post`: client id and secret in the form body.
+
+use super::{AUTHENTICATION_FAILED, ClientAuthInput, ClientAuthenticator, Presence, find_client};
+use crate::client::Client;
+use crate::error::OAuthError;
+use crate::future::BoxFuture;
+use crate::grant_type::ClientAuthMethod;
+use crate::params::Params;
+use crate::request::Request;
+use std::sync::Arc;
+
+/// `client_secret_post` (RFC 6749 §2.3.1): `client_id` and `client_secret` body parameters.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ClientSecretPost;
+
+impl ClientAuthenticator for ClientSecretPost {
+    fn method(&self) -> ClientAuthMethod {
+        ClientAuthMethod::CLIENT_SECRET_POST
+    }
+
+    fn presence(&self, _: &Request, params: &Params) -> Presence {
+        if params.contains("client_secret") { Presence::Credentials } else { Presence::Absent }
+    }
+
+    fn authenticate<'a>(&'a self, input: &'a ClientAuthInput<'a>) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>> {
+        Box::pin(async move {
+            let id = input.params.get("client_id").ok_or_else(|| OAuthError::invalid_client(AUTHENTICATION_FAILED))?;
+            let secret = input.params.get("client_secret").unwrap_or_default();
+            let client = find_client(input.clients, id).await?;
+            if !client.check_secret(secret) {
+                return Err(OAuthError::invalid_client(AUTHENTICATION_FAILED));
+            }
+            Ok(client)
+        })
+    }
+}

@@ -1,0 +1,101 @@
+//! [`GrantContext`]: what a grant may use of the server while it runs.
+
+use crate::client_auth::storage_failure;
+use crate::clock::Timestamp;
+use crate::config::ServerConfig;
+use crate::error::OAuthError;
+use crate::grant::AccessGrant;
+use crate::grant_type::GrantType;
+use crate::params::Params;
+use crate::registry::Registration;
+use crate::secret::{Secret, TokenDigest};
+use crate::server::AuthorizationServer;
+use crate::storage::{FamilyId, Storage, TokenKind, TokenRecord};
+use crate::token::{CredentialKind, TokenResponse};
+
+/// The server as a running grant sees it: storage, configuration, and token issuance with the
+/// grant's own extensions.
+#[derive(Clone, Copy)]
+pub struct GrantContext<'a> {
+    server: &'a AuthorizationServer,
+    registration: &'a Registration,
+}
+
+impl<'a> GrantContext<'a> {
+    pub(crate) fn new(server: &'a AuthorizationServer, registration: &'a Registration) -> Self {
+        GrantContext { server, registration }
+    }
+
+    /// The stores.
+    pub fn storage(&self) -> &'a Storage {
+        &self.server.storage
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &'a ServerConfig {
+        &self.server.config
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Timestamp {
+        self.server.config.clock().now()
+    }
+
+    /// A new credential from the configured generator.
+    pub fn generate(&self, kind: CredentialKind) -> String {
+        self.server.config.token_generator().generate(kind)
+    }
+
+    /// Revokes every token of a family (after a replayed code or refresh token).
+    pub async fn revoke_family(&self, family: FamilyId) -> Result<(), OAuthError> {
+        self.storage().tokens.revoke_family(family).await.map_err(storage_failure)
+    }
+
+    /// Issues tokens for a validated grant: makes the access token (and a refresh token if the
+    /// grant offers one, the client is allowed the `refresh_token` grant and a refresh grant is
+    /// registered), runs the extensions' `before_token_issued` hooks, and stores the digests.
+    /// Nothing is stored if a hook rejects.
+    pub async fn issue(&self, grant: &AccessGrant, params: &Params) -> Result<TokenResponse, OAuthError> {
+        let config = self.config();
+        let now = self.now();
+        let expires_in = config.access_token_ttl(grant, params);
+        let refresh = grant.offers_refresh_token
+            && grant.client.allows_grant_type(&GrantType::REFRESH_TOKEN)
+            && self.server.registry.serves_grant_type(&GrantType::REFRESH_TOKEN);
+        let mut response = TokenResponse {
+            access_token: Secret::new(self.generate(CredentialKind::AccessToken)),
+            token_type: "Bearer".into(),
+            expires_in: Some(expires_in),
+            refresh_token: refresh.then(|| Secret::new(self.generate(CredentialKind::RefreshToken))),
+            include_scope: grant.requested_scope.as_ref() != Some(&grant.scope),
+            scope: grant.scope.clone(),
+            extra: serde_json::Map::new(),
+        };
+        for extension in self.registration.extensions() {
+            extension.before_token_issued(grant, &mut response)?;
+        }
+
+        let family = grant.family.unwrap_or_else(FamilyId::random);
+        let record = |kind, expires_at| TokenRecord {
+            kind,
+            client_id: grant.client.client_id().to_owned(),
+            subject: grant.subject.clone(),
+            scope: grant.scope.clone(),
+            grant_type: grant.grant_type.clone(),
+            issued_at: now,
+            expires_at,
+            family,
+            attributes: grant.attributes.clone(),
+        };
+        let mut tokens = vec![(
+            TokenDigest::of(response.access_token.expose()),
+            record(TokenKind::Access, Some(now.saturating_add(expires_in))),
+        )];
+        if let Some(refresh_token) = &response.refresh_token {
+            let expires_at = config.refresh_token_ttl().map(|ttl| now.saturating_add(ttl));
+            tokens.push((TokenDigest::of(refresh_token.expose()), record(TokenKind::Refresh, expires_at)));
+        }
+        self.storage().tokens.save_tokens(family, tokens).await.map_err(storage_failure)?;
+        Ok(response)
+    }
+}

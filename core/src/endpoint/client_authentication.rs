@@ -1,0 +1,75 @@
+//! Choosing and running the client authentication method of a request.
+
+use crate::client::Client;
+use crate::client_auth::{ClientAuthInput, ClientAuthenticator, Presence};
+use crate::error::OAuthError;
+use crate::grant::ClientAuthentication;
+use crate::grant_type::ClientAuthMethod;
+use crate::params::Params;
+use crate::request::Request;
+use crate::server::AuthorizationServer;
+use std::sync::Arc;
+
+impl AuthorizationServer {
+    /// Authenticates the client of a request with one of `allowed`.
+    ///
+    /// Exactly one method may carry credentials (two is `invalid_request`); `client_id` alone
+    /// selects `none`. The method must be allowed here and be the one the client registered
+    /// (`invalid_client` otherwise). With [`ClientAuthentication::Optional`] and no credentials,
+    /// the answer is `Ok(None)`.
+    pub async fn authenticate_client(
+        &self,
+        request: &Request,
+        params: &Params,
+        allowed: &[ClientAuthMethod],
+        requirement: ClientAuthentication,
+    ) -> Result<Option<Arc<dyn Client>>, OAuthError> {
+        let Some(authenticator) = self.select_authenticator(request, params)? else {
+            return match requirement {
+                ClientAuthentication::Required => Err(OAuthError::invalid_client("client authentication required")),
+                ClientAuthentication::Optional => Ok(None),
+            };
+        };
+        let challenge = |err: OAuthError| match authenticator.challenge() {
+            Some(c) if *err.code() == crate::ErrorCode::InvalidClient => err.with_challenge(c),
+            _ => err,
+        };
+        let method = authenticator.method();
+        if !allowed.contains(&method) {
+            return Err(challenge(OAuthError::invalid_client(format!(
+                "client authentication method {method} is not allowed here"
+            ))));
+        }
+        let input = ClientAuthInput {
+            request,
+            params,
+            clients: &*self.storage.clients,
+            issuer: self.config.issuer(),
+            token_endpoint: self.config.token_endpoint(),
+            now: self.config.clock().now(),
+        };
+        let client = authenticator.authenticate(&input).await.map_err(challenge)?;
+        if *client.token_endpoint_auth_method() != method {
+            return Err(challenge(OAuthError::invalid_client(format!(
+                "the client is not registered for client authentication method {method}"
+            ))));
+        }
+        Ok(Some(client))
+    }
+
+    fn select_authenticator(&self, request: &Request, params: &Params) -> Result<Option<&dyn ClientAuthenticator>, OAuthError> {
+        let mut with_credentials = None;
+        let mut identifying = None;
+        for authenticator in &self.authenticators {
+            match authenticator.presence(request, params) {
+                Presence::Credentials if with_credentials.is_some() => {
+                    return Err(OAuthError::invalid_request("more than one client authentication method used"));
+                }
+                Presence::Credentials => with_credentials = Some(&**authenticator),
+                Presence::IdentifiesOnly => identifying = identifying.or(Some(&**authenticator)),
+                Presence::Absent => {}
+            }
+        }
+        Ok(with_credentials.or(identifying))
+    }
+}

@@ -1,0 +1,263 @@
+//! Grant type, response type and client authentication method names.
+//!
+//! Each is a validated newtype: once constructed it is known to be well-formed, so the registry
+//! and the endpoints never handle an unchecked string.
+
+use std::borrow::{Borrow, Cow};
+use std::fmt;
+
+/// Why a grant type, response type or method name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// A grant type must be a standard RFC 6749 name or an absolute URI (RFC 6749 §4.5).
+    #[error("grant type {0:?} is neither a standard name nor an absolute URI")]
+    GrantType(String),
+    /// A response type is one or more space-separated names of `[A-Za-z0-9_]`.
+    #[error("response type {0:?} is not a space-separated list of names")]
+    ResponseType(String),
+    /// A client authentication method name is non-empty and has no white space.
+    #[error("client authentication method {0:?} is empty or contains white space")]
+    AuthMethod(String),
+}
+
+/// A `grant_type` value: `authorization_code`, `password`, `client_credentials`,
+/// `refresh_token`, or an absolute URI such as `urn:ietf:params:oauth:grant-type:jwt-bearer`.
+///
+/// ```
+/// use grantry_core::GrantType;
+/// assert!(GrantType::parse("urn:ietf:params:oauth:grant-type:jwt-bearer").is_ok());
+/// assert!(GrantType::parse("api_key").is_err());
+/// assert_eq!(GrantType::parse("password").unwrap(), GrantType::PASSWORD);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct GrantType(Cow<'static, str>);
+
+impl GrantType {
+    /// `authorization_code` (RFC 6749 §4.1).
+    pub const AUTHORIZATION_CODE: GrantType = GrantType(Cow::Borrowed("authorization_code"));
+    /// `password` (RFC 6749 §4.3).
+    pub const PASSWORD: GrantType = GrantType(Cow::Borrowed("password"));
+    /// `client_credentials` (RFC 6749 §4.4).
+    pub const CLIENT_CREDENTIALS: GrantType = GrantType(Cow::Borrowed("client_credentials"));
+    /// `refresh_token` (RFC 6749 §6).
+    pub const REFRESH_TOKEN: GrantType = GrantType(Cow::Borrowed("refresh_token"));
+    /// `implicit`: not a token endpoint grant type, but the name RFC 7591 uses in a client's
+    /// `grant_types` for a client allowed the implicit flow.
+    pub const IMPLICIT: GrantType = GrantType(Cow::Borrowed("implicit"));
+
+    const STANDARD: [&'static str; 4] = ["authorization_code", "password", "client_credentials", "refresh_token"];
+
+    /// Validates a grant type a grant serves at the token endpoint.
+    pub fn parse(name: &str) -> Result<GrantType, NameError> {
+        if let Some(std) = Self::STANDARD.iter().find(|s| **s == name) {
+            return Ok(GrantType(Cow::Borrowed(std)));
+        }
+        if is_absolute_uri(name) {
+            return Ok(GrantType(Cow::Owned(name.to_owned())));
+        }
+        Err(NameError::GrantType(name.to_owned()))
+    }
+
+    /// Validates a grant type as listed in a client's registration: like [`GrantType::parse`],
+    /// and also `implicit`.
+    pub fn parse_for_client(name: &str) -> Result<GrantType, NameError> {
+        if name == "implicit" { Ok(GrantType::IMPLICIT) } else { Self::parse(name) }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An absolute URI (RFC 3986 §4.3): a scheme, a colon and the rest, no fragment, no white space.
+fn is_absolute_uri(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once(':') else { return false };
+    let scheme_ok = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    scheme_ok
+        && !rest.is_empty()
+        && !s.contains('#')
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        && url::Url::parse(s).is_ok()
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Borrow<str> for GrantType {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A `response_type` value: one or more names, order-insensitive (RFC 6749 §3.1.1).
+///
+/// The names are kept sorted, so `"id_token code"` and `"code id_token"` are the same value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct ResponseType(Cow<'static, str>);
+
+impl ResponseType {
+    /// `code` (RFC 6749 §4.1).
+    pub const CODE: ResponseType = ResponseType(Cow::Borrowed("code"));
+    /// `token` (RFC 6749 §4.2).
+    pub const TOKEN: ResponseType = ResponseType(Cow::Borrowed("token"));
+
+    /// Validates and normalises a response type.
+    pub fn parse(value: &str) -> Result<ResponseType, NameError> {
+        let valid_name = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let mut names: Vec<&str> = value.split(' ').collect();
+        if !names.iter().all(|n| valid_name(n)) {
+            return Err(NameError::ResponseType(value.to_owned()));
+        }
+        match names.as_slice() {
+            ["code"] => return Ok(ResponseType::CODE),
+            ["token"] => return Ok(ResponseType::TOKEN),
+            _ => {}
+        }
+        names.sort_unstable();
+        names.dedup();
+        Ok(ResponseType(Cow::Owned(names.join(" "))))
+    }
+
+    /// The normalised value.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether one of the names is `name`.
+    pub fn includes(&self, name: &str) -> bool {
+        self.0.split(' ').any(|n| n == name)
+    }
+}
+
+impl fmt::Display for ResponseType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Borrow<str> for ResponseType {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A token endpoint client authentication method (RFC 7591 §2, `token_endpoint_auth_method`).
+///
+/// The five methods of the RFCs are constants; a plugin can define any other name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct ClientAuthMethod(Cow<'static, str>);
+
+impl ClientAuthMethod {
+    /// Client id and secret in the `Authorization: Basic` header (RFC 6749 §2.3.1).
+    pub const CLIENT_SECRET_BASIC: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("client_secret_basic"));
+    /// Client id and secret in the form body (RFC 6749 §2.3.1).
+    pub const CLIENT_SECRET_POST: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("client_secret_post"));
+    /// A public client: `client_id` only.
+    pub const NONE: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("none"));
+    /// A JWT signed with the client secret (RFC 7523 §2.2).
+    pub const CLIENT_SECRET_JWT: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("client_secret_jwt"));
+    /// A JWT signed with the client's private key (RFC 7523 §2.2).
+    pub const PRIVATE_KEY_JWT: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("private_key_jwt"));
+
+    /// A method name: non-empty, without white space.
+    pub fn parse(name: &str) -> Result<ClientAuthMethod, NameError> {
+        let known = [
+            ClientAuthMethod::CLIENT_SECRET_BASIC,
+            ClientAuthMethod::CLIENT_SECRET_POST,
+            ClientAuthMethod::NONE,
+            ClientAuthMethod::CLIENT_SECRET_JWT,
+            ClientAuthMethod::PRIVATE_KEY_JWT,
+        ];
+        if let Some(m) = known.into_iter().find(|m| m.as_str() == name) {
+            return Ok(m);
+        }
+        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(NameError::AuthMethod(name.to_owned()));
+        }
+        Ok(ClientAuthMethod(Cow::Owned(name.to_owned())))
+    }
+
+    /// A method name known at compile time (for plugins defining a constant).
+    ///
+    /// The name is not checked here; [`ClientAuthMethod::parse`] checks names from configuration.
+    pub const fn from_static(name: &'static str) -> ClientAuthMethod {
+        ClientAuthMethod(Cow::Borrowed(name))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientAuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Borrow<str> for ClientAuthMethod {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! deserialize_via_parse {
+    ($($ty:ty),*) => {$(
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                <$ty>::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+deserialize_via_parse!(ResponseType, ClientAuthMethod);
+
+impl<'de> serde::Deserialize<'de> for GrantType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        GrantType::parse_for_client(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_types() {
+        for ok in ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:jwt-bearer", "https://example.com/g"] {
+            assert!(GrantType::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "implicit", "api_key", "urn:", "1urn:x", "urn:x#frag", "urn:a b", ":x"] {
+            assert!(GrantType::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(GrantType::parse_for_client("implicit").unwrap(), GrantType::IMPLICIT);
+    }
+
+    #[test]
+    fn response_types_are_order_insensitive() {
+        assert_eq!(ResponseType::parse("id_token code").unwrap(), ResponseType::parse("code id_token").unwrap());
+        assert_eq!(ResponseType::parse("code").unwrap(), ResponseType::CODE);
+        for bad in ["", "code  token", "co-de", " code"] {
+            assert!(ResponseType::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn auth_methods() {
+        assert_eq!(ClientAuthMethod::parse("none").unwrap(), ClientAuthMethod::NONE);
+        assert_eq!(ClientAuthMethod::parse("tls_client_auth").unwrap().as_str(), "tls_client_auth");
+        assert!(ClientAuthMethod::parse("a b").is_err());
+        assert!(ClientAuthMethod::parse("").is_err());
+    }
+}

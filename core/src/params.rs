@@ -1,0 +1,221 @@
+//! `application/x-www-form-urlencoded` parameters, parsed once and strictly.
+
+use crate::error::OAuthError;
+use std::borrow::Cow;
+
+/// Request parameters from a query string or a form body.
+///
+/// Parsing enforces RFC 6749 §3.1: a parameter given more than once is `invalid_request`,
+/// and a parameter sent without a value is treated as omitted. Invalid percent-encoding and
+/// invalid UTF-8 are `invalid_request` too, never a panic or a silent replacement.
+///
+/// ```
+/// use grantry_core::Params;
+/// let p = Params::parse(b"grant_type=password&scope=read+write&state=").unwrap();
+/// assert_eq!(p.get("scope"), Some("read write"));
+/// assert_eq!(p.get("state"), None); // empty means omitted
+/// assert!(Params::parse(b"scope=a&scope=b").is_err());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+/// Requests with more parameters than this are refused rather than parsed.
+const MAX_PARAMS: usize = 256;
+
+impl Params {
+    /// No parameters.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses a form-encoded string.
+    pub fn parse(input: &[u8]) -> Result<Params, OAuthError> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for segment in input.split(|&b| b == b'&') {
+            if segment.is_empty() {
+                continue;
+            }
+            let (name, value) = match segment.iter().position(|&b| b == b'=') {
+                Some(i) => (&segment[..i], &segment[i + 1..]),
+                None => (segment, &[][..]),
+            };
+            let name = decode_component(name)?;
+            if name.is_empty() {
+                continue;
+            }
+            let value = decode_component(value)?;
+            if pairs.len() == MAX_PARAMS {
+                return Err(OAuthError::invalid_request("too many parameters"));
+            }
+            pairs.push((name, value));
+        }
+        if let Some(dup) = first_duplicate(&pairs) {
+            return Err(OAuthError::invalid_request(format!("parameter {dup} given more than once")));
+        }
+        Ok(Params { pairs })
+    }
+
+    /// The value of `name`; `None` when absent or empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+    }
+
+    /// The value of `name`, or `invalid_request` naming the missing parameter.
+    pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("missing parameter: {name}")))
+    }
+
+    /// Whether `name` is present with a non-empty value.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Iterates over the non-empty parameters.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// Adds a parameter (for building requests in code; parsing never produces duplicates).
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        let name = name.into();
+        let value = value.into();
+        match self.pairs.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.pairs.push((name, value)),
+        }
+    }
+}
+
+fn first_duplicate(pairs: &[(String, String)]) -> Option<&str> {
+    if pairs.len() <= 16 {
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(n, _)| n == name) {
+                return Some(name);
+            }
+        }
+        return None;
+    }
+    let mut names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort_unstable();
+    names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes one form component: `+` is a space, `%XX` a byte; the result must be UTF-8.
+pub(crate) fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
+    let malformed = || OAuthError::invalid_request("malformed percent-encoding in request parameters");
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hi = raw.get(i + 1).copied().and_then(hex_value).ok_or_else(malformed)?;
+                let lo = raw.get(i + 2).copied().and_then(hex_value).ok_or_else(malformed)?;
+                out.push(hi << 4 | lo);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| OAuthError::invalid_request("request parameters are not valid UTF-8"))
+}
+
+/// Encodes one form component (unreserved characters kept, space as `+`).
+pub fn encode_component(raw: &str) -> Cow<'_, str> {
+    let keep = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    if raw.bytes().all(keep) {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len() + 8);
+    for b in raw.bytes() {
+        match b {
+            b if keep(b) => out.push(b as char),
+            b' ' => out.push('+'),
+            b => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Encodes pairs as `application/x-www-form-urlencoded`.
+pub fn encode_form<'a>(pairs: impl IntoIterator<Item = &'a (&'a str, &'a str)>) -> String {
+    let mut out = String::new();
+    for (name, value) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(&encode_component(name));
+        out.push('=');
+        out.push_str(&encode_component(value));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_plus_and_percent() {
+        let p = Params::parse(b"a=x%20y+z&b=%E2%9C%93").unwrap();
+        assert_eq!(p.get("a"), Some("x y z"));
+        assert_eq!(p.get("b"), Some("\u{2713}"));
+    }
+
+    #[test]
+    fn rejects_malformed_input() {
+        assert!(Params::parse(b"a=%zz").is_err());
+        assert!(Params::parse(b"a=%4").is_err());
+        assert!(Params::parse(b"a=%FF").is_err(), "invalid UTF-8");
+        assert!(Params::parse(b"a=1&b=2&a=3").is_err());
+    }
+
+    #[test]
+    fn detects_duplicates_among_many_params() {
+        let mut body = (0..40).map(|i| format!("p{i}=v")).collect::<Vec<_>>().join("&");
+        assert!(Params::parse(body.as_bytes()).is_ok());
+        body.push_str("&p7=again");
+        let err = Params::parse(body.as_bytes()).unwrap_err();
+        assert_eq!(err.description(), Some("parameter p7 given more than once"));
+    }
+
+    #[test]
+    fn caps_parameter_count() {
+        let body = (0..300).map(|i| format!("p{i}=v")).collect::<Vec<_>>().join("&");
+        assert!(Params::parse(body.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn empty_values_and_segments_are_omitted() {
+        let p = Params::parse(b"&&a=&b&c=1").unwrap();
+        assert_eq!(p.get("a"), None);
+        assert_eq!(p.get("b"), None);
+        assert_eq!(p.get("c"), Some("1"));
+        assert_eq!(p.require("a").unwrap_err().description(), Some("missing parameter: a"));
+    }
+
+    #[test]
+    fn encode_round_trips() {
+        let encoded = encode_form(&[("redirect_uri", "https://a.example/cb?x=1&y=2"), ("s", "a b")]);
+        let p = Params::parse(encoded.as_bytes()).unwrap();
+        assert_eq!(p.get("redirect_uri"), Some("https://a.example/cb?x=1&y=2"));
+        assert_eq!(p.get("s"), Some("a b"));
+    }
+}

@@ -1,0 +1,153 @@
+//! The grant registry: which grant serves which `grant_type` and `response_type`, with the
+//! extensions attached to it.
+
+use crate::extension::GrantExtension;
+use crate::grant::{Grant, GrantMetadata};
+use crate::grant_type::{ClientAuthMethod, GrantType, ResponseType};
+use std::collections::{BTreeSet, HashMap};
+
+/// Why a registration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// Another grant already serves this `grant_type`.
+    #[error("grant type {0} is already registered")]
+    DuplicateGrantType(GrantType),
+    /// Another grant already serves this `response_type`.
+    #[error("response type {0} is already registered")]
+    DuplicateResponseType(ResponseType),
+    /// The grant serves neither endpoint.
+    #[error("a grant must serve a grant type or at least one response type")]
+    ServesNothing,
+    /// A token endpoint grant allows no client authentication method.
+    #[error("grant type {0} allows no client authentication method")]
+    NoAuthMethods(GrantType),
+    /// An allowed method has no authenticator on this server.
+    #[error("client authentication method {0} is not available on this server")]
+    UnknownAuthMethod(ClientAuthMethod),
+    /// A grant type name from configuration is invalid.
+    #[error(transparent)]
+    InvalidName(#[from] crate::grant_type::NameError),
+}
+
+/// A grant as registered: the grant, its metadata (read once) and its extensions.
+pub struct Registration {
+    pub(crate) grant: Box<dyn Grant>,
+    pub(crate) metadata: GrantMetadata,
+    pub(crate) extensions: Vec<Box<dyn GrantExtension>>,
+}
+
+impl Registration {
+    /// The grant's metadata, with any per-registration changes.
+    pub fn metadata(&self) -> &GrantMetadata {
+        &self.metadata
+    }
+
+    /// The names of the attached extensions, in hook order.
+    pub fn extension_names(&self) -> impl Iterator<Item = &str> {
+        self.extensions.iter().map(|e| e.name())
+    }
+
+    /// The attached extensions.
+    pub fn extensions(&self) -> impl Iterator<Item = &dyn GrantExtension> {
+        self.extensions.iter().map(|e| &**e)
+    }
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("metadata", &self.metadata)
+            .field("extensions", &self.extension_names().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The registered grants, indexed by `grant_type` and `response_type`: dispatch is a map
+/// lookup.
+#[derive(Default, Debug)]
+pub struct GrantRegistry {
+    registrations: Vec<Registration>,
+    by_grant_type: HashMap<GrantType, usize>,
+    by_response_type: HashMap<ResponseType, usize>,
+}
+
+impl GrantRegistry {
+    /// Adds a registration after checking it does not collide with an existing one.
+    pub(crate) fn insert(&mut self, registration: Registration) -> Result<usize, RegistryError> {
+        let meta = &registration.metadata;
+        if meta.grant_type.is_none() && meta.response_types.is_empty() {
+            return Err(RegistryError::ServesNothing);
+        }
+        if let Some(gt) = &meta.grant_type {
+            if self.by_grant_type.contains_key(gt) {
+                return Err(RegistryError::DuplicateGrantType(gt.clone()));
+            }
+            if meta.auth_methods.is_empty() {
+                return Err(RegistryError::NoAuthMethods(gt.clone()));
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for rt in &meta.response_types {
+            if self.by_response_type.contains_key(rt) || !seen.insert(rt) {
+                return Err(RegistryError::DuplicateResponseType(rt.clone()));
+            }
+        }
+        let index = self.registrations.len();
+        if let Some(gt) = &meta.grant_type {
+            self.by_grant_type.insert(gt.clone(), index);
+        }
+        for rt in &meta.response_types {
+            self.by_response_type.insert(rt.clone(), index);
+        }
+        self.registrations.push(registration);
+        Ok(index)
+    }
+
+    pub(crate) fn get(&self, index: usize) -> Option<&Registration> {
+        self.registrations.get(index)
+    }
+
+    pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut Registration> {
+        self.registrations.get_mut(index)
+    }
+
+    /// The registration serving `grant_type`.
+    pub fn by_grant_type(&self, grant_type: &str) -> Option<(usize, &Registration)> {
+        let index = *self.by_grant_type.get(grant_type)?;
+        Some((index, &self.registrations[index]))
+    }
+
+    /// The registration serving `response_type`.
+    pub fn by_response_type(&self, response_type: &ResponseType) -> Option<(usize, &Registration)> {
+        let index = *self.by_response_type.get(response_type)?;
+        Some((index, &self.registrations[index]))
+    }
+
+    /// Whether some grant serves `grant_type`.
+    pub fn serves_grant_type(&self, grant_type: &GrantType) -> bool {
+        self.by_grant_type.contains_key(grant_type)
+    }
+
+    /// Every registration, in registration order.
+    pub fn registrations(&self) -> impl Iterator<Item = &Registration> {
+        self.registrations.iter()
+    }
+
+    /// The registered grant types, sorted.
+    pub fn grant_types(&self) -> Vec<GrantType> {
+        let set: BTreeSet<_> = self.by_grant_type.keys().cloned().collect();
+        set.into_iter().collect()
+    }
+
+    /// The registered response types, sorted.
+    pub fn response_types(&self) -> Vec<ResponseType> {
+        let set: BTreeSet<_> = self.by_response_type.keys().cloned().collect();
+        set.into_iter().collect()
+    }
+
+    /// The union of the client authentication methods the registered grants allow, sorted.
+    pub fn token_endpoint_auth_methods(&self) -> Vec<ClientAuthMethod> {
+        let set: BTreeSet<_> = self.registrations.iter().flat_map(|r| r.metadata.auth_methods.iter().cloned()).collect();
+        set.into_iter().collect()
+    }
+}

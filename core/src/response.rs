@@ -1,0 +1,66 @@
+//! The framework-agnostic response: status, headers and body.
+
+use crate::error::OAuthError;
+
+/// A response for an adapter to hand to the web framework.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// HTTP status code.
+    pub status: u16,
+    /// Header `(name, value)` pairs.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A response with no headers and an empty body.
+    pub fn new(status: u16) -> Self {
+        Response { status, headers: Vec::new(), body: Vec::new() }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// A JSON response that must not be cached (RFC 6749 §5.1): `Content-Type: application/json`,
+    /// `Cache-Control: no-store`, `Pragma: no-cache`.
+    pub fn json_no_store(status: u16, body: &serde_json::Value) -> Self {
+        Response {
+            status,
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("Cache-Control".into(), "no-store".into()),
+                ("Pragma".into(), "no-cache".into()),
+            ],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    /// The JSON error response for `error` (RFC 6749 §5.2), with its `WWW-Authenticate`
+    /// challenge if it carries one.
+    pub fn oauth_error(error: &OAuthError) -> Self {
+        let response = Response::json_no_store(error.status(), &error.to_json());
+        match error.challenge() {
+            Some(challenge) => response.with_header("WWW-Authenticate", challenge),
+            None => response,
+        }
+    }
+
+    /// A redirect to `location` with the given 3xx status, not cacheable.
+    pub fn redirect(status: u16, location: impl Into<String>) -> Self {
+        Response::new(status).with_header("Location", location).with_header("Cache-Control", "no-store")
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON, for tests and adapters that inspect responses.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}

@@ -1,0 +1,146 @@
+//! Scopes: space-delimited, case-sensitive sets of scope tokens (RFC 6749 §3.3).
+
+use crate::error::OAuthError;
+use std::fmt;
+
+/// A set of scope tokens, kept sorted and without repetition.
+///
+/// ```
+/// use grantry_core::Scope;
+/// let allowed = Scope::parse("read write admin").unwrap();
+/// let asked = Scope::parse("write read").unwrap();
+/// assert!(asked.is_subset_of(&allowed));
+/// assert_eq!(asked.to_string(), "read write");
+/// assert!(Scope::parse("read \"x\"").is_err());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scope {
+    tokens: Vec<String>,
+}
+
+impl Scope {
+    /// The empty scope.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Parses a `scope` value. Each token must be of `%x21 / %x23-5B / %x5D-7E`; repeated
+    /// spaces between tokens are tolerated. A malformed value is `invalid_scope`.
+    pub fn parse(value: &str) -> Result<Scope, OAuthError> {
+        let valid = |t: &str| t.chars().all(|c| matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E'));
+        let mut tokens = Vec::new();
+        for token in value.split(' ').filter(|t| !t.is_empty()) {
+            if !valid(token) {
+                return Err(OAuthError::invalid_scope("scope contains a character RFC 6749 does not allow"));
+            }
+            tokens.push(token.to_owned());
+        }
+        Ok(Self::from_tokens(tokens))
+    }
+
+    /// Resolves a request's `scope` parameter against what the client may be granted:
+    /// an omitted scope means everything allowed; a requested scope must be a subset of it
+    /// (`invalid_scope` otherwise). Returns the granted scope and the requested one, if any.
+    ///
+    /// ```
+    /// use grantry_core::Scope;
+    /// let allowed = Scope::parse("read write").unwrap();
+    /// let (granted, requested) = Scope::resolve(None, &allowed).unwrap();
+    /// assert_eq!((granted.to_string(), requested), ("read write".to_string(), None));
+    /// assert!(Scope::resolve(Some("admin"), &allowed).is_err());
+    /// ```
+    pub fn resolve(requested: Option<&str>, allowed: &Scope) -> Result<(Scope, Option<Scope>), OAuthError> {
+        let Some(raw) = requested else { return Ok((allowed.clone(), None)) };
+        let scope = Scope::parse(raw)?;
+        if !scope.is_subset_of(allowed) {
+            return Err(OAuthError::invalid_scope("the requested scope exceeds what the client may be granted"));
+        }
+        Ok((scope.clone(), Some(scope)))
+    }
+
+    /// A scope from tokens already known to be valid.
+    fn from_tokens(mut tokens: Vec<String>) -> Self {
+        tokens.sort_unstable();
+        tokens.dedup();
+        Scope { tokens }
+    }
+
+    /// Whether there is no token.
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    /// Whether `token` is in the scope.
+    pub fn contains(&self, token: &str) -> bool {
+        self.tokens.binary_search_by(|t| t.as_str().cmp(token)).is_ok()
+    }
+
+    /// Whether every token of `self` is in `other`.
+    pub fn is_subset_of(&self, other: &Scope) -> bool {
+        self.tokens.iter().all(|t| other.contains(t))
+    }
+
+    /// The tokens in both scopes.
+    pub fn intersection(&self, other: &Scope) -> Scope {
+        Scope { tokens: self.tokens.iter().filter(|t| other.contains(t)).cloned().collect() }
+    }
+
+    /// The tokens, sorted.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.tokens.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, t) in self.tokens.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(t)?;
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Scope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Scope::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_sorts_and_dedups() {
+        let s = Scope::parse("write  read write").unwrap();
+        assert_eq!(s.iter().collect::<Vec<_>>(), ["read", "write"]);
+        assert!(Scope::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn subset_and_intersection() {
+        let all = Scope::parse("a b c").unwrap();
+        let ab = Scope::parse("b a").unwrap();
+        let ad = Scope::parse("a d").unwrap();
+        assert!(ab.is_subset_of(&all));
+        assert!(!ad.is_subset_of(&all));
+        assert_eq!(ad.intersection(&all).to_string(), "a");
+    }
+
+    #[test]
+    fn rejects_forbidden_characters() {
+        for bad in ["a\\b", "a\"b", "a\tb", "caf\u{e9}"] {
+            assert_eq!(Scope::parse(bad).unwrap_err().code(), &crate::ErrorCode::InvalidScope, "{bad:?}");
+        }
+    }
+}

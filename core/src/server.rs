@@ -1,0 +1,158 @@
+//! [`AuthorizationServer`]: the registry, client authenticators, storage and configuration,
+//! composed.
+
+use crate::client_auth::{ClientAuthenticator, ClientSecretBasic, ClientSecretPost, NoneAuthenticator};
+use crate::config::ServerConfig;
+use crate::extension::{GrantExtension, IntoExtensions};
+use crate::grant::Grant;
+use crate::grant_type::ClientAuthMethod;
+use crate::registry::{GrantRegistry, Registration, RegistryError};
+use crate::storage::Storage;
+use std::sync::Arc;
+
+/// An OAuth 2.0 authorization server: grants are registered on it at runtime, then its
+/// endpoints serve requests concurrently (`&self`).
+///
+/// ```
+/// use grantry_core::{AuthorizationServer, MemoryStore, ServerConfig};
+/// let server = AuthorizationServer::new(MemoryStore::new(), ServerConfig::new("https://auth.example.com"));
+/// assert!(server.registry().grant_types().is_empty());
+/// ```
+pub struct AuthorizationServer {
+    pub(crate) storage: Storage,
+    pub(crate) config: ServerConfig,
+    pub(crate) registry: GrantRegistry,
+    pub(crate) authenticators: Vec<Arc<dyn ClientAuthenticator>>,
+}
+
+impl std::fmt::Debug for AuthorizationServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizationServer")
+            .field("config", &self.config)
+            .field("registry", &self.registry)
+            .field("auth_methods", &self.auth_methods())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an authenticator could not be added.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("client authentication method {0} is already available")]
+pub struct DuplicateAuthMethod(pub ClientAuthMethod);
+
+impl AuthorizationServer {
+    /// A server with no grants, and the `client_secret_basic`, `client_secret_post` and `none`
+    /// client authentication methods.
+    pub fn new(storage: impl Into<Storage>, config: ServerConfig) -> Self {
+        AuthorizationServer {
+            storage: storage.into(),
+            config,
+            registry: GrantRegistry::default(),
+            authenticators: vec![Arc::new(ClientSecretBasic), Arc::new(ClientSecretPost), Arc::new(NoneAuthenticator)],
+        }
+    }
+
+    /// Registers a grant with extensions attached (`()` for none). Fails, leaving the server
+    /// unchanged, if the grant's `grant_type` or a `response_type` is served already, or it
+    /// allows a client authentication method this server does not have.
+    ///
+    /// The returned handle can change the registration's allowed authentication methods.
+    pub fn register_grant(
+        &mut self,
+        grant: impl Grant,
+        extensions: impl IntoExtensions,
+    ) -> Result<RegisteredGrant<'_>, RegistryError> {
+        self.register_boxed(Box::new(grant), extensions.into_extensions())
+    }
+
+    /// [`register_grant`](Self::register_grant) for a grant already boxed (as plugin
+    /// constructors make them).
+    pub fn register_boxed(
+        &mut self,
+        grant: Box<dyn Grant>,
+        extensions: Vec<Box<dyn GrantExtension>>,
+    ) -> Result<RegisteredGrant<'_>, RegistryError> {
+        let metadata = grant.metadata();
+        self.check_auth_methods(&metadata.auth_methods)?;
+        let index = self.registry.insert(Registration { grant, metadata, extensions })?;
+        Ok(RegisteredGrant { server: self, index })
+    }
+
+    /// Adds a client authentication method (for example a JWT method from a plugin). Grants
+    /// name it in their allowed methods.
+    pub fn add_client_authenticator(&mut self, authenticator: impl ClientAuthenticator) -> Result<(), DuplicateAuthMethod> {
+        let method = authenticator.method();
+        if self.authenticators.iter().any(|a| a.method() == method) {
+            return Err(DuplicateAuthMethod(method));
+        }
+        self.authenticators.push(Arc::new(authenticator));
+        Ok(())
+    }
+
+    /// The client authentication methods available on this server.
+    pub fn auth_methods(&self) -> Vec<ClientAuthMethod> {
+        self.authenticators.iter().map(|a| a.method()).collect()
+    }
+
+    /// The authenticator of `method`, if available.
+    pub fn authenticator(&self, method: &ClientAuthMethod) -> Option<&dyn ClientAuthenticator> {
+        self.authenticators.iter().find(|a| a.method() == *method).map(|a| &**a)
+    }
+
+    fn check_auth_methods(&self, methods: &[ClientAuthMethod]) -> Result<(), RegistryError> {
+        match methods.iter().find(|m| self.authenticator(m).is_none()) {
+            Some(unknown) => Err(RegistryError::UnknownAuthMethod(unknown.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// The grant registry.
+    pub fn registry(&self) -> &GrantRegistry {
+        &self.registry
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// The stores.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+}
+
+/// A handle on a registration just made, to adjust it.
+pub struct RegisteredGrant<'a> {
+    server: &'a mut AuthorizationServer,
+    index: usize,
+}
+
+impl RegisteredGrant<'_> {
+    /// Replaces the client authentication methods this registration allows at the token
+    /// endpoint (each must be available on the server).
+    pub fn with_auth_methods(self, methods: impl IntoIterator<Item = ClientAuthMethod>) -> Result<Self, RegistryError> {
+        let methods: Vec<_> = methods.into_iter().collect();
+        self.server.check_auth_methods(&methods)?;
+        if let Some(reg) = self.server.registry.get_mut(self.index) {
+            if let (true, Some(gt)) = (methods.is_empty(), &reg.metadata.grant_type) {
+                return Err(RegistryError::NoAuthMethods(gt.clone()));
+            }
+            reg.metadata.auth_methods = methods;
+        }
+        Ok(self)
+    }
+
+    /// Attaches one more extension.
+    pub fn with_extension(self, extension: impl GrantExtension) -> Self {
+        if let Some(reg) = self.server.registry.get_mut(self.index) {
+            reg.extensions.push(Box::new(extension));
+        }
+        self
+    }
+
+    /// The registration as it stands.
+    pub fn registration(&self) -> Option<&Registration> {
+        self.server.registry.get(self.index)
+    }
+}

@@ -1,0 +1,336 @@
+//! An in-memory store implementing every storage trait, safe under concurrent use.
+//!
+//! Codes and tokens sit in sharded maps keyed by their digest, so concurrent requests
+//! contend only when they touch the same shard. Expired entries are swept as new ones arrive.
+
+use super::records::{AuthorizationCodeRecord, CodeRedemption, FamilyId, RefreshRotation, TokenKind, TokenRecord};
+use super::{AuthorizationCodeStore, ClientStore, StorageError, TokenStore, UserStore};
+use crate::client::{Client, ClientConfigError, ClientRecord};
+use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::future::BoxFuture;
+use crate::secret::{TokenDigest, constant_time_eq};
+use sha2::{Digest as _, Sha256};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+const SHARDS: usize = 32;
+/// How many saves pass between sweeps of expired entries.
+const SWEEP_EVERY: u64 = 4096;
+
+/// Keys are already uniformly random (SHA-256 digests, random family ids): hashing them
+/// again would only cost time, so the hasher folds the key's bytes as they are.
+#[derive(Default)]
+struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(23) ^ u64::from_le_bytes(word);
+        }
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PrehashedHasher>>;
+
+trait ShardKey: Hash + Eq {
+    fn shard(&self) -> usize;
+}
+
+impl ShardKey for TokenDigest {
+    fn shard(&self) -> usize {
+        usize::from(self.as_bytes()[31]) % SHARDS
+    }
+}
+
+impl ShardKey for FamilyId {
+    fn shard(&self) -> usize {
+        usize::from(self.as_bytes()[15]) % SHARDS
+    }
+}
+
+struct Sharded<K, V> {
+    shards: Vec<Mutex<FastMap<K, V>>>,
+}
+
+impl<K: ShardKey, V> Sharded<K, V> {
+    fn new() -> Self {
+        Sharded { shards: (0..SHARDS).map(|_| Mutex::new(FastMap::default())).collect() }
+    }
+
+    /// Locks the shard holding `key`. A poisoned lock still guards consistent data (every
+    /// critical section here is a single map operation), so poisoning is not propagated.
+    fn lock(&self, key: &K) -> MutexGuard<'_, FastMap<K, V>> {
+        self.lock_index(key.shard())
+    }
+
+    fn lock_index(&self, index: usize) -> MutexGuard<'_, FastMap<K, V>> {
+        self.shards[index].lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn len(&self) -> usize {
+        (0..SHARDS).map(|i| self.lock_index(i).len()).sum()
+    }
+}
+
+struct CodeSlot {
+    record: AuthorizationCodeRecord,
+    redeemed: bool,
+}
+
+struct TokenSlot {
+    record: TokenRecord,
+    /// A refresh token rotated out: kept to detect replay, never returned by lookups.
+    retired: bool,
+}
+
+#[derive(Default)]
+struct FamilyEntry {
+    revoked: bool,
+    tokens: Vec<TokenDigest>,
+    /// When the family's last code or token expires.
+    latest_expiry: Timestamp,
+    /// Whether one of its tokens never expires.
+    unbounded: bool,
+}
+
+impl FamilyEntry {
+    fn extend_to(&mut self, expires_at: Option<Timestamp>) {
+        match expires_at {
+            Some(at) => self.latest_expiry = self.latest_expiry.max(at),
+            None => self.unbounded = true,
+        }
+    }
+}
+
+struct User {
+    subject: String,
+    password_digest: [u8; 32],
+}
+
+/// An in-memory implementation of every storage trait.
+///
+/// ```
+/// use grantry_core::{ClientRecord, MemoryStore};
+/// let store = MemoryStore::new();
+/// store.add_client(ClientRecord::confidential("svc", "svc-secret")).unwrap();
+/// store.add_user("alice", "wonderland");
+/// ```
+pub struct MemoryStore {
+    clients: RwLock<HashMap<String, Arc<dyn Client>>>,
+    users: RwLock<HashMap<String, User>>,
+    codes: Sharded<TokenDigest, CodeSlot>,
+    tokens: Sharded<TokenDigest, TokenSlot>,
+    families: Sharded<FamilyId, FamilyEntry>,
+    saves: AtomicU64,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").field("codes", &self.codes.len()).field("tokens", &self.tokens.len()).finish()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store on the system clock.
+    pub fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    /// An empty store whose expiry sweeps use `clock`.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        MemoryStore {
+            clients: RwLock::default(),
+            users: RwLock::default(),
+            codes: Sharded::new(),
+            tokens: Sharded::new(),
+            families: Sharded::new(),
+            saves: AtomicU64::new(0),
+            clock,
+        }
+    }
+
+    /// Registers a client record after validating it. A second client with the same id is
+    /// refused.
+    pub fn add_client(&self, client: ClientRecord) -> Result<(), AddClientError> {
+        client.validate()?;
+        self.insert_client(Arc::new(client))
+    }
+
+    /// Registers any [`Client`] implementation.
+    pub fn insert_client(&self, client: Arc<dyn Client>) -> Result<(), AddClientError> {
+        let mut clients = self.clients.write().unwrap_or_else(PoisonError::into_inner);
+        let id = client.client_id().to_owned();
+        if clients.contains_key(&id) {
+            return Err(AddClientError::Duplicate(id));
+        }
+        clients.insert(id, client);
+        Ok(())
+    }
+
+    /// Adds a user whose subject is the username. Only a SHA-256 digest of the password is
+    /// kept; a production user store should use a password hash (argon2, scrypt).
+    pub fn add_user(&self, username: &str, password: &str) {
+        let user = User { subject: username.to_owned(), password_digest: Sha256::digest(password.as_bytes()).into() };
+        self.users.write().unwrap_or_else(PoisonError::into_inner).insert(username.to_owned(), user);
+    }
+
+    /// How many codes and tokens (live, redeemed or retired) the store holds.
+    pub fn len(&self) -> (usize, usize) {
+        (self.codes.len(), self.tokens.len())
+    }
+
+    /// Whether the store holds no code and no token.
+    pub fn is_empty(&self) -> bool {
+        self.len() == (0, 0)
+    }
+
+    fn note_save(&self) {
+        if self.saves.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.sweep(self.clock.now());
+        }
+    }
+
+    /// Drops expired codes and tokens, and families with nothing left to protect.
+    pub fn sweep(&self, now: Timestamp) {
+        for i in 0..SHARDS {
+            self.codes.lock_index(i).retain(|_, slot| slot.record.expires_at > now);
+            self.tokens.lock_index(i).retain(|_, slot| !slot.record.is_expired(now));
+            // A revoked family is kept until its tokens would have expired, so a save that
+            // races the revocation still finds it revoked.
+            self.families.lock_index(i).retain(|_, fam| fam.unbounded || fam.latest_expiry > now);
+        }
+    }
+}
+
+/// Why a client could not be added to a [`MemoryStore`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddClientError {
+    /// The registration is invalid.
+    #[error(transparent)]
+    Invalid(#[from] ClientConfigError),
+    /// A client with this id exists.
+    #[error("duplicate client_id {0:?}")]
+    Duplicate(String),
+}
+
+fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
+    Box::pin(std::future::ready(value))
+}
+
+impl ClientStore for MemoryStore {
+    fn find_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<Option<Arc<dyn Client>>, StorageError>> {
+        let clients = self.clients.read().unwrap_or_else(PoisonError::into_inner);
+        ready(Ok(clients.get(client_id).cloned()))
+    }
+}
+
+impl AuthorizationCodeStore for MemoryStore {
+    fn save_code(&self, code: TokenDigest, record: AuthorizationCodeRecord) -> BoxFuture<'_, Result<(), StorageError>> {
+        // The family is created with the code, so a replay that revokes it before any token
+        // is saved still revokes the tokens saved afterwards.
+        self.families.lock(&record.family).entry(record.family).or_default().extend_to(Some(record.expires_at));
+        self.codes.lock(&code).insert(code, CodeSlot { record, redeemed: false });
+        self.note_save();
+        ready(Ok(()))
+    }
+
+    fn redeem_code<'a>(&'a self, code: &'a TokenDigest) -> BoxFuture<'a, Result<CodeRedemption, StorageError>> {
+        let mut codes = self.codes.lock(code);
+        let outcome = match codes.get_mut(code) {
+            None => CodeRedemption::NotFound,
+            Some(slot) if slot.redeemed => CodeRedemption::AlreadyRedeemed { family: slot.record.family },
+            Some(slot) => {
+                slot.redeemed = true;
+                CodeRedemption::Redeemed(slot.record.clone())
+            }
+        };
+        ready(Ok(outcome))
+    }
+}
+
+impl TokenStore for MemoryStore {
+    fn save_tokens(&self, family: FamilyId, tokens: Vec<(TokenDigest, TokenRecord)>) -> BoxFuture<'_, Result<(), StorageError>> {
+        let mut families = self.families.lock(&family);
+        let entry = families.entry(family).or_default();
+        if !entry.revoked {
+            for (digest, record) in tokens {
+                entry.extend_to(record.expires_at);
+                entry.tokens.push(digest);
+                self.tokens.lock(&digest).insert(digest, TokenSlot { record, retired: false });
+            }
+        }
+        drop(families);
+        self.note_save();
+        ready(Ok(()))
+    }
+
+    fn find_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>> {
+        let tokens = self.tokens.lock(token);
+        let found = tokens.get(token).filter(|slot| !slot.retired).map(|slot| slot.record.clone());
+        ready(Ok(found))
+    }
+
+    fn rotate_refresh_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<RefreshRotation, StorageError>> {
+        let mut tokens = self.tokens.lock(token);
+        let outcome = match tokens.get_mut(token) {
+            Some(slot) if slot.record.kind == TokenKind::Refresh => {
+                if slot.retired {
+                    RefreshRotation::AlreadyRotated { family: slot.record.family }
+                } else {
+                    slot.retired = true;
+                    RefreshRotation::Rotated(slot.record.clone())
+                }
+            }
+            _ => RefreshRotation::NotFound,
+        };
+        ready(Ok(outcome))
+    }
+
+    fn revoke_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>> {
+        let removed = self.tokens.lock(token).remove(token).map(|slot| slot.record);
+        ready(Ok(removed))
+    }
+
+    fn revoke_family(&self, family: FamilyId) -> BoxFuture<'_, Result<(), StorageError>> {
+        let mut families = self.families.lock(&family);
+        let entry = families.entry(family).or_default();
+        entry.revoked = true;
+        for digest in std::mem::take(&mut entry.tokens) {
+            self.tokens.lock(&digest).remove(&digest);
+        }
+        ready(Ok(()))
+    }
+}
+
+impl UserStore for MemoryStore {
+    fn authenticate<'a>(&'a self, username: &'a str, password: &'a str) -> BoxFuture<'a, Result<Option<String>, StorageError>> {
+        let presented: [u8; 32] = Sha256::digest(password.as_bytes()).into();
+        let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
+        let subject = users
+            .get(username)
+            .filter(|user| constant_time_eq(&user.password_digest, &presented))
+            .map(|user| user.subject.clone());
+        ready(Ok(subject))
+    }
+
+    fn user_exists<'a>(&'a self, subject: &'a str) -> BoxFuture<'a, Result<bool, StorageError>> {
+        let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
+        // Subjects are usernames in this store.
+        ready(Ok(users.contains_key(subject)))
+    }
+}

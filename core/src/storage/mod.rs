@@ -1,0 +1,145 @@
+//! Storage traits, split by concern, and the records they hold.
+//!
+//! Every method is async (returns a [`BoxFuture`]) so a database can sit behind it without
+//! blocking an async runtime. Codes and tokens reach a store only as [`TokenDigest`]s.
+//!
+//! | trait | concern |
+//! |---|---|
+//! | [`ClientStore`] | registered clients |
+//! | [`AuthorizationCodeStore`] | authorization codes, redeemed atomically |
+//! | [`TokenStore`] | access and refresh tokens, grouped in families for revocation |
+//! | [`UserStore`] | resource owners (password grant) |
+
+mod memory;
+mod records;
+
+pub use memory::MemoryStore;
+pub use records::{
+    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, RefreshRotation, TokenKind, TokenRecord,
+};
+
+use crate::client::Client;
+use crate::future::BoxFuture;
+use crate::secret::TokenDigest;
+use std::sync::Arc;
+
+/// A storage backend failed. The engine answers `server_error` and never shows the cause
+/// to the client.
+#[derive(Debug, thiserror::Error)]
+#[error("storage failure: {0}")]
+pub struct StorageError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+impl StorageError {
+    /// Wraps a backend error.
+    pub fn new(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StorageError(err.into())
+    }
+}
+
+/// Where registered clients live.
+pub trait ClientStore: Send + Sync {
+    /// The client with `client_id`, if registered.
+    fn find_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<Option<Arc<dyn Client>>, StorageError>>;
+}
+
+/// Where authorization codes live between the authorization and the token request.
+pub trait AuthorizationCodeStore: Send + Sync {
+    /// Saves a new code.
+    fn save_code(&self, code: TokenDigest, record: AuthorizationCodeRecord) -> BoxFuture<'_, Result<(), StorageError>>;
+
+    /// Redeems a code: atomically marks it used and returns its record. Of any number of
+    /// concurrent calls for one code, exactly one gets [`CodeRedemption::Redeemed`]; the others,
+    /// and every later call until the code expires, get [`CodeRedemption::AlreadyRedeemed`]
+    /// with the code's family, so the engine can revoke what the code produced.
+    fn redeem_code<'a>(&'a self, code: &'a TokenDigest) -> BoxFuture<'a, Result<CodeRedemption, StorageError>>;
+}
+
+/// Where access and refresh tokens live.
+///
+/// Tokens are grouped in families: all tokens descended from one authorization (one code,
+/// one direct grant, and every refresh of them). Revoking a family is final: tokens saved into
+/// a revoked family must never be found afterwards, even if the save races the revocation.
+pub trait TokenStore: Send + Sync {
+    /// Saves tokens of one family.
+    fn save_tokens(&self, family: FamilyId, tokens: Vec<(TokenDigest, TokenRecord)>) -> BoxFuture<'_, Result<(), StorageError>>;
+
+    /// The token with this digest, of any kind, unless revoked or rotated out.
+    fn find_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>>;
+
+    /// Retires a refresh token for rotation: atomically marks it used and returns its record.
+    /// Of concurrent calls exactly one gets [`RefreshRotation::Rotated`]; the others, and every
+    /// later call, get [`RefreshRotation::AlreadyRotated`] with the family.
+    fn rotate_refresh_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<RefreshRotation, StorageError>>;
+
+    /// Revokes one token; returns its record if it existed.
+    fn revoke_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>>;
+
+    /// Revokes every token of a family, now and for any token saved into it later.
+    fn revoke_family(&self, family: FamilyId) -> BoxFuture<'_, Result<(), StorageError>>;
+}
+
+/// Where resource owners are authenticated.
+pub trait UserStore: Send + Sync {
+    /// Checks a username and password; returns the user's subject identifier when they match.
+    /// Implementations compare in constant time and should keep only password hashes.
+    fn authenticate<'a>(&'a self, username: &'a str, password: &'a str) -> BoxFuture<'a, Result<Option<String>, StorageError>>;
+
+    /// Whether `subject` names a known user (used by grants that assert a user, such as
+    /// the JWT bearer grant).
+    fn user_exists<'a>(&'a self, subject: &'a str) -> BoxFuture<'a, Result<bool, StorageError>>;
+}
+
+/// The stores a server uses, one per concern. One type may serve several (as [`MemoryStore`]
+/// serves all four).
+#[derive(Clone)]
+pub struct Storage {
+    /// Clients.
+    pub clients: Arc<dyn ClientStore>,
+    /// Authorization codes.
+    pub codes: Arc<dyn AuthorizationCodeStore>,
+    /// Tokens.
+    pub tokens: Arc<dyn TokenStore>,
+    /// Users.
+    pub users: Arc<dyn UserStore>,
+}
+
+impl Storage {
+    /// Stores from four (possibly different) backends.
+    pub fn new(
+        clients: Arc<dyn ClientStore>,
+        codes: Arc<dyn AuthorizationCodeStore>,
+        tokens: Arc<dyn TokenStore>,
+        users: Arc<dyn UserStore>,
+    ) -> Self {
+        Storage { clients, codes, tokens, users }
+    }
+
+    /// One backend serving every concern.
+    pub fn single<S>(store: Arc<S>) -> Self
+    where
+        S: ClientStore + AuthorizationCodeStore + TokenStore + UserStore + 'static,
+    {
+        Storage { clients: store.clone(), codes: store.clone(), tokens: store.clone(), users: store }
+    }
+}
+
+impl<S> From<Arc<S>> for Storage
+where
+    S: ClientStore + AuthorizationCodeStore + TokenStore + UserStore + 'static,
+{
+    fn from(store: Arc<S>) -> Self {
+        Storage::single(store)
+    }
+}
+
+impl From<MemoryStore> for Storage {
+    fn from(store: MemoryStore) -> Self {
+        Storage::single(Arc::new(store))
+    }
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Storage { .. }")
+    }
+}

@@ -1,0 +1,135 @@
+//! The records stores keep for codes and tokens.
+
+use crate::clock::Timestamp;
+use crate::grant_type::GrantType;
+use crate::scope::Scope;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Data a grant or extension attaches to a code or token (for example the PKCE challenge),
+/// carried from the authorization request to the token request.
+pub type Attributes = BTreeMap<String, String>;
+
+/// Identifies a token family: everything descended from one authorization.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FamilyId([u8; 16]);
+
+impl FamilyId {
+    /// A fresh random family id.
+    pub fn random() -> Self {
+        let mut bytes = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        FamilyId(bytes)
+    }
+
+    /// A family id read back from storage.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        FamilyId(bytes)
+    }
+
+    /// The id bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for FamilyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FamilyId(")?;
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// What an authorization code stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCodeRecord {
+    /// The client the code was issued to.
+    pub client_id: String,
+    /// The redirect URI the code was sent to.
+    pub redirect_uri: String,
+    /// Whether the authorization request named the redirect URI (then the token request must
+    /// repeat it, RFC 6749 §4.1.3).
+    pub redirect_uri_given: bool,
+    /// The resource owner who approved.
+    pub subject: String,
+    /// The scope granted.
+    pub scope: Scope,
+    /// The scope the client asked for, if it asked.
+    pub requested_scope: Option<Scope>,
+    /// When the code expires.
+    pub expires_at: Timestamp,
+    /// The family of the tokens this code will produce.
+    pub family: FamilyId,
+    /// Data attached by the grant and its extensions.
+    pub attributes: Attributes,
+}
+
+/// The outcome of [`AuthorizationCodeStore::redeem_code`](super::AuthorizationCodeStore::redeem_code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeRedemption {
+    /// First redemption: the code's record.
+    Redeemed(AuthorizationCodeRecord),
+    /// The code was redeemed before: a replay.
+    AlreadyRedeemed {
+        /// The family of the tokens issued from the code.
+        family: FamilyId,
+    },
+    /// No such code (or it expired and was purged).
+    NotFound,
+}
+
+/// An access token or a refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// An access token.
+    Access,
+    /// A refresh token.
+    Refresh,
+}
+
+/// What a token stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// Access or refresh.
+    pub kind: TokenKind,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// The resource owner, if the token acts for one.
+    pub subject: Option<String>,
+    /// The granted scope.
+    pub scope: Scope,
+    /// The grant type that issued the token.
+    pub grant_type: GrantType,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// When it expires, if ever.
+    pub expires_at: Option<Timestamp>,
+    /// Its family.
+    pub family: FamilyId,
+    /// Data attached by the grant and its extensions.
+    pub attributes: Attributes,
+}
+
+impl TokenRecord {
+    /// Whether the token has expired at `now`.
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|exp| now >= exp)
+    }
+}
+
+/// The outcome of [`TokenStore::rotate_refresh_token`](super::TokenStore::rotate_refresh_token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshRotation {
+    /// First use: the refresh token's record; it is now retired.
+    Rotated(TokenRecord),
+    /// The refresh token was already rotated out: a replay.
+    AlreadyRotated {
+        /// Its family.
+        family: FamilyId,
+    },
+    /// No such refresh token.
+    NotFound,
+}

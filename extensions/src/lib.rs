@@ -1,0 +1,1 @@
+//! Extensions and plugin grants for grantry (PKCE, JWT bearer, JWT client authentication).
