@@ -124,7 +124,12 @@ impl OAuthError {
     /// control and non-ASCII characters) are replaced with `?`, so a description that quotes
     /// a parameter name from a hostile request is still well-formed.
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        OAuthError { code, description: Some(sanitize(description.into())), uri: None, challenge: None }
+        OAuthError {
+            code,
+            description: Some(sanitize(description.into())),
+            uri: None,
+            challenge: None,
+        }
     }
 
     constructors! {
@@ -242,7 +247,10 @@ mod tests {
     fn invalid_client_status_depends_on_basic_attempt() {
         let plain = OAuthError::invalid_client("unknown client");
         assert_eq!(plain.status(), 400);
-        assert_eq!(plain.with_challenge("Basic realm=\"grantry\"").status(), 401);
+        assert_eq!(
+            plain.with_challenge("Basic realm=\"grantry\"").status(),
+            401
+        );
     }
 
     #[test]

@@ -66,13 +66,19 @@ impl GrantMetadata {
     }
 
     /// Adds response types served at the authorization endpoint.
-    pub fn with_response_types(mut self, response_types: impl IntoIterator<Item = ResponseType>) -> Self {
+    pub fn with_response_types(
+        mut self,
+        response_types: impl IntoIterator<Item = ResponseType>,
+    ) -> Self {
         self.response_types.extend(response_types);
         self
     }
 
     /// Replaces the allowed client authentication methods.
-    pub fn with_auth_methods(mut self, methods: impl IntoIterator<Item = ClientAuthMethod>) -> Self {
+    pub fn with_auth_methods(
+        mut self,
+        methods: impl IntoIterator<Item = ClientAuthMethod>,
+    ) -> Self {
         self.auth_methods = methods.into_iter().collect();
         self
     }
@@ -104,13 +110,22 @@ pub struct AccessGrant {
     /// Whether the grant offers a refresh token. The engine issues one only when, besides,
     /// the client is allowed the `refresh_token` grant and a refresh grant is registered.
     pub offers_refresh_token: bool,
+    /// The scope of the refresh token, when it differs from the access token's: a refresh
+    /// grant that narrows the access token keeps the refresh token's original scope
+    /// (RFC 6749 §6).
+    pub refresh_scope: Option<Scope>,
     /// Data carried from the authorization (such as the PKCE challenge) and stored with the tokens.
     pub attributes: Attributes,
 }
 
 impl AccessGrant {
     /// A grant of `scope` to `client`, for no user, with a new family and no refresh token.
-    pub fn new(client: Arc<dyn Client>, grant_type: GrantType, scope: Scope, requested_scope: Option<Scope>) -> Self {
+    pub fn new(
+        client: Arc<dyn Client>,
+        grant_type: GrantType,
+        scope: Scope,
+        requested_scope: Option<Scope>,
+    ) -> Self {
         AccessGrant {
             client,
             grant_type,
@@ -119,6 +134,7 @@ impl AccessGrant {
             requested_scope,
             family: None,
             offers_refresh_token: false,
+            refresh_scope: None,
             attributes: Attributes::new(),
         }
     }
@@ -155,7 +171,9 @@ pub struct TokenRequest<'a> {
 impl TokenRequest<'_> {
     /// The authenticated client, for grants that require client authentication.
     pub fn client(&self) -> Result<&Arc<dyn Client>, OAuthError> {
-        self.client.as_ref().ok_or_else(|| OAuthError::invalid_client("client authentication required"))
+        self.client
+            .as_ref()
+            .ok_or_else(|| OAuthError::invalid_client("client authentication required"))
     }
 }
 
@@ -217,14 +235,19 @@ pub trait Grant: Send + Sync + 'static {
         _approval: &'a Approval,
         _ctx: &'a GrantContext<'a>,
     ) -> BoxFuture<'a, Result<RedirectParams, OAuthError>> {
-        Box::pin(std::future::ready(Err(OAuthError::unsupported_response_type(
-            "this grant does not serve the authorization endpoint",
-        ))))
+        Box::pin(std::future::ready(Err(
+            OAuthError::unsupported_response_type(
+                "this grant does not serve the authorization endpoint",
+            ),
+        )))
     }
 
     /// Validates a token request and says what it grants. The engine then runs the
     /// extensions, issues and stores the tokens.
-    fn validate_token_request<'a>(&'a self, _request: &'a TokenRequest<'a>) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
+    fn validate_token_request<'a>(
+        &'a self,
+        _request: &'a TokenRequest<'a>,
+    ) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
         Box::pin(std::future::ready(Err(OAuthError::unsupported_grant_type(
             "this grant does not serve the token endpoint",
         ))))

@@ -95,7 +95,13 @@ pub struct TokenResponse {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-const STANDARD_FIELDS: [&str; 5] = ["access_token", "token_type", "expires_in", "refresh_token", "scope"];
+const STANDARD_FIELDS: [&str; 5] = [
+    "access_token",
+    "token_type",
+    "expires_in",
+    "refresh_token",
+    "scope",
+];
 
 impl TokenResponse {
     /// The response as JSON.
@@ -122,7 +128,9 @@ impl TokenResponse {
 
     /// The response as string pairs, for a redirect fragment (implicit grant).
     pub fn to_pairs(&self) -> Vec<(String, String)> {
-        let serde_json::Value::Object(map) = self.to_json() else { return Vec::new() };
+        let serde_json::Value::Object(map) = self.to_json() else {
+            return Vec::new();
+        };
         map.into_iter()
             .map(|(k, v)| {
                 let v = match v {
@@ -146,7 +154,9 @@ mod tests {
         let b = g.generate(CredentialKind::AccessToken);
         assert_eq!(a.len(), 43);
         assert_ne!(a, b);
-        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&a).unwrap();
+        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&a)
+            .unwrap();
         assert_eq!(decoded.len(), 32);
     }
 

@@ -1,1 +1,42 @@
-//! placeholder
+//! # grantry-grants
+//!
+//! The five RFC 6749 grants, one file each, written against the public `grantry-core` traits
+//! exactly as a user's own grant would be:
+//!
+//! | grant | file | serves |
+//! |---|---|---|
+//! | [`AuthorizationCodeGrant`] | `authorization_code.rs` | `response_type=code`, `grant_type=authorization_code` |
+//! | [`ImplicitGrant`] | `implicit.rs` | `response_type=token` |
+//! | [`PasswordGrant`] | `password.rs` | `grant_type=password` |
+//! | [`ClientCredentialsGrant`] | `client_credentials.rs` | `grant_type=client_credentials` |
+//! | [`RefreshTokenGrant`] | `refresh_token.rs` | `grant_type=refresh_token` |
+//!
+//! ```
+//! use grantry_core::{AuthorizationServer, MemoryStore, ServerConfig};
+//! use grantry_grants::{AuthorizationCodeGrant, RefreshTokenGrant};
+//!
+//! let mut server = AuthorizationServer::new(MemoryStore::new(), ServerConfig::new("https://auth.example.com"));
+//! server.register_grant(AuthorizationCodeGrant::new(), ()).unwrap();
+//! server.register_grant(RefreshTokenGrant::new().rotate(true), ()).unwrap();
+//! assert_eq!(server.registry().grant_types().len(), 2);
+//! ```
+
+mod authorization_code;
+mod client_credentials;
+mod implicit;
+mod password;
+mod refresh_token;
+
+pub use authorization_code::AuthorizationCodeGrant;
+pub use client_credentials::ClientCredentialsGrant;
+pub use implicit::ImplicitGrant;
+pub use password::PasswordGrant;
+pub use refresh_token::RefreshTokenGrant;
+
+use grantry_core::OAuthError;
+use grantry_core::storage::StorageError;
+
+/// A storage failure as the client sees it: `server_error`, without the cause.
+fn storage_failure(err: StorageError) -> OAuthError {
+    grantry_core::client_auth::storage_failure(err)
+}

@@ -21,10 +21,17 @@ impl ClientAuthenticator for NoneAuthenticator {
     }
 
     fn presence(&self, _: &Request, params: &Params) -> Presence {
-        if params.contains("client_id") { Presence::IdentifiesOnly } else { Presence::Absent }
+        if params.contains("client_id") {
+            Presence::IdentifiesOnly
+        } else {
+            Presence::Absent
+        }
     }
 
-    fn authenticate<'a>(&'a self, input: &'a ClientAuthInput<'a>) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>> {
+    fn authenticate<'a>(
+        &'a self,
+        input: &'a ClientAuthInput<'a>,
+    ) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>> {
         Box::pin(async move {
             let id = input.params.require("client_id")?;
             find_client(input.clients, id).await

@@ -26,7 +26,9 @@ impl AuthorizationServer {
     ) -> Result<Option<Arc<dyn Client>>, OAuthError> {
         let Some(authenticator) = self.select_authenticator(request, params)? else {
             return match requirement {
-                ClientAuthentication::Required => Err(OAuthError::invalid_client("client authentication required")),
+                ClientAuthentication::Required => {
+                    Err(OAuthError::invalid_client("client authentication required"))
+                }
                 ClientAuthentication::Optional => Ok(None),
             };
         };
@@ -48,7 +50,10 @@ impl AuthorizationServer {
             token_endpoint: self.config.token_endpoint(),
             now: self.config.clock().now(),
         };
-        let client = authenticator.authenticate(&input).await.map_err(challenge)?;
+        let client = authenticator
+            .authenticate(&input)
+            .await
+            .map_err(challenge)?;
         if *client.token_endpoint_auth_method() != method {
             return Err(challenge(OAuthError::invalid_client(format!(
                 "the client is not registered for client authentication method {method}"
@@ -57,13 +62,19 @@ impl AuthorizationServer {
         Ok(Some(client))
     }
 
-    fn select_authenticator(&self, request: &Request, params: &Params) -> Result<Option<&dyn ClientAuthenticator>, OAuthError> {
+    fn select_authenticator(
+        &self,
+        request: &Request,
+        params: &Params,
+    ) -> Result<Option<&dyn ClientAuthenticator>, OAuthError> {
         let mut with_credentials = None;
         let mut identifying = None;
         for authenticator in &self.authenticators {
             match authenticator.presence(request, params) {
                 Presence::Credentials if with_credentials.is_some() => {
-                    return Err(OAuthError::invalid_request("more than one client authentication method used"));
+                    return Err(OAuthError::invalid_request(
+                        "more than one client authentication method used",
+                    ));
                 }
                 Presence::Credentials => with_credentials = Some(&**authenticator),
                 Presence::IdentifiesOnly => identifying = identifying.or(Some(&**authenticator)),

@@ -15,7 +15,8 @@ mod records;
 
 pub use memory::MemoryStore;
 pub use records::{
-    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, RefreshRotation, TokenKind, TokenRecord,
+    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, RefreshRotation, TokenKind,
+    TokenRecord,
 };
 
 use crate::client::Client;
@@ -39,19 +40,29 @@ impl StorageError {
 /// Where registered clients live.
 pub trait ClientStore: Send + Sync {
     /// The client with `client_id`, if registered.
-    fn find_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<Option<Arc<dyn Client>>, StorageError>>;
+    fn find_client<'a>(
+        &'a self,
+        client_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<dyn Client>>, StorageError>>;
 }
 
 /// Where authorization codes live between the authorization and the token request.
 pub trait AuthorizationCodeStore: Send + Sync {
     /// Saves a new code.
-    fn save_code(&self, code: TokenDigest, record: AuthorizationCodeRecord) -> BoxFuture<'_, Result<(), StorageError>>;
+    fn save_code(
+        &self,
+        code: TokenDigest,
+        record: AuthorizationCodeRecord,
+    ) -> BoxFuture<'_, Result<(), StorageError>>;
 
     /// Redeems a code: atomically marks it used and returns its record. Of any number of
     /// concurrent calls for one code, exactly one gets [`CodeRedemption::Redeemed`]; the others,
     /// and every later call until the code expires, get [`CodeRedemption::AlreadyRedeemed`]
     /// with the code's family, so the engine can revoke what the code produced.
-    fn redeem_code<'a>(&'a self, code: &'a TokenDigest) -> BoxFuture<'a, Result<CodeRedemption, StorageError>>;
+    fn redeem_code<'a>(
+        &'a self,
+        code: &'a TokenDigest,
+    ) -> BoxFuture<'a, Result<CodeRedemption, StorageError>>;
 }
 
 /// Where access and refresh tokens live.
@@ -61,18 +72,31 @@ pub trait AuthorizationCodeStore: Send + Sync {
 /// a revoked family must never be found afterwards, even if the save races the revocation.
 pub trait TokenStore: Send + Sync {
     /// Saves tokens of one family.
-    fn save_tokens(&self, family: FamilyId, tokens: Vec<(TokenDigest, TokenRecord)>) -> BoxFuture<'_, Result<(), StorageError>>;
+    fn save_tokens(
+        &self,
+        family: FamilyId,
+        tokens: Vec<(TokenDigest, TokenRecord)>,
+    ) -> BoxFuture<'_, Result<(), StorageError>>;
 
     /// The token with this digest, of any kind, unless revoked or rotated out.
-    fn find_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>>;
+    fn find_token<'a>(
+        &'a self,
+        token: &'a TokenDigest,
+    ) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>>;
 
     /// Retires a refresh token for rotation: atomically marks it used and returns its record.
     /// Of concurrent calls exactly one gets [`RefreshRotation::Rotated`]; the others, and every
     /// later call, get [`RefreshRotation::AlreadyRotated`] with the family.
-    fn rotate_refresh_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<RefreshRotation, StorageError>>;
+    fn rotate_refresh_token<'a>(
+        &'a self,
+        token: &'a TokenDigest,
+    ) -> BoxFuture<'a, Result<RefreshRotation, StorageError>>;
 
     /// Revokes one token; returns its record if it existed.
-    fn revoke_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>>;
+    fn revoke_token<'a>(
+        &'a self,
+        token: &'a TokenDigest,
+    ) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>>;
 
     /// Revokes every token of a family, now and for any token saved into it later.
     fn revoke_family(&self, family: FamilyId) -> BoxFuture<'_, Result<(), StorageError>>;
@@ -82,7 +106,11 @@ pub trait TokenStore: Send + Sync {
 pub trait UserStore: Send + Sync {
     /// Checks a username and password; returns the user's subject identifier when they match.
     /// Implementations compare in constant time and should keep only password hashes.
-    fn authenticate<'a>(&'a self, username: &'a str, password: &'a str) -> BoxFuture<'a, Result<Option<String>, StorageError>>;
+    fn authenticate<'a>(
+        &'a self,
+        username: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, StorageError>>;
 
     /// Whether `subject` names a known user (used by grants that assert a user, such as
     /// the JWT bearer grant).
@@ -111,7 +139,12 @@ impl Storage {
         tokens: Arc<dyn TokenStore>,
         users: Arc<dyn UserStore>,
     ) -> Self {
-        Storage { clients, codes, tokens, users }
+        Storage {
+            clients,
+            codes,
+            tokens,
+            users,
+        }
     }
 
     /// One backend serving every concern.
@@ -119,7 +152,12 @@ impl Storage {
     where
         S: ClientStore + AuthorizationCodeStore + TokenStore + UserStore + 'static,
     {
-        Storage { clients: store.clone(), codes: store.clone(), tokens: store.clone(), users: store }
+        Storage {
+            clients: store.clone(),
+            codes: store.clone(),
+            tokens: store.clone(),
+            users: store,
+        }
     }
 }
 

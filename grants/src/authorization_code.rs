@@ -1,0 +1,132 @@
+//! The authorization code grant (RFC 6749 §4.1).
+
+use crate::storage_failure;
+use grantry_core::storage::{AuthorizationCodeRecord, CodeRedemption, FamilyId};
+use grantry_core::{
+    AccessGrant, Approval, AuthorizationRequest, BoxFuture, ClientAuthMethod, CredentialKind,
+    Grant, GrantContext, GrantMetadata, GrantType, OAuthError, RedirectParams, ResponseType,
+    TokenDigest, TokenRequest,
+};
+
+/// The authorization code grant: `response_type=code` at the authorization endpoint,
+/// `grant_type=authorization_code` at the token endpoint.
+///
+/// Codes are single-use and live for the server's code lifetime (10 minutes by default). They
+/// are bound to the client, the redirect URI and the resource owner. A code presented a second
+/// time is `invalid_grant`, and every token issued from it is revoked (RFC 6749 §4.1.2).
+///
+/// Allowed client authentication methods: `client_secret_basic`, `client_secret_post`, `none`.
+#[derive(Debug, Default, Clone)]
+pub struct AuthorizationCodeGrant {
+    _private: (),
+}
+
+impl AuthorizationCodeGrant {
+    /// The grant.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Grant for AuthorizationCodeGrant {
+    fn metadata(&self) -> GrantMetadata {
+        GrantMetadata::token_endpoint(GrantType::AUTHORIZATION_CODE)
+            .with_response_types([ResponseType::CODE])
+            .with_auth_methods([
+                ClientAuthMethod::CLIENT_SECRET_BASIC,
+                ClientAuthMethod::CLIENT_SECRET_POST,
+                ClientAuthMethod::NONE,
+            ])
+    }
+
+    fn create_authorization_response<'a>(
+        &'a self,
+        request: &'a AuthorizationRequest,
+        approval: &'a Approval,
+        ctx: &'a GrantContext<'a>,
+    ) -> BoxFuture<'a, Result<RedirectParams, OAuthError>> {
+        Box::pin(async move {
+            let code = ctx.generate(CredentialKind::AuthorizationCode);
+            let record = AuthorizationCodeRecord {
+                client_id: request.client.client_id().to_owned(),
+                redirect_uri: request.redirect_uri.clone(),
+                redirect_uri_given: request.redirect_uri_given,
+                subject: approval.subject.clone(),
+                scope: approval.granted_scope(request),
+                requested_scope: request.requested_scope.clone(),
+                expires_at: ctx.now().saturating_add(ctx.config().code_ttl()),
+                family: FamilyId::random(),
+                attributes: request.attributes.clone(),
+            };
+            ctx.storage()
+                .codes
+                .save_code(TokenDigest::of(&code), record)
+                .await
+                .map_err(storage_failure)?;
+            Ok(vec![("code".to_owned(), code)])
+        })
+    }
+
+    fn validate_token_request<'a>(
+        &'a self,
+        req: &'a TokenRequest<'a>,
+    ) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
+        Box::pin(async move {
+            let client = req.client()?;
+            let code = req.params.require("code")?;
+            let record = match req
+                .ctx
+                .storage()
+                .codes
+                .redeem_code(&TokenDigest::of(code))
+                .await
+                .map_err(storage_failure)?
+            {
+                CodeRedemption::Redeemed(record) => record,
+                CodeRedemption::AlreadyRedeemed { family } => {
+                    req.ctx.revoke_family(family).await?;
+                    return Err(OAuthError::invalid_grant(
+                        "authorization code was already used; the tokens issued from it are revoked",
+                    ));
+                }
+                CodeRedemption::NotFound => {
+                    return Err(OAuthError::invalid_grant("unknown authorization code"));
+                }
+            };
+            if record.client_id != client.client_id() {
+                return Err(OAuthError::invalid_grant(
+                    "authorization code was issued to another client",
+                ));
+            }
+            if req.ctx.now() >= record.expires_at {
+                return Err(OAuthError::invalid_grant("authorization code has expired"));
+            }
+            match req.params.get("redirect_uri") {
+                Some(uri) if uri == record.redirect_uri => {}
+                Some(_) => {
+                    return Err(OAuthError::invalid_grant(
+                        "redirect_uri does not match the authorization request",
+                    ));
+                }
+                // RFC 6749 §4.1.3: required when the authorization request included it.
+                None if record.redirect_uri_given => {
+                    return Err(OAuthError::invalid_request(
+                        "missing parameter: redirect_uri",
+                    ));
+                }
+                None => {}
+            }
+            let mut grant = AccessGrant::new(
+                client.clone(),
+                GrantType::AUTHORIZATION_CODE,
+                record.scope,
+                record.requested_scope,
+            )
+            .for_subject(record.subject)
+            .with_refresh_token();
+            grant.family = Some(record.family);
+            grant.attributes = record.attributes;
+            Ok(grant)
+        })
+    }
+}
