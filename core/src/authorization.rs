@@ -86,10 +86,7 @@ pub struct Approval {
 impl Consent {
     /// Approval of the whole requested scope by `subject`.
     pub fn allow(subject: impl Into<String>) -> Self {
-        Consent::Allow(Approval {
-            subject: subject.into(),
-            scope: None,
-        })
+        Consent::Allow(Approval { subject: subject.into(), scope: None })
     }
 }
 
@@ -99,11 +96,7 @@ pub(crate) enum ErrorTarget {
     /// The client or redirect URI could not be trusted: show the error, never redirect.
     Direct,
     /// Redirect to the client's validated redirect URI.
-    Redirect {
-        redirect_uri: String,
-        mode: ResponseMode,
-        state: Option<String>,
-    },
+    Redirect { redirect_uri: String, mode: ResponseMode, state: Option<String> },
 }
 
 /// An authorization endpoint error, with where it must be delivered (RFC 6749 §4.1.2.1).
@@ -116,19 +109,10 @@ pub struct AuthorizationError {
 
 impl AuthorizationError {
     pub(crate) fn direct(error: OAuthError) -> Self {
-        AuthorizationError {
-            error,
-            target: ErrorTarget::Direct,
-            extra: Vec::new(),
-        }
+        AuthorizationError { error, target: ErrorTarget::Direct, extra: Vec::new() }
     }
 
-    pub(crate) fn redirect(
-        error: OAuthError,
-        redirect_uri: &str,
-        mode: ResponseMode,
-        state: Option<&str>,
-    ) -> Self {
+    pub(crate) fn redirect(error: OAuthError, redirect_uri: &str, mode: ResponseMode, state: Option<&str>) -> Self {
         AuthorizationError {
             error,
             target: ErrorTarget::Redirect {
@@ -154,17 +138,9 @@ impl AuthorizationError {
     pub fn to_response(&self) -> Response {
         match &self.target {
             ErrorTarget::Direct => Response::oauth_error(&self.error),
-            ErrorTarget::Redirect {
-                redirect_uri,
-                mode,
-                state,
-            } => {
-                let mut params: Vec<(String, String)> = self
-                    .error
-                    .to_pairs()
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect();
+            ErrorTarget::Redirect { redirect_uri, mode, state } => {
+                let mut params: Vec<(String, String)> =
+                    self.error.to_pairs().into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
                 if let Some(state) = state {
                     params.push(("state".into(), state.clone()));
                 }
@@ -176,11 +152,7 @@ impl AuthorizationError {
 }
 
 /// Appends parameters to a redirect URI, in its query (keeping any query it has) or fragment.
-pub fn build_redirect(
-    redirect_uri: &str,
-    mode: ResponseMode,
-    params: &[(String, String)],
-) -> String {
+pub fn build_redirect(redirect_uri: &str, mode: ResponseMode, params: &[(String, String)]) -> String {
     let mut encoded = String::new();
     for (k, v) in params {
         if !encoded.is_empty() {
@@ -207,10 +179,7 @@ mod tests {
 
     #[test]
     fn redirect_keeps_existing_query() {
-        let p = vec![
-            ("code".to_string(), "a b".to_string()),
-            ("state".into(), "x&y".into()),
-        ];
+        let p = vec![("code".to_string(), "a b".to_string()), ("state".into(), "x&y".into())];
         assert_eq!(
             build_redirect("https://c.example/cb?k=v", ResponseMode::Query, &p),
             "https://c.example/cb?k=v&code=a+b&state=x%26y"

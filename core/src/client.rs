@@ -123,11 +123,7 @@ pub struct ClientRecord {
     /// The `client_id`.
     pub client_id: String,
     /// The secret, if the client is confidential.
-    #[serde(
-        default,
-        rename = "client_secret",
-        deserialize_with = "deserialize_secret"
-    )]
+    #[serde(default, rename = "client_secret", deserialize_with = "deserialize_secret")]
     pub secret: Option<ClientSecret>,
     /// Registered redirect URIs.
     #[serde(default)]
@@ -149,9 +145,7 @@ pub struct ClientRecord {
     pub other: serde_json::Map<String, serde_json::Value>,
 }
 
-fn deserialize_secret<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<ClientSecret>, D::Error> {
+fn deserialize_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ClientSecret>, D::Error> {
     let s: Option<String> = serde::Deserialize::deserialize(d)?;
     Ok(s.map(|s| ClientSecret::Plain(Secret::new(s))))
 }
@@ -169,11 +163,7 @@ fn default_auth_method() -> ClientAuthMethod {
 }
 
 impl ClientRecord {
-    fn new(
-        client_id: impl Into<String>,
-        secret: Option<ClientSecret>,
-        method: ClientAuthMethod,
-    ) -> Self {
+    fn new(client_id: impl Into<String>, secret: Option<ClientSecret>, method: ClientAuthMethod) -> Self {
         ClientRecord {
             client_id: client_id.into(),
             secret,
@@ -188,11 +178,7 @@ impl ClientRecord {
 
     /// A confidential client authenticating with `client_secret_basic`.
     pub fn confidential(client_id: impl Into<String>, secret: impl Into<String>) -> Self {
-        Self::new(
-            client_id,
-            Some(ClientSecret::Plain(Secret::new(secret))),
-            ClientAuthMethod::CLIENT_SECRET_BASIC,
-        )
+        Self::new(client_id, Some(ClientSecret::Plain(Secret::new(secret))), ClientAuthMethod::CLIENT_SECRET_BASIC)
     }
 
     /// A public client (`token_endpoint_auth_method` `none`).
@@ -213,10 +199,7 @@ impl ClientRecord {
     }
 
     /// Sets the allowed response types.
-    pub fn with_response_types(
-        mut self,
-        response_types: impl IntoIterator<Item = ResponseType>,
-    ) -> Self {
+    pub fn with_response_types(mut self, response_types: impl IntoIterator<Item = ResponseType>) -> Self {
         self.response_types = response_types.into_iter().collect();
         self
     }
@@ -240,9 +223,7 @@ impl ClientRecord {
     /// Replaces the secret by its SHA-256 digest, so the record no longer holds the secret.
     pub fn hash_secret(mut self) -> Self {
         if let Some(ClientSecret::Plain(s)) = &self.secret {
-            self.secret = Some(ClientSecret::Sha256(
-                Sha256::digest(s.expose().as_bytes()).into(),
-            ));
+            self.secret = Some(ClientSecret::Sha256(Sha256::digest(s.expose().as_bytes()).into()));
         }
         self
     }
@@ -262,10 +243,7 @@ impl ClientRecord {
         for uri in &self.redirect_uris {
             let parsed = url::Url::parse(uri);
             if parsed.is_err() || uri.contains('#') {
-                return Err(ClientConfigError::RedirectUri {
-                    client_id: self.client_id.clone(),
-                    uri: uri.clone(),
-                });
+                return Err(ClientConfigError::RedirectUri { client_id: self.client_id.clone(), uri: uri.clone() });
             }
         }
         let method = &self.token_endpoint_auth_method;
@@ -364,20 +342,10 @@ mod tests {
     #[test]
     fn validate_names_the_problem() {
         let relative = ClientRecord::public("a").with_redirect_uri("/cb");
-        assert!(matches!(
-            relative.validate(),
-            Err(ClientConfigError::RedirectUri { .. })
-        ));
+        assert!(matches!(relative.validate(), Err(ClientConfigError::RedirectUri { .. })));
         let fragment = ClientRecord::public("a").with_redirect_uri("https://a.example/cb#x");
         assert!(fragment.validate().is_err());
-        let no_secret =
-            ClientRecord::public("a").with_auth_method(ClientAuthMethod::CLIENT_SECRET_POST);
-        assert!(
-            no_secret
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("needs a client_secret")
-        );
+        let no_secret = ClientRecord::public("a").with_auth_method(ClientAuthMethod::CLIENT_SECRET_POST);
+        assert!(no_secret.validate().unwrap_err().to_string().contains("needs a client_secret"));
     }
 }

@@ -127,10 +127,7 @@ impl ServerConfig {
 
     /// The access token lifetime for this grant and request.
     pub fn access_token_ttl(&self, grant: &AccessGrant, params: &Params) -> u64 {
-        self.expires_in
-            .get(&grant.grant_type)
-            .unwrap_or(&self.access_token_ttl)
-            .seconds(grant, params)
+        self.expires_in.get(&grant.grant_type).unwrap_or(&self.access_token_ttl).seconds(grant, params)
     }
 
     /// The refresh token lifetime.

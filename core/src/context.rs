@@ -23,10 +23,7 @@ pub struct GrantContext<'a> {
 
 impl<'a> GrantContext<'a> {
     pub(crate) fn new(server: &'a AuthorizationServer, registration: &'a Registration) -> Self {
-        GrantContext {
-            server,
-            registration,
-        }
+        GrantContext { server, registration }
     }
 
     /// The stores.
@@ -51,37 +48,25 @@ impl<'a> GrantContext<'a> {
 
     /// Revokes every token of a family (after a replayed code or refresh token).
     pub async fn revoke_family(&self, family: FamilyId) -> Result<(), OAuthError> {
-        self.storage()
-            .tokens
-            .revoke_family(family)
-            .await
-            .map_err(storage_failure)
+        self.storage().tokens.revoke_family(family).await.map_err(storage_failure)
     }
 
     /// Issues tokens for a validated grant: makes the access token (and a refresh token if the
     /// grant offers one, the client is allowed the `refresh_token` grant and a refresh grant is
     /// registered), runs the extensions' `before_token_issued` hooks, and stores the digests.
     /// Nothing is stored if a hook rejects.
-    pub async fn issue(
-        &self,
-        grant: &AccessGrant,
-        params: &Params,
-    ) -> Result<TokenResponse, OAuthError> {
+    pub async fn issue(&self, grant: &AccessGrant, params: &Params) -> Result<TokenResponse, OAuthError> {
         let config = self.config();
         let now = self.now();
         let expires_in = config.access_token_ttl(grant, params);
         let refresh = grant.offers_refresh_token
             && grant.client.allows_grant_type(&GrantType::REFRESH_TOKEN)
-            && self
-                .server
-                .registry
-                .serves_grant_type(&GrantType::REFRESH_TOKEN);
+            && self.server.registry.serves_grant_type(&GrantType::REFRESH_TOKEN);
         let mut response = TokenResponse {
             access_token: Secret::new(self.generate(CredentialKind::AccessToken)),
             token_type: "Bearer".into(),
             expires_in: Some(expires_in),
-            refresh_token: refresh
-                .then(|| Secret::new(self.generate(CredentialKind::RefreshToken))),
+            refresh_token: refresh.then(|| Secret::new(self.generate(CredentialKind::RefreshToken))),
             include_scope: grant.requested_scope.as_ref() != Some(&grant.scope),
             scope: grant.scope.clone(),
             extra: serde_json::Map::new(),
@@ -104,27 +89,14 @@ impl<'a> GrantContext<'a> {
         };
         let mut tokens = vec![(
             TokenDigest::of(response.access_token.expose()),
-            record(
-                TokenKind::Access,
-                Some(now.saturating_add(expires_in)),
-                &grant.scope,
-            ),
+            record(TokenKind::Access, Some(now.saturating_add(expires_in)), &grant.scope),
         )];
         if let Some(refresh_token) = &response.refresh_token {
-            let expires_at = config
-                .refresh_token_ttl()
-                .map(|ttl| now.saturating_add(ttl));
+            let expires_at = config.refresh_token_ttl().map(|ttl| now.saturating_add(ttl));
             let scope = grant.refresh_scope.as_ref().unwrap_or(&grant.scope);
-            tokens.push((
-                TokenDigest::of(refresh_token.expose()),
-                record(TokenKind::Refresh, expires_at, scope),
-            ));
+            tokens.push((TokenDigest::of(refresh_token.expose()), record(TokenKind::Refresh, expires_at, scope)));
         }
-        self.storage()
-            .tokens
-            .save_tokens(family, tokens)
-            .await
-            .map_err(storage_failure)?;
+        self.storage().tokens.save_tokens(family, tokens).await.map_err(storage_failure)?;
         Ok(response)
     }
 }

@@ -124,12 +124,7 @@ impl OAuthError {
     /// control and non-ASCII characters) are replaced with `?`, so a description that quotes
     /// a parameter name from a hostile request is still well-formed.
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        OAuthError {
-            code,
-            description: Some(sanitize(description.into())),
-            uri: None,
-            challenge: None,
-        }
+        OAuthError { code, description: Some(sanitize(description.into())), uri: None, challenge: None }
     }
 
     constructors! {
@@ -231,11 +226,8 @@ fn sanitize(description: Cow<'static, str>) -> Cow<'static, str> {
     if description.len() <= MAX_DESCRIPTION && description.chars().all(allowed_in_description) {
         return description;
     }
-    let cleaned: String = description
-        .chars()
-        .take(MAX_DESCRIPTION)
-        .map(|c| if allowed_in_description(c) { c } else { '?' })
-        .collect();
+    let cleaned: String =
+        description.chars().take(MAX_DESCRIPTION).map(|c| if allowed_in_description(c) { c } else { '?' }).collect();
     Cow::Owned(cleaned)
 }
 
@@ -247,10 +239,7 @@ mod tests {
     fn invalid_client_status_depends_on_basic_attempt() {
         let plain = OAuthError::invalid_client("unknown client");
         assert_eq!(plain.status(), 400);
-        assert_eq!(
-            plain.with_challenge("Basic realm=\"grantry\"").status(),
-            401
-        );
+        assert_eq!(plain.with_challenge("Basic realm=\"grantry\"").status(), 401);
     }
 
     #[test]

@@ -19,29 +19,18 @@ pub trait GrantExtension: Send + Sync + 'static {
 
     /// After the engine and the grant validated an authorization request, before the resource
     /// owner is asked. May attach data to `request.attributes` (stored with the code).
-    fn after_authorization_request_validated(
-        &self,
-        _request: &mut AuthorizationRequest,
-    ) -> Result<(), OAuthError> {
+    fn after_authorization_request_validated(&self, _request: &mut AuthorizationRequest) -> Result<(), OAuthError> {
         Ok(())
     }
 
     /// After the grant validated a token request, before tokens are made. `grant.attributes`
     /// holds what was attached at the authorization request.
-    fn after_token_request_validated(
-        &self,
-        _params: &Params,
-        _grant: &mut AccessGrant,
-    ) -> Result<(), OAuthError> {
+    fn after_token_request_validated(&self, _params: &Params, _grant: &mut AccessGrant) -> Result<(), OAuthError> {
         Ok(())
     }
 
     /// On the token response just before it is issued and stored. May add fields.
-    fn before_token_issued(
-        &self,
-        _grant: &AccessGrant,
-        _token: &mut TokenResponse,
-    ) -> Result<(), OAuthError> {
+    fn before_token_issued(&self, _grant: &AccessGrant, _token: &mut TokenResponse) -> Result<(), OAuthError> {
         Ok(())
     }
 

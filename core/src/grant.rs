@@ -66,19 +66,13 @@ impl GrantMetadata {
     }
 
     /// Adds response types served at the authorization endpoint.
-    pub fn with_response_types(
-        mut self,
-        response_types: impl IntoIterator<Item = ResponseType>,
-    ) -> Self {
+    pub fn with_response_types(mut self, response_types: impl IntoIterator<Item = ResponseType>) -> Self {
         self.response_types.extend(response_types);
         self
     }
 
     /// Replaces the allowed client authentication methods.
-    pub fn with_auth_methods(
-        mut self,
-        methods: impl IntoIterator<Item = ClientAuthMethod>,
-    ) -> Self {
+    pub fn with_auth_methods(mut self, methods: impl IntoIterator<Item = ClientAuthMethod>) -> Self {
         self.auth_methods = methods.into_iter().collect();
         self
     }
@@ -120,12 +114,7 @@ pub struct AccessGrant {
 
 impl AccessGrant {
     /// A grant of `scope` to `client`, for no user, with a new family and no refresh token.
-    pub fn new(
-        client: Arc<dyn Client>,
-        grant_type: GrantType,
-        scope: Scope,
-        requested_scope: Option<Scope>,
-    ) -> Self {
+    pub fn new(client: Arc<dyn Client>, grant_type: GrantType, scope: Scope, requested_scope: Option<Scope>) -> Self {
         AccessGrant {
             client,
             grant_type,
@@ -171,9 +160,7 @@ pub struct TokenRequest<'a> {
 impl TokenRequest<'_> {
     /// The authenticated client, for grants that require client authentication.
     pub fn client(&self) -> Result<&Arc<dyn Client>, OAuthError> {
-        self.client
-            .as_ref()
-            .ok_or_else(|| OAuthError::invalid_client("client authentication required"))
+        self.client.as_ref().ok_or_else(|| OAuthError::invalid_client("client authentication required"))
     }
 }
 
@@ -235,11 +222,9 @@ pub trait Grant: Send + Sync + 'static {
         _approval: &'a Approval,
         _ctx: &'a GrantContext<'a>,
     ) -> BoxFuture<'a, Result<RedirectParams, OAuthError>> {
-        Box::pin(std::future::ready(Err(
-            OAuthError::unsupported_response_type(
-                "this grant does not serve the authorization endpoint",
-            ),
-        )))
+        Box::pin(std::future::ready(Err(OAuthError::unsupported_response_type(
+            "this grant does not serve the authorization endpoint",
+        ))))
     }
 
     /// Validates a token request and says what it grants. The engine then runs the

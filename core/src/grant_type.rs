@@ -46,12 +46,7 @@ impl GrantType {
     /// `grant_types` for a client allowed the implicit flow.
     pub const IMPLICIT: GrantType = GrantType(Cow::Borrowed("implicit"));
 
-    const STANDARD: [&'static str; 4] = [
-        "authorization_code",
-        "password",
-        "client_credentials",
-        "refresh_token",
-    ];
+    const STANDARD: [&'static str; 4] = ["authorization_code", "password", "client_credentials", "refresh_token"];
 
     /// Validates a grant type a grant serves at the token endpoint.
     pub fn parse(name: &str) -> Result<GrantType, NameError> {
@@ -67,11 +62,7 @@ impl GrantType {
     /// Validates a grant type as listed in a client's registration: like [`GrantType::parse`],
     /// and also `implicit`.
     pub fn parse_for_client(name: &str) -> Result<GrantType, NameError> {
-        if name == "implicit" {
-            Ok(GrantType::IMPLICIT)
-        } else {
-            Self::parse(name)
-        }
+        if name == "implicit" { Ok(GrantType::IMPLICIT) } else { Self::parse(name) }
     }
 
     /// The name.
@@ -85,13 +76,8 @@ fn is_absolute_uri(s: &str) -> bool {
     let Some((scheme, rest)) = s.split_once(':') else {
         return false;
     };
-    let scheme_ok = scheme
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let scheme_ok = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
     scheme_ok
         && !rest.is_empty()
         && !s.contains('#')
@@ -126,8 +112,7 @@ impl ResponseType {
 
     /// Validates and normalises a response type.
     pub fn parse(value: &str) -> Result<ResponseType, NameError> {
-        let valid_name =
-            |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let valid_name = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         let mut names: Vec<&str> = value.split(' ').collect();
         if !names.iter().all(|n| valid_name(n)) {
             return Err(NameError::ResponseType(value.to_owned()));
@@ -174,19 +159,15 @@ pub struct ClientAuthMethod(Cow<'static, str>);
 
 impl ClientAuthMethod {
     /// Client id and secret in the `Authorization: Basic` header (RFC 6749 §2.3.1).
-    pub const CLIENT_SECRET_BASIC: ClientAuthMethod =
-        ClientAuthMethod(Cow::Borrowed("client_secret_basic"));
+    pub const CLIENT_SECRET_BASIC: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("client_secret_basic"));
     /// Client id and secret in the form body (RFC 6749 §2.3.1).
-    pub const CLIENT_SECRET_POST: ClientAuthMethod =
-        ClientAuthMethod(Cow::Borrowed("client_secret_post"));
+    pub const CLIENT_SECRET_POST: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("client_secret_post"));
     /// A public client: `client_id` only.
     pub const NONE: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("none"));
     /// A JWT signed with the client secret (RFC 7523 §2.2).
-    pub const CLIENT_SECRET_JWT: ClientAuthMethod =
-        ClientAuthMethod(Cow::Borrowed("client_secret_jwt"));
+    pub const CLIENT_SECRET_JWT: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("client_secret_jwt"));
     /// A JWT signed with the client's private key (RFC 7523 §2.2).
-    pub const PRIVATE_KEY_JWT: ClientAuthMethod =
-        ClientAuthMethod(Cow::Borrowed("private_key_jwt"));
+    pub const PRIVATE_KEY_JWT: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("private_key_jwt"));
 
     /// A method name: non-empty, without white space.
     pub fn parse(name: &str) -> Result<ClientAuthMethod, NameError> {
@@ -264,30 +245,15 @@ mod tests {
         ] {
             assert!(GrantType::parse(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "implicit",
-            "api_key",
-            "urn:",
-            "1urn:x",
-            "urn:x#frag",
-            "urn:a b",
-            ":x",
-        ] {
+        for bad in ["", "implicit", "api_key", "urn:", "1urn:x", "urn:x#frag", "urn:a b", ":x"] {
             assert!(GrantType::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            GrantType::parse_for_client("implicit").unwrap(),
-            GrantType::IMPLICIT
-        );
+        assert_eq!(GrantType::parse_for_client("implicit").unwrap(), GrantType::IMPLICIT);
     }
 
     #[test]
     fn response_types_are_order_insensitive() {
-        assert_eq!(
-            ResponseType::parse("id_token code").unwrap(),
-            ResponseType::parse("code id_token").unwrap()
-        );
+        assert_eq!(ResponseType::parse("id_token code").unwrap(), ResponseType::parse("code id_token").unwrap());
         assert_eq!(ResponseType::parse("code").unwrap(), ResponseType::CODE);
         for bad in ["", "code  token", "co-de", " code"] {
             assert!(ResponseType::parse(bad).is_err(), "{bad:?}");
@@ -296,14 +262,8 @@ mod tests {
 
     #[test]
     fn auth_methods() {
-        assert_eq!(
-            ClientAuthMethod::parse("none").unwrap(),
-            ClientAuthMethod::NONE
-        );
-        assert_eq!(
-            ClientAuthMethod::parse("tls_client_auth").unwrap().as_str(),
-            "tls_client_auth"
-        );
+        assert_eq!(ClientAuthMethod::parse("none").unwrap(), ClientAuthMethod::NONE);
+        assert_eq!(ClientAuthMethod::parse("tls_client_auth").unwrap().as_str(), "tls_client_auth");
         assert!(ClientAuthMethod::parse("a b").is_err());
         assert!(ClientAuthMethod::parse("").is_err());
     }

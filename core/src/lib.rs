@@ -49,6 +49,7 @@ mod future;
 mod grant;
 mod grant_type;
 mod params;
+pub mod plugin;
 mod registry;
 mod request;
 mod response;
@@ -58,9 +59,7 @@ mod server;
 pub mod storage;
 mod token;
 
-pub use authorization::{
-    Approval, AuthorizationError, AuthorizationRequest, Consent, ResponseMode, build_redirect,
-};
+pub use authorization::{Approval, AuthorizationError, AuthorizationRequest, Consent, ResponseMode, build_redirect};
 pub use client::{Client, ClientConfigError, ClientRecord, ClientSecret};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::ServerConfig;
@@ -68,10 +67,9 @@ pub use context::GrantContext;
 pub use error::{ErrorCode, OAuthError};
 pub use extension::{GrantExtension, IntoExtensions};
 pub use future::BoxFuture;
-pub use grant::{
-    AccessGrant, ClientAuthentication, Grant, GrantMetadata, RedirectParams, TokenRequest,
-};
+pub use grant::{AccessGrant, ClientAuthentication, Grant, GrantMetadata, RedirectParams, TokenRequest};
 pub use grant_type::{ClientAuthMethod, GrantType, NameError, ResponseType};
+pub use inventory;
 pub use params::{Params, encode_component, encode_form};
 pub use registry::{GrantRegistry, Registration, RegistryError};
 pub use request::{Headers, Method, Request};
@@ -80,6 +78,4 @@ pub use scope::Scope;
 pub use secret::{Secret, TokenDigest, constant_time_eq};
 pub use server::{AuthorizationServer, DuplicateAuthMethod, RegisteredGrant};
 pub use storage::{MemoryStore, Storage};
-pub use token::{
-    CredentialKind, ExpiresIn, ExpiresInFn, RandomTokenGenerator, TokenGenerator, TokenResponse,
-};
+pub use token::{CredentialKind, ExpiresIn, ExpiresInFn, RandomTokenGenerator, TokenGenerator, TokenResponse};

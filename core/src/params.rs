@@ -30,8 +30,20 @@ impl Params {
         Self::default()
     }
 
-    /// Parses a form-encoded string.
+    /// Parses a form-encoded string, refusing repeated parameters.
     pub fn parse(input: &[u8]) -> Result<Params, OAuthError> {
+        let (params, duplicate) = Self::parse_keeping_duplicates(input)?;
+        match duplicate {
+            Some(name) => Err(duplicate_error(&name)),
+            None => Ok(params),
+        }
+    }
+
+    /// Parses a form-encoded string, reporting the first repeated parameter instead of failing,
+    /// for the authorization endpoint: there, a repeated parameter is redirected to the client
+    /// once the client and redirect URI are known to be sound. Lookups of a repeated name see
+    /// its first value, so the caller must act on the report before trusting the parameters.
+    pub fn parse_keeping_duplicates(input: &[u8]) -> Result<(Params, Option<String>), OAuthError> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for segment in input.split(|&b| b == b'&') {
             if segment.is_empty() {
@@ -51,27 +63,18 @@ impl Params {
             }
             pairs.push((name, value));
         }
-        if let Some(dup) = first_duplicate(&pairs) {
-            return Err(OAuthError::invalid_request(format!(
-                "parameter {dup} given more than once"
-            )));
-        }
-        Ok(Params { pairs })
+        let duplicate = first_duplicate(&pairs).map(str::to_owned);
+        Ok((Params { pairs }, duplicate))
     }
 
     /// The value of `name`; `None` when absent or empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
     /// The value of `name`, or `invalid_request` naming the missing parameter.
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name)
-            .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter: {name}")))
+        self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("missing parameter: {name}")))
     }
 
     /// Whether `name` is present with a non-empty value.
@@ -81,10 +84,7 @@ impl Params {
 
     /// Iterates over the non-empty parameters.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(n, v)| (n.as_str(), v.as_str()))
+        self.pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
     /// Adds a parameter (for building requests in code; parsing never produces duplicates).
@@ -96,6 +96,11 @@ impl Params {
             None => self.pairs.push((name, value)),
         }
     }
+}
+
+/// The `invalid_request` for a parameter given more than once (RFC 6749 §3.1).
+pub(crate) fn duplicate_error(name: &str) -> OAuthError {
+    OAuthError::invalid_request(format!("parameter {name} given more than once"))
 }
 
 fn first_duplicate(pairs: &[(String, String)]) -> Option<&str> {
@@ -123,24 +128,15 @@ fn hex_value(b: u8) -> Option<u8> {
 
 /// Decodes one form component: `+` is a space, `%XX` a byte; the result must be UTF-8.
 pub(crate) fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
-    let malformed =
-        || OAuthError::invalid_request("malformed percent-encoding in request parameters");
+    let malformed = || OAuthError::invalid_request("malformed percent-encoding in request parameters");
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
         match raw[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hi = raw
-                    .get(i + 1)
-                    .copied()
-                    .and_then(hex_value)
-                    .ok_or_else(malformed)?;
-                let lo = raw
-                    .get(i + 2)
-                    .copied()
-                    .and_then(hex_value)
-                    .ok_or_else(malformed)?;
+                let hi = raw.get(i + 1).copied().and_then(hex_value).ok_or_else(malformed)?;
+                let lo = raw.get(i + 2).copied().and_then(hex_value).ok_or_else(malformed)?;
                 out.push(hi << 4 | lo);
                 i += 2;
             }
@@ -148,8 +144,7 @@ pub(crate) fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
         }
         i += 1;
     }
-    String::from_utf8(out)
-        .map_err(|_| OAuthError::invalid_request("request parameters are not valid UTF-8"))
+    String::from_utf8(out).map_err(|_| OAuthError::invalid_request("request parameters are not valid UTF-8"))
 }
 
 /// Encodes one form component (unreserved characters kept, space as `+`).
@@ -209,10 +204,7 @@ mod tests {
 
     #[test]
     fn detects_duplicates_among_many_params() {
-        let mut body = (0..40)
-            .map(|i| format!("p{i}=v"))
-            .collect::<Vec<_>>()
-            .join("&");
+        let mut body = (0..40).map(|i| format!("p{i}=v")).collect::<Vec<_>>().join("&");
         assert!(Params::parse(body.as_bytes()).is_ok());
         body.push_str("&p7=again");
         let err = Params::parse(body.as_bytes()).unwrap_err();
@@ -221,10 +213,7 @@ mod tests {
 
     #[test]
     fn caps_parameter_count() {
-        let body = (0..300)
-            .map(|i| format!("p{i}=v"))
-            .collect::<Vec<_>>()
-            .join("&");
+        let body = (0..300).map(|i| format!("p{i}=v")).collect::<Vec<_>>().join("&");
         assert!(Params::parse(body.as_bytes()).is_err());
     }
 
@@ -234,18 +223,12 @@ mod tests {
         assert_eq!(p.get("a"), None);
         assert_eq!(p.get("b"), None);
         assert_eq!(p.get("c"), Some("1"));
-        assert_eq!(
-            p.require("a").unwrap_err().description(),
-            Some("missing parameter: a")
-        );
+        assert_eq!(p.require("a").unwrap_err().description(), Some("missing parameter: a"));
     }
 
     #[test]
     fn encode_round_trips() {
-        let encoded = encode_form(&[
-            ("redirect_uri", "https://a.example/cb?x=1&y=2"),
-            ("s", "a b"),
-        ]);
+        let encoded = encode_form(&[("redirect_uri", "https://a.example/cb?x=1&y=2"), ("s", "a b")]);
         let p = Params::parse(encoded.as_bytes()).unwrap();
         assert_eq!(p.get("redirect_uri"), Some("https://a.example/cb?x=1&y=2"));
         assert_eq!(p.get("s"), Some("a b"));

@@ -147,11 +147,8 @@ impl GrantRegistry {
 
     /// The union of the client authentication methods the registered grants allow, sorted.
     pub fn token_endpoint_auth_methods(&self) -> Vec<ClientAuthMethod> {
-        let set: BTreeSet<_> = self
-            .registrations
-            .iter()
-            .flat_map(|r| r.metadata.auth_methods.iter().cloned())
-            .collect();
+        let set: BTreeSet<_> =
+            self.registrations.iter().flat_map(|r| r.metadata.auth_methods.iter().cloned()).collect();
         set.into_iter().collect()
     }
 }

@@ -53,26 +53,17 @@ impl Headers {
 
     /// The first value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.entries.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// How many times `name` appears.
     pub fn count(&self, name: &str) -> usize {
-        self.entries
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .count()
+        self.entries.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).count()
     }
 
     /// Every value of `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.entries
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.entries.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The value of a header that must not be repeated: `Ok(None)` when absent,
@@ -80,9 +71,7 @@ impl Headers {
     pub fn get_unique(&self, name: &str) -> Result<Option<&str>, OAuthError> {
         let first = self.get(name);
         if first.is_some() && self.count(name) > 1 {
-            return Err(OAuthError::invalid_request(format!(
-                "header {name} given more than once"
-            )));
+            return Err(OAuthError::invalid_request(format!("header {name} given more than once")));
         }
         Ok(first)
     }
@@ -115,12 +104,7 @@ impl Request {
     /// A request with no headers and an empty body. `uri` is the request target
     /// (a path with optional query, or an absolute URI).
     pub fn new(method: Method, uri: impl Into<String>) -> Self {
-        Request {
-            method,
-            uri: uri.into(),
-            headers: Headers::new(),
-            body: Vec::new(),
-        }
+        Request { method, uri: uri.into(), headers: Headers::new(), body: Vec::new() }
     }
 
     /// A `GET` request.
@@ -147,8 +131,7 @@ impl Request {
 
     /// Sets an `application/x-www-form-urlencoded` body from pairs, and its content type.
     pub fn with_form(self, pairs: &[(&str, &str)]) -> Self {
-        self.with_header("Content-Type", "application/x-www-form-urlencoded")
-            .with_body(encode_form(pairs))
+        self.with_header("Content-Type", "application/x-www-form-urlencoded").with_body(encode_form(pairs))
     }
 
     /// The method.
@@ -192,19 +175,20 @@ impl Request {
     /// Parses the body as form parameters, requiring the
     /// `application/x-www-form-urlencoded` content type (RFC 6749 §3.2).
     pub fn form_params(&self) -> Result<Params, OAuthError> {
+        self.check_form_content_type()?;
+        Params::parse(&self.body)
+    }
+
+    /// Checks the body is declared `application/x-www-form-urlencoded`.
+    pub(crate) fn check_form_content_type(&self) -> Result<(), OAuthError> {
         let content_type = self.headers.get_unique("content-type")?;
         let is_form = content_type
             .and_then(|ct| ct.split(';').next())
-            .is_some_and(|mime| {
-                mime.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
         if !is_form {
-            return Err(OAuthError::invalid_request(
-                "the request body must be application/x-www-form-urlencoded",
-            ));
+            return Err(OAuthError::invalid_request("the request body must be application/x-www-form-urlencoded"));
         }
-        Params::parse(&self.body)
+        Ok(())
     }
 }
 
@@ -223,33 +207,20 @@ mod tests {
 
     #[test]
     fn headers_are_case_insensitive_and_repetition_is_detected() {
-        let req = Request::post("/")
-            .with_header("authorization", "a")
-            .with_header("AUTHORIZATION", "b");
+        let req = Request::post("/").with_header("authorization", "a").with_header("AUTHORIZATION", "b");
         assert_eq!(req.headers().get("Authorization"), Some("a"));
         assert!(req.headers().get_unique("Authorization").is_err());
     }
 
     #[test]
     fn form_params_require_form_content_type() {
-        let json = Request::post("/token")
-            .with_header("Content-Type", "application/json")
-            .with_body("{}");
+        let json = Request::post("/token").with_header("Content-Type", "application/json").with_body("{}");
         assert!(json.form_params().is_err());
         let missing = Request::post("/token").with_body("a=b");
         assert!(missing.form_params().is_err());
         let charset = Request::post("/token")
-            .with_header(
-                "Content-Type",
-                "application/x-www-form-urlencoded; charset=UTF-8",
-            )
+            .with_header("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
             .with_body("a=b");
-        assert_eq!(
-            charset
-                .form_params()
-                .ok()
-                .and_then(|p| p.get("a").map(str::to_owned)),
-            Some("b".into())
-        );
+        assert_eq!(charset.form_params().ok().and_then(|p| p.get("a").map(str::to_owned)), Some("b".into()));
     }
 }

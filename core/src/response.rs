@@ -16,11 +16,7 @@ pub struct Response {
 impl Response {
     /// A response with no headers and an empty body.
     pub fn new(status: u16) -> Self {
-        Response {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
+        Response { status, headers: Vec::new(), body: Vec::new() }
     }
 
     /// Adds a header.
@@ -55,17 +51,12 @@ impl Response {
 
     /// A redirect to `location` with the given 3xx status, not cacheable.
     pub fn redirect(status: u16, location: impl Into<String>) -> Self {
-        Response::new(status)
-            .with_header("Location", location)
-            .with_header("Cache-Control", "no-store")
+        Response::new(status).with_header("Location", location).with_header("Cache-Control", "no-store")
     }
 
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The body parsed as JSON, for tests and adapters that inspect responses.

@@ -27,16 +27,11 @@ impl Scope {
     /// Parses a `scope` value. Each token must be of `%x21 / %x23-5B / %x5D-7E`; repeated
     /// spaces between tokens are tolerated. A malformed value is `invalid_scope`.
     pub fn parse(value: &str) -> Result<Scope, OAuthError> {
-        let valid = |t: &str| {
-            t.chars()
-                .all(|c| matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E'))
-        };
+        let valid = |t: &str| t.chars().all(|c| matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E'));
         let mut tokens = Vec::new();
         for token in value.split(' ').filter(|t| !t.is_empty()) {
             if !valid(token) {
-                return Err(OAuthError::invalid_scope(
-                    "scope contains a character RFC 6749 does not allow",
-                ));
+                return Err(OAuthError::invalid_scope("scope contains a character RFC 6749 does not allow"));
             }
             tokens.push(token.to_owned());
         }
@@ -54,18 +49,13 @@ impl Scope {
     /// assert_eq!((granted.to_string(), requested), ("read write".to_string(), None));
     /// assert!(Scope::resolve(Some("admin"), &allowed).is_err());
     /// ```
-    pub fn resolve(
-        requested: Option<&str>,
-        allowed: &Scope,
-    ) -> Result<(Scope, Option<Scope>), OAuthError> {
+    pub fn resolve(requested: Option<&str>, allowed: &Scope) -> Result<(Scope, Option<Scope>), OAuthError> {
         let Some(raw) = requested else {
             return Ok((allowed.clone(), None));
         };
         let scope = Scope::parse(raw)?;
         if !scope.is_subset_of(allowed) {
-            return Err(OAuthError::invalid_scope(
-                "the requested scope exceeds what the client may be granted",
-            ));
+            return Err(OAuthError::invalid_scope("the requested scope exceeds what the client may be granted"));
         }
         Ok((scope.clone(), Some(scope)))
     }
@@ -84,9 +74,7 @@ impl Scope {
 
     /// Whether `token` is in the scope.
     pub fn contains(&self, token: &str) -> bool {
-        self.tokens
-            .binary_search_by(|t| t.as_str().cmp(token))
-            .is_ok()
+        self.tokens.binary_search_by(|t| t.as_str().cmp(token)).is_ok()
     }
 
     /// Whether every token of `self` is in `other`.
@@ -96,14 +84,7 @@ impl Scope {
 
     /// The tokens in both scopes.
     pub fn intersection(&self, other: &Scope) -> Scope {
-        Scope {
-            tokens: self
-                .tokens
-                .iter()
-                .filter(|t| other.contains(t))
-                .cloned()
-                .collect(),
-        }
+        Scope { tokens: self.tokens.iter().filter(|t| other.contains(t)).cloned().collect() }
     }
 
     /// The tokens, sorted.
@@ -161,11 +142,7 @@ mod tests {
     #[test]
     fn rejects_forbidden_characters() {
         for bad in ["a\\b", "a\"b", "a\tb", "caf\u{e9}"] {
-            assert_eq!(
-                Scope::parse(bad).unwrap_err().code(),
-                &crate::ErrorCode::InvalidScope,
-                "{bad:?}"
-            );
+            assert_eq!(Scope::parse(bad).unwrap_err().code(), &crate::ErrorCode::InvalidScope, "{bad:?}");
         }
     }
 }

@@ -1,9 +1,7 @@
 //! [`AuthorizationServer`]: the registry, client authenticators, storage and configuration,
 //! composed.
 
-use crate::client_auth::{
-    ClientAuthenticator, ClientSecretBasic, ClientSecretPost, NoneAuthenticator,
-};
+use crate::client_auth::{ClientAuthenticator, ClientSecretBasic, ClientSecretPost, NoneAuthenticator};
 use crate::config::ServerConfig;
 use crate::extension::{GrantExtension, IntoExtensions};
 use crate::grant::Grant;
@@ -50,11 +48,7 @@ impl AuthorizationServer {
             storage: storage.into(),
             config,
             registry: GrantRegistry::default(),
-            authenticators: vec![
-                Arc::new(ClientSecretBasic),
-                Arc::new(ClientSecretPost),
-                Arc::new(NoneAuthenticator),
-            ],
+            authenticators: vec![Arc::new(ClientSecretBasic), Arc::new(ClientSecretPost), Arc::new(NoneAuthenticator)],
         }
     }
 
@@ -80,15 +74,8 @@ impl AuthorizationServer {
     ) -> Result<RegisteredGrant<'_>, RegistryError> {
         let metadata = grant.metadata();
         self.check_auth_methods(&metadata.auth_methods)?;
-        let index = self.registry.insert(Registration {
-            grant,
-            metadata,
-            extensions,
-        })?;
-        Ok(RegisteredGrant {
-            server: self,
-            index,
-        })
+        let index = self.registry.insert(Registration { grant, metadata, extensions })?;
+        Ok(RegisteredGrant { server: self, index })
     }
 
     /// Adds a client authentication method (for example a JWT method from a plugin). Grants
@@ -97,11 +84,20 @@ impl AuthorizationServer {
         &mut self,
         authenticator: impl ClientAuthenticator,
     ) -> Result<(), DuplicateAuthMethod> {
+        self.add_boxed_authenticator(Box::new(authenticator))
+    }
+
+    /// [`add_client_authenticator`](Self::add_client_authenticator) for an authenticator
+    /// already boxed (as plugin constructors make them).
+    pub fn add_boxed_authenticator(
+        &mut self,
+        authenticator: Box<dyn ClientAuthenticator>,
+    ) -> Result<(), DuplicateAuthMethod> {
         let method = authenticator.method();
         if self.authenticators.iter().any(|a| a.method() == method) {
             return Err(DuplicateAuthMethod(method));
         }
-        self.authenticators.push(Arc::new(authenticator));
+        self.authenticators.push(Arc::from(authenticator));
         Ok(())
     }
 
@@ -112,10 +108,7 @@ impl AuthorizationServer {
 
     /// The authenticator of `method`, if available.
     pub fn authenticator(&self, method: &ClientAuthMethod) -> Option<&dyn ClientAuthenticator> {
-        self.authenticators
-            .iter()
-            .find(|a| a.method() == *method)
-            .map(|a| &**a)
+        self.authenticators.iter().find(|a| a.method() == *method).map(|a| &**a)
     }
 
     fn check_auth_methods(&self, methods: &[ClientAuthMethod]) -> Result<(), RegistryError> {
@@ -150,10 +143,7 @@ pub struct RegisteredGrant<'a> {
 impl RegisteredGrant<'_> {
     /// Replaces the client authentication methods this registration allows at the token
     /// endpoint (each must be available on the server).
-    pub fn with_auth_methods(
-        self,
-        methods: impl IntoIterator<Item = ClientAuthMethod>,
-    ) -> Result<Self, RegistryError> {
+    pub fn with_auth_methods(self, methods: impl IntoIterator<Item = ClientAuthMethod>) -> Result<Self, RegistryError> {
         let methods: Vec<_> = methods.into_iter().collect();
         self.server.check_auth_methods(&methods)?;
         if let Some(reg) = self.server.registry.get_mut(self.index) {

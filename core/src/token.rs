@@ -95,13 +95,7 @@ pub struct TokenResponse {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-const STANDARD_FIELDS: [&str; 5] = [
-    "access_token",
-    "token_type",
-    "expires_in",
-    "refresh_token",
-    "scope",
-];
+const STANDARD_FIELDS: [&str; 5] = ["access_token", "token_type", "expires_in", "refresh_token", "scope"];
 
 impl TokenResponse {
     /// The response as JSON.
@@ -154,9 +148,7 @@ mod tests {
         let b = g.generate(CredentialKind::AccessToken);
         assert_eq!(a.len(), 43);
         assert_ne!(a, b);
-        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(&a)
-            .unwrap();
+        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&a).unwrap();
         assert_eq!(decoded.len(), 32);
     }
 

@@ -3,9 +3,8 @@
 use crate::storage_failure;
 use grantry_core::storage::{AuthorizationCodeRecord, CodeRedemption, FamilyId};
 use grantry_core::{
-    AccessGrant, Approval, AuthorizationRequest, BoxFuture, ClientAuthMethod, CredentialKind,
-    Grant, GrantContext, GrantMetadata, GrantType, OAuthError, RedirectParams, ResponseType,
-    TokenDigest, TokenRequest,
+    AccessGrant, Approval, AuthorizationRequest, BoxFuture, ClientAuthMethod, CredentialKind, Grant, GrantContext,
+    GrantMetadata, GrantType, OAuthError, RedirectParams, ResponseType, TokenDigest, TokenRequest,
 };
 
 /// The authorization code grant: `response_type=code` at the authorization endpoint,
@@ -58,11 +57,7 @@ impl Grant for AuthorizationCodeGrant {
                 family: FamilyId::random(),
                 attributes: request.attributes.clone(),
             };
-            ctx.storage()
-                .codes
-                .save_code(TokenDigest::of(&code), record)
-                .await
-                .map_err(storage_failure)?;
+            ctx.storage().codes.save_code(TokenDigest::of(&code), record).await.map_err(storage_failure)?;
             Ok(vec![("code".to_owned(), code)])
         })
     }
@@ -74,29 +69,21 @@ impl Grant for AuthorizationCodeGrant {
         Box::pin(async move {
             let client = req.client()?;
             let code = req.params.require("code")?;
-            let record = match req
-                .ctx
-                .storage()
-                .codes
-                .redeem_code(&TokenDigest::of(code))
-                .await
-                .map_err(storage_failure)?
-            {
-                CodeRedemption::Redeemed(record) => record,
-                CodeRedemption::AlreadyRedeemed { family } => {
-                    req.ctx.revoke_family(family).await?;
-                    return Err(OAuthError::invalid_grant(
-                        "authorization code was already used; the tokens issued from it are revoked",
-                    ));
-                }
-                CodeRedemption::NotFound => {
-                    return Err(OAuthError::invalid_grant("unknown authorization code"));
-                }
-            };
+            let record =
+                match req.ctx.storage().codes.redeem_code(&TokenDigest::of(code)).await.map_err(storage_failure)? {
+                    CodeRedemption::Redeemed(record) => record,
+                    CodeRedemption::AlreadyRedeemed { family } => {
+                        req.ctx.revoke_family(family).await?;
+                        return Err(OAuthError::invalid_grant(
+                            "authorization code was already used; the tokens issued from it are revoked",
+                        ));
+                    }
+                    CodeRedemption::NotFound => {
+                        return Err(OAuthError::invalid_grant("unknown authorization code"));
+                    }
+                };
             if record.client_id != client.client_id() {
-                return Err(OAuthError::invalid_grant(
-                    "authorization code was issued to another client",
-                ));
+                return Err(OAuthError::invalid_grant("authorization code was issued to another client"));
             }
             if req.ctx.now() >= record.expires_at {
                 return Err(OAuthError::invalid_grant("authorization code has expired"));
@@ -104,29 +91,28 @@ impl Grant for AuthorizationCodeGrant {
             match req.params.get("redirect_uri") {
                 Some(uri) if uri == record.redirect_uri => {}
                 Some(_) => {
-                    return Err(OAuthError::invalid_grant(
-                        "redirect_uri does not match the authorization request",
-                    ));
+                    return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
                 }
                 // RFC 6749 §4.1.3: required when the authorization request included it.
                 None if record.redirect_uri_given => {
-                    return Err(OAuthError::invalid_request(
-                        "missing parameter: redirect_uri",
-                    ));
+                    return Err(OAuthError::invalid_request("missing parameter: redirect_uri"));
                 }
                 None => {}
             }
-            let mut grant = AccessGrant::new(
-                client.clone(),
-                GrantType::AUTHORIZATION_CODE,
-                record.scope,
-                record.requested_scope,
-            )
-            .for_subject(record.subject)
-            .with_refresh_token();
+            let mut grant =
+                AccessGrant::new(client.clone(), GrantType::AUTHORIZATION_CODE, record.scope, record.requested_scope)
+                    .for_subject(record.subject)
+                    .with_refresh_token();
             grant.family = Some(record.family);
             grant.attributes = record.attributes;
             Ok(grant)
         })
     }
+}
+
+grantry_core::inventory::submit! {
+    grantry_core::plugin::Plugin::grant("authorization_code", "The authorization code grant (RFC 6749 section 4.1).", |config| {
+        grantry_core::plugin::parse_config::<crate::NoConfig>("authorization_code", config)?;
+        Ok(Box::new(AuthorizationCodeGrant::new()))
+    })
 }

@@ -1,8 +1,6 @@
 //! The client credentials grant (RFC 6749 §4.4).
 
-use grantry_core::{
-    AccessGrant, BoxFuture, Grant, GrantMetadata, GrantType, OAuthError, Scope, TokenRequest,
-};
+use grantry_core::{AccessGrant, BoxFuture, Grant, GrantMetadata, GrantType, OAuthError, Scope, TokenRequest};
 
 /// The client credentials grant: a confidential client gets a token for itself. No refresh
 /// token is issued (RFC 6749 §4.4.3). Allowed client authentication: `client_secret_basic`.
@@ -34,15 +32,16 @@ impl Grant for ClientCredentialsGrant {
                     "the client credentials grant is for confidential clients only",
                 ));
             }
-            let (scope, requested) =
-                Scope::resolve(req.params.get("scope"), client.allowed_scope())?;
-            Ok(AccessGrant::new(
-                client.clone(),
-                GrantType::CLIENT_CREDENTIALS,
-                scope,
-                requested,
-            ))
+            let (scope, requested) = Scope::resolve(req.params.get("scope"), client.allowed_scope())?;
+            Ok(AccessGrant::new(client.clone(), GrantType::CLIENT_CREDENTIALS, scope, requested))
         })();
         Box::pin(std::future::ready(outcome))
     }
+}
+
+grantry_core::inventory::submit! {
+    grantry_core::plugin::Plugin::grant("client_credentials", "The client credentials grant (RFC 6749 section 4.4).", |config| {
+        grantry_core::plugin::parse_config::<crate::NoConfig>("client_credentials", config)?;
+        Ok(Box::new(ClientCredentialsGrant::new()))
+    })
 }

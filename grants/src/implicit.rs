@@ -1,8 +1,8 @@
 //! The implicit grant (RFC 6749 §4.2).
 
 use grantry_core::{
-    AccessGrant, Approval, AuthorizationRequest, BoxFuture, Grant, GrantContext, GrantMetadata,
-    GrantType, OAuthError, RedirectParams, ResponseType,
+    AccessGrant, Approval, AuthorizationRequest, BoxFuture, Grant, GrantContext, GrantMetadata, GrantType, OAuthError,
+    RedirectParams, ResponseType,
 };
 
 /// The implicit grant: `response_type=token`, the access token in the redirect fragment.
@@ -33,13 +33,9 @@ impl Grant for ImplicitGrant {
         _ctx: &'a GrantContext<'a>,
     ) -> BoxFuture<'a, Result<(), OAuthError>> {
         let outcome = if !request.client.is_public() {
-            Err(OAuthError::unauthorized_client(
-                "the implicit grant is for public clients only",
-            ))
+            Err(OAuthError::unauthorized_client("the implicit grant is for public clients only"))
         } else if !request.client.allows_grant_type(&GrantType::IMPLICIT) {
-            Err(OAuthError::unauthorized_client(
-                "the client is not allowed the implicit grant",
-            ))
+            Err(OAuthError::unauthorized_client("the client is not allowed the implicit grant"))
         } else {
             Ok(())
         };
@@ -64,4 +60,11 @@ impl Grant for ImplicitGrant {
             Ok(token.to_pairs())
         })
     }
+}
+
+grantry_core::inventory::submit! {
+    grantry_core::plugin::Plugin::grant("implicit", "The implicit grant, response_type=token (RFC 6749 section 4.2).", |config| {
+        grantry_core::plugin::parse_config::<crate::NoConfig>("implicit", config)?;
+        Ok(Box::new(ImplicitGrant::new()))
+    })
 }

@@ -11,6 +11,10 @@
 //! | [`ClientCredentialsGrant`] | `client_credentials.rs` | `grant_type=client_credentials` |
 //! | [`RefreshTokenGrant`] | `refresh_token.rs` | `grant_type=refresh_token` |
 //!
+//! Each grant also announces itself as a plugin under its grant type (`implicit` for the
+//! implicit grant), so a configuration-driven server can enable it by name with
+//! `server.enable("password", &config)`.
+//!
 //! ```
 //! use grantry_core::{AuthorizationServer, MemoryStore, ServerConfig};
 //! use grantry_grants::{AuthorizationCodeGrant, RefreshTokenGrant};
@@ -35,6 +39,11 @@ pub use refresh_token::RefreshTokenGrant;
 
 use grantry_core::OAuthError;
 use grantry_core::storage::StorageError;
+
+/// The configuration of plugins that take none: `null` or `{}`, and nothing else.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoConfig {}
 
 /// A storage failure as the client sees it: `server_error`, without the cause.
 fn storage_failure(err: StorageError) -> OAuthError {

@@ -1,9 +1,7 @@
 //! The resource owner password credentials grant (RFC 6749 §4.3).
 
 use crate::storage_failure;
-use grantry_core::{
-    AccessGrant, BoxFuture, Grant, GrantMetadata, GrantType, OAuthError, Scope, TokenRequest,
-};
+use grantry_core::{AccessGrant, BoxFuture, Grant, GrantMetadata, GrantType, OAuthError, Scope, TokenRequest};
 
 /// The password grant: the client sends the resource owner's username and password, checked
 /// through the [`UserStore`](grantry_core::storage::UserStore). Wrong credentials are
@@ -35,8 +33,7 @@ impl Grant for PasswordGrant {
             let client = req.client()?;
             let username = req.params.require("username")?;
             let password = req.params.require("password")?;
-            let (scope, requested) =
-                Scope::resolve(req.params.get("scope"), client.allowed_scope())?;
+            let (scope, requested) = Scope::resolve(req.params.get("scope"), client.allowed_scope())?;
             let subject = req
                 .ctx
                 .storage()
@@ -45,11 +42,16 @@ impl Grant for PasswordGrant {
                 .await
                 .map_err(storage_failure)?
                 .ok_or_else(|| OAuthError::invalid_grant("invalid resource owner credentials"))?;
-            Ok(
-                AccessGrant::new(client.clone(), GrantType::PASSWORD, scope, requested)
-                    .for_subject(subject)
-                    .with_refresh_token(),
-            )
+            Ok(AccessGrant::new(client.clone(), GrantType::PASSWORD, scope, requested)
+                .for_subject(subject)
+                .with_refresh_token())
         })
     }
+}
+
+grantry_core::inventory::submit! {
+    grantry_core::plugin::Plugin::grant("password", "The resource owner password credentials grant (RFC 6749 section 4.3).", |config| {
+        grantry_core::plugin::parse_config::<crate::NoConfig>("password", config)?;
+        Ok(Box::new(PasswordGrant::new()))
+    })
 }

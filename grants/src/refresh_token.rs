@@ -3,8 +3,7 @@
 use crate::storage_failure;
 use grantry_core::storage::{RefreshRotation, TokenKind};
 use grantry_core::{
-    AccessGrant, BoxFuture, Grant, GrantMetadata, GrantType, OAuthError, Scope, TokenDigest,
-    TokenRequest,
+    AccessGrant, BoxFuture, Grant, GrantMetadata, GrantType, OAuthError, Scope, TokenDigest, TokenRequest,
 };
 
 /// The refresh token grant.
@@ -56,10 +55,8 @@ impl Grant for RefreshTokenGrant {
                 Some(record) if record.kind == TokenKind::Refresh => record,
                 _ if self.rotate => {
                     // Not live: a retired token means a replay, which revokes the family.
-                    if let RefreshRotation::AlreadyRotated { family } = tokens
-                        .rotate_refresh_token(&digest)
-                        .await
-                        .map_err(storage_failure)?
+                    if let RefreshRotation::AlreadyRotated { family } =
+                        tokens.rotate_refresh_token(&digest).await.map_err(storage_failure)?
                     {
                         req.ctx.revoke_family(family).await?;
                         return Err(OAuthError::invalid_grant(
@@ -72,9 +69,7 @@ impl Grant for RefreshTokenGrant {
             };
             // Every check comes before rotation, so a rejected request changes nothing.
             if record.client_id != client.client_id() {
-                return Err(OAuthError::invalid_grant(
-                    "refresh token was issued to another client",
-                ));
+                return Err(OAuthError::invalid_grant("refresh token was issued to another client"));
             }
             if record.is_expired(req.ctx.now()) {
                 return Err(OAuthError::invalid_grant("refresh token has expired"));
@@ -82,11 +77,7 @@ impl Grant for RefreshTokenGrant {
             let (scope, requested) = Scope::resolve(req.params.get("scope"), &record.scope)?;
 
             if self.rotate {
-                match tokens
-                    .rotate_refresh_token(&digest)
-                    .await
-                    .map_err(storage_failure)?
-                {
+                match tokens.rotate_refresh_token(&digest).await.map_err(storage_failure)? {
                     RefreshRotation::Rotated(_) => {}
                     RefreshRotation::AlreadyRotated { family } => {
                         // A concurrent request used it first.
@@ -100,8 +91,7 @@ impl Grant for RefreshTokenGrant {
                     }
                 }
             }
-            let mut grant =
-                AccessGrant::new(client.clone(), GrantType::REFRESH_TOKEN, scope, requested);
+            let mut grant = AccessGrant::new(client.clone(), GrantType::REFRESH_TOKEN, scope, requested);
             grant.subject = record.subject;
             grant.family = Some(record.family);
             grant.offers_refresh_token = self.rotate;
@@ -110,4 +100,23 @@ impl Grant for RefreshTokenGrant {
             Ok(grant)
         })
     }
+}
+
+/// Configuration of the `refresh_token` plugin: `{"rotate": true}` (the default).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshTokenConfig {
+    #[serde(default = "rotate_by_default")]
+    rotate: bool,
+}
+
+fn rotate_by_default() -> bool {
+    true
+}
+
+grantry_core::inventory::submit! {
+    grantry_core::plugin::Plugin::grant("refresh_token", "The refresh token grant with rotation (RFC 6749 section 6, RFC 9700 section 4.14).", |config| {
+        let config: RefreshTokenConfig = grantry_core::plugin::parse_config("refresh_token", config)?;
+        Ok(Box::new(RefreshTokenGrant::new().rotate(config.rotate)))
+    })
 }

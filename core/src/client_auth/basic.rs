@@ -43,11 +43,7 @@ impl ClientAuthenticator for ClientSecretBasic {
     }
 
     fn presence(&self, request: &Request, _: &Params) -> Presence {
-        if basic_credentials(request).is_some() {
-            Presence::Credentials
-        } else {
-            Presence::Absent
-        }
+        if basic_credentials(request).is_some() { Presence::Credentials } else { Presence::Absent }
     }
 
     fn authenticate<'a>(
@@ -56,21 +52,13 @@ impl ClientAuthenticator for ClientSecretBasic {
     ) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>> {
         Box::pin(async move {
             if input.request.headers().count("authorization") > 1 {
-                return Err(OAuthError::invalid_request(
-                    "more than one Authorization header",
-                ));
+                return Err(OAuthError::invalid_request("more than one Authorization header"));
             }
             let (id, secret) = basic_credentials(input.request)
                 .and_then(decode_basic)
                 .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
-            if input
-                .params
-                .get("client_id")
-                .is_some_and(|body_id| body_id != id)
-            {
-                return Err(OAuthError::invalid_request(
-                    "client_id in the body differs from the Authorization header",
-                ));
+            if input.params.get("client_id").is_some_and(|body_id| body_id != id) {
+                return Err(OAuthError::invalid_request("client_id in the body differs from the Authorization header"));
             }
             let client = find_client(input.clients, &id).await?;
             if !client.check_secret(&secret) {
@@ -93,10 +81,7 @@ mod tests {
     fn decodes_form_encoded_credentials() {
         // "my%20client:p%3Ass+word" → id "my client", secret "p:ss word"
         let encoded = base64::engine::general_purpose::STANDARD.encode("my%20client:p%3Ass+word");
-        assert_eq!(
-            decode_basic(&encoded),
-            Some(("my client".into(), "p:ss word".into()))
-        );
+        assert_eq!(decode_basic(&encoded), Some(("my client".into(), "p:ss word".into())));
     }
 
     #[test]
@@ -107,9 +92,6 @@ mod tests {
         assert_eq!(decode_basic(&b64(":secret")), None);
         assert_eq!(decode_basic(&b64("id:%zz")), None);
         // Unpadded base64 is accepted.
-        assert_eq!(
-            decode_basic(b64("ab:cd").trim_end_matches('=')),
-            Some(("ab".into(), "cd".into()))
-        );
+        assert_eq!(decode_basic(b64("ab:cd").trim_end_matches('=')), Some(("ab".into(), "cd".into())));
     }
 }

@@ -65,10 +65,8 @@ pub trait ClientAuthenticator: Send + Sync + 'static {
     fn presence(&self, request: &Request, params: &Params) -> Presence;
 
     /// Verifies the credentials and returns the client. Every failure is `invalid_client`.
-    fn authenticate<'a>(
-        &'a self,
-        input: &'a ClientAuthInput<'a>,
-    ) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>>;
+    fn authenticate<'a>(&'a self, input: &'a ClientAuthInput<'a>)
+    -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>>;
 
     /// The `WWW-Authenticate` challenge for a failure of this method, for methods that use the
     /// `Authorization` header.
@@ -87,10 +85,7 @@ pub trait ClientAuthenticator: Send + Sync + 'static {
 pub const AUTHENTICATION_FAILED: &str = "client authentication failed";
 
 /// Looks up a client, mapping "not found" to `invalid_client` and storage errors to `server_error`.
-pub async fn find_client(
-    clients: &dyn ClientStore,
-    client_id: &str,
-) -> Result<Arc<dyn Client>, OAuthError> {
+pub async fn find_client(clients: &dyn ClientStore, client_id: &str) -> Result<Arc<dyn Client>, OAuthError> {
     clients
         .find_client(client_id)
         .await

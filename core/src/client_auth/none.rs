@@ -21,11 +21,7 @@ impl ClientAuthenticator for NoneAuthenticator {
     }
 
     fn presence(&self, _: &Request, params: &Params) -> Presence {
-        if params.contains("client_id") {
-            Presence::IdentifiesOnly
-        } else {
-            Presence::Absent
-        }
+        if params.contains("client_id") { Presence::IdentifiesOnly } else { Presence::Absent }
     }
 
     fn authenticate<'a>(

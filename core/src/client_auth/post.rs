@@ -19,11 +19,7 @@ impl ClientAuthenticator for ClientSecretPost {
     }
 
     fn presence(&self, _: &Request, params: &Params) -> Presence {
-        if params.contains("client_secret") {
-            Presence::Credentials
-        } else {
-            Presence::Absent
-        }
+        if params.contains("client_secret") { Presence::Credentials } else { Presence::Absent }
     }
 
     fn authenticate<'a>(
@@ -31,10 +27,7 @@ impl ClientAuthenticator for ClientSecretPost {
         input: &'a ClientAuthInput<'a>,
     ) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>> {
         Box::pin(async move {
-            let id = input
-                .params
-                .get("client_id")
-                .ok_or_else(|| OAuthError::invalid_client(AUTHENTICATION_FAILED))?;
+            let id = input.params.get("client_id").ok_or_else(|| OAuthError::invalid_client(AUTHENTICATION_FAILED))?;
             let secret = input.params.get("client_secret").unwrap_or_default();
             let client = find_client(input.clients, id).await?;
             if !client.check_secret(secret) {

@@ -3,15 +3,13 @@
 //! Validation order matters: until the client and its redirect URI are known good, errors are
 //! shown directly and never redirected (§4.1.2.1); after that, they go back to the client.
 
-use crate::authorization::{
-    Approval, AuthorizationError, AuthorizationRequest, Consent, ResponseMode, build_redirect,
-};
+use crate::authorization::{Approval, AuthorizationError, AuthorizationRequest, Consent, ResponseMode, build_redirect};
 use crate::client::Client;
 use crate::client_auth::storage_failure;
 use crate::context::GrantContext;
 use crate::error::OAuthError;
 use crate::grant_type::ResponseType;
-use crate::params::Params;
+use crate::params::{Params, duplicate_error};
 use crate::request::{Method, Request};
 use crate::response::Response;
 use crate::scope::Scope;
@@ -30,15 +28,17 @@ impl AuthorizationServer {
         &self,
         request: &Request,
     ) -> Result<AuthorizationRequest, AuthorizationError> {
-        let params = match request.method() {
-            Method::Get => request.query_params(),
-            Method::Post => request.form_params(),
-            Method::Other(_) => Err(OAuthError::invalid_request(
-                "the authorization endpoint accepts only GET and POST",
-            )),
-        }
-        .map_err(AuthorizationError::direct)?;
-        self.validate_authorization_params(params).await
+        let parsed = match request.method() {
+            Method::Get => Params::parse_keeping_duplicates(request.query().unwrap_or_default().as_bytes()),
+            Method::Post => {
+                request.check_form_content_type().and_then(|()| Params::parse_keeping_duplicates(request.body()))
+            }
+            Method::Other(_) => {
+                Err(OAuthError::invalid_request("the authorization endpoint accepts only GET and POST"))
+            }
+        };
+        let (params, duplicate) = parsed.map_err(AuthorizationError::direct)?;
+        self.validate_parsed(params, duplicate).await
     }
 
     /// Validates authorization request parameters already parsed (for example from a consent
@@ -47,7 +47,20 @@ impl AuthorizationServer {
         &self,
         params: Params,
     ) -> Result<AuthorizationRequest, AuthorizationError> {
+        self.validate_parsed(params, None).await
+    }
+
+    async fn validate_parsed(
+        &self,
+        params: Params,
+        duplicate: Option<String>,
+    ) -> Result<AuthorizationRequest, AuthorizationError> {
         let direct = AuthorizationError::direct;
+        // Until the client and redirect URI are trusted, a repeated parameter cannot be
+        // redirected: which value would one trust?
+        if let Some(name) = duplicate.as_deref().filter(|n| ["client_id", "redirect_uri"].contains(n)) {
+            return Err(direct(duplicate_error(name)));
+        }
         let client_id = params.require("client_id").map_err(direct)?;
         let client = self
             .storage
@@ -70,19 +83,22 @@ impl AuthorizationServer {
         let fail = |err: OAuthError, mode: ResponseMode| {
             AuthorizationError::redirect(err, &redirect_uri, mode, state.as_deref())
         };
+        if let Some(name) = &duplicate {
+            // `state` itself may be the repeated one: then none is returned.
+            let state = if name == "state" { None } else { state.as_deref() };
+            let mode = match &parsed_response_type {
+                Some(Ok(rt)) if name != "response_type" => ResponseMode::default_for(rt),
+                _ => ResponseMode::Query,
+            };
+            return Err(AuthorizationError::redirect(duplicate_error(name), &redirect_uri, mode, state));
+        }
 
         let response_type = match parsed_response_type {
             None => {
-                return Err(fail(
-                    OAuthError::invalid_request("missing parameter: response_type"),
-                    default_mode,
-                ));
+                return Err(fail(OAuthError::invalid_request("missing parameter: response_type"), default_mode));
             }
             Some(Err(_)) => {
-                return Err(fail(
-                    OAuthError::unsupported_response_type("malformed response_type"),
-                    default_mode,
-                ));
+                return Err(fail(OAuthError::unsupported_response_type("malformed response_type"), default_mode));
             }
             Some(Ok(rt)) => rt,
         };
@@ -91,38 +107,27 @@ impl AuthorizationServer {
             Some("query") if default_mode == ResponseMode::Fragment => {
                 // Tokens must never travel in a query string (RFC 9700 §2.1.2).
                 return Err(fail(
-                    OAuthError::invalid_request(
-                        "response_mode query is not allowed for this response_type",
-                    ),
+                    OAuthError::invalid_request("response_mode query is not allowed for this response_type"),
                     default_mode,
                 ));
             }
             Some("query") => ResponseMode::Query,
             Some("fragment") => ResponseMode::Fragment,
             Some(_) => {
-                return Err(fail(
-                    OAuthError::invalid_request("unsupported response_mode"),
-                    default_mode,
-                ));
+                return Err(fail(OAuthError::invalid_request("unsupported response_mode"), default_mode));
             }
         };
         let fail = |err: OAuthError| fail(err, response_mode);
 
-        let (index, registration) =
-            self.registry
-                .by_response_type(&response_type)
-                .ok_or_else(|| {
-                    fail(OAuthError::unsupported_response_type(
-                        "no grant is registered for this response_type",
-                    ))
-                })?;
+        let (index, registration) = self.registry.by_response_type(&response_type).ok_or_else(|| {
+            fail(OAuthError::unsupported_response_type("no grant is registered for this response_type"))
+        })?;
         if !client.allows_response_type(&response_type) {
             return Err(fail(OAuthError::unauthorized_client(format!(
                 "the client is not allowed the response type {response_type}"
             ))));
         }
-        let (scope, requested_scope) =
-            Scope::resolve(params.get("scope"), client.allowed_scope()).map_err(fail)?;
+        let (scope, requested_scope) = Scope::resolve(params.get("scope"), client.allowed_scope()).map_err(fail)?;
 
         let mut request = AuthorizationRequest {
             client,
@@ -138,62 +143,36 @@ impl AuthorizationServer {
             registration: index,
         };
         let ctx = GrantContext::new(self, registration);
-        registration
-            .grant
-            .validate_authorization_request(&mut request, &ctx)
-            .await
-            .map_err(fail)?;
+        registration.grant.validate_authorization_request(&mut request, &ctx).await.map_err(fail)?;
         for extension in registration.extensions() {
-            extension
-                .after_authorization_request_validated(&mut request)
-                .map_err(fail)?;
+            extension.after_authorization_request_validated(&mut request).map_err(fail)?;
         }
         Ok(request)
     }
 
     /// Completes a validated authorization request with the resource owner's decision: a `302`
     /// redirect to the client carrying the grant's response (or `access_denied`) and `state`.
-    pub async fn create_authorization_response(
-        &self,
-        request: &AuthorizationRequest,
-        consent: Consent,
-    ) -> Response {
+    pub async fn create_authorization_response(&self, request: &AuthorizationRequest, consent: Consent) -> Response {
         let error = |err: OAuthError| {
-            AuthorizationError::redirect(
-                err,
-                &request.redirect_uri,
-                request.response_mode,
-                request.state.as_deref(),
-            )
-            .to_response()
+            AuthorizationError::redirect(err, &request.redirect_uri, request.response_mode, request.state.as_deref())
+                .to_response()
         };
         let approval = match consent {
             Consent::Deny => {
-                return error(OAuthError::access_denied(
-                    "the resource owner denied the request",
-                ));
+                return error(OAuthError::access_denied("the resource owner denied the request"));
             }
             Consent::Allow(approval) => approval,
         };
         let Some(registration) = self.registry.get(request.registration) else {
-            return error(OAuthError::server_error(
-                "the request was validated by another server",
-            ));
+            return error(OAuthError::server_error("the request was validated by another server"));
         };
         let ctx = GrantContext::new(self, registration);
-        match registration
-            .grant
-            .create_authorization_response(request, &approval, &ctx)
-            .await
-        {
+        match registration.grant.create_authorization_response(request, &approval, &ctx).await {
             Ok(mut params) => {
                 if let Some(state) = &request.state {
                     params.push(("state".into(), state.clone()));
                 }
-                Response::redirect(
-                    302,
-                    build_redirect(&request.redirect_uri, request.response_mode, &params),
-                )
+                Response::redirect(302, build_redirect(&request.redirect_uri, request.response_mode, &params))
             }
             Err(err) => error(err),
         }
@@ -213,24 +192,15 @@ impl Approval {
 
 /// Resolves the redirect URI: an exact match with a registered one (RFC 9700 §2.1), or, when
 /// the request names none, the registered one if there is exactly one.
-fn resolve_redirect_uri(
-    client: &dyn Client,
-    requested: Option<&str>,
-) -> Result<(String, bool), OAuthError> {
+fn resolve_redirect_uri(client: &dyn Client, requested: Option<&str>) -> Result<(String, bool), OAuthError> {
     let registered = client.redirect_uris();
     match requested {
         Some(uri) if registered.iter().any(|r| r == uri) => Ok((uri.to_owned(), true)),
-        Some(_) => Err(OAuthError::invalid_request(
-            "redirect_uri does not match a registered redirect URI",
-        )),
+        Some(_) => Err(OAuthError::invalid_request("redirect_uri does not match a registered redirect URI")),
         None => match registered {
             [only] => Ok((only.clone(), false)),
-            [] => Err(OAuthError::invalid_request(
-                "the client has no registered redirect URI",
-            )),
-            _ => Err(OAuthError::invalid_request(
-                "missing parameter: redirect_uri (the client registered several)",
-            )),
+            [] => Err(OAuthError::invalid_request("the client has no registered redirect URI")),
+            _ => Err(OAuthError::invalid_request("missing parameter: redirect_uri (the client registered several)")),
         },
     }
 }

@@ -26,9 +26,7 @@ impl AuthorizationServer {
     ) -> Result<Option<Arc<dyn Client>>, OAuthError> {
         let Some(authenticator) = self.select_authenticator(request, params)? else {
             return match requirement {
-                ClientAuthentication::Required => {
-                    Err(OAuthError::invalid_client("client authentication required"))
-                }
+                ClientAuthentication::Required => Err(OAuthError::invalid_client("client authentication required")),
                 ClientAuthentication::Optional => Ok(None),
             };
         };
@@ -50,10 +48,7 @@ impl AuthorizationServer {
             token_endpoint: self.config.token_endpoint(),
             now: self.config.clock().now(),
         };
-        let client = authenticator
-            .authenticate(&input)
-            .await
-            .map_err(challenge)?;
+        let client = authenticator.authenticate(&input).await.map_err(challenge)?;
         if *client.token_endpoint_auth_method() != method {
             return Err(challenge(OAuthError::invalid_client(format!(
                 "the client is not registered for client authentication method {method}"
@@ -72,9 +67,7 @@ impl AuthorizationServer {
         for authenticator in &self.authenticators {
             match authenticator.presence(request, params) {
                 Presence::Credentials if with_credentials.is_some() => {
-                    return Err(OAuthError::invalid_request(
-                        "more than one client authentication method used",
-                    ));
+                    return Err(OAuthError::invalid_request("more than one client authentication method used"));
                 }
                 Presence::Credentials => with_credentials = Some(&**authenticator),
                 Presence::IdentifiesOnly => identifying = identifying.or(Some(&**authenticator)),

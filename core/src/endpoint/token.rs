@@ -20,64 +20,34 @@ impl AuthorizationServer {
     }
 
     /// The token endpoint's work, for callers that want the token response itself.
-    pub async fn handle_token_request(
-        &self,
-        request: &Request,
-    ) -> Result<TokenResponse, OAuthError> {
+    pub async fn handle_token_request(&self, request: &Request) -> Result<TokenResponse, OAuthError> {
         if *request.method() != Method::Post {
-            return Err(OAuthError::invalid_request(
-                "the token endpoint accepts only POST",
-            ));
+            return Err(OAuthError::invalid_request("the token endpoint accepts only POST"));
         }
         if request.query().is_some() {
-            return Err(OAuthError::invalid_request(
-                "token request parameters must be in the body, not the URL query",
-            ));
+            return Err(OAuthError::invalid_request("token request parameters must be in the body, not the URL query"));
         }
         let params = request.form_params()?;
         let grant_type = params.require("grant_type")?;
-        let (_, registration) = self.registry.by_grant_type(grant_type).ok_or_else(|| {
-            OAuthError::unsupported_grant_type("no grant is registered for this grant_type")
-        })?;
+        let (_, registration) = self
+            .registry
+            .by_grant_type(grant_type)
+            .ok_or_else(|| OAuthError::unsupported_grant_type("no grant is registered for this grant_type"))?;
         let meta = registration.metadata();
         let Some(grant_type) = meta.grant_type.as_ref() else {
-            return Err(OAuthError::unsupported_grant_type(
-                "no grant is registered for this grant_type",
-            ));
+            return Err(OAuthError::unsupported_grant_type("no grant is registered for this grant_type"));
         };
 
-        let client = self
-            .authenticate_client(
-                request,
-                &params,
-                &meta.auth_methods,
-                meta.client_authentication,
-            )
-            .await?;
-        let unauthorized = || {
-            OAuthError::unauthorized_client(format!(
-                "the client is not allowed the {grant_type} grant type"
-            ))
-        };
-        if client
-            .as_ref()
-            .is_some_and(|c| !c.allows_grant_type(grant_type))
-        {
+        let client = self.authenticate_client(request, &params, &meta.auth_methods, meta.client_authentication).await?;
+        let unauthorized =
+            || OAuthError::unauthorized_client(format!("the client is not allowed the {grant_type} grant type"));
+        if client.as_ref().is_some_and(|c| !c.allows_grant_type(grant_type)) {
             return Err(unauthorized());
         }
 
         let ctx = GrantContext::new(self, registration);
-        let token_request = TokenRequest {
-            request,
-            params: &params,
-            client,
-            grant_type,
-            ctx,
-        };
-        let mut grant = registration
-            .grant
-            .validate_token_request(&token_request)
-            .await?;
+        let token_request = TokenRequest { request, params: &params, client, grant_type, ctx };
+        let mut grant = registration.grant.validate_token_request(&token_request).await?;
         // A grant that identified the client itself is held to the same rule.
         if !grant.client.allows_grant_type(grant_type) {
             return Err(unauthorized());

@@ -3,9 +3,7 @@
 //! Codes and tokens sit in sharded maps keyed by their digest, so concurrent requests
 //! contend only when they touch the same shard. Expired entries are swept as new ones arrive.
 
-use super::records::{
-    AuthorizationCodeRecord, CodeRedemption, FamilyId, RefreshRotation, TokenKind, TokenRecord,
-};
+use super::records::{AuthorizationCodeRecord, CodeRedemption, FamilyId, RefreshRotation, TokenKind, TokenRecord};
 use super::{AuthorizationCodeStore, ClientStore, StorageError, TokenStore, UserStore};
 use crate::client::{Client, ClientConfigError, ClientRecord};
 use crate::clock::{Clock, SystemClock, Timestamp};
@@ -64,11 +62,7 @@ struct Sharded<K, V> {
 
 impl<K: ShardKey, V> Sharded<K, V> {
     fn new() -> Self {
-        Sharded {
-            shards: (0..SHARDS)
-                .map(|_| Mutex::new(FastMap::default()))
-                .collect(),
-        }
+        Sharded { shards: (0..SHARDS).map(|_| Mutex::new(FastMap::default())).collect() }
     }
 
     /// Locks the shard holding `key`. A poisoned lock still guards consistent data (every
@@ -78,9 +72,7 @@ impl<K: ShardKey, V> Sharded<K, V> {
     }
 
     fn lock_index(&self, index: usize) -> MutexGuard<'_, FastMap<K, V>> {
-        self.shards[index]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.shards[index].lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn len(&self) -> usize {
@@ -149,10 +141,7 @@ impl Default for MemoryStore {
 
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryStore")
-            .field("codes", &self.codes.len())
-            .field("tokens", &self.tokens.len())
-            .finish()
+        f.debug_struct("MemoryStore").field("codes", &self.codes.len()).field("tokens", &self.tokens.len()).finish()
     }
 }
 
@@ -196,14 +185,8 @@ impl MemoryStore {
     /// Adds a user whose subject is the username. Only a SHA-256 digest of the password is
     /// kept; a production user store should use a password hash (argon2, scrypt).
     pub fn add_user(&self, username: &str, password: &str) {
-        let user = User {
-            subject: username.to_owned(),
-            password_digest: Sha256::digest(password.as_bytes()).into(),
-        };
-        self.users
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(username.to_owned(), user);
+        let user = User { subject: username.to_owned(), password_digest: Sha256::digest(password.as_bytes()).into() };
+        self.users.write().unwrap_or_else(PoisonError::into_inner).insert(username.to_owned(), user);
     }
 
     /// How many codes and tokens (live, redeemed or retired) the store holds.
@@ -225,17 +208,11 @@ impl MemoryStore {
     /// Drops expired codes and tokens, and families with nothing left to protect.
     pub fn sweep(&self, now: Timestamp) {
         for i in 0..SHARDS {
-            self.codes
-                .lock_index(i)
-                .retain(|_, slot| slot.record.expires_at > now);
-            self.tokens
-                .lock_index(i)
-                .retain(|_, slot| !slot.record.is_expired(now));
+            self.codes.lock_index(i).retain(|_, slot| slot.record.expires_at > now);
+            self.tokens.lock_index(i).retain(|_, slot| !slot.record.is_expired(now));
             // A revoked family is kept until its tokens would have expired, so a save that
             // races the revocation still finds it revoked.
-            self.families
-                .lock_index(i)
-                .retain(|_, fam| fam.unbounded || fam.latest_expiry > now);
+            self.families.lock_index(i).retain(|_, fam| fam.unbounded || fam.latest_expiry > now);
         }
     }
 }
@@ -256,49 +233,27 @@ fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
 }
 
 impl ClientStore for MemoryStore {
-    fn find_client<'a>(
-        &'a self,
-        client_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Arc<dyn Client>>, StorageError>> {
+    fn find_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<Option<Arc<dyn Client>>, StorageError>> {
         let clients = self.clients.read().unwrap_or_else(PoisonError::into_inner);
         ready(Ok(clients.get(client_id).cloned()))
     }
 }
 
 impl AuthorizationCodeStore for MemoryStore {
-    fn save_code(
-        &self,
-        code: TokenDigest,
-        record: AuthorizationCodeRecord,
-    ) -> BoxFuture<'_, Result<(), StorageError>> {
+    fn save_code(&self, code: TokenDigest, record: AuthorizationCodeRecord) -> BoxFuture<'_, Result<(), StorageError>> {
         // The family is created with the code, so a replay that revokes it before any token
         // is saved still revokes the tokens saved afterwards.
-        self.families
-            .lock(&record.family)
-            .entry(record.family)
-            .or_default()
-            .extend_to(Some(record.expires_at));
-        self.codes.lock(&code).insert(
-            code,
-            CodeSlot {
-                record,
-                redeemed: false,
-            },
-        );
+        self.families.lock(&record.family).entry(record.family).or_default().extend_to(Some(record.expires_at));
+        self.codes.lock(&code).insert(code, CodeSlot { record, redeemed: false });
         self.note_save();
         ready(Ok(()))
     }
 
-    fn redeem_code<'a>(
-        &'a self,
-        code: &'a TokenDigest,
-    ) -> BoxFuture<'a, Result<CodeRedemption, StorageError>> {
+    fn redeem_code<'a>(&'a self, code: &'a TokenDigest) -> BoxFuture<'a, Result<CodeRedemption, StorageError>> {
         let mut codes = self.codes.lock(code);
         let outcome = match codes.get_mut(code) {
             None => CodeRedemption::NotFound,
-            Some(slot) if slot.redeemed => CodeRedemption::AlreadyRedeemed {
-                family: slot.record.family,
-            },
+            Some(slot) if slot.redeemed => CodeRedemption::AlreadyRedeemed { family: slot.record.family },
             Some(slot) => {
                 slot.redeemed = true;
                 CodeRedemption::Redeemed(slot.record.clone())
@@ -320,13 +275,7 @@ impl TokenStore for MemoryStore {
             for (digest, record) in tokens {
                 entry.extend_to(record.expires_at);
                 entry.tokens.push(digest);
-                self.tokens.lock(&digest).insert(
-                    digest,
-                    TokenSlot {
-                        record,
-                        retired: false,
-                    },
-                );
+                self.tokens.lock(&digest).insert(digest, TokenSlot { record, retired: false });
             }
         }
         drop(families);
@@ -334,15 +283,9 @@ impl TokenStore for MemoryStore {
         ready(Ok(()))
     }
 
-    fn find_token<'a>(
-        &'a self,
-        token: &'a TokenDigest,
-    ) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>> {
+    fn find_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>> {
         let tokens = self.tokens.lock(token);
-        let found = tokens
-            .get(token)
-            .filter(|slot| !slot.retired)
-            .map(|slot| slot.record.clone());
+        let found = tokens.get(token).filter(|slot| !slot.retired).map(|slot| slot.record.clone());
         ready(Ok(found))
     }
 
@@ -354,9 +297,7 @@ impl TokenStore for MemoryStore {
         let outcome = match tokens.get_mut(token) {
             Some(slot) if slot.record.kind == TokenKind::Refresh => {
                 if slot.retired {
-                    RefreshRotation::AlreadyRotated {
-                        family: slot.record.family,
-                    }
+                    RefreshRotation::AlreadyRotated { family: slot.record.family }
                 } else {
                     slot.retired = true;
                     RefreshRotation::Rotated(slot.record.clone())
@@ -367,15 +308,8 @@ impl TokenStore for MemoryStore {
         ready(Ok(outcome))
     }
 
-    fn revoke_token<'a>(
-        &'a self,
-        token: &'a TokenDigest,
-    ) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>> {
-        let removed = self
-            .tokens
-            .lock(token)
-            .remove(token)
-            .map(|slot| slot.record);
+    fn revoke_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>> {
+        let removed = self.tokens.lock(token).remove(token).map(|slot| slot.record);
         ready(Ok(removed))
     }
 

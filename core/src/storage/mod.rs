@@ -15,8 +15,7 @@ mod records;
 
 pub use memory::MemoryStore;
 pub use records::{
-    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, RefreshRotation, TokenKind,
-    TokenRecord,
+    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, RefreshRotation, TokenKind, TokenRecord,
 };
 
 use crate::client::Client;
@@ -40,29 +39,19 @@ impl StorageError {
 /// Where registered clients live.
 pub trait ClientStore: Send + Sync {
     /// The client with `client_id`, if registered.
-    fn find_client<'a>(
-        &'a self,
-        client_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Arc<dyn Client>>, StorageError>>;
+    fn find_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<Option<Arc<dyn Client>>, StorageError>>;
 }
 
 /// Where authorization codes live between the authorization and the token request.
 pub trait AuthorizationCodeStore: Send + Sync {
     /// Saves a new code.
-    fn save_code(
-        &self,
-        code: TokenDigest,
-        record: AuthorizationCodeRecord,
-    ) -> BoxFuture<'_, Result<(), StorageError>>;
+    fn save_code(&self, code: TokenDigest, record: AuthorizationCodeRecord) -> BoxFuture<'_, Result<(), StorageError>>;
 
     /// Redeems a code: atomically marks it used and returns its record. Of any number of
     /// concurrent calls for one code, exactly one gets [`CodeRedemption::Redeemed`]; the others,
     /// and every later call until the code expires, get [`CodeRedemption::AlreadyRedeemed`]
     /// with the code's family, so the engine can revoke what the code produced.
-    fn redeem_code<'a>(
-        &'a self,
-        code: &'a TokenDigest,
-    ) -> BoxFuture<'a, Result<CodeRedemption, StorageError>>;
+    fn redeem_code<'a>(&'a self, code: &'a TokenDigest) -> BoxFuture<'a, Result<CodeRedemption, StorageError>>;
 }
 
 /// Where access and refresh tokens live.
@@ -79,10 +68,7 @@ pub trait TokenStore: Send + Sync {
     ) -> BoxFuture<'_, Result<(), StorageError>>;
 
     /// The token with this digest, of any kind, unless revoked or rotated out.
-    fn find_token<'a>(
-        &'a self,
-        token: &'a TokenDigest,
-    ) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>>;
+    fn find_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>>;
 
     /// Retires a refresh token for rotation: atomically marks it used and returns its record.
     /// Of concurrent calls exactly one gets [`RefreshRotation::Rotated`]; the others, and every
@@ -93,10 +79,7 @@ pub trait TokenStore: Send + Sync {
     ) -> BoxFuture<'a, Result<RefreshRotation, StorageError>>;
 
     /// Revokes one token; returns its record if it existed.
-    fn revoke_token<'a>(
-        &'a self,
-        token: &'a TokenDigest,
-    ) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>>;
+    fn revoke_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>>;
 
     /// Revokes every token of a family, now and for any token saved into it later.
     fn revoke_family(&self, family: FamilyId) -> BoxFuture<'_, Result<(), StorageError>>;
@@ -139,12 +122,7 @@ impl Storage {
         tokens: Arc<dyn TokenStore>,
         users: Arc<dyn UserStore>,
     ) -> Self {
-        Storage {
-            clients,
-            codes,
-            tokens,
-            users,
-        }
+        Storage { clients, codes, tokens, users }
     }
 
     /// One backend serving every concern.
@@ -152,12 +130,7 @@ impl Storage {
     where
         S: ClientStore + AuthorizationCodeStore + TokenStore + UserStore + 'static,
     {
-        Storage {
-            clients: store.clone(),
-            codes: store.clone(),
-            tokens: store.clone(),
-            users: store,
-        }
+        Storage { clients: store.clone(), codes: store.clone(), tokens: store.clone(), users: store }
     }
 }
 

@@ -4,12 +4,9 @@
 //! Run it with `cargo run -p grantry-examples --bin quickstart`.
 
 use grantry_core::{
-    AuthorizationServer, ClientRecord, Consent, GrantType, MemoryStore, Request, Response,
-    ServerConfig,
+    AuthorizationServer, ClientRecord, Consent, GrantType, MemoryStore, Request, Response, ServerConfig,
 };
-use grantry_grants::{
-    AuthorizationCodeGrant, ClientCredentialsGrant, PasswordGrant, RefreshTokenGrant,
-};
+use grantry_grants::{AuthorizationCodeGrant, ClientCredentialsGrant, PasswordGrant, RefreshTokenGrant};
 
 const REDIRECT_URI: &str = "https://app.example/callback";
 
@@ -48,12 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     server.register_grant(RefreshTokenGrant::new().rotate(true), ())?;
     server.register_grant(PasswordGrant::new(), ())?;
     server.register_grant(ClientCredentialsGrant::new(), ())?;
-    let grant_types: Vec<String> = server
-        .registry()
-        .grant_types()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let grant_types: Vec<String> = server.registry().grant_types().iter().map(ToString::to_string).collect();
     println!("   grant types: {}", grant_types.join(", "));
 
     println!("3. The browser arrives at the authorization endpoint.");
@@ -69,35 +61,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Err(err.error().clone().into());
         }
     };
-    println!(
-        "   valid: client {} asks for scope '{}'",
-        validated.client.client_id(),
-        validated.scope
-    );
+    println!("   valid: client {} asks for scope '{}'", validated.client.client_id(), validated.scope);
 
     println!("4. Alice logs in and allows it; the server redirects back with a code.");
-    let redirect = server
-        .create_authorization_response(&validated, Consent::allow("alice"))
-        .await;
+    let redirect = server.create_authorization_response(&validated, Consent::allow("alice")).await;
     print_response("authorization response", &redirect);
     let location = redirect.header("Location").unwrap_or_default();
     let code = query_param(location, "code").ok_or("no code in the redirect")?;
     println!("   state returned: {:?}", query_param(location, "state"));
 
     println!("5. The client exchanges the code at the token endpoint.");
-    let exchange = Request::post("/token")
-        .with_header("Authorization", "Basic d2ViOndlYi1zZWNyZXQ=")
-        .with_form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-        ]);
+    let exchange = Request::post("/token").with_header("Authorization", "Basic d2ViOndlYi1zZWNyZXQ=").with_form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT_URI),
+    ]);
     let tokens = server.token_endpoint(&exchange).await;
     print_response("token response", &tokens);
-    let refresh_token = tokens
-        .json()
-        .and_then(|j| j["refresh_token"].as_str().map(str::to_owned))
-        .ok_or("no refresh token")?;
+    let refresh_token =
+        tokens.json().and_then(|j| j["refresh_token"].as_str().map(str::to_owned)).ok_or("no refresh token")?;
 
     println!("6. Replaying the code fails, and revokes what it produced.");
     print_response("replayed code", &server.token_endpoint(&exchange).await);
@@ -105,10 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("7. The refresh token issued before the replay is dead too.");
     let refresh = Request::post("/token")
         .with_header("Authorization", "Basic d2ViOndlYi1zZWNyZXQ=")
-        .with_form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh_token),
-        ]);
+        .with_form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)]);
     print_response("refresh", &server.token_endpoint(&refresh).await);
     Ok(())
 }
