@@ -1,1 +1,11 @@
-//! Extensions and plugin grants for grantry (PKCE, JWT bearer, JWT client authentication).
+//! # grantry-extensions
+//!
+//! Extensions and plugin grants for grantry, each written only against the public traits of
+//! `grantry-core`, the way a user outside the project writes one:
+//!
+//! | module | what | announced as |
+//! |---|---|---|
+//! | [`pkce`] | the `CodeChallenge` extension (RFC 7636) | extension `pkce` |
+//! | `jwt` | the JWT bearer grant and JWT client authentication (RFC 7523) | grant `urn:ietf:params:oauth:grant-type:jwt-bearer`; methods `client_secret_jwt`, `private_key_jwt` |
+
+pub mod pkce;
