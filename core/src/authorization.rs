@@ -105,11 +105,13 @@ pub struct AuthorizationError {
     error: OAuthError,
     pub(crate) target: ErrorTarget,
     pub(crate) extra: Vec<(String, String)>,
+    /// The registration the request was dispatched to, once known (for its hooks).
+    pub(crate) registration: Option<usize>,
 }
 
 impl AuthorizationError {
     pub(crate) fn direct(error: OAuthError) -> Self {
-        AuthorizationError { error, target: ErrorTarget::Direct, extra: Vec::new() }
+        AuthorizationError { error, target: ErrorTarget::Direct, extra: Vec::new(), registration: None }
     }
 
     pub(crate) fn redirect(error: OAuthError, redirect_uri: &str, mode: ResponseMode, state: Option<&str>) -> Self {
@@ -121,7 +123,13 @@ impl AuthorizationError {
                 state: state.map(str::to_owned),
             },
             extra: Vec::new(),
+            registration: None,
         }
+    }
+
+    pub(crate) fn for_registration(mut self, index: usize) -> Self {
+        self.registration = Some(index);
+        self
     }
 
     /// The OAuth error.

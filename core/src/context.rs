@@ -1,5 +1,7 @@
 //! [`GrantContext`]: what a grant may use of the server while it runs.
 
+use crate::authorization::{Approval, AuthorizationRequest};
+use crate::client::Client;
 use crate::client_auth::storage_failure;
 use crate::clock::Timestamp;
 use crate::config::ServerConfig;
@@ -10,7 +12,7 @@ use crate::params::Params;
 use crate::registry::Registration;
 use crate::secret::{Secret, TokenDigest};
 use crate::server::AuthorizationServer;
-use crate::storage::{FamilyId, Storage, TokenKind, TokenRecord};
+use crate::storage::{Attributes, FamilyId, Storage, TokenKind, TokenRecord};
 use crate::token::{CredentialKind, TokenResponse};
 
 /// The server as a running grant sees it: storage, configuration, and token issuance with the
@@ -51,17 +53,40 @@ impl<'a> GrantContext<'a> {
         self.storage().tokens.revoke_family(family).await.map_err(storage_failure)
     }
 
+    /// The data to store with a new authorization code: the request's attributes, then what
+    /// each extension's [`before_code_issued`](crate::GrantExtension::before_code_issued) hook
+    /// attaches. A grant issuing codes calls this.
+    pub fn code_attributes(
+        &self,
+        request: &AuthorizationRequest,
+        approval: &Approval,
+    ) -> Result<Attributes, OAuthError> {
+        let mut attributes = request.attributes.clone();
+        for hook in self.server.hooks(self.registration) {
+            hook.before_code_issued(request, approval, &mut attributes)?;
+        }
+        Ok(attributes)
+    }
+
+    /// Whether a refresh token would be of use to `client`: it is allowed the `refresh_token`
+    /// grant, and a refresh grant is registered that accepts the client's authentication method.
+    fn client_can_refresh(&self, client: &dyn Client) -> bool {
+        client.allows_grant_type(&GrantType::REFRESH_TOKEN)
+            && self
+                .server
+                .registry
+                .by_grant_type(GrantType::REFRESH_TOKEN.as_str())
+                .is_some_and(|(_, r)| r.metadata().auth_methods.contains(client.token_endpoint_auth_method()))
+    }
+
     /// Issues tokens for a validated grant: makes the access token (and a refresh token if the
-    /// grant offers one, the client is allowed the `refresh_token` grant and a refresh grant is
-    /// registered), runs the extensions' `before_token_issued` hooks, and stores the digests.
+    /// grant offers one and the client could use it: see `client_can_refresh`), runs the extensions' `before_token_issued` hooks, and stores the digests.
     /// Nothing is stored if a hook rejects.
     pub async fn issue(&self, grant: &AccessGrant, params: &Params) -> Result<TokenResponse, OAuthError> {
         let config = self.config();
         let now = self.now();
         let expires_in = config.access_token_ttl(grant, params);
-        let refresh = grant.offers_refresh_token
-            && grant.client.allows_grant_type(&GrantType::REFRESH_TOKEN)
-            && self.server.registry.serves_grant_type(&GrantType::REFRESH_TOKEN);
+        let refresh = grant.offers_refresh_token && self.client_can_refresh(&*grant.client);
         let mut response = TokenResponse {
             access_token: Secret::new(self.generate(CredentialKind::AccessToken)),
             token_type: "Bearer".into(),
@@ -71,8 +96,8 @@ impl<'a> GrantContext<'a> {
             scope: grant.scope.clone(),
             extra: serde_json::Map::new(),
         };
-        for extension in self.registration.extensions() {
-            extension.before_token_issued(grant, &mut response)?;
+        for hook in self.server.hooks(self.registration) {
+            hook.before_token_issued(grant, &mut response)?;
         }
 
         let family = grant.family.unwrap_or_else(FamilyId::random);

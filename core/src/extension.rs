@@ -1,25 +1,69 @@
 //! Extensions: plugins attached to one registered grant, hooking named points of its flow.
 
-use crate::authorization::AuthorizationRequest;
+use crate::authorization::{Approval, AuthorizationRequest};
+use crate::client::Client;
 use crate::error::OAuthError;
-use crate::grant::AccessGrant;
+use crate::grant::{AccessGrant, RedirectParams};
 use crate::params::Params;
+use crate::storage::Attributes;
 use crate::token::TokenResponse;
 
-/// An extension attached to a grant at registration (like Authlib's
-/// `register_grant(AuthorizationCodeGrant, [CodeChallenge(required=True)])`).
+/// An extension: hooks at named points of a grant's flow, each able to reject the request
+/// with an OAuth error.
 ///
-/// Each hook runs at a named point of the grant's flow and may reject the request with an
-/// OAuth error; an unimplemented hook does nothing. Hooks run in the order the extensions were
-/// attached. They are synchronous: an extension that must consult a database does so in a
+/// Attach one to a grant at registration (like Authlib's
+/// `register_grant(AuthorizationCodeGrant, [CodeChallenge(required=True)])`), or to the whole
+/// server with [`AuthorizationServer::add_extension`](crate::AuthorizationServer::add_extension),
+/// where it runs for every grant, before the grant's own extensions. An unimplemented hook does
+/// nothing. Hooks are synchronous: an extension that must consult a database does so in a
 /// grant or a store, where the flow is async.
+///
+/// The hook points, in flow order:
+///
+/// | endpoint | hook | may |
+/// |---|---|---|
+/// | authorization | [`before_authorization_request_validated`](Self::before_authorization_request_validated) | reject |
+/// | authorization | [`after_authorization_request_validated`](Self::after_authorization_request_validated) | attach data, reject |
+/// | authorization | [`before_code_issued`](Self::before_code_issued) | attach data to the code, reject |
+/// | authorization | [`before_authorization_response`](Self::before_authorization_response) | add redirect parameters |
+/// | token | [`before_token_request_validated`](Self::before_token_request_validated) | reject |
+/// | token | [`after_token_request_validated`](Self::after_token_request_validated) | change the grant, reject |
+/// | both | [`before_token_issued`](Self::before_token_issued) | add response fields, reject |
 pub trait GrantExtension: Send + Sync + 'static {
     /// A short name, for listings and errors.
     fn name(&self) -> &str;
 
+    /// After the client and redirect URI are known sound and the grant is chosen, before the
+    /// rest of the authorization request is validated. A rejection is redirected to the client.
+    fn before_authorization_request_validated(&self, _params: &Params) -> Result<(), OAuthError> {
+        Ok(())
+    }
+
     /// After the engine and the grant validated an authorization request, before the resource
     /// owner is asked. May attach data to `request.attributes` (stored with the code).
     fn after_authorization_request_validated(&self, _request: &mut AuthorizationRequest) -> Result<(), OAuthError> {
+        Ok(())
+    }
+
+    /// When a grant issues an authorization code: may attach data to it (the "code modifier").
+    /// The attributes reach [`after_token_request_validated`](Self::after_token_request_validated)
+    /// when the code is redeemed.
+    fn before_code_issued(
+        &self,
+        _request: &AuthorizationRequest,
+        _approval: &Approval,
+        _attributes: &mut Attributes,
+    ) -> Result<(), OAuthError> {
+        Ok(())
+    }
+
+    /// On the parameters of every redirect the authorization endpoint sends, success or error
+    /// (RFC 9207 adds `iss` here). Cannot reject: by now the response is decided.
+    fn before_authorization_response(&self, _params: &mut RedirectParams) {}
+
+    /// After the client is authenticated and the grant chosen, before the grant validates the
+    /// token request.
+    fn before_token_request_validated(&self, _params: &Params, _client: Option<&dyn Client>) -> Result<(), OAuthError> {
         Ok(())
     }
 
@@ -29,7 +73,8 @@ pub trait GrantExtension: Send + Sync + 'static {
         Ok(())
     }
 
-    /// On the token response just before it is issued and stored. May add fields.
+    /// On the token response just before it is issued and stored (the "token modifier"). May
+    /// add fields.
     fn before_token_issued(&self, _grant: &AccessGrant, _token: &mut TokenResponse) -> Result<(), OAuthError> {
         Ok(())
     }

@@ -102,7 +102,8 @@ pub struct AccessGrant {
     /// The token family to continue (a code's or a refresh token's), or `None` for a new one.
     pub family: Option<FamilyId>,
     /// Whether the grant offers a refresh token. The engine issues one only when, besides,
-    /// the client is allowed the `refresh_token` grant and a refresh grant is registered.
+    /// the client is allowed the `refresh_token` grant and a refresh grant is registered that
+    /// accepts the client's authentication method: a token the client cannot use is not issued.
     pub offers_refresh_token: bool,
     /// The scope of the refresh token, when it differs from the access token's: a refresh
     /// grant that narrows the access token keeps the refresh token's original scope

@@ -14,7 +14,7 @@
 //! # async fn run() {
 //! let store = MemoryStore::new();
 //! store.add_client(ClientRecord::confidential("svc", "svc-secret")).unwrap();
-//! let server = AuthorizationServer::new(store, ServerConfig::new("https://auth.example.com"));
+//! let server = AuthorizationServer::new(store, ServerConfig::new("https://auth.example.com").unwrap());
 //! // No grant registered yet: every grant_type is unsupported.
 //! let response = server
 //!     .token_endpoint(&Request::post("/token").with_form(&[("grant_type", "client_credentials")]))
@@ -52,6 +52,7 @@ mod params;
 pub mod plugin;
 mod registry;
 mod request;
+mod resource;
 mod response;
 mod scope;
 mod secret;
@@ -62,7 +63,7 @@ mod token;
 pub use authorization::{Approval, AuthorizationError, AuthorizationRequest, Consent, ResponseMode, build_redirect};
 pub use client::{Client, ClientConfigError, ClientRecord, ClientSecret};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use config::ServerConfig;
+pub use config::{ConfigError, IntrospectionAccess, IntrospectionRule, ServerConfig};
 pub use context::GrantContext;
 pub use error::{ErrorCode, OAuthError};
 pub use extension::{GrantExtension, IntoExtensions};
@@ -73,6 +74,7 @@ pub use inventory;
 pub use params::{Params, encode_component, encode_form};
 pub use registry::{GrantRegistry, Registration, RegistryError};
 pub use request::{Headers, Method, Request};
+pub use resource::{BearerError, ResourceAccess, ResourceGuard};
 pub use response::Response;
 pub use scope::Scope;
 pub use secret::{Secret, TokenDigest, constant_time_eq};

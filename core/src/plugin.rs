@@ -3,14 +3,15 @@
 //! can enable them by name.
 //!
 //! A plugin announces itself with [`inventory::submit!`] (re-exported as
-//! `grantry_core::inventory`); it is found if its crate is linked into the program.
+//! `grantry_core::inventory`); it is found if its crate is linked into the program. A crate
+//! whose items the program never names is not linked: name it with `use plugin_crate as _;`.
 //!
 //! ```
 //! use grantry_core::plugin::{self, Plugin};
 //! use grantry_core::{AuthorizationServer, MemoryStore, ServerConfig};
 //!
 //! // Nothing is linked into this doctest but the core, which announces no grant.
-//! let mut server = AuthorizationServer::new(MemoryStore::new(), ServerConfig::new("https://auth.example"));
+//! let mut server = AuthorizationServer::new(MemoryStore::new(), ServerConfig::new("https://auth.example").unwrap());
 //! let err = server.enable("password", &serde_json::Value::Null).unwrap_err();
 //! assert!(err.to_string().starts_with("unknown plugin \"password\""));
 //! ```

@@ -15,7 +15,7 @@ use std::sync::Arc;
 ///
 /// ```
 /// use grantry_core::{AuthorizationServer, MemoryStore, ServerConfig};
-/// let server = AuthorizationServer::new(MemoryStore::new(), ServerConfig::new("https://auth.example.com"));
+/// let server = AuthorizationServer::new(MemoryStore::new(), ServerConfig::new("https://auth.example.com").unwrap());
 /// assert!(server.registry().grant_types().is_empty());
 /// ```
 pub struct AuthorizationServer {
@@ -23,6 +23,7 @@ pub struct AuthorizationServer {
     pub(crate) config: ServerConfig,
     pub(crate) registry: GrantRegistry,
     pub(crate) authenticators: Vec<Arc<dyn ClientAuthenticator>>,
+    pub(crate) extensions: Vec<Box<dyn GrantExtension>>,
 }
 
 impl std::fmt::Debug for AuthorizationServer {
@@ -49,6 +50,7 @@ impl AuthorizationServer {
             config,
             registry: GrantRegistry::default(),
             authenticators: vec![Arc::new(ClientSecretBasic), Arc::new(ClientSecretPost), Arc::new(NoneAuthenticator)],
+            extensions: Vec::new(),
         }
     }
 
@@ -99,6 +101,17 @@ impl AuthorizationServer {
         }
         self.authenticators.push(Arc::from(authenticator));
         Ok(())
+    }
+
+    /// Attaches an extension to the whole server: its hooks run for every grant, before the
+    /// grant's own extensions (server-level hooks, such as RFC 9207 issuer identification).
+    pub fn add_extension(&mut self, extension: impl GrantExtension) {
+        self.extensions.push(Box::new(extension));
+    }
+
+    /// The server-level extensions, then those of `registration`: the order hooks run in.
+    pub(crate) fn hooks<'a>(&'a self, registration: &'a Registration) -> impl Iterator<Item = &'a dyn GrantExtension> {
+        self.extensions.iter().map(|e| &**e).chain(registration.extensions())
     }
 
     /// The client authentication methods available on this server.

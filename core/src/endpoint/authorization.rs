@@ -38,7 +38,7 @@ impl AuthorizationServer {
             }
         };
         let (params, duplicate) = parsed.map_err(AuthorizationError::direct)?;
-        self.validate_parsed(params, duplicate).await
+        self.validate_parsed(params, duplicate).await.map_err(|err| self.decorate_error(err))
     }
 
     /// Validates authorization request parameters already parsed (for example from a consent
@@ -47,7 +47,23 @@ impl AuthorizationServer {
         &self,
         params: Params,
     ) -> Result<AuthorizationRequest, AuthorizationError> {
-        self.validate_parsed(params, None).await
+        self.validate_parsed(params, None).await.map_err(|err| self.decorate_error(err))
+    }
+
+    /// Lets the hooks add their parameters (such as RFC 9207 `iss`) to a redirected error.
+    fn decorate_error(&self, mut err: AuthorizationError) -> AuthorizationError {
+        if err.is_redirect() {
+            let registration = err.registration.and_then(|i| self.registry.get(i));
+            let mut extra = Vec::new();
+            match registration {
+                Some(registration) => {
+                    self.hooks(registration).for_each(|h| h.before_authorization_response(&mut extra))
+                }
+                None => self.extensions.iter().for_each(|h| h.before_authorization_response(&mut extra)),
+            }
+            err.extra = extra;
+        }
+        err
     }
 
     async fn validate_parsed(
@@ -122,6 +138,10 @@ impl AuthorizationServer {
         let (index, registration) = self.registry.by_response_type(&response_type).ok_or_else(|| {
             fail(OAuthError::unsupported_response_type("no grant is registered for this response_type"))
         })?;
+        let fail = |err: OAuthError| fail(err).for_registration(index);
+        for hook in self.hooks(registration) {
+            hook.before_authorization_request_validated(&params).map_err(fail)?;
+        }
         if !client.allows_response_type(&response_type) {
             return Err(fail(OAuthError::unauthorized_client(format!(
                 "the client is not allowed the response type {response_type}"
@@ -144,8 +164,8 @@ impl AuthorizationServer {
         };
         let ctx = GrantContext::new(self, registration);
         registration.grant.validate_authorization_request(&mut request, &ctx).await.map_err(fail)?;
-        for extension in registration.extensions() {
-            extension.after_authorization_request_validated(&mut request).map_err(fail)?;
+        for hook in self.hooks(registration) {
+            hook.after_authorization_request_validated(&mut request).map_err(fail)?;
         }
         Ok(request)
     }
@@ -154,8 +174,14 @@ impl AuthorizationServer {
     /// redirect to the client carrying the grant's response (or `access_denied`) and `state`.
     pub async fn create_authorization_response(&self, request: &AuthorizationRequest, consent: Consent) -> Response {
         let error = |err: OAuthError| {
-            AuthorizationError::redirect(err, &request.redirect_uri, request.response_mode, request.state.as_deref())
-                .to_response()
+            let err = AuthorizationError::redirect(
+                err,
+                &request.redirect_uri,
+                request.response_mode,
+                request.state.as_deref(),
+            )
+            .for_registration(request.registration);
+            self.decorate_error(err).to_response()
         };
         let approval = match consent {
             Consent::Deny => {
@@ -172,6 +198,7 @@ impl AuthorizationServer {
                 if let Some(state) = &request.state {
                     params.push(("state".into(), state.clone()));
                 }
+                self.hooks(registration).for_each(|h| h.before_authorization_response(&mut params));
                 Response::redirect(302, build_redirect(&request.redirect_uri, request.response_mode, &params))
             }
             Err(err) => error(err),

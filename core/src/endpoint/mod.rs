@@ -1,7 +1,11 @@
 //! The endpoints, as methods of [`AuthorizationServer`](crate::AuthorizationServer):
-//! `authorization` (RFC 6749 §3.1) and `token` (§3.2), plus the client authentication
+//! `authorization` (RFC 6749 §3.1), `token` (§3.2), `revocation` (RFC 7009),
+//! `introspection` (RFC 7662) and `metadata` (RFC 8414), plus the client authentication
 //! dispatch they share with later endpoints.
 
 mod authorization;
 mod client_authentication;
+mod introspection;
+mod metadata;
+mod revocation;
 mod token;

@@ -45,6 +45,9 @@ impl AuthorizationServer {
             return Err(unauthorized());
         }
 
+        for hook in self.hooks(registration) {
+            hook.before_token_request_validated(&params, client.as_deref())?;
+        }
         let ctx = GrantContext::new(self, registration);
         let token_request = TokenRequest { request, params: &params, client, grant_type, ctx };
         let mut grant = registration.grant.validate_token_request(&token_request).await?;
@@ -52,8 +55,8 @@ impl AuthorizationServer {
         if !grant.client.allows_grant_type(grant_type) {
             return Err(unauthorized());
         }
-        for extension in registration.extensions() {
-            extension.after_token_request_validated(&params, &mut grant)?;
+        for hook in self.hooks(registration) {
+            hook.after_token_request_validated(&params, &mut grant)?;
         }
         ctx.issue(&grant, &params).await
     }
