@@ -45,6 +45,7 @@ impl Grant for AuthorizationCodeGrant {
         ctx: &'a GrantContext<'a>,
     ) -> BoxFuture<'a, Result<RedirectParams, OAuthError>> {
         Box::pin(async move {
+            let attributes = ctx.code_attributes(request, approval)?;
             let code = ctx.generate(CredentialKind::AuthorizationCode);
             let record = AuthorizationCodeRecord {
                 client_id: request.client.client_id().to_owned(),
@@ -55,7 +56,7 @@ impl Grant for AuthorizationCodeGrant {
                 requested_scope: request.requested_scope.clone(),
                 expires_at: ctx.now().saturating_add(ctx.config().code_ttl()),
                 family: FamilyId::random(),
-                attributes: request.attributes.clone(),
+                attributes,
             };
             ctx.storage().codes.save_code(TokenDigest::of(&code), record).await.map_err(storage_failure)?;
             Ok(vec![("code".to_owned(), code)])

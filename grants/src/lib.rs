@@ -19,7 +19,7 @@
 //! use grantry_core::{AuthorizationServer, MemoryStore, ServerConfig};
 //! use grantry_grants::{AuthorizationCodeGrant, RefreshTokenGrant};
 //!
-//! let mut server = AuthorizationServer::new(MemoryStore::new(), ServerConfig::new("https://auth.example.com"));
+//! let mut server = AuthorizationServer::new(MemoryStore::new(), ServerConfig::new("https://auth.example.com").unwrap());
 //! server.register_grant(AuthorizationCodeGrant::new(), ()).unwrap();
 //! server.register_grant(RefreshTokenGrant::new().rotate(true), ()).unwrap();
 //! assert_eq!(server.registry().grant_types().len(), 2);
@@ -29,6 +29,7 @@ mod authorization_code;
 mod client_credentials;
 mod implicit;
 mod password;
+pub mod presets;
 mod refresh_token;
 
 pub use authorization_code::AuthorizationCodeGrant;
