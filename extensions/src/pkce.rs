@@ -75,7 +75,7 @@ const METHOD: &str = "code_challenge_method";
 /// use grantry_extensions::pkce::CodeChallenge;
 /// use grantry_grants::AuthorizationCodeGrant;
 ///
-/// let mut server = AuthorizationServer::new(MemoryStore::new(), ServerConfig::new("https://auth.example"));
+/// let mut server = AuthorizationServer::new(MemoryStore::new(), ServerConfig::new("https://auth.example").unwrap());
 /// server.register_grant(AuthorizationCodeGrant::new(), CodeChallenge::required()).unwrap();
 /// ```
 ///

@@ -1,0 +1,278 @@
+//! [`AssertionVerifier`]: reads a JWT assertion, verifies its signature with the issuer's keys
+//! and checks its claims. Shared by the bearer grant and the client authenticators, which add
+//! their own rules (who the issuer must be, `jti` single use).
+
+use super::claims::{AssertionClaims, RawClaims, TimeRules};
+use super::header::{JwsHeader, decode_json_segment, parse_header};
+use super::keys::{AssertionKeys, ClientKeys, DEFAULT_ALGORITHMS, KeyQuery};
+use super::{DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, MAX_ASSERTION_LENGTH, MAX_LEEWAY};
+use grantry_core::storage::StorageError;
+use grantry_core::{Client, OAuthError, Timestamp};
+use jsonwebtoken::{Algorithm, Validation};
+use std::fmt;
+use std::sync::Arc;
+
+/// Why an assertion was refused. The message names the failed check, starting with
+/// "assertion", and never contains key material or claim values.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AssertionError {
+    /// Longer than [`MAX_ASSERTION_LENGTH`](super::MAX_ASSERTION_LENGTH).
+    #[error("assertion is too large")]
+    TooLarge,
+    /// Not a compact JWS with a JSON header and payload.
+    #[error("assertion is malformed: {0}")]
+    Malformed(&'static str),
+    /// A JWE: encrypted assertions are not supported.
+    #[error("assertion is encrypted (JWE), which is not supported")]
+    Encrypted,
+    /// `alg` is `none`.
+    #[error("assertion is not signed (alg none)")]
+    Unsigned,
+    /// `alg` names no algorithm this server implements.
+    #[error("assertion algorithm is not supported")]
+    UnsupportedAlgorithm,
+    /// `alg` is outside the allow-list.
+    #[error("assertion algorithm {0} is not allowed")]
+    AlgorithmNotAllowed(&'static str),
+    /// The header has `crit` extensions.
+    #[error("assertion header has critical extensions this server does not support")]
+    CriticalHeader,
+    /// A required claim is absent.
+    #[error("assertion is missing the {0} claim")]
+    MissingClaim(&'static str),
+    /// A claim has the wrong JSON type.
+    #[error("assertion claim {0} is malformed")]
+    MalformedClaim(&'static str),
+    /// The issuer has no key fitting the assertion's `alg` and `kid`.
+    #[error("assertion matches no registered key of its issuer (by alg and kid)")]
+    NoKey,
+    /// No fitting key verifies the signature.
+    #[error("assertion signature is invalid")]
+    BadSignature,
+    /// `aud` names neither the issuer identifier nor the token endpoint.
+    #[error("assertion audience does not identify this server")]
+    WrongAudience,
+    /// `exp` has passed.
+    #[error("assertion has expired")]
+    Expired,
+    /// `exp` is further away than the maximum lifetime.
+    #[error("assertion expires too far in the future")]
+    LifetimeTooLong,
+    /// `nbf` is still ahead.
+    #[error("assertion is not yet valid")]
+    NotYetValid,
+    /// `iat` is ahead of the clock.
+    #[error("assertion was issued in the future")]
+    IssuedInFuture,
+    /// The `jti` was used before, within the assertion's lifetime.
+    #[error("assertion jti was already used")]
+    Replayed,
+    /// `iss` is not the client the assertion must come from (the authenticated client, or the
+    /// client given to [`AssertionVerifier::verify`]).
+    #[error("assertion issuer does not match the client")]
+    IssuerMismatch,
+    /// A key or `jti` store failed. Shown to the client only as `server_error`.
+    #[error("assertion could not be checked: storage failure")]
+    Storage(#[source] StorageError),
+}
+
+impl AssertionError {
+    /// The error as the bearer grant answers it: `invalid_grant`, or `server_error` for a
+    /// storage failure.
+    pub fn into_invalid_grant(self) -> OAuthError {
+        match self {
+            AssertionError::Storage(err) => grantry_core::client_auth::storage_failure(err),
+            other => OAuthError::invalid_grant(other.to_string()),
+        }
+    }
+
+    /// The error as client authentication answers it: `invalid_client` ("client assertion
+    /// ..."), or `server_error` for a storage failure.
+    pub fn into_invalid_client(self) -> OAuthError {
+        match self {
+            AssertionError::Storage(err) => grantry_core::client_auth::storage_failure(err),
+            other => OAuthError::invalid_client(format!("client {other}")),
+        }
+    }
+}
+
+/// A compact JWS split and decoded, its header checked against the allow-list, its claims read
+/// but not yet trusted: the step before the issuer's keys are known.
+#[derive(Debug, Clone)]
+pub struct UnverifiedAssertion<'t> {
+    token: &'t str,
+    header: JwsHeader,
+    claims: RawClaims,
+}
+
+impl UnverifiedAssertion<'_> {
+    /// The `iss` claim, which names the keys to verify with. Not yet verified.
+    pub fn issuer(&self) -> Result<&str, AssertionError> {
+        self.claims.issuer()
+    }
+
+    /// The header's `alg` (in the verifier's allow-list).
+    pub fn algorithm(&self) -> Algorithm {
+        self.header.alg
+    }
+
+    /// The header's `kid`, if any.
+    pub fn key_id(&self) -> Option<&str> {
+        self.header.kid.as_deref()
+    }
+}
+
+/// Verifies JWT assertions (RFC 7523 §3): the allow-listed algorithm, the signature with a key
+/// of the issuer (from [`AssertionKeys`], [`ClientKeys`] by default), then `iss`, `sub`, `aud`
+/// and `exp` present, `aud` naming this server, and `exp`, `nbf` and `iat` acceptable within
+/// the leeway, with `exp` at most the maximum lifetime ahead.
+///
+/// Verification is two steps, so the caller can find the issuer between them:
+///
+/// 1. [`parse`](Self::parse) decodes the token and checks its header;
+/// 2. [`verify`](Self::verify), given the client `iss` names, checks the signature and claims.
+///
+/// Defaults: algorithms [`DEFAULT_ALGORITHMS`], leeway [`DEFAULT_LEEWAY`](super::DEFAULT_LEEWAY)
+/// seconds, maximum lifetime [`DEFAULT_MAX_LIFETIME`](super::DEFAULT_MAX_LIFETIME) seconds.
+#[derive(Clone)]
+pub struct AssertionVerifier {
+    algorithms: Vec<Algorithm>,
+    rules: TimeRules,
+    keys: Arc<dyn AssertionKeys>,
+}
+
+impl fmt::Debug for AssertionVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssertionVerifier")
+            .field("algorithms", &self.algorithms)
+            .field("leeway", &self.rules.leeway)
+            .field("max_lifetime", &self.rules.max_lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for AssertionVerifier {
+    fn default() -> Self {
+        AssertionVerifier {
+            algorithms: DEFAULT_ALGORITHMS.to_vec(),
+            rules: TimeRules { leeway: DEFAULT_LEEWAY, max_lifetime: DEFAULT_MAX_LIFETIME },
+            keys: Arc::new(ClientKeys::new()),
+        }
+    }
+}
+
+impl AssertionVerifier {
+    /// A verifier with the defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Replaces the allowed algorithms (`none` cannot be among them).
+    pub fn with_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms.clear();
+        for alg in algorithms {
+            if !self.algorithms.contains(&alg) {
+                self.algorithms.push(alg);
+            }
+        }
+        self
+    }
+
+    /// Sets the clock skew forgiven on `exp`, `nbf` and `iat`, in seconds, at most
+    /// [`MAX_LEEWAY`](super::MAX_LEEWAY) (larger values are lowered to it).
+    pub fn with_leeway(mut self, seconds: u64) -> Self {
+        self.rules.leeway = seconds.min(MAX_LEEWAY);
+        self
+    }
+
+    /// Sets the largest `exp - now` accepted, in seconds.
+    pub fn with_max_lifetime(mut self, seconds: u64) -> Self {
+        self.rules.max_lifetime = seconds;
+        self
+    }
+
+    /// Replaces where keys come from.
+    pub fn with_keys(mut self, keys: impl AssertionKeys) -> Self {
+        self.keys = Arc::new(keys);
+        self
+    }
+
+    /// Keeps only the allowed algorithms for which `keep` holds.
+    pub(crate) fn retain_algorithms(mut self, keep: impl Fn(Algorithm) -> bool) -> Self {
+        self.algorithms.retain(|alg| keep(*alg));
+        self
+    }
+
+    /// The allowed algorithms.
+    pub fn algorithms(&self) -> &[Algorithm] {
+        &self.algorithms
+    }
+
+    /// The leeway, in seconds.
+    pub fn leeway(&self) -> u64 {
+        self.rules.leeway
+    }
+
+    /// The maximum lifetime, in seconds.
+    pub fn max_lifetime(&self) -> u64 {
+        self.rules.max_lifetime
+    }
+
+    /// Splits and decodes a compact JWS, checks its header (`alg` allowed, no `crit`) and
+    /// reads its claims, trusting nothing yet.
+    pub fn parse<'t>(&self, token: &'t str) -> Result<UnverifiedAssertion<'t>, AssertionError> {
+        if token.len() > MAX_ASSERTION_LENGTH {
+            return Err(AssertionError::TooLarge);
+        }
+        let segments: Vec<&str> = token.split('.').collect();
+        let (header, payload) = match segments.as_slice() {
+            [header, payload, _signature] => (*header, *payload),
+            [_, _, _, _, _] => return Err(AssertionError::Encrypted),
+            _ => return Err(AssertionError::Malformed("not a compact JWS (three dot-separated parts)")),
+        };
+        let header = parse_header(header, &self.algorithms)?;
+        let payload =
+            decode_json_segment(payload).ok_or(AssertionError::Malformed("the payload is not base64url JSON"))?;
+        Ok(UnverifiedAssertion { token, header, claims: RawClaims::parse(payload)? })
+    }
+
+    /// Verifies the signature with the keys of `client` (the client the assertion's `iss`
+    /// names), then the claims: `aud` must contain one of `audiences`, times are judged at
+    /// `now`.
+    pub async fn verify(
+        &self,
+        assertion: UnverifiedAssertion<'_>,
+        client: &Arc<dyn Client>,
+        audiences: &[&str],
+        now: Timestamp,
+    ) -> Result<AssertionClaims, AssertionError> {
+        if assertion.issuer()? != client.client_id() {
+            return Err(AssertionError::IssuerMismatch);
+        }
+        let alg = assertion.header.alg;
+        // The header was checked at `parse`, but a verifier may have been narrowed since.
+        if !self.algorithms.contains(&alg) {
+            return Err(AssertionError::AlgorithmNotAllowed(super::keys::algorithm_name(alg)));
+        }
+        let query = KeyQuery { client, alg, kid: assertion.key_id() };
+        let keys = self.keys.decoding_keys(&query).await.map_err(AssertionError::Storage)?;
+        if keys.is_empty() {
+            return Err(AssertionError::NoKey);
+        }
+        // jsonwebtoken checks the signature only: the claims are checked below against the
+        // server's clock and identity, each failure with its own description.
+        let mut validation = Validation::new(alg);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        let verified = keys
+            .iter()
+            .any(|key| jsonwebtoken::decode::<serde::de::IgnoredAny>(assertion.token, key, &validation).is_ok());
+        if !verified {
+            return Err(AssertionError::BadSignature);
+        }
+        assertion.claims.check(audiences, self.rules, now)
+    }
+}

@@ -1,0 +1,233 @@
+//! The JWT bearer grant (RFC 7523 §2.1): a client exchanges a JWT it signed for an access
+//! token, for itself or for a user the JWT names.
+
+use super::JWT_BEARER_GRANT_TYPE;
+use super::assertion::{AssertionError, AssertionVerifier};
+use super::jti::{JtiStore, JtiUse};
+use super::keys::AssertionKeys;
+use super::subject::{ClientOrUser, SubjectResolver};
+use grantry_core::client_auth::storage_failure;
+use grantry_core::{
+    AccessGrant, BoxFuture, Client, ClientAuthMethod, ClientAuthentication, Grant, GrantMetadata, GrantType,
+    OAuthError, Scope, TokenRequest,
+};
+use jsonwebtoken::Algorithm;
+use std::fmt;
+use std::sync::Arc;
+
+/// The grant type, from a constant that is a valid absolute URI (checked by a unit test).
+#[allow(clippy::expect_used)]
+fn jwt_bearer_grant_type() -> GrantType {
+    GrantType::parse(JWT_BEARER_GRANT_TYPE).expect("the JWT bearer grant type is an absolute URI")
+}
+
+/// The JWT bearer grant: `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with an
+/// `assertion` (RFC 7523 §2.1, §3).
+///
+/// The assertion identifies the client: its `iss` is a registered client's id, and it is
+/// verified with that client's keys (see [`AssertionVerifier`] for the checks). Client
+/// authentication is therefore optional; if the request authenticates a client too, `iss`
+/// must be that client. The issuing client must be allowed this grant type
+/// (`unauthorized_client` otherwise).
+///
+/// The tokens are for whom `sub` names, as the [`SubjectResolver`] decides ([`ClientOrUser`]
+/// by default: the client itself when `sub` = `iss`, else a known user). The scope is the
+/// requested `scope` within the client's allowed scope, or all of it. No refresh token is
+/// offered unless [`with_refresh_token`](Self::with_refresh_token) says so.
+///
+/// Every refusal of the assertion is `invalid_grant` whose description names the check; a
+/// missing `assertion` is `invalid_request`.
+///
+/// Allowed client authentication methods: `client_secret_basic`, `client_secret_post`,
+/// `none` (change them at registration with `with_auth_methods`).
+#[derive(Clone)]
+pub struct JwtBearerGrant {
+    verifier: AssertionVerifier,
+    jti: Option<Arc<dyn JtiStore>>,
+    subjects: Arc<dyn SubjectResolver>,
+    refresh_token: bool,
+}
+
+impl fmt::Debug for JwtBearerGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtBearerGrant")
+            .field("verifier", &self.verifier)
+            .field("jti_required", &self.jti.is_some())
+            .field("refresh_token", &self.refresh_token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for JwtBearerGrant {
+    fn default() -> Self {
+        JwtBearerGrant {
+            verifier: AssertionVerifier::new(),
+            jti: None,
+            subjects: Arc::new(ClientOrUser::new()),
+            refresh_token: false,
+        }
+    }
+}
+
+impl JwtBearerGrant {
+    /// The grant with the defaults: algorithms RS256, PS256, ES256, EdDSA, HS256; leeway 60 s;
+    /// assertions live at most 1 hour; keys from the client's registration; no `jti` store;
+    /// subjects by [`ClientOrUser`]; no refresh token.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The grant type this grant serves.
+    pub fn grant_type() -> GrantType {
+        jwt_bearer_grant_type()
+    }
+
+    /// Replaces the allowed signature algorithms.
+    pub fn with_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.verifier = self.verifier.with_algorithms(algorithms);
+        self
+    }
+
+    /// Sets the leeway for clock skew in seconds (at most [`MAX_LEEWAY`](super::MAX_LEEWAY)).
+    pub fn with_leeway(mut self, seconds: u64) -> Self {
+        self.verifier = self.verifier.with_leeway(seconds);
+        self
+    }
+
+    /// Sets the largest `exp - now` accepted, in seconds.
+    pub fn with_max_lifetime(mut self, seconds: u64) -> Self {
+        self.verifier = self.verifier.with_max_lifetime(seconds);
+        self
+    }
+
+    /// Replaces where verification keys come from.
+    pub fn with_keys(mut self, keys: impl AssertionKeys) -> Self {
+        self.verifier = self.verifier.with_keys(keys);
+        self
+    }
+
+    /// Makes `jti` required and single-use, remembered in `store` (which may be shared with
+    /// the JWT client authenticators).
+    pub fn with_jti_store(mut self, store: Arc<dyn JtiStore>) -> Self {
+        self.jti = Some(store);
+        self
+    }
+
+    /// Replaces how `sub` is resolved.
+    pub fn with_subject_resolver(mut self, resolver: impl SubjectResolver) -> Self {
+        self.subjects = Arc::new(resolver);
+        self
+    }
+
+    /// Whether to offer a refresh token (issued only if the client is also allowed the
+    /// `refresh_token` grant and a refresh grant is registered).
+    pub fn with_refresh_token(mut self, offer: bool) -> Self {
+        self.refresh_token = offer;
+        self
+    }
+
+    /// The verifier, as configured.
+    pub fn verifier(&self) -> &AssertionVerifier {
+        &self.verifier
+    }
+
+    /// The client the assertion's issuer names: the authenticated client, which must be the
+    /// issuer, or else the registered client with the issuer's id.
+    async fn issuing_client(&self, req: &TokenRequest<'_>, issuer: &str) -> Result<Arc<dyn Client>, OAuthError> {
+        if let Some(client) = &req.client {
+            if client.client_id() != issuer {
+                return Err(OAuthError::invalid_grant("assertion issuer does not match the authenticated client"));
+            }
+            return Ok(client.clone());
+        }
+        // Credentials no authenticator took (no JWT authenticator on this server) must not be
+        // ignored.
+        if req.params.contains("client_assertion") || req.params.contains("client_assertion_type") {
+            return Err(OAuthError::invalid_client("client_assertion is not supported here"));
+        }
+        req.ctx
+            .storage()
+            .clients
+            .find_client(issuer)
+            .await
+            .map_err(storage_failure)?
+            .ok_or_else(|| OAuthError::invalid_grant("unknown assertion issuer"))
+    }
+
+    /// Records the assertion's `jti`, when a store is configured.
+    async fn use_jti(&self, claims: &super::AssertionClaims, now: grantry_core::Timestamp) -> Result<(), OAuthError> {
+        let Some(store) = &self.jti else {
+            return Ok(());
+        };
+        let jti =
+            claims.jti().ok_or(AssertionError::MissingClaim("jti")).map_err(AssertionError::into_invalid_grant)?;
+        let until = claims.expires_at().saturating_add(self.verifier.leeway());
+        match store.check_and_record(claims.issuer(), jti, until, now).await {
+            Ok(JtiUse::First) => Ok(()),
+            Ok(JtiUse::Replayed) => Err(AssertionError::Replayed.into_invalid_grant()),
+            Err(err) => Err(storage_failure(err)),
+        }
+    }
+}
+
+impl Grant for JwtBearerGrant {
+    fn metadata(&self) -> GrantMetadata {
+        GrantMetadata::token_endpoint(jwt_bearer_grant_type())
+            .with_auth_methods([
+                ClientAuthMethod::CLIENT_SECRET_BASIC,
+                ClientAuthMethod::CLIENT_SECRET_POST,
+                ClientAuthMethod::NONE,
+            ])
+            .with_client_authentication(ClientAuthentication::Optional)
+    }
+
+    fn validate_token_request<'a>(
+        &'a self,
+        req: &'a TokenRequest<'a>,
+    ) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
+        Box::pin(async move {
+            let assertion = req.params.require("assertion")?;
+            let parsed = self.verifier.parse(assertion).map_err(AssertionError::into_invalid_grant)?;
+            let issuer = parsed.issuer().map_err(AssertionError::into_invalid_grant)?;
+            let client = self.issuing_client(req, issuer).await?;
+            let config = req.ctx.config();
+            let audiences = [config.issuer(), config.token_endpoint()];
+            let now = req.ctx.now();
+            let claims = self
+                .verifier
+                .verify(parsed, &client, &audiences, now)
+                .await
+                .map_err(AssertionError::into_invalid_grant)?;
+            if !client.allows_grant_type(req.grant_type) {
+                return Err(OAuthError::unauthorized_client(format!(
+                    "the client is not allowed the {} grant type",
+                    req.grant_type
+                )));
+            }
+            let subject = self.subjects.resolve_subject(&claims, &client, &req.ctx).await?;
+            let (scope, requested) = Scope::resolve(req.params.get("scope"), client.allowed_scope())?;
+            self.use_jti(&claims, now).await?;
+            let mut grant = AccessGrant::new(client, req.grant_type.clone(), scope, requested);
+            if let Some(subject) = subject {
+                grant = grant.for_subject(subject);
+            }
+            if self.refresh_token {
+                grant = grant.with_refresh_token();
+            }
+            Ok(grant)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serves_the_jwt_bearer_grant_type_with_optional_client_authentication() {
+        let meta = JwtBearerGrant::new().metadata();
+        assert_eq!(meta.grant_type.as_ref().map(GrantType::as_str), Some(JWT_BEARER_GRANT_TYPE));
+        assert_eq!(meta.client_authentication, ClientAuthentication::Optional);
+        assert!(meta.auth_methods.contains(&ClientAuthMethod::NONE));
+    }
+}

@@ -1,0 +1,256 @@
+//! The claims of an assertion: read from the payload, then checked (once the signature is
+//! verified) against the server's identity and clock.
+
+use super::assertion::AssertionError;
+use grantry_core::Timestamp;
+use serde_json::{Map, Value};
+
+/// The claims of an assertion whose signature has been verified and whose `iss`, `sub`, `aud`
+/// and `exp` are present and acceptable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssertionClaims {
+    issuer: String,
+    subject: String,
+    audience: Vec<String>,
+    expires_at: Timestamp,
+    not_before: Option<Timestamp>,
+    issued_at: Option<Timestamp>,
+    jti: Option<String>,
+    all: Map<String, Value>,
+}
+
+impl AssertionClaims {
+    /// `iss`: who issued (and signed) the assertion.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// `sub`: whom the assertion is about.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// `aud`, as a list (a single string audience is a list of one).
+    pub fn audience(&self) -> &[String] {
+        &self.audience
+    }
+
+    /// `exp`.
+    pub fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+
+    /// `nbf`, if present.
+    pub fn not_before(&self) -> Option<Timestamp> {
+        self.not_before
+    }
+
+    /// `iat`, if present.
+    pub fn issued_at(&self) -> Option<Timestamp> {
+        self.issued_at
+    }
+
+    /// `jti`, if present.
+    pub fn jti(&self) -> Option<&str> {
+        self.jti.as_deref()
+    }
+
+    /// Any claim by name, as JSON (for claims this module does not interpret).
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.all.get(name)
+    }
+}
+
+/// The claims as read from the payload, before the signature is checked: typed, but nothing
+/// about them is trusted or required yet.
+#[derive(Debug, Clone)]
+pub(crate) struct RawClaims {
+    iss: Option<String>,
+    sub: Option<String>,
+    aud: Option<Vec<String>>,
+    exp: Option<Timestamp>,
+    nbf: Option<Timestamp>,
+    iat: Option<Timestamp>,
+    jti: Option<String>,
+    all: Map<String, Value>,
+}
+
+/// How much clock skew to forgive, and how long an assertion may live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimeRules {
+    /// Seconds of clock skew forgiven on `exp`, `nbf` and `iat`.
+    pub(crate) leeway: u64,
+    /// The largest `exp - now` accepted, in seconds.
+    pub(crate) max_lifetime: u64,
+}
+
+/// A string claim; an empty string counts as absent.
+fn string_claim(all: &Map<String, Value>, name: &'static str) -> Result<Option<String>, AssertionError> {
+    match all.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(AssertionError::MalformedClaim(name)),
+    }
+}
+
+/// A NumericDate claim (RFC 7519 §2): seconds since the epoch, fractions allowed and dropped.
+fn date_claim(all: &Map<String, Value>, name: &'static str) -> Result<Option<Timestamp>, AssertionError> {
+    match all.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
+            (Some(seconds), _) => Ok(Some(seconds)),
+            (None, Some(f)) if f.is_finite() && f >= 0.0 => Ok(Some(f as Timestamp)),
+            _ => Err(AssertionError::MalformedClaim(name)),
+        },
+        Some(_) => Err(AssertionError::MalformedClaim(name)),
+    }
+}
+
+/// `aud`: a string or an array of strings (RFC 7519 §4.1.3).
+fn audience_claim(all: &Map<String, Value>) -> Result<Option<Vec<String>>, AssertionError> {
+    match all.get("aud") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(aud)) => Ok(Some(vec![aud.clone()])),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned).ok_or(AssertionError::MalformedClaim("aud")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(AssertionError::MalformedClaim("aud")),
+    }
+}
+
+impl RawClaims {
+    /// Reads the registered claims of a payload, refusing ones of the wrong JSON type.
+    pub(crate) fn parse(all: Map<String, Value>) -> Result<Self, AssertionError> {
+        Ok(RawClaims {
+            iss: string_claim(&all, "iss")?,
+            sub: string_claim(&all, "sub")?,
+            aud: audience_claim(&all)?,
+            exp: date_claim(&all, "exp")?,
+            nbf: date_claim(&all, "nbf")?,
+            iat: date_claim(&all, "iat")?,
+            jti: string_claim(&all, "jti")?,
+            all,
+        })
+    }
+
+    /// `iss`, which names the keys to verify with.
+    pub(crate) fn issuer(&self) -> Result<&str, AssertionError> {
+        self.iss.as_deref().ok_or(AssertionError::MissingClaim("iss"))
+    }
+
+    /// Checks the claims of an assertion whose signature is verified: `iss`, `sub`, `aud` and
+    /// `exp` present, `aud` naming one of `audiences`, and the times acceptable at `now`.
+    pub(crate) fn check(
+        self,
+        audiences: &[&str],
+        rules: TimeRules,
+        now: Timestamp,
+    ) -> Result<AssertionClaims, AssertionError> {
+        let issuer = self.iss.ok_or(AssertionError::MissingClaim("iss"))?;
+        let subject = self.sub.ok_or(AssertionError::MissingClaim("sub"))?;
+        let audience = self.aud.ok_or(AssertionError::MissingClaim("aud"))?;
+        let expires_at = self.exp.ok_or(AssertionError::MissingClaim("exp"))?;
+        if !audience.iter().any(|aud| audiences.contains(&aud.as_str())) {
+            return Err(AssertionError::WrongAudience);
+        }
+        if now > expires_at.saturating_add(rules.leeway) {
+            return Err(AssertionError::Expired);
+        }
+        if expires_at.saturating_sub(now) > rules.max_lifetime {
+            return Err(AssertionError::LifetimeTooLong);
+        }
+        if self.nbf.is_some_and(|nbf| nbf > now.saturating_add(rules.leeway)) {
+            return Err(AssertionError::NotYetValid);
+        }
+        if self.iat.is_some_and(|iat| iat > now.saturating_add(rules.leeway)) {
+            return Err(AssertionError::IssuedInFuture);
+        }
+        Ok(AssertionClaims {
+            issuer,
+            subject,
+            audience,
+            expires_at,
+            not_before: self.nbf,
+            issued_at: self.iat,
+            jti: self.jti,
+            all: self.all,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: Timestamp = 1_000_000;
+    const RULES: TimeRules = TimeRules { leeway: 60, max_lifetime: 3600 };
+    const AUD: &[&str] = &["https://as.example", "https://as.example/token"];
+
+    fn claims(value: Value) -> Result<AssertionClaims, AssertionError> {
+        let Value::Object(map) = value else { panic!("not an object") };
+        RawClaims::parse(map)?.check(AUD, RULES, NOW)
+    }
+
+    fn valid() -> Value {
+        json!({"iss": "c", "sub": "c", "aud": "https://as.example", "exp": NOW + 300})
+    }
+
+    fn with(name: &str, value: Value) -> Value {
+        let mut v = valid();
+        v[name] = value;
+        v
+    }
+
+    fn without(name: &str) -> Value {
+        let mut v = valid();
+        v.as_object_mut().unwrap().remove(name);
+        v
+    }
+
+    #[test]
+    fn accepts_valid_claims() {
+        let c = claims(with("aud", json!(["other", "https://as.example/token"]))).unwrap();
+        assert_eq!((c.issuer(), c.subject(), c.expires_at()), ("c", "c", NOW + 300));
+        assert_eq!(c.audience().len(), 2);
+        let c = claims(with("exp", json!((NOW + 10) as f64 + 0.5))).unwrap();
+        assert_eq!(c.expires_at(), NOW + 10);
+    }
+
+    #[test]
+    fn requires_the_registered_claims() {
+        for name in ["iss", "sub", "aud", "exp"] {
+            assert!(matches!(claims(without(name)), Err(AssertionError::MissingClaim(n)) if n == name));
+        }
+        assert!(matches!(claims(with("sub", json!(""))), Err(AssertionError::MissingClaim("sub"))));
+    }
+
+    #[test]
+    fn refuses_malformed_claims() {
+        assert!(matches!(claims(with("exp", json!("soon"))), Err(AssertionError::MalformedClaim("exp"))));
+        assert!(matches!(claims(with("exp", json!(-5))), Err(AssertionError::MalformedClaim("exp"))));
+        assert!(matches!(claims(with("aud", json!(["a", 1]))), Err(AssertionError::MalformedClaim("aud"))));
+        assert!(matches!(claims(with("iss", json!(7))), Err(AssertionError::MalformedClaim("iss"))));
+    }
+
+    #[test]
+    fn checks_times_with_leeway() {
+        assert!(claims(with("exp", json!(NOW - 60))).is_ok());
+        assert!(matches!(claims(with("exp", json!(NOW - 61))), Err(AssertionError::Expired)));
+        assert!(claims(with("exp", json!(NOW + 3600))).is_ok());
+        assert!(matches!(claims(with("exp", json!(NOW + 3601))), Err(AssertionError::LifetimeTooLong)));
+        assert!(claims(with("nbf", json!(NOW + 60))).is_ok());
+        assert!(matches!(claims(with("nbf", json!(NOW + 61))), Err(AssertionError::NotYetValid)));
+        assert!(matches!(claims(with("iat", json!(NOW + 61))), Err(AssertionError::IssuedInFuture)));
+        assert!(matches!(claims(with("exp", json!(u64::MAX))), Err(AssertionError::LifetimeTooLong)));
+    }
+
+    #[test]
+    fn checks_the_audience() {
+        assert!(matches!(claims(with("aud", json!("https://other.example"))), Err(AssertionError::WrongAudience)));
+        assert!(matches!(claims(with("aud", json!([]))), Err(AssertionError::WrongAudience)));
+    }
+}
