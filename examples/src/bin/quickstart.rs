@@ -40,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     store.add_user("alice", "wonderland");
 
     println!("2. A server with grants registered at runtime.");
-    let mut server = AuthorizationServer::new(store, ServerConfig::new("https://auth.example"));
+    let mut server = AuthorizationServer::new(store, ServerConfig::new("https://auth.example")?);
     server.register_grant(AuthorizationCodeGrant::new(), ())?;
     server.register_grant(RefreshTokenGrant::new().rotate(true), ())?;
     server.register_grant(PasswordGrant::new(), ())?;
