@@ -2,9 +2,9 @@
 //! every hook point runs, in order, and can reject the request.
 
 use grantry_core::{
-    AccessGrant, Approval, AuthorizationRequest, AuthorizationServer, BoxFuture, ClientAuthMethod, ClientRecord, Consent,
-    Grant, GrantExtension, GrantMetadata, GrantType, MemoryStore, OAuthError, Params, Request, ResponseType, Scope,
-    ServerConfig, TokenRequest, TokenResponse,
+    AccessGrant, Approval, AuthorizationRequest, AuthorizationServer, BoxFuture, ClientAuthMethod, ClientRecord,
+    Consent, Grant, GrantExtension, GrantMetadata, GrantType, MemoryStore, OAuthError, Params, Request, ResponseType,
+    Scope, ServerConfig, TokenRequest, TokenResponse,
 };
 use grantry_grants::AuthorizationCodeGrant;
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,10 @@ impl Grant for ApiKeyGrant {
             .with_auth_methods([ClientAuthMethod::CLIENT_SECRET_POST])
     }
 
-    fn validate_token_request<'a>(&'a self, req: &'a TokenRequest<'a>) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
+    fn validate_token_request<'a>(
+        &'a self,
+        req: &'a TokenRequest<'a>,
+    ) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
         Box::pin(async move {
             let client = req.client()?.clone();
             let owner = match req.params.require("api_key")? {
@@ -120,7 +123,7 @@ fn api_key_request(key: &str) -> Request {
 }
 
 fn server_with_api_key_grant(reject_at: RejectAt) -> (AuthorizationServer, Arc<Mutex<Vec<&'static str>>>) {
-    let mut server = AuthorizationServer::new(store(), ServerConfig::new("https://auth.example"));
+    let mut server = AuthorizationServer::new(store(), ServerConfig::new("https://auth.example").unwrap());
     let (recorder, calls) = Recorder::new(reject_at);
     server.register_grant(ApiKeyGrant, recorder).unwrap();
     (server, calls)
@@ -170,7 +173,7 @@ async fn token_hooks_can_reject_and_nothing_is_stored() {
 }
 
 async fn code_server(reject_at: RejectAt) -> (AuthorizationServer, Arc<Mutex<Vec<&'static str>>>) {
-    let mut server = AuthorizationServer::new(store(), ServerConfig::new("https://auth.example"));
+    let mut server = AuthorizationServer::new(store(), ServerConfig::new("https://auth.example").unwrap());
     let (recorder, calls) = Recorder::new(reject_at);
     server.register_grant(AuthorizationCodeGrant::new(), [Box::new(recorder) as Box<dyn GrantExtension>]).unwrap();
     (server, calls)
@@ -188,7 +191,11 @@ async fn authorization_hook_runs_and_its_data_reaches_the_token_request() {
     let location = redirect.header("Location").unwrap();
     let query = Params::parse(location.split_once('?').unwrap().1.as_bytes()).unwrap();
     let code = query.get("code").unwrap();
-    let exchange = Request::post("/token").with_form(&[("grant_type", "authorization_code"), ("code", code), ("client_id", "spa")]);
+    let exchange = Request::post("/token").with_form(&[
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("client_id", "spa"),
+    ]);
     let response = server.token_endpoint(&exchange).await;
     assert_eq!(response.status, 200, "{:?}", response.json());
     assert_eq!(
