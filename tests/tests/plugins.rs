@@ -33,6 +33,8 @@ fn built_in_grants_and_pkce_announce_themselves() {
         assert!(grants.contains(&name), "{name} missing from {grants:?}");
     }
     assert!(names(PluginKind::Extension).contains(&"pkce"));
+    assert!(grants.contains(&"urn:ietf:params:oauth:grant-type:jwt-bearer"));
+    assert_eq!(names(PluginKind::ClientAuthenticator), ["client_secret_jwt", "private_key_jwt"]);
     let mut sorted = grants.clone();
     sorted.sort_unstable();
     assert_eq!(grants, sorted, "the listing is sorted");
@@ -88,4 +90,17 @@ async fn enabled_grants_serve_with_their_configuration() {
         assert_eq!(response.status, 200, "rotate: false keeps the refresh token usable");
         assert!(response.json().unwrap().get("refresh_token").is_none());
     }
+}
+
+#[test]
+fn jwt_plugins_enable_by_name() {
+    let mut server = server();
+    server.enable("private_key_jwt", &Value::Null).unwrap();
+    server.enable("client_secret_jwt", &json!({"algorithms": ["HS256"]})).unwrap();
+    server.enable("urn:ietf:params:oauth:grant-type:jwt-bearer", &json!({"require_jti": true})).unwrap();
+    assert!(server.auth_methods().contains(&grantry_core::ClientAuthMethod::PRIVATE_KEY_JWT));
+    let doc = server.metadata();
+    assert_eq!(doc["grant_types_supported"], json!(["urn:ietf:params:oauth:grant-type:jwt-bearer"]));
+    let err = server.enable("private_key_jwt", &Value::Null).unwrap_err();
+    assert!(matches!(err, PluginError::DuplicateAuthMethod(_)), "{err}");
 }

@@ -43,6 +43,7 @@ mod client_auth;
 mod header;
 mod jti;
 mod keys;
+mod plugin;
 mod subject;
 
 pub use assertion::{AssertionError, AssertionVerifier, UnverifiedAssertion};
