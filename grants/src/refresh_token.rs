@@ -1,7 +1,7 @@
 //! The refresh token grant (RFC 6749 §6), with rotation and replay detection (RFC 9700 §4.14).
 
 use crate::storage_failure;
-use grantry_core::storage::{RefreshRotation, TokenKind};
+use grantry_core::storage::{FamilyId, RefreshRotation, TokenKind};
 use grantry_core::{
     AccessGrant, BoxFuture, Grant, GrantMetadata, GrantType, OAuthError, Scope, TokenDigest, TokenRequest,
 };
@@ -58,10 +58,7 @@ impl Grant for RefreshTokenGrant {
                     if let RefreshRotation::AlreadyRotated { family } =
                         tokens.rotate_refresh_token(&digest).await.map_err(storage_failure)?
                     {
-                        req.ctx.revoke_family(family).await?;
-                        return Err(OAuthError::invalid_grant(
-                            "refresh token was already used; the tokens of this grant are revoked",
-                        ));
+                        return Err(replayed(req, family).await);
                     }
                     return Err(OAuthError::invalid_grant("unknown refresh token"));
                 }
@@ -79,13 +76,8 @@ impl Grant for RefreshTokenGrant {
             if self.rotate {
                 match tokens.rotate_refresh_token(&digest).await.map_err(storage_failure)? {
                     RefreshRotation::Rotated(_) => {}
-                    RefreshRotation::AlreadyRotated { family } => {
-                        // A concurrent request used it first.
-                        req.ctx.revoke_family(family).await?;
-                        return Err(OAuthError::invalid_grant(
-                            "refresh token was already used; the tokens of this grant are revoked",
-                        ));
-                    }
+                    // A concurrent request used it first.
+                    RefreshRotation::AlreadyRotated { family } => return Err(replayed(req, family).await),
                     RefreshRotation::NotFound => {
                         return Err(OAuthError::invalid_grant("refresh token was revoked"));
                     }
@@ -99,6 +91,15 @@ impl Grant for RefreshTokenGrant {
             grant.attributes = record.attributes;
             Ok(grant)
         })
+    }
+}
+
+/// A retired refresh token came back: someone holds a copy, so the whole family is revoked
+/// (RFC 9700 §4.14.2). Returns the error to answer with.
+async fn replayed(req: &TokenRequest<'_>, family: FamilyId) -> OAuthError {
+    match req.ctx.revoke_family(family).await {
+        Ok(()) => OAuthError::invalid_grant("refresh token was already used; the tokens of this grant are revoked"),
+        Err(err) => err,
     }
 }
 

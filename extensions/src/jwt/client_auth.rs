@@ -164,29 +164,36 @@ impl ClientSecretJwt {
     builder_methods!();
 }
 
-impl ClientAuthenticator for ClientSecretJwt {
-    fn method(&self) -> ClientAuthMethod {
-        ClientAuthMethod::CLIENT_SECRET_JWT
-    }
+/// The two methods differ only in their name and in which assertions they claim.
+macro_rules! jwt_authenticator {
+    ($ty:ty, $method:expr, hmac = $hmac:expr) => {
+        impl ClientAuthenticator for $ty {
+            fn method(&self) -> ClientAuthMethod {
+                $method
+            }
 
-    fn presence(&self, _: &Request, params: &Params) -> Presence {
-        match assertion_family(params) {
-            Some(true) => Presence::Credentials,
-            _ => Presence::Absent,
+            fn presence(&self, _: &Request, params: &Params) -> Presence {
+                if assertion_family(params) == Some($hmac) { Presence::Credentials } else { Presence::Absent }
+            }
+
+            fn authenticate<'a>(
+                &'a self,
+                input: &'a ClientAuthInput<'a>,
+            ) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>> {
+                Box::pin(self.0.authenticate(input))
+            }
+
+            fn signing_algorithms(&self) -> Vec<String> {
+                self.0.signing_algorithms()
+            }
         }
-    }
-
-    fn authenticate<'a>(
-        &'a self,
-        input: &'a ClientAuthInput<'a>,
-    ) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>> {
-        Box::pin(self.0.authenticate(input))
-    }
-
-    fn signing_algorithms(&self) -> Vec<String> {
-        self.0.signing_algorithms()
-    }
+    };
 }
+
+jwt_authenticator!(ClientSecretJwt, ClientAuthMethod::CLIENT_SECRET_JWT, hmac = true);
+// Every client assertion that is not HMAC-signed, malformed ones included, is claimed by
+// private_key_jwt, so that it is refused there rather than ignored.
+jwt_authenticator!(PrivateKeyJwt, ClientAuthMethod::PRIVATE_KEY_JWT, hmac = false);
 
 /// `private_key_jwt`: the client signs its assertion with a private key whose public half is
 /// in its `jwks` registration metadata (RS256, PS256, ES256, EdDSA by default; any of RS384,
@@ -218,32 +225,6 @@ impl PrivateKeyJwt {
 
 fn is_asymmetric(alg: Algorithm) -> bool {
     !is_hmac(alg)
-}
-
-impl ClientAuthenticator for PrivateKeyJwt {
-    fn method(&self) -> ClientAuthMethod {
-        ClientAuthMethod::PRIVATE_KEY_JWT
-    }
-
-    /// Every client assertion that is not HMAC-signed, malformed ones included, so that they
-    /// are refused here rather than ignored.
-    fn presence(&self, _: &Request, params: &Params) -> Presence {
-        match assertion_family(params) {
-            Some(false) => Presence::Credentials,
-            _ => Presence::Absent,
-        }
-    }
-
-    fn authenticate<'a>(
-        &'a self,
-        input: &'a ClientAuthInput<'a>,
-    ) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>> {
-        Box::pin(self.0.authenticate(input))
-    }
-
-    fn signing_algorithms(&self) -> Vec<String> {
-        self.0.signing_algorithms()
-    }
 }
 
 #[cfg(test)]
