@@ -100,7 +100,8 @@ impl<'a> GrantContext<'a> {
             hook.before_token_issued(grant, &mut response)?;
         }
 
-        let family = grant.family.unwrap_or_else(FamilyId::random);
+        // A refresh token starts a family if the grant continues none; a lone access token has none.
+        let family = grant.family.or_else(|| refresh.then(FamilyId::random));
         let record = |kind, expires_at, scope: &crate::scope::Scope| TokenRecord {
             kind,
             client_id: grant.client.client_id().to_owned(),

@@ -48,6 +48,7 @@ mod extension;
 mod future;
 mod grant;
 mod grant_type;
+mod json;
 mod params;
 pub mod plugin;
 mod registry;

@@ -16,9 +16,27 @@ use std::borrow::Cow;
 /// assert_eq!(p.get("state"), None); // empty means omitted
 /// assert!(Params::parse(b"scope=a&scope=b").is_err());
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Params {
-    pairs: Vec<(String, String)>,
+    /// Every decoded name and value, end to end: one allocation however many parameters.
+    buf: String,
+    pairs: Vec<Pair>,
+}
+
+/// Where one parameter's name and value lie in [`Params::buf`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Pair {
+    name: (usize, usize),
+    value: (usize, usize),
+}
+
+/// Values are not shown: parameters carry secrets (client secrets, passwords, codes).
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Params")
+            .field("names", &self.pairs.iter().map(|p| self.slice(p.name)).collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// Requests with more parameters than this are refused rather than parsed.
@@ -44,7 +62,8 @@ impl Params {
     /// once the client and redirect URI are known to be sound. Lookups of a repeated name see
     /// its first value, so the caller must act on the report before trusting the parameters.
     pub fn parse_keeping_duplicates(input: &[u8]) -> Result<(Params, Option<String>), OAuthError> {
-        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut buf = Vec::with_capacity(input.len());
+        let mut pairs = Vec::new();
         for segment in input.split(|&b| b == b'&') {
             if segment.is_empty() {
                 continue;
@@ -53,23 +72,30 @@ impl Params {
                 Some(i) => (&segment[..i], &segment[i + 1..]),
                 None => (segment, &[][..]),
             };
-            let name = decode_component(name)?;
-            if name.is_empty() {
+            let name = decode_into(&mut buf, name)?;
+            if name.0 == name.1 {
                 continue;
             }
-            let value = decode_component(value)?;
+            let value = decode_into(&mut buf, value)?;
             if pairs.len() == MAX_PARAMS {
                 return Err(OAuthError::invalid_request("too many parameters"));
             }
-            pairs.push((name, value));
+            pairs.push(Pair { name, value });
         }
-        let duplicate = first_duplicate(&pairs).map(str::to_owned);
-        Ok((Params { pairs }, duplicate))
+        // Every component was checked to be UTF-8 as it was decoded.
+        let buf = String::from_utf8(buf).map_err(|_| not_utf8())?;
+        let params = Params { buf, pairs };
+        let duplicate = params.first_duplicate().map(str::to_owned);
+        Ok((params, duplicate))
+    }
+
+    fn slice(&self, (start, end): (usize, usize)) -> &str {
+        self.buf.get(start..end).unwrap_or_default()
     }
 
     /// The value of `name`; `None` when absent or empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+        self.pairs.iter().find(|p| self.slice(p.name) == name).map(|p| self.slice(p.value)).filter(|v| !v.is_empty())
     }
 
     /// The value of `name`, or `invalid_request` naming the missing parameter.
@@ -84,17 +110,39 @@ impl Params {
 
     /// Iterates over the non-empty parameters.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(n, v)| (n.as_str(), v.as_str()))
+        self.pairs.iter().map(|p| (self.slice(p.name), self.slice(p.value))).filter(|(_, v)| !v.is_empty())
     }
 
-    /// Adds a parameter (for building requests in code; parsing never produces duplicates).
+    /// Sets a parameter (for building requests in code; parsing never produces duplicates).
     pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        let name = name.into();
-        let value = value.into();
-        match self.pairs.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.pairs.push((name, value)),
+        let (name, value) = (name.into(), value.into());
+        let mut push = |s: &str| {
+            let start = self.buf.len();
+            self.buf.push_str(s);
+            (start, self.buf.len())
+        };
+        let value = push(&value);
+        match self.pairs.iter().position(|p| self.slice(p.name) == name) {
+            Some(i) => self.pairs[i].value = value,
+            None => {
+                let name = {
+                    let start = self.buf.len();
+                    self.buf.push_str(&name);
+                    (start, self.buf.len())
+                };
+                self.pairs.push(Pair { name, value });
+            }
         }
+    }
+
+    fn first_duplicate(&self) -> Option<&str> {
+        let names = || self.pairs.iter().map(|p| self.slice(p.name));
+        if self.pairs.len() <= 16 {
+            return names().enumerate().find(|(i, name)| names().take(*i).any(|n| n == *name)).map(|(_, n)| n);
+        }
+        let mut sorted: Vec<&str> = names().collect();
+        sorted.sort_unstable();
+        sorted.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
     }
 }
 
@@ -103,18 +151,16 @@ pub(crate) fn duplicate_error(name: &str) -> OAuthError {
     OAuthError::invalid_request(format!("parameter {name} given more than once"))
 }
 
-fn first_duplicate(pairs: &[(String, String)]) -> Option<&str> {
-    if pairs.len() <= 16 {
-        for (i, (name, _)) in pairs.iter().enumerate() {
-            if pairs[..i].iter().any(|(n, _)| n == name) {
-                return Some(name);
-            }
-        }
-        return None;
-    }
-    let mut names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
-    names.sort_unstable();
-    names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+fn not_utf8() -> OAuthError {
+    OAuthError::invalid_request("request parameters are not valid UTF-8")
+}
+
+/// Decodes one component onto the end of `buf`; returns where it lies.
+fn decode_into(buf: &mut Vec<u8>, raw: &[u8]) -> Result<(usize, usize), OAuthError> {
+    let start = buf.len();
+    decode_bytes(buf, raw)?;
+    std::str::from_utf8(&buf[start..]).map_err(|_| not_utf8())?;
+    Ok((start, buf.len()))
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -126,10 +172,9 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// Decodes one form component: `+` is a space, `%XX` a byte; the result must be UTF-8.
-pub(crate) fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
+/// Appends the decoding of one form component to `out`: `+` is a space, `%XX` a byte.
+fn decode_bytes(out: &mut Vec<u8>, raw: &[u8]) -> Result<(), OAuthError> {
     let malformed = || OAuthError::invalid_request("malformed percent-encoding in request parameters");
-    let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
         match raw[i] {
@@ -144,7 +189,14 @@ pub(crate) fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
         }
         i += 1;
     }
-    String::from_utf8(out).map_err(|_| OAuthError::invalid_request("request parameters are not valid UTF-8"))
+    Ok(())
+}
+
+/// Decodes one form component: `+` is a space, `%XX` a byte; the result must be UTF-8.
+pub(crate) fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
+    let mut out = Vec::with_capacity(raw.len());
+    decode_bytes(&mut out, raw)?;
+    String::from_utf8(out).map_err(|_| not_utf8())
 }
 
 /// Encodes one form component (unreserved characters kept, space as `+`).
@@ -224,6 +276,22 @@ mod tests {
         assert_eq!(p.get("b"), None);
         assert_eq!(p.get("c"), Some("1"));
         assert_eq!(p.require("a").unwrap_err().description(), Some("missing parameter: a"));
+    }
+
+    #[test]
+    fn insert_sets_and_debug_hides_values() {
+        let mut p = Params::parse(b"a=1&b=2").unwrap();
+        p.insert("a", "one");
+        p.insert("c", "three");
+        assert_eq!(p.iter().collect::<Vec<_>>(), [("a", "one"), ("b", "2"), ("c", "three")]);
+        let secret = Params::parse(b"client_secret=hunter2").unwrap();
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn utf8_is_checked_per_component() {
+        // A multi-byte character split across name and value is not valid in either.
+        assert!(Params::parse(b"a%E2=%9C%93").is_err());
     }
 
     #[test]

@@ -28,6 +28,11 @@ impl Response {
     /// A JSON response that must not be cached (RFC 6749 §5.1): `Content-Type: application/json`,
     /// `Cache-Control: no-store`, `Pragma: no-cache`.
     pub fn json_no_store(status: u16, body: &serde_json::Value) -> Self {
+        Self::json_bytes_no_store(status, body.to_string().into_bytes())
+    }
+
+    /// [`json_no_store`](Self::json_no_store) for a body already serialised.
+    pub fn json_bytes_no_store(status: u16, body: Vec<u8>) -> Self {
         Response {
             status,
             headers: vec![
@@ -35,7 +40,7 @@ impl Response {
                 ("Cache-Control".into(), "no-store".into()),
                 ("Pragma".into(), "no-cache".into()),
             ],
-            body: body.to_string().into_bytes(),
+            body,
         }
     }
 

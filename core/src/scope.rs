@@ -2,6 +2,7 @@
 
 use crate::error::OAuthError;
 use std::fmt;
+use std::sync::Arc;
 
 /// A set of scope tokens, kept sorted and without repetition.
 ///
@@ -15,7 +16,9 @@ use std::fmt;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Scope {
-    tokens: Vec<String>,
+    /// The tokens sorted, without repetition, joined by single spaces; `None` when empty.
+    /// Shared, so the clones a request makes (client scope → grant → records) cost no copy.
+    joined: Option<Arc<str>>,
 }
 
 impl Scope {
@@ -27,13 +30,13 @@ impl Scope {
     /// Parses a `scope` value. Each token must be of `%x21 / %x23-5B / %x5D-7E`; repeated
     /// spaces between tokens are tolerated. A malformed value is `invalid_scope`.
     pub fn parse(value: &str) -> Result<Scope, OAuthError> {
-        let valid = |t: &str| t.chars().all(|c| matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E'));
-        let mut tokens = Vec::new();
+        let valid = |t: &str| t.bytes().all(|c| matches!(c, 0x21 | 0x23..=0x5B | 0x5D..=0x7E));
+        let mut tokens: Vec<&str> = Vec::new();
         for token in value.split(' ').filter(|t| !t.is_empty()) {
             if !valid(token) {
                 return Err(OAuthError::invalid_scope("scope contains a character RFC 6749 does not allow"));
             }
-            tokens.push(token.to_owned());
+            tokens.push(token);
         }
         Ok(Self::from_tokens(tokens))
     }
@@ -50,9 +53,7 @@ impl Scope {
     /// assert!(Scope::resolve(Some("admin"), &allowed).is_err());
     /// ```
     pub fn resolve(requested: Option<&str>, allowed: &Scope) -> Result<(Scope, Option<Scope>), OAuthError> {
-        let Some(raw) = requested else {
-            return Ok((allowed.clone(), None));
-        };
+        let Some(raw) = requested else { return Ok((allowed.clone(), None)) };
         let scope = Scope::parse(raw)?;
         if !scope.is_subset_of(allowed) {
             return Err(OAuthError::invalid_scope("the requested scope exceeds what the client may be granted"));
@@ -61,47 +62,49 @@ impl Scope {
     }
 
     /// A scope from tokens already known to be valid.
-    fn from_tokens(mut tokens: Vec<String>) -> Self {
+    fn from_tokens(mut tokens: Vec<&str>) -> Self {
         tokens.sort_unstable();
         tokens.dedup();
-        Scope { tokens }
+        if tokens.is_empty() {
+            return Scope::empty();
+        }
+        Scope { joined: Some(Arc::from(tokens.join(" "))) }
     }
 
     /// Whether there is no token.
     pub fn is_empty(&self) -> bool {
-        self.tokens.is_empty()
+        self.joined.is_none()
     }
 
     /// Whether `token` is in the scope.
     pub fn contains(&self, token: &str) -> bool {
-        self.tokens.binary_search_by(|t| t.as_str().cmp(token)).is_ok()
+        self.iter().any(|t| t == token)
     }
 
     /// Whether every token of `self` is in `other`.
     pub fn is_subset_of(&self, other: &Scope) -> bool {
-        self.tokens.iter().all(|t| other.contains(t))
+        self == other || self.iter().all(|t| other.contains(t))
     }
 
     /// The tokens in both scopes.
     pub fn intersection(&self, other: &Scope) -> Scope {
-        Scope { tokens: self.tokens.iter().filter(|t| other.contains(t)).cloned().collect() }
+        Self::from_tokens(self.iter().filter(|t| other.contains(t)).collect())
     }
 
     /// The tokens, sorted.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.tokens.iter().map(String::as_str)
+        self.joined.as_deref().into_iter().flat_map(|j| j.split(' '))
+    }
+
+    /// The scope as its space-delimited value (tokens sorted).
+    pub fn as_str(&self) -> &str {
+        self.joined.as_deref().unwrap_or_default()
     }
 }
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, t) in self.tokens.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            f.write_str(t)?;
-        }
-        Ok(())
+        f.write_str(self.as_str())
     }
 }
 

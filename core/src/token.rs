@@ -120,6 +120,38 @@ impl TokenResponse {
         serde_json::Value::Object(map)
     }
 
+    /// The response as JSON bytes, written directly: the token endpoint's hot path, with the
+    /// same content as [`to_json`](Self::to_json).
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        let mut out = String::with_capacity(160);
+        out.push_str("{\"access_token\":");
+        crate::json::push_string(&mut out, self.access_token.expose());
+        out.push_str(",\"token_type\":");
+        crate::json::push_string(&mut out, &self.token_type);
+        if let Some(exp) = self.expires_in {
+            out.push_str(",\"expires_in\":");
+            out.push_str(&exp.to_string());
+        }
+        if let Some(rt) = &self.refresh_token {
+            out.push_str(",\"refresh_token\":");
+            crate::json::push_string(&mut out, rt.expose());
+        }
+        if self.include_scope {
+            out.push_str(",\"scope\":");
+            crate::json::push_string(&mut out, self.scope.as_str());
+        }
+        for (k, v) in &self.extra {
+            if !STANDARD_FIELDS.contains(&k.as_str()) {
+                out.push(',');
+                crate::json::push_string(&mut out, k);
+                out.push(':');
+                out.push_str(&v.to_string());
+            }
+        }
+        out.push('}');
+        out.into_bytes()
+    }
+
     /// The response as string pairs, for a redirect fragment (implicit grant).
     pub fn to_pairs(&self) -> Vec<(String, String)> {
         let serde_json::Value::Object(map) = self.to_json() else {
@@ -167,6 +199,8 @@ mod tests {
             extra,
         };
         let json = resp.to_json();
+        let fast: serde_json::Value = serde_json::from_slice(&resp.to_json_bytes()).unwrap();
+        assert_eq!(fast, json, "both serialisations agree");
         assert_eq!(json["access_token"], "real");
         assert_eq!(json["id_token"], "x");
         assert!(json.get("scope").is_none());

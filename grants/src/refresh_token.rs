@@ -85,7 +85,7 @@ impl Grant for RefreshTokenGrant {
             }
             let mut grant = AccessGrant::new(client.clone(), GrantType::REFRESH_TOKEN, scope, requested);
             grant.subject = record.subject;
-            grant.family = Some(record.family);
+            grant.family = record.family;
             grant.offers_refresh_token = self.rotate;
             grant.refresh_scope = Some(record.scope);
             grant.attributes = record.attributes;
@@ -96,8 +96,12 @@ impl Grant for RefreshTokenGrant {
 
 /// A retired refresh token came back: someone holds a copy, so the whole family is revoked
 /// (RFC 9700 §4.14.2). Returns the error to answer with.
-async fn replayed(req: &TokenRequest<'_>, family: FamilyId) -> OAuthError {
-    match req.ctx.revoke_family(family).await {
+async fn replayed(req: &TokenRequest<'_>, family: Option<FamilyId>) -> OAuthError {
+    let revoked = match family {
+        Some(family) => req.ctx.revoke_family(family).await,
+        None => Ok(()),
+    };
+    match revoked {
         Ok(()) => OAuthError::invalid_grant("refresh token was already used; the tokens of this grant are revoked"),
         Err(err) => err,
     }

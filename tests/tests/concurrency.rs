@@ -131,7 +131,7 @@ struct GatedSaves {
 impl TokenStore for GatedSaves {
     fn save_tokens(
         &self,
-        family: FamilyId,
+        family: Option<FamilyId>,
         tokens: Vec<(TokenDigest, TokenRecord)>,
     ) -> BoxFuture<'_, Result<(), StorageError>> {
         Box::pin(async move {

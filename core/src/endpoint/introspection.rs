@@ -5,6 +5,7 @@ use crate::client::Client;
 use crate::client_auth::storage_failure;
 use crate::error::OAuthError;
 use crate::grant::ClientAuthentication;
+use crate::json;
 use crate::request::Request;
 use crate::response::Response;
 use crate::secret::TokenDigest;
@@ -20,50 +21,64 @@ impl AuthorizationServer {
     /// data.
     pub async fn introspection_endpoint(&self, request: &Request) -> Response {
         match self.handle_introspection(request).await {
-            Ok(body) => Response::json_no_store(200, &body),
+            Ok(Some(record)) => Response::json_bytes_no_store(200, self.introspection_bytes(&record)),
+            Ok(None) => Response::json_bytes_no_store(200, INACTIVE.as_bytes().to_vec()),
             Err(err) => Response::oauth_error(&err),
         }
     }
 
-    async fn handle_introspection(&self, request: &Request) -> Result<serde_json::Value, OAuthError> {
+    async fn handle_introspection(&self, request: &Request) -> Result<Option<TokenRecord>, OAuthError> {
         let params = endpoint_params(request, "introspection")?;
         let caller = self
             .authenticate_client(request, &params, &self.introspection_auth_methods(), ClientAuthentication::Required)
             .await?
             .ok_or_else(|| OAuthError::invalid_client("client authentication required"))?;
         let token = params.require("token")?;
-        Ok(self.introspect(&*caller, token).await?.unwrap_or_else(|| serde_json::json!({ "active": false })))
+        self.active_token(&*caller, token).await
     }
 
     /// The introspection response for `token` as `caller` may see it, or `None` for an
     /// inactive token.
     pub async fn introspect(&self, caller: &dyn Client, token: &str) -> Result<Option<serde_json::Value>, OAuthError> {
-        let record = self.storage.tokens.find_token(&TokenDigest::of(token)).await.map_err(storage_failure)?;
-        let now = self.config.clock().now();
-        let visible =
-            record.filter(|r| !r.is_expired(now)).filter(|r| self.config.introspection_access().allows(caller, r));
-        Ok(visible.map(|r| self.introspection_body(&r)))
+        let record = self.active_token(caller, token).await?;
+        Ok(record.and_then(|r| serde_json::from_slice(&self.introspection_bytes(&r)).ok()))
     }
 
-    fn introspection_body(&self, record: &TokenRecord) -> serde_json::Value {
-        let mut body = serde_json::json!({
-            "active": true,
-            "scope": record.scope.to_string(),
-            "client_id": record.client_id,
-            "sub": record.subject.as_deref().unwrap_or(&record.client_id),
-            "iat": record.issued_at,
-            "iss": self.config.issuer(),
-            "token_type": match record.kind {
-                TokenKind::Access => "Bearer",
-                TokenKind::Refresh => "refresh_token",
-            },
-        });
+    /// The record of `token` if it is active and `caller` may see it.
+    async fn active_token(&self, caller: &dyn Client, token: &str) -> Result<Option<TokenRecord>, OAuthError> {
+        let record = self.storage.tokens.find_token(&TokenDigest::of(token)).await.map_err(storage_failure)?;
+        let now = self.config.clock().now();
+        Ok(record.filter(|r| !r.is_expired(now)).filter(|r| self.config.introspection_access().allows(caller, r)))
+    }
+
+    /// The active token's introspection response (RFC 7662 §2.2), written directly.
+    fn introspection_bytes(&self, record: &TokenRecord) -> Vec<u8> {
+        let mut out = String::with_capacity(256);
+        out.push_str("{\"active\":true,\"scope\":");
+        json::push_string(&mut out, record.scope.as_str());
+        out.push_str(",\"client_id\":");
+        json::push_string(&mut out, &record.client_id);
         if let Some(subject) = &record.subject {
-            body["username"] = subject.as_str().into();
+            out.push_str(",\"username\":");
+            json::push_string(&mut out, subject);
         }
+        out.push_str(",\"sub\":");
+        json::push_string(&mut out, record.subject.as_deref().unwrap_or(&record.client_id));
+        out.push_str(",\"token_type\":");
+        out.push_str(match record.kind {
+            TokenKind::Access => "\"Bearer\"",
+            TokenKind::Refresh => "\"refresh_token\"",
+        });
+        out.push_str(&format!(",\"iat\":{}", record.issued_at));
         if let Some(exp) = record.expires_at {
-            body["exp"] = exp.into();
+            out.push_str(&format!(",\"exp\":{exp}"));
         }
-        body
+        out.push_str(",\"iss\":");
+        json::push_string(&mut out, self.config.issuer());
+        out.push('}');
+        out.into_bytes()
     }
 }
+
+/// The whole answer for an inactive token (RFC 7662 §2.2).
+const INACTIVE: &str = "{\"active\":false}";

@@ -44,9 +44,9 @@ impl AuthorizationServer {
         if record.client_id != client.client_id() {
             return Err(OAuthError::invalid_grant("the token was not issued to this client"));
         }
-        match record.kind {
-            TokenKind::Refresh => tokens.revoke_family(record.family).await.map_err(storage_failure),
-            TokenKind::Access => tokens.revoke_token(&digest).await.map(|_| ()).map_err(storage_failure),
+        match (record.kind, record.family) {
+            (TokenKind::Refresh, Some(family)) => tokens.revoke_family(family).await.map_err(storage_failure),
+            _ => tokens.revoke_token(&digest).await.map(|_| ()).map_err(storage_failure),
         }
     }
 

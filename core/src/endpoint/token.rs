@@ -14,7 +14,7 @@ impl AuthorizationServer {
     /// JSON error. Both carry `Cache-Control: no-store` and `Pragma: no-cache`.
     pub async fn token_endpoint(&self, request: &Request) -> Response {
         match self.handle_token_request(request).await {
-            Ok(token) => Response::json_no_store(200, &token.to_json()),
+            Ok(token) => Response::json_bytes_no_store(200, token.to_json_bytes()),
             Err(err) => Response::oauth_error(&err),
         }
     }

@@ -12,7 +12,6 @@ use crate::secret::{TokenDigest, constant_time_eq};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 const SHARDS: usize = 32;
@@ -129,7 +128,6 @@ pub struct MemoryStore {
     codes: Sharded<TokenDigest, CodeSlot>,
     tokens: Sharded<TokenDigest, TokenSlot>,
     families: Sharded<FamilyId, FamilyEntry>,
-    saves: AtomicU64,
     clock: Arc<dyn Clock>,
 }
 
@@ -159,7 +157,6 @@ impl MemoryStore {
             codes: Sharded::new(),
             tokens: Sharded::new(),
             families: Sharded::new(),
-            saves: AtomicU64::new(0),
             clock,
         }
     }
@@ -199,21 +196,34 @@ impl MemoryStore {
         self.len() == (0, 0)
     }
 
+    /// Every [`SWEEP_EVERY`] saves (counted per thread: a shared counter would be a cache line
+    /// every request contends for), sweeps the next shard. Sweeping one shard at a time keeps
+    /// the cost per save constant however many entries the store holds.
     fn note_save(&self) {
-        if self.saves.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.sweep(self.clock.now());
+        thread_local!(static SAVES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) });
+        let saves = SAVES.with(|c| {
+            c.set(c.get().wrapping_add(1));
+            c.get()
+        });
+        if saves % SWEEP_EVERY == 0 {
+            let shard = (saves / SWEEP_EVERY) as usize % SHARDS;
+            self.sweep_shard(shard, self.clock.now());
         }
     }
 
     /// Drops expired codes and tokens, and families with nothing left to protect.
     pub fn sweep(&self, now: Timestamp) {
-        for i in 0..SHARDS {
-            self.codes.lock_index(i).retain(|_, slot| slot.record.expires_at > now);
-            self.tokens.lock_index(i).retain(|_, slot| !slot.record.is_expired(now));
-            // A revoked family is kept until its tokens would have expired, so a save that
-            // races the revocation still finds it revoked.
-            self.families.lock_index(i).retain(|_, fam| fam.unbounded || fam.latest_expiry > now);
+        for shard in 0..SHARDS {
+            self.sweep_shard(shard, now);
         }
+    }
+
+    fn sweep_shard(&self, shard: usize, now: Timestamp) {
+        self.codes.lock_index(shard).retain(|_, slot| slot.record.expires_at > now);
+        self.tokens.lock_index(shard).retain(|_, slot| !slot.record.is_expired(now));
+        // A revoked family is kept until its tokens would have expired, so a save that races
+        // the revocation still finds it revoked.
+        self.families.lock_index(shard).retain(|_, fam| fam.unbounded || fam.latest_expiry > now);
     }
 }
 
@@ -266,9 +276,16 @@ impl AuthorizationCodeStore for MemoryStore {
 impl TokenStore for MemoryStore {
     fn save_tokens(
         &self,
-        family: FamilyId,
+        family: Option<FamilyId>,
         tokens: Vec<(TokenDigest, TokenRecord)>,
     ) -> BoxFuture<'_, Result<(), StorageError>> {
+        let Some(family) = family else {
+            for (digest, record) in tokens {
+                self.tokens.lock(&digest).insert(digest, TokenSlot { record, retired: false });
+            }
+            self.note_save();
+            return ready(Ok(()));
+        };
         let mut families = self.families.lock(&family);
         let entry = families.entry(family).or_default();
         if !entry.revoked {

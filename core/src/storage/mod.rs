@@ -57,13 +57,14 @@ pub trait AuthorizationCodeStore: Send + Sync {
 /// Where access and refresh tokens live.
 ///
 /// Tokens are grouped in families: all tokens descended from one authorization (one code,
-/// one direct grant, and every refresh of them). Revoking a family is final: tokens saved into
-/// a revoked family must never be found afterwards, even if the save races the revocation.
+/// one grant with a refresh token, and every refresh of them). Revoking a family is final:
+/// tokens saved into a revoked family must never be found afterwards, even if the save races
+/// the revocation. A lone access token with nothing to be revoked with belongs to no family.
 pub trait TokenStore: Send + Sync {
-    /// Saves tokens of one family.
+    /// Saves tokens of one family, or a lone token (`None`).
     fn save_tokens(
         &self,
-        family: FamilyId,
+        family: Option<FamilyId>,
         tokens: Vec<(TokenDigest, TokenRecord)>,
     ) -> BoxFuture<'_, Result<(), StorageError>>;
 

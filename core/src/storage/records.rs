@@ -107,8 +107,10 @@ pub struct TokenRecord {
     pub issued_at: Timestamp,
     /// When it expires, if ever.
     pub expires_at: Option<Timestamp>,
-    /// Its family.
-    pub family: FamilyId,
+    /// Its family, if it has one: tokens descended from a code or in a refresh chain do; a
+    /// lone access token (client credentials, implicit) has none, as nothing else could be
+    /// revoked with it.
+    pub family: Option<FamilyId>,
     /// Data attached by the grant and its extensions.
     pub attributes: Attributes,
 }
@@ -127,8 +129,8 @@ pub enum RefreshRotation {
     Rotated(TokenRecord),
     /// The refresh token was already rotated out: a replay.
     AlreadyRotated {
-        /// Its family.
-        family: FamilyId,
+        /// Its family (always present for tokens the engine issued).
+        family: Option<FamilyId>,
     },
     /// No such refresh token.
     NotFound,

@@ -1,0 +1,328 @@
+// Benchmark setup may panic: a panic here is a broken benchmark, not a request-driven failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! Benchmarks of the RFC 6749 grants through the public server API, from raw request to
+//! serialised response, each next to its floor: the sum of the primitives the operation
+//! cannot avoid (parse, random token, digests, JSON).
+//!
+//! Run: `cargo bench -p grantry-grants --bench operations` (one core is enough; set
+//! `GRANTRY_BENCH_SECONDS` to change the time per operation, default 1).
+
+mod support;
+
+use base64::Engine as _;
+use grantry_core::{
+    AuthorizationServer, ClientRecord, Consent, CredentialKind, GrantType, MemoryStore, Params, RandomTokenGenerator,
+    Request, Scope, ServerConfig, TokenDigest, TokenGenerator, constant_time_eq,
+};
+use grantry_grants::{AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::{Report, block_on, median_ns, median_ns_batched, resident_bytes};
+
+const SVC_BASIC: &str = "Basic c3ZjOnN2Yy1zZWNyZXQ="; // svc:svc-secret
+const WEB_BASIC: &str = "Basic d2ViOndlYi1zZWNyZXQ="; // web:web-secret
+const REDIRECT: &str = "https://web.example/cb";
+const AUTHORIZE: &str = "/authorize?response_type=code&client_id=web&redirect_uri=https%3A%2F%2Fweb.example%2Fcb&scope=read&state=af0ifjsldkj";
+
+fn server() -> AuthorizationServer {
+    let store = MemoryStore::new();
+    store
+        .add_client(
+            ClientRecord::confidential("svc", "svc-secret")
+                .with_grant_types([GrantType::CLIENT_CREDENTIALS])
+                .with_scope("read write"),
+        )
+        .expect("valid client");
+    store
+        .add_client(
+            ClientRecord::confidential("web", "web-secret")
+                .with_redirect_uri(REDIRECT)
+                .with_grant_types([GrantType::AUTHORIZATION_CODE, GrantType::REFRESH_TOKEN])
+                .with_scope("read write"),
+        )
+        .expect("valid client");
+    let mut server = AuthorizationServer::new(store, ServerConfig::new("https://auth.example").expect("valid issuer"));
+    server.register_grant(AuthorizationCodeGrant::new(), ()).expect("register");
+    server.register_grant(RefreshTokenGrant::new(), ()).expect("register");
+    server.register_grant(ClientCredentialsGrant::new(), ()).expect("register");
+    server
+}
+
+fn client_credentials_request() -> Request {
+    Request::post("/token")
+        .with_header("Authorization", SVC_BASIC)
+        .with_form(&[("grant_type", "client_credentials"), ("scope", "read")])
+}
+
+fn code(server: &AuthorizationServer) -> String {
+    let request = block_on(server.validate_authorization_request(&Request::get(AUTHORIZE))).expect("valid request");
+    let response = block_on(server.create_authorization_response(&request, Consent::allow("alice")));
+    let location = response.header("Location").expect("redirect");
+    let params = Params::parse(location.split_once('?').expect("query").1.as_bytes()).expect("params");
+    params.get("code").expect("code").to_owned()
+}
+
+fn exchange_request(code: &str) -> Request {
+    Request::post("/token").with_header("Authorization", WEB_BASIC).with_form(&[
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+    ])
+}
+
+fn token_field(body: &[u8], field: &str) -> String {
+    let json: serde_json::Value = serde_json::from_slice(body).expect("json");
+    json[field].as_str().expect("field").to_owned()
+}
+
+/// The smallest token response, serialised the ordinary way (serde derive): the JSON floor.
+#[derive(serde::Serialize)]
+struct TokenJson<'a> {
+    access_token: &'a str,
+    token_type: &'a str,
+    expires_in: u64,
+    scope: &'a str,
+}
+
+/// The smallest active introspection response, serialised the ordinary way.
+#[derive(serde::Serialize)]
+struct IntrospectionJson<'a> {
+    active: bool,
+    scope: &'a str,
+    client_id: &'a str,
+    sub: &'a str,
+    token_type: &'a str,
+    iat: u64,
+    exp: u64,
+    iss: &'a str,
+}
+
+/// The primitives, measured once each.
+struct Primitives {
+    parse_token_form: f64,
+    parse_authorize_query: f64,
+    basic_decode: f64,
+    secret_compare: f64,
+    random_token: f64,
+    digest: f64,
+    token_json: f64,
+    introspection_json: f64,
+}
+
+fn primitives(report: &mut Report) -> Primitives {
+    let form = client_credentials_request();
+    let body = form.body().to_vec();
+    let query = AUTHORIZE.split_once('?').expect("query").1.as_bytes().to_vec();
+    let generator = RandomTokenGenerator;
+    let token = generator.generate(CredentialKind::AccessToken);
+    let p = Primitives {
+        parse_token_form: median_ns(|_| drop(black_box(Params::parse(black_box(&body))))),
+        parse_authorize_query: median_ns(|_| drop(black_box(Params::parse(black_box(&query))))),
+        basic_decode: median_ns(|_| {
+            let raw =
+                base64::engine::general_purpose::STANDARD.decode(black_box("c3ZjOnN2Yy1zZWNyZXQ=")).unwrap_or_default();
+            black_box(String::from_utf8(raw).ok());
+        }),
+        secret_compare: median_ns(|_| {
+            black_box(constant_time_eq(black_box(b"svc-secret"), black_box(b"svc-secret")));
+        }),
+        random_token: median_ns(|_| drop(black_box(generator.generate(CredentialKind::AccessToken)))),
+        digest: median_ns(|_| {
+            black_box(TokenDigest::of(black_box(&token)));
+        }),
+        token_json: median_ns(|_| {
+            let body =
+                TokenJson { access_token: black_box(&token), token_type: "Bearer", expires_in: 3600, scope: "read" };
+            black_box(serde_json::to_vec(&body).unwrap_or_default());
+        }),
+        introspection_json: median_ns(|_| {
+            let body = IntrospectionJson {
+                active: true,
+                scope: black_box("read"),
+                client_id: "svc",
+                sub: "svc",
+                token_type: "Bearer",
+                iat: 1_700_000_000,
+                exp: 1_700_003_600,
+                iss: "https://auth.example",
+            };
+            black_box(serde_json::to_vec(&body).unwrap_or_default());
+        }),
+    };
+    for (name, v) in [
+        ("primitive: parse token form", p.parse_token_form),
+        ("primitive: parse authorize query (5 params)", p.parse_authorize_query),
+        ("primitive: Basic credentials decode", p.basic_decode),
+        ("primitive: constant-time secret compare", p.secret_compare),
+        ("primitive: 32 random bytes + base64url", p.random_token),
+        ("primitive: SHA-256 digest of a token", p.digest),
+        ("primitive: token response JSON", p.token_json),
+        ("primitive: introspection JSON", p.introspection_json),
+    ] {
+        report.add(name, v, None, "");
+    }
+    p
+}
+
+fn operations(report: &mut Report, p: &Primitives) {
+    let auth = p.parse_token_form + p.basic_decode + p.secret_compare;
+
+    let server = server();
+    let request = client_credentials_request();
+    let cc = median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)));
+    report.add(
+        "client_credentials, Basic auth",
+        cc,
+        Some(auth + p.random_token + p.digest + p.token_json),
+        "oxide-auth 3.0 µs",
+    );
+
+    let server = self::server();
+    let exchange = median_ns_batched(
+        |n| (0..n).map(|_| exchange_request(&code(&server))).collect(),
+        |req| {
+            black_box(block_on(server.token_endpoint(&req)).body);
+        },
+    );
+    let exchange_floor = auth + 3.0 * p.digest + 2.0 * p.random_token + p.token_json;
+    report.add(
+        "authorization_code, token exchange only",
+        exchange,
+        Some(exchange_floor),
+        "oxide-auth 4.8 µs (with PKCE)",
+    );
+
+    let server = self::server();
+    let authorize_request = Request::get(AUTHORIZE);
+    let authorize = median_ns(|_| {
+        let request = block_on(server.validate_authorization_request(&authorize_request)).expect("valid");
+        black_box(block_on(server.create_authorization_response(&request, Consent::allow("alice"))));
+    });
+    let authorize_floor = p.parse_authorize_query + p.random_token + p.digest;
+    report.add("authorization request alone (validate + code)", authorize, Some(authorize_floor), "");
+
+    let server = self::server();
+    let both = median_ns(|_| {
+        let code = code(&server);
+        black_box(block_on(server.token_endpoint(&exchange_request(&code))).body);
+    });
+    report.add("authorize request + exchange", both, Some(authorize_floor + exchange_floor), "oxide-auth 8.9 µs");
+
+    let server = self::server();
+    let refresh = median_ns_batched(
+        |n| {
+            (0..n)
+                .map(|_| {
+                    let body = block_on(server.token_endpoint(&exchange_request(&code(&server)))).body;
+                    let refresh_token = token_field(&body, "refresh_token");
+                    Request::post("/token")
+                        .with_header("Authorization", WEB_BASIC)
+                        .with_form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)])
+                })
+                .collect()
+        },
+        |req| drop(black_box(block_on(server.token_endpoint(&req)).body)),
+    );
+    report.add(
+        "refresh_token with rotation",
+        refresh,
+        Some(auth + 3.0 * p.digest + 2.0 * p.random_token + p.token_json),
+        "oxide-auth 3.3 µs",
+    );
+
+    let server = self::server();
+    let token = token_field(&block_on(server.token_endpoint(&client_credentials_request())).body, "access_token");
+    let introspect =
+        Request::post("/introspect").with_header("Authorization", SVC_BASIC).with_form(&[("token", &token)]);
+    let introspection = median_ns(|_| drop(black_box(block_on(server.introspection_endpoint(&introspect)).body)));
+    report.add(
+        "introspection of an active token",
+        introspection,
+        Some(auth + p.digest + p.introspection_json),
+        "Authlib 12 µs",
+    );
+
+    let guard = server.resource_guard();
+    let api = Request::get("/api/me").with_header("Authorization", format!("Bearer {token}"));
+    let read = Scope::parse("read").expect("scope");
+    let check = median_ns(|_| drop(black_box(block_on(guard.authorize(&api, &read)))));
+    report.add("protected resource token check", check, Some(p.digest), "");
+}
+
+/// Client credentials and introspection with `live` tokens already in the store.
+fn growth(report: &mut Report, live: usize) {
+    let server = server();
+    let request = client_credentials_request();
+    let before = resident_bytes();
+    let mut last = Vec::new();
+    for _ in 0..live {
+        last = block_on(server.token_endpoint(&request)).body;
+    }
+    let after = resident_bytes();
+    if let (Some(before), Some(after)) = (before, after) {
+        let per_token = after.saturating_sub(before) as f64 / live as f64;
+        println!("memory per live token ({live} tokens): {per_token:.0} bytes (resident memory growth / tokens)");
+    }
+    let cc = median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)));
+    report.add(&format!("client_credentials with {live} live tokens"), cc, None, "");
+    let token = token_field(&last, "access_token");
+    let introspect =
+        Request::post("/introspect").with_header("Authorization", SVC_BASIC).with_form(&[("token", &token)]);
+    let introspection = median_ns(|_| drop(black_box(block_on(server.introspection_endpoint(&introspect)).body)));
+    report.add(&format!("introspection with {live} live tokens"), introspection, None, "");
+}
+
+/// Client credentials requests completed in `duration` by `threads` threads on one server.
+fn throughput(threads: usize, duration: Duration) -> f64 {
+    let server = Arc::new(server());
+    let request = client_credentials_request();
+    let start = Instant::now();
+    let total: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let server = server.clone();
+                let request = request.clone();
+                scope.spawn(move || {
+                    let mut done = 0usize;
+                    while start.elapsed() < duration {
+                        for _ in 0..64 {
+                            black_box(block_on(server.token_endpoint(&request)).body);
+                        }
+                        done += 64;
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+    });
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    // `cargo test --benches` runs benchmarks with `--bench` absent: skip the long work then.
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return;
+    }
+    let mut report = Report::default();
+    // Growth first, while the process is fresh, so resident memory growth is the store's.
+    let growth_live = std::env::var("GRANTRY_BENCH_LIVE").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    growth(&mut report, growth_live);
+    growth(&mut report, 1_000);
+    let p = primitives(&mut report);
+    operations(&mut report, &p);
+    let window = support::budget().max(Duration::from_secs(1));
+    let one = throughput(1, window);
+    let two = throughput(2, window);
+    println!("\nclient_credentials throughput: 1 thread {one:.0}/s, 2 threads {two:.0}/s, scaling {:.2}×", two / one);
+    report.print("grantry-grants operations (median per operation, one thread)");
+    let small = report.median("client_credentials with 1000 live tokens");
+    let large = report.median(&format!("client_credentials with {growth_live} live tokens"));
+    println!("\ngrowth: client_credentials at {growth_live} live tokens costs {:.2}× its cost at 1000", large / small);
+    let small = report.median("introspection with 1000 live tokens");
+    let large = report.median(&format!("introspection with {growth_live} live tokens"));
+    println!("growth: introspection at {growth_live} live tokens costs {:.2}× its cost at 1000", large / small);
+    println!("2-thread scaling of client_credentials: {:.2}×", two / one);
+}

@@ -1,0 +1,150 @@
+//! A small benchmark harness: medians of batch means, reported with a ratio to a floor.
+//!
+//! The engine's futures complete without waiting on the in-memory store, so they are polled
+//! to completion here without an async runtime: what is measured is the engine, not a
+//! scheduler. Shared by the benchmarks of `grantry-grants` and `grantry-extensions`.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// Polls a future to completion on this thread.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// How long each measurement runs, from `GRANTRY_BENCH_SECONDS` (default 1 s per operation).
+pub fn budget() -> Duration {
+    let seconds = std::env::var("GRANTRY_BENCH_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(1.0);
+    Duration::from_secs_f64(seconds.max(0.05))
+}
+
+/// The median, over batches, of the mean time of one call of `op`, in nanoseconds.
+/// `op` gets the index of the call, so it can take pre-built inputs.
+pub fn median_ns(mut op: impl FnMut(usize)) -> f64 {
+    // Calibrate a batch to about 1 ms.
+    let mut batch = 1usize;
+    loop {
+        let start = Instant::now();
+        for i in 0..batch {
+            op(black_box(i));
+        }
+        if start.elapsed() >= Duration::from_micros(1000) || batch >= 1 << 20 {
+            break;
+        }
+        batch *= 2;
+    }
+    let deadline = Instant::now() + budget();
+    let mut means = Vec::new();
+    let mut index = batch;
+    while Instant::now() < deadline || means.len() < 11 {
+        let start = Instant::now();
+        for _ in 0..batch {
+            op(black_box(index));
+            index += 1;
+        }
+        means.push(start.elapsed().as_nanos() as f64 / batch as f64);
+    }
+    means.sort_by(f64::total_cmp);
+    means[means.len() / 2]
+}
+
+/// Like [`median_ns`], for operations that consume their input (a code, a refresh token):
+/// each batch's inputs are made by `setup` outside the timed region.
+pub fn median_ns_batched<T>(mut setup: impl FnMut(usize) -> Vec<T>, mut op: impl FnMut(T)) -> f64 {
+    let mut batch = 16usize;
+    loop {
+        let inputs = setup(batch);
+        let start = Instant::now();
+        for input in inputs {
+            op(black_box(input));
+        }
+        if start.elapsed() >= Duration::from_micros(1000) || batch >= 1 << 16 {
+            break;
+        }
+        batch *= 2;
+    }
+    let deadline = Instant::now() + budget();
+    let mut means = Vec::new();
+    while Instant::now() < deadline || means.len() < 11 {
+        let inputs = setup(batch);
+        let start = Instant::now();
+        for input in inputs {
+            op(black_box(input));
+        }
+        means.push(start.elapsed().as_nanos() as f64 / batch as f64);
+    }
+    means.sort_by(f64::total_cmp);
+    means[means.len() / 2]
+}
+
+/// One row of the report.
+pub struct Row {
+    pub name: String,
+    pub median_ns: f64,
+    pub floor_ns: Option<f64>,
+    pub note: String,
+}
+
+/// Collects rows and prints them as a table.
+#[derive(Default)]
+pub struct Report {
+    rows: Vec<Row>,
+}
+
+impl Report {
+    pub fn add(&mut self, name: &str, median_ns: f64, floor_ns: Option<f64>, note: impl Into<String>) {
+        let row = Row { name: name.into(), median_ns, floor_ns, note: note.into() };
+        println!("{}", format_row(&row));
+        self.rows.push(row);
+    }
+
+    pub fn median(&self, name: &str) -> f64 {
+        self.rows.iter().find(|r| r.name == name).map(|r| r.median_ns).unwrap_or(f64::NAN)
+    }
+
+    pub fn print(&self, title: &str) {
+        println!("\n## {title}\n");
+        println!("| operation | median | floor | ratio to floor | note |");
+        println!("|---|---:|---:|---:|---|");
+        for row in &self.rows {
+            let floor = row.floor_ns.map(fmt_ns).unwrap_or_else(|| "—".into());
+            let ratio = row.floor_ns.map(|f| format!("{:.2}×", row.median_ns / f)).unwrap_or_else(|| "—".into());
+            println!("| {} | {} | {} | {} | {} |", row.name, fmt_ns(row.median_ns), floor, ratio, row.note);
+        }
+    }
+}
+
+fn format_row(row: &Row) -> String {
+    match row.floor_ns {
+        Some(f) => format!(
+            "{:<52} {:>10}   floor {:>10}   {:.2}×",
+            row.name,
+            fmt_ns(row.median_ns),
+            fmt_ns(f),
+            row.median_ns / f
+        ),
+        None => format!("{:<52} {:>10}", row.name, fmt_ns(row.median_ns)),
+    }
+}
+
+pub fn fmt_ns(ns: f64) -> String {
+    if ns >= 1000.0 { format!("{:.2} µs", ns / 1000.0) } else { format!("{ns:.0} ns") }
+}
+
+/// Resident memory of this process in bytes (Linux), for memory-per-token figures.
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
