@@ -1,0 +1,214 @@
+// Benchmark setup may panic: a panic here is a broken benchmark, not a request-driven failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! Benchmarks of the extension-driven operations, through the public server API: the
+//! authorization code grant with PKCE S256, and the JWT bearer grant with RS256 and HS256
+//! assertions, each next to its floor (for JWT: the raw signature verification).
+//!
+//! Run: `cargo bench -p grantry-extensions --bench operations`.
+
+#[path = "../../grants/benches/support/mod.rs"]
+mod support;
+
+use base64::Engine as _;
+use grantry_core::{
+    AuthorizationServer, ClientRecord, Consent, CredentialKind, GrantType, ManualClock, MemoryStore, Params,
+    RandomTokenGenerator, Request, ServerConfig, TokenDigest, TokenGenerator,
+};
+use grantry_extensions::jwt::JwtBearerGrant;
+use grantry_extensions::pkce::{CodeChallenge, s256_challenge};
+use grantry_grants::{AuthorizationCodeGrant, RefreshTokenGrant};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rsa::pkcs1::EncodeRsaPrivateKey as _;
+use rsa::traits::PublicKeyParts as _;
+use serde_json::json;
+use std::hint::black_box;
+use std::sync::Arc;
+use support::{Report, block_on, median_ns, median_ns_batched};
+
+const ISSUER: &str = "https://auth.example";
+const NOW: u64 = 1_700_000_000;
+const WEB_BASIC: &str = "Basic d2ViOndlYi1zZWNyZXQ="; // web:web-secret
+const REDIRECT: &str = "https://web.example/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const HS_SECRET: &str = "a-shared-secret-of-at-least-thirty-two-bytes!";
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+struct Rsa {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    jwk: serde_json::Value,
+}
+
+fn rsa_key() -> Rsa {
+    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("keygen");
+    let der = key.to_pkcs1_der().expect("der");
+    let (n, e) = (b64(&key.n().to_bytes_be()), b64(&key.e().to_bytes_be()));
+    Rsa {
+        encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+        decoding: DecodingKey::from_rsa_components(&n, &e).expect("components"),
+        jwk: json!({"kty": "RSA", "kid": "k1", "use": "sig", "n": n, "e": e}),
+    }
+}
+
+/// The token response, serialised the ordinary way (serde derive): the JSON floor.
+#[derive(serde::Serialize)]
+struct TokenJson<'a> {
+    access_token: &'a str,
+    token_type: &'a str,
+    expires_in: u64,
+    refresh_token: &'a str,
+}
+
+fn pkce_server() -> AuthorizationServer {
+    let store = MemoryStore::new();
+    store
+        .add_client(
+            ClientRecord::confidential("web", "web-secret")
+                .with_redirect_uri(REDIRECT)
+                .with_grant_types([GrantType::AUTHORIZATION_CODE, GrantType::REFRESH_TOKEN])
+                .with_scope("read write"),
+        )
+        .unwrap();
+    let mut server = AuthorizationServer::new(store, ServerConfig::new(ISSUER).unwrap());
+    server.register_grant(AuthorizationCodeGrant::new(), CodeChallenge::required()).unwrap();
+    server.register_grant(RefreshTokenGrant::new(), ()).unwrap();
+    server
+}
+
+fn authorize_request() -> Request {
+    Request::get(format!(
+        "/authorize?response_type=code&client_id=web&redirect_uri={}&scope=read&state=xyz&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        grantry_core::encode_component(REDIRECT)
+    ))
+}
+
+fn code(server: &AuthorizationServer, authorize: &Request) -> String {
+    let request = block_on(server.validate_authorization_request(authorize)).unwrap();
+    let response = block_on(server.create_authorization_response(&request, Consent::allow("alice")));
+    let location = response.header("Location").unwrap();
+    Params::parse(location.split_once('?').unwrap().1.as_bytes()).unwrap().get("code").unwrap().to_owned()
+}
+
+fn exchange(code: &str) -> Request {
+    Request::post("/token").with_header("Authorization", WEB_BASIC).with_form(&[
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ])
+}
+
+fn jwt_server(jwks: serde_json::Value) -> AuthorizationServer {
+    let store = MemoryStore::new();
+    let bearer = GrantType::parse(grantry_extensions::jwt::JWT_BEARER_GRANT_TYPE).unwrap();
+    store
+        .add_client(
+            ClientRecord::public("signer")
+                .with_grant_types([bearer.clone()])
+                .with_scope("read")
+                .with_metadata("jwks", jwks),
+        )
+        .unwrap();
+    store
+        .add_client(ClientRecord::confidential("hs", HS_SECRET).with_grant_types([bearer]).with_scope("read"))
+        .unwrap();
+    let config = ServerConfig::new(ISSUER).unwrap().with_clock(Arc::new(ManualClock::new(NOW)));
+    let mut server = AuthorizationServer::new(store, config);
+    server.register_grant(JwtBearerGrant::new(), ()).unwrap();
+    server
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return;
+    }
+    let mut report = Report::default();
+    let generator = RandomTokenGenerator;
+    let token = generator.generate(CredentialKind::AccessToken);
+    let parse = median_ns(|_| drop(black_box(Params::parse(black_box(exchange(CHALLENGE).body())))));
+    let random = median_ns(|_| drop(black_box(generator.generate(CredentialKind::AccessToken))));
+    let digest = median_ns(|_| {
+        black_box(TokenDigest::of(black_box(&token)));
+    });
+    let s256 = median_ns(|_| drop(black_box(s256_challenge(black_box(VERIFIER)))));
+    let token_json = median_ns(|_| {
+        let body = TokenJson {
+            access_token: black_box(&token),
+            token_type: "Bearer",
+            expires_in: 3600,
+            refresh_token: &token,
+        };
+        black_box(serde_json::to_vec(&body).unwrap_or_default());
+    });
+    let authorize = authorize_request();
+    let query = authorize.query().unwrap_or_default().as_bytes().to_vec();
+    let parse_query = median_ns(|_| drop(black_box(Params::parse(black_box(&query)))));
+    report.add("primitive: PKCE S256 of a verifier", s256, None, "");
+
+    let server = pkce_server();
+    let exchange_ns = median_ns_batched(
+        |n| (0..n).map(|_| exchange(&code(&server, &authorize))).collect(),
+        |req| {
+            black_box(block_on(server.token_endpoint(&req)).body);
+        },
+    );
+    let floor = parse + 3.0 * digest + 2.0 * random + s256 + token_json;
+    report.add("authorization_code + PKCE S256, token exchange only", exchange_ns, Some(floor), "oxide-auth 4.8 µs");
+    let both = median_ns(|_| {
+        let code = code(&server, &authorize);
+        black_box(block_on(server.token_endpoint(&exchange(&code))).body);
+    });
+    report.add(
+        "authorize request + exchange (PKCE S256)",
+        both,
+        Some(floor + parse_query + random + digest),
+        "oxide-auth 8.9 µs",
+    );
+
+    let rsa = rsa_key();
+    let claims = json!({"iss": "signer", "sub": "signer", "aud": ISSUER, "exp": NOW + 300, "iat": NOW});
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("k1".into());
+    let rs256 = jsonwebtoken::encode(&header, &claims, &rsa.encoding).unwrap();
+    let hs_claims = json!({"iss": "hs", "sub": "hs", "aud": ISSUER, "exp": NOW + 300, "iat": NOW});
+    let hs256 = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &hs_claims,
+        &EncodingKey::from_secret(HS_SECRET.as_bytes()),
+    )
+    .unwrap();
+
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_exp = false;
+    validation.set_audience(&[ISSUER]);
+    let raw_rs = median_ns(|_| {
+        drop(black_box(jsonwebtoken::decode::<serde_json::Value>(black_box(&rs256), &rsa.decoding, &validation)))
+    });
+    let hs_key = DecodingKey::from_secret(HS_SECRET.as_bytes());
+    let mut hs_validation = Validation::new(Algorithm::HS256);
+    hs_validation.validate_exp = false;
+    hs_validation.set_audience(&[ISSUER]);
+    let raw_hs = median_ns(|_| {
+        drop(black_box(jsonwebtoken::decode::<serde_json::Value>(black_box(&hs256), &hs_key, &hs_validation)))
+    });
+    report.add("primitive: RS256-2048 verify (jsonwebtoken, rust_crypto)", raw_rs, None, "");
+    report.add("primitive: HS256 verify (jsonwebtoken, rust_crypto)", raw_hs, None, "");
+
+    let server = jwt_server(json!({"keys": [rsa.jwk]}));
+    let grant = grantry_extensions::jwt::JWT_BEARER_GRANT_TYPE;
+    let rs_request = Request::post("/token").with_form(&[("grant_type", grant), ("assertion", &rs256)]);
+    assert_eq!(block_on(server.token_endpoint(&rs_request)).status, 200, "the RS256 assertion is accepted");
+    let rs = median_ns(|_| drop(black_box(block_on(server.token_endpoint(&rs_request)).body)));
+    report.add("JWT bearer grant, RS256 assertion", rs, Some(raw_rs), "Authlib 133 µs; target ≤ 1.2× raw verify");
+    let hs_request = Request::post("/token").with_form(&[("grant_type", grant), ("assertion", &hs256)]);
+    assert_eq!(block_on(server.token_endpoint(&hs_request)).status, 200, "the HS256 assertion is accepted");
+    let hs = median_ns(|_| drop(black_box(block_on(server.token_endpoint(&hs_request)).body)));
+    report.add("JWT bearer grant, HS256 assertion", hs, Some(raw_hs), "Authlib 104 µs; target ≤ 1.2× raw verify");
+
+    report.print("grantry-extensions operations (median per operation, one thread)");
+}
