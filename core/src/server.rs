@@ -181,3 +181,22 @@ impl RegisteredGrant<'_> {
         self.server.registry.get(self.index)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MemoryStore, Request};
+
+    /// Endpoint futures must be `Send`, so a multi-threaded runtime can run them.
+    #[test]
+    fn endpoint_futures_are_send() {
+        fn is_send<T: Send>(_: &T) {}
+        let server = AuthorizationServer::new(MemoryStore::new(), ServerConfig::new("https://a.example").unwrap());
+        let request = Request::post("/token");
+        is_send(&server.token_endpoint(&request));
+        is_send(&server.validate_authorization_request(&request));
+        is_send(&server.revocation_endpoint(&request));
+        is_send(&server.introspection_endpoint(&request));
+        is_send(&server.resource_guard().authorize(&request, &crate::Scope::empty()));
+    }
+}

@@ -15,7 +15,6 @@ use crate::response::Response;
 use crate::scope::Scope;
 use crate::server::AuthorizationServer;
 use crate::storage::Attributes;
-use std::sync::Arc;
 
 impl AuthorizationServer {
     /// Validates an authorization request (`GET` with a query, or `POST` with a form body).
@@ -230,12 +229,4 @@ fn resolve_redirect_uri(client: &dyn Client, requested: Option<&str>) -> Result<
             _ => Err(OAuthError::invalid_request("missing parameter: redirect_uri (the client registered several)")),
         },
     }
-}
-
-#[allow(dead_code)]
-fn _assert_send(server: &AuthorizationServer, req: &Request) {
-    fn is_send<T: Send>(_: T) {}
-    is_send(server.validate_authorization_request(req));
-    is_send(server.token_endpoint(req));
-    let _ = Arc::new(());
 }

@@ -10,7 +10,6 @@ use crate::response::Response;
 use crate::secret::TokenDigest;
 use crate::server::AuthorizationServer;
 use crate::storage::TokenKind;
-use std::sync::Arc;
 
 impl AuthorizationServer {
     /// Serves a revocation request (RFC 7009): `200` with an empty body when the token is
@@ -74,11 +73,4 @@ pub(crate) fn endpoint_params(request: &Request, endpoint: &str) -> Result<Param
         return Err(OAuthError::invalid_request("parameters must be in the body, not the URL query"));
     }
     request.form_params()
-}
-
-#[allow(dead_code)]
-fn _assert_send(server: &AuthorizationServer, req: &Request) {
-    fn is_send<T: Send>(_: T) {}
-    is_send(server.revocation_endpoint(req));
-    let _ = Arc::new(());
 }
