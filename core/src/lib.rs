@@ -35,7 +35,12 @@
 //! | extensions | [`GrantExtension`] hooks, run from `endpoint/token.rs` and `context.rs` |
 //! | token issuance | `context.rs` ([`GrantContext::issue`]), `token.rs` |
 //! | storage | `storage/` |
+//!
+//! With the cargo feature `http`, the `adapter` module converts `http::Request`s and engine
+//! [`Response`]s, with a body limit, for any framework built on the `http` crate.
 
+#[cfg(feature = "http")]
+pub mod adapter;
 mod authorization;
 mod client;
 pub mod client_auth;
