@@ -1,0 +1,114 @@
+//! Builds the [`AuthorizationServer`] a configuration describes, every part enabled by name
+//! through the plugin registry, as any configuration-driven deployment would.
+
+use super::config::{ConfigFileError, ServerConfigFile};
+use super::consent::CsrfKey;
+use grantry_core::adapter::HttpAdapter;
+use grantry_core::{AuthorizationServer, ClientAuthMethod, GrantType, MemoryStore, ResourceGuard, ServerConfig};
+use grantry_extensions::issuer::IssuerIdentification;
+use serde_json::Value;
+
+/// The JWT client authentication methods, enabled by name on every server.
+const JWT_AUTH_METHODS: [&str; 2] = ["client_secret_jwt", "private_key_jwt"];
+
+/// Builds the server:
+///
+/// - the in-memory store holds the configured clients and users;
+/// - `issuer` and `access_token_ttl` make the [`ServerConfig`];
+/// - [`IssuerIdentification`] adds RFC 9207 `iss` to every authorization response;
+/// - the `client_secret_jwt` and `private_key_jwt` methods are enabled by name;
+/// - each grant of `grants` is enabled by name (the `pkce` extension attached to
+///   `authorization_code` with the `pkce` policy), and allows at the token endpoint every
+///   client authentication method the configured clients use.
+///
+/// ```
+/// use grantry_examples::server::{ServerConfigFile, build_server};
+/// let server = build_server(&ServerConfigFile::demo().unwrap()).unwrap();
+/// assert_eq!(server.metadata()["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+/// ```
+pub fn build_server(config: &ServerConfigFile) -> Result<AuthorizationServer, ConfigFileError> {
+    let store = MemoryStore::new();
+    for (i, client) in config.clients.iter().enumerate() {
+        store
+            .add_client(client.clone())
+            .map_err(|err| ConfigFileError::new(format!("clients[{i}]"), err.to_string()))?;
+    }
+    for user in &config.users {
+        store.add_user(&user.username, user.password());
+    }
+    let server_config = ServerConfig::new(config.issuer.clone())
+        .map_err(|err| ConfigFileError::new("issuer", err.to_string()))?
+        .with_access_token_ttl(config.access_token_ttl);
+    let mut server = AuthorizationServer::new(store, server_config);
+    server.add_extension(IssuerIdentification::new(config.issuer.clone()));
+    for method in JWT_AUTH_METHODS {
+        server.enable(method, &Value::Null).map_err(|err| ConfigFileError::new("", err.to_string()))?;
+    }
+
+    let auth_methods = client_auth_methods(config);
+    let pkce = config.pkce.plugin_config();
+    for (i, name) in config.grants.iter().enumerate() {
+        let field = format!("grants[{i}]");
+        let extensions: Vec<(&str, &Value)> =
+            if name == GrantType::AUTHORIZATION_CODE.as_str() { vec![("pkce", &pkce)] } else { Vec::new() };
+        let registered = server.enable_grant(name, &Value::Null, &extensions).map_err(|err| {
+            let field = if err.to_string().contains("\"pkce\"") { "pkce".to_owned() } else { field.clone() };
+            ConfigFileError::new(field, err.to_string())
+        })?;
+        let serves_token_endpoint = registered.registration().is_some_and(|r| r.metadata().grant_type.is_some());
+        if serves_token_endpoint && !auth_methods.is_empty() {
+            registered
+                .with_auth_methods(auth_methods.clone())
+                .map_err(|err| ConfigFileError::new(field, err.to_string()))?;
+        }
+    }
+    Ok(server)
+}
+
+/// Every client authentication method a configured client registered for, sorted.
+fn client_auth_methods(config: &ServerConfigFile) -> Vec<ClientAuthMethod> {
+    let mut methods: Vec<ClientAuthMethod> =
+        config.clients.iter().map(|c| c.token_endpoint_auth_method.clone()).collect();
+    methods.sort();
+    methods.dedup();
+    methods
+}
+
+/// What the request handlers share.
+#[derive(Debug)]
+pub struct AppState {
+    /// The authorization server.
+    pub server: AuthorizationServer,
+    /// The guard of `/api/me`.
+    pub guard: ResourceGuard,
+    /// Converts requests and responses, with the body limit.
+    pub adapter: HttpAdapter,
+    /// Signs and checks the consent form's CSRF tokens.
+    pub csrf: CsrfKey,
+}
+
+impl AppState {
+    /// The state for a built server, with a fresh random CSRF key.
+    pub fn new(server: AuthorizationServer) -> Self {
+        AppState { guard: server.resource_guard(), server, adapter: HttpAdapter::new(), csrf: CsrfKey::random() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_server_allows_what_its_clients_use() {
+        let server = build_server(&ServerConfigFile::demo().unwrap()).unwrap();
+        let metadata = server.metadata();
+        assert_eq!(metadata["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(
+            metadata["token_endpoint_auth_methods_supported"],
+            serde_json::json!(["client_secret_basic", "client_secret_post", "none", "private_key_jwt"])
+        );
+        assert_eq!(metadata["grant_types_supported"].as_array().unwrap().len(), 6);
+        assert_eq!(metadata["response_types_supported"], serde_json::json!(["code", "token"]));
+        assert_eq!(metadata["token_endpoint"], "http://127.0.0.1:8080/token");
+    }
+}

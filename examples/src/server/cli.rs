@@ -1,0 +1,252 @@
+//! The command line of `grantry-server`:
+//!
+//! ```text
+//! grantry-server [--config PATH] [--listen ADDR:PORT]
+//! ```
+//!
+//! Without `--config`, the embedded demo configuration (`examples/demo.json`). `--listen`
+//! overrides the file's `listen`; port `0` picks a free port. Once the server accepts
+//! connections, the last line it prints on stdout is `listening on http://ADDR:PORT`. A wrong
+//! configuration exits with status 1 before anything listens; bad arguments with status 2.
+//! SIGINT or SIGTERM shut it down gracefully, with status 0.
+
+use super::config::{ConfigFileError, DEMO_JSON, ServerConfigFile};
+use super::{RunningServer, ShutdownError, logging, start};
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: grantry-server [--config PATH] [--listen ADDR:PORT]
+
+  --config PATH        the JSON configuration (default: the embedded examples/demo.json)
+  --listen ADDR:PORT   where to listen, overriding the configuration (port 0: a free port)
+  -h, --help           this help
+
+Logs go to stderr (RUST_LOG=debug, or target=level,... to change the level).";
+
+/// What the command line asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Args {
+    /// `--config PATH`.
+    pub config: Option<PathBuf>,
+    /// `--listen ADDR:PORT`.
+    pub listen: Option<SocketAddr>,
+    /// `--help`.
+    pub help: bool,
+}
+
+impl Args {
+    /// Parses the arguments (without the program name). Both `--flag value` and
+    /// `--flag=value` are accepted.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+        let mut parsed = Args::default();
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+                _ => (arg.clone(), None),
+            };
+            let mut value =
+                |name: &str| inline.clone().or_else(|| args.next()).ok_or_else(|| format!("{name} needs a value"));
+            match flag.as_str() {
+                "--config" => parsed.config = Some(PathBuf::from(value("--config")?)),
+                "--listen" => {
+                    let text = value("--listen")?;
+                    let addr = text.parse().map_err(|_| format!("--listen: {text:?} is not an ADDR:PORT address"))?;
+                    parsed.listen = Some(addr);
+                }
+                "-h" | "--help" => parsed.help = true,
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// Runs the server as the command line says; the process's exit code.
+pub fn run(args: impl IntoIterator<Item = String>) -> ExitCode {
+    let args = match Args::parse(args) {
+        Ok(args) if args.help => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(args) => args,
+        Err(err) => {
+            eprintln!("grantry-server: {err}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init();
+    let (config, source) = match load(&args) {
+        Ok(loaded) => loaded,
+        Err((source, err)) => {
+            eprintln!("grantry-server: invalid configuration ({source}): {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("grantry-server: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(config, source, args.listen))
+}
+
+/// The configuration and a description of where it came from.
+fn load(args: &Args) -> Result<(ServerConfigFile, String), (String, ConfigFileError)> {
+    match &args.config {
+        Some(path) => {
+            let source = path.display().to_string();
+            ServerConfigFile::load(path).map(|c| (c, source.clone())).map_err(|err| (source, err))
+        }
+        None => {
+            let source = "embedded examples/demo.json".to_owned();
+            debug_assert!(!DEMO_JSON.is_empty());
+            ServerConfigFile::demo().map(|c| (c, source.clone())).map_err(|err| (source, err))
+        }
+    }
+}
+
+async fn serve(config: ServerConfigFile, source: String, listen: Option<SocketAddr>) -> ExitCode {
+    // The signal handlers are installed before anything is printed, so a caller that stops
+    // the server as soon as it reads the `listening on` line gets a graceful shutdown.
+    let mut signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(err) => {
+            eprintln!("grantry-server: cannot install signal handlers: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listen = listen.unwrap_or(config.listen);
+    let summary = Summary::of(&config, &source);
+    let running = match start(config, listen).await {
+        Ok(running) => running,
+        Err(err) => {
+            eprintln!("grantry-server: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(err) = summary.print(&running) {
+        eprintln!("grantry-server: cannot write to stdout: {err}");
+    }
+    let signal = signals.wait().await;
+    tracing::info!("{signal} received: finishing in-flight requests");
+    match running.shutdown().await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(err @ ShutdownError::TimedOut(_)) => {
+            tracing::warn!("{err}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("grantry-server: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What the server prints on start: never a secret or a password.
+struct Summary {
+    source: String,
+    issuer: String,
+    grants: Vec<String>,
+    clients: Vec<String>,
+    users: Vec<String>,
+}
+
+impl Summary {
+    fn of(config: &ServerConfigFile, source: &str) -> Self {
+        Summary {
+            source: source.to_owned(),
+            issuer: config.issuer.clone(),
+            grants: config.grants.clone(),
+            clients: config
+                .clients
+                .iter()
+                .map(|c| format!("{} ({})", c.client_id, c.token_endpoint_auth_method))
+                .collect(),
+            users: config.users.iter().map(|u| u.username.clone()).collect(),
+        }
+    }
+
+    fn print(&self, running: &RunningServer) -> std::io::Result<()> {
+        let url = running.url();
+        let none = |list: &[String]| if list.is_empty() { "(none)".to_owned() } else { list.join(", ") };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "grantry-server: serving {url}")?;
+        writeln!(out, "  configuration: {}", self.source)?;
+        writeln!(out, "  issuer:        {}", self.issuer)?;
+        if self.issuer.trim_end_matches('/') != url {
+            writeln!(out, "                 (the metadata's endpoint URLs are built from the issuer, not from {url})")?;
+        }
+        writeln!(out, "  grants:        {}", none(&self.grants))?;
+        writeln!(out, "  clients:       {}", none(&self.clients))?;
+        writeln!(out, "  users:         {}", none(&self.users))?;
+        writeln!(out, "  metadata:      {url}/.well-known/oauth-authorization-server")?;
+        writeln!(out, "listening on {url}")?;
+        out.flush()
+    }
+}
+
+/// SIGINT and SIGTERM (Ctrl-C elsewhere).
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> std::io::Result<Self> {
+        Ok(Signals {})
+    }
+
+    /// Waits for a signal; its name.
+    #[cfg(unix)]
+    async fn wait(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn wait(&mut self) -> &'static str {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        Args::parse(args.iter().map(|a| (*a).to_owned()))
+    }
+
+    #[test]
+    fn parses_the_contract_flags() {
+        assert_eq!(parse(&[]), Ok(Args::default()));
+        let args = parse(&["--config", "a.json", "--listen", "127.0.0.1:0"]).unwrap();
+        assert_eq!(args.config, Some(PathBuf::from("a.json")));
+        assert_eq!(args.listen, Some("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(parse(&["--listen=127.0.0.1:9"]).unwrap().listen, Some("127.0.0.1:9".parse().unwrap()));
+        assert!(parse(&["--help"]).unwrap().help);
+        assert!(parse(&["--listen", "nowhere"]).unwrap_err().contains("--listen"));
+        assert!(parse(&["--config"]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["--verbose"]).unwrap_err().contains("unknown argument"));
+    }
+}

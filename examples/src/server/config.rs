@@ -1,0 +1,547 @@
+//! The configuration file (JSON): parsed and checked whole before anything starts, so a wrong
+//! file stops the server with a message naming the field, and it never starts half-configured.
+//!
+//! The format is the one of `examples/demo.json` (the embedded default):
+//!
+//! | field | type | default |
+//! |---|---|---|
+//! | `issuer` | the issuer identifier (RFC 8414: `https`, or `http` on a loopback host) | required |
+//! | `listen` | `ADDR:PORT` | `127.0.0.1:8080` |
+//! | `grants` | grant plugin names (grant types, or `implicit`) | required |
+//! | `pkce` | `{"required": "all_clients" \| "public_clients" \| "none", "methods": ["S256", "plain"]}` | `public_clients`, `["S256"]` |
+//! | `access_token_ttl` | seconds | `3600` |
+//! | `clients` | RFC 7591 client metadata, with `client_secret` and `jwks` | `[]` |
+//! | `users` | `{"username": …, "password": …}` | `[]` |
+
+use grantry_core::plugin::{self, PluginKind};
+use grantry_core::{ClientAuthMethod, ClientConfigError, ClientRecord, GrantType, ResponseType, Scope, ServerConfig};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
+use serde_json::{Map, Value};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// The embedded default configuration: `examples/demo.json`.
+pub const DEMO_JSON: &str = include_str!("../../demo.json");
+
+/// Where `listen` points when the file does not say.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The default access token lifetime, in seconds.
+pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
+
+/// RSA keys shorter than this are refused (RFC 7518 §3.3; the verifier would skip them).
+const MIN_RSA_BITS: usize = 2048;
+
+const TOP_LEVEL_FIELDS: [&str; 7] = ["issuer", "listen", "grants", "pkce", "access_token_ttl", "clients", "users"];
+
+/// The client metadata a client entry may hold: what the server uses, plus RFC 7591's
+/// informational fields.
+const CLIENT_FIELDS: [&str; 16] = [
+    "client_id",
+    "client_secret",
+    "redirect_uris",
+    "grant_types",
+    "response_types",
+    "scope",
+    "token_endpoint_auth_method",
+    "jwks",
+    "client_name",
+    "client_uri",
+    "logo_uri",
+    "contacts",
+    "tos_uri",
+    "policy_uri",
+    "software_id",
+    "software_version",
+];
+
+/// The client authentication methods a client may register for.
+const AUTH_METHODS: [ClientAuthMethod; 5] = [
+    ClientAuthMethod::CLIENT_SECRET_BASIC,
+    ClientAuthMethod::CLIENT_SECRET_POST,
+    ClientAuthMethod::CLIENT_SECRET_JWT,
+    ClientAuthMethod::PRIVATE_KEY_JWT,
+    ClientAuthMethod::NONE,
+];
+
+/// A configuration the server refuses: the field at fault (`clients[1].redirect_uris`) and
+/// what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigFileError {
+    /// The path of the field at fault, as `section[index].field`; empty for the file as a whole.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigFileError {
+    /// An error about `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigFileError { field: field.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for ConfigFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.field, self.message) }
+    }
+}
+
+impl std::error::Error for ConfigFileError {}
+
+/// Which clients must use PKCE, and with which methods: the `pkce` plugin's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkcePolicy {
+    /// `all_clients`, `public_clients` or `none`.
+    pub required: String,
+    /// A non-empty subset of `S256` and `plain`.
+    pub methods: Vec<String>,
+}
+
+impl Default for PkcePolicy {
+    fn default() -> Self {
+        PkcePolicy { required: "public_clients".into(), methods: vec!["S256".into()] }
+    }
+}
+
+impl PkcePolicy {
+    /// The configuration of the `pkce` extension plugin: `{"required": …, "methods": […]}`.
+    pub fn plugin_config(&self) -> Value {
+        serde_json::json!({ "required": self.required, "methods": self.methods })
+    }
+}
+
+/// A resource owner of the in-memory user store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserEntry {
+    /// The username, which is also the user's subject identifier.
+    pub username: String,
+    password: String,
+}
+
+impl UserEntry {
+    /// A user.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        UserEntry { username: username.into(), password: password.into() }
+    }
+
+    /// The password (handed to the store, which keeps only a digest of it).
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+}
+
+impl fmt::Debug for UserEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserEntry").field("username", &self.username).field("password", &"<redacted>").finish()
+    }
+}
+
+/// A configuration file, parsed and checked.
+///
+/// ```
+/// use grantry_examples::server::ServerConfigFile;
+/// let demo = ServerConfigFile::demo().unwrap();
+/// assert_eq!(demo.issuer, "http://127.0.0.1:8080");
+/// assert!(demo.clients.iter().any(|c| c.client_id == "svc"));
+///
+/// let err = ServerConfigFile::from_json(r#"{"issuer": "http://127.0.0.1:8080", "grants": ["teleport"]}"#).unwrap_err();
+/// assert_eq!(err.field, "grants[0]");
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerConfigFile {
+    /// The issuer identifier: the endpoint URLs of the metadata document are built from it.
+    pub issuer: String,
+    /// Where to listen (the command line's `--listen` overrides it).
+    pub listen: SocketAddr,
+    /// The grants to enable, by plugin name.
+    pub grants: Vec<String>,
+    /// The PKCE policy of the authorization code grant.
+    pub pkce: PkcePolicy,
+    /// The access token lifetime, in seconds.
+    pub access_token_ttl: u64,
+    /// The registered clients.
+    pub clients: Vec<ClientRecord>,
+    /// The resource owners.
+    pub users: Vec<UserEntry>,
+}
+
+impl ServerConfigFile {
+    /// The embedded demo configuration ([`DEMO_JSON`]).
+    pub fn demo() -> Result<Self, ConfigFileError> {
+        Self::from_json(DEMO_JSON)
+    }
+
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigFileError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| ConfigFileError::new("", format!("cannot read {}: {err}", path.display())))?;
+        Self::from_json(&text)
+    }
+
+    /// Parses and checks a configuration.
+    pub fn from_json(text: &str) -> Result<Self, ConfigFileError> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|err| ConfigFileError::new("", format!("invalid JSON: {err}")))?;
+        let Value::Object(top) = value else {
+            return Err(ConfigFileError::new("", "the configuration must be a JSON object"));
+        };
+        check_fields("", &top, &TOP_LEVEL_FIELDS)?;
+
+        let issuer = required_string(&top, "issuer")?;
+        ServerConfig::new(issuer.clone()).map_err(|err| ConfigFileError::new("issuer", err.to_string()))?;
+
+        let listen_text = match top.get("listen") {
+            None => DEFAULT_LISTEN.to_owned(),
+            Some(_) => required_string(&top, "listen")?,
+        };
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            ConfigFileError::new("listen", format!("{listen_text:?} is not an ADDR:PORT socket address"))
+        })?;
+
+        let grants = parse_grants(top.get("grants"))?;
+        let pkce = match top.get("pkce") {
+            None => PkcePolicy::default(),
+            Some(value) => parse_pkce(value)?,
+        };
+        let access_token_ttl = match top.get("access_token_ttl") {
+            None => DEFAULT_ACCESS_TOKEN_TTL,
+            Some(value) => value.as_u64().filter(|ttl| *ttl > 0).ok_or_else(|| {
+                ConfigFileError::new("access_token_ttl", "must be a positive whole number of seconds")
+            })?,
+        };
+        let clients = parse_clients(top.get("clients"))?;
+        let users = parse_users(top.get("users"))?;
+        Ok(ServerConfigFile { issuer, listen, grants, pkce, access_token_ttl, clients, users })
+    }
+}
+
+fn check_fields(path: &str, object: &Map<String, Value>, allowed: &[&str]) -> Result<(), ConfigFileError> {
+    match object.keys().find(|key| !allowed.contains(&key.as_str())) {
+        Some(unknown) => Err(ConfigFileError::new(
+            join(path, unknown),
+            format!("unknown field; expected one of: {}", allowed.join(", ")),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn join(path: &str, field: &str) -> String {
+    if path.is_empty() { field.to_owned() } else { format!("{path}.{field}") }
+}
+
+fn required_string(object: &Map<String, Value>, field: &str) -> Result<String, ConfigFileError> {
+    match object.get(field) {
+        Some(Value::String(text)) => Ok(text.clone()),
+        Some(_) => Err(ConfigFileError::new(field, "must be a string")),
+        None => Err(ConfigFileError::new(field, "missing")),
+    }
+}
+
+fn array<'a>(value: Option<&'a Value>, field: &str, required: bool) -> Result<&'a [Value], ConfigFileError> {
+    match value {
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(ConfigFileError::new(field, "must be an array")),
+        None if required => Err(ConfigFileError::new(field, "missing")),
+        None => Ok(&[]),
+    }
+}
+
+fn parse_grants(value: Option<&Value>) -> Result<Vec<String>, ConfigFileError> {
+    let items = array(value, "grants", true)?;
+    if items.is_empty() {
+        return Err(ConfigFileError::new("grants", "enable at least one grant"));
+    }
+    let mut grants: Vec<String> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("grants[{i}]");
+        let Value::String(name) = item else {
+            return Err(ConfigFileError::new(field, "must be a grant name (a string)"));
+        };
+        // Resolved through the plugin registry: a linked-in custom grant is found the same way.
+        plugin::find(name, PluginKind::Grant)
+            .map_err(|err| ConfigFileError::new(&field, format!("unknown grant: {err}")))?;
+        if grants.contains(name) {
+            return Err(ConfigFileError::new(field, format!("grant {name:?} is listed twice")));
+        }
+        grants.push(name.clone());
+    }
+    Ok(grants)
+}
+
+fn parse_pkce(value: &Value) -> Result<PkcePolicy, ConfigFileError> {
+    let Value::Object(object) = value else {
+        return Err(ConfigFileError::new("pkce", "must be an object with \"required\" and \"methods\""));
+    };
+    check_fields("pkce", object, &["required", "methods"])?;
+    let mut policy = PkcePolicy::default();
+    if let Some(required) = object.get("required") {
+        match required.as_str() {
+            Some(r @ ("all_clients" | "public_clients" | "none")) => policy.required = r.to_owned(),
+            _ => {
+                return Err(ConfigFileError::new(
+                    "pkce.required",
+                    "must be \"all_clients\", \"public_clients\" or \"none\"",
+                ));
+            }
+        }
+    }
+    if let Some(methods) = object.get("methods") {
+        let items = array(Some(methods), "pkce.methods", true)?;
+        let mut parsed = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            match item.as_str() {
+                Some(m @ ("S256" | "plain")) if !parsed.iter().any(|p| p == m) => parsed.push(m.to_owned()),
+                _ => {
+                    return Err(ConfigFileError::new(
+                        format!("pkce.methods[{i}]"),
+                        "must be \"S256\" or \"plain\", each at most once",
+                    ));
+                }
+            }
+        }
+        if !parsed.iter().any(|m| m == "S256") {
+            // The plugin always offers S256 (RFC 7636 §4.2: servers supporting PKCE must).
+            return Err(ConfigFileError::new("pkce.methods", "must include \"S256\""));
+        }
+        policy.methods = parsed;
+    }
+    Ok(policy)
+}
+
+fn parse_clients(value: Option<&Value>) -> Result<Vec<ClientRecord>, ConfigFileError> {
+    let items = array(value, "clients", false)?;
+    let mut clients: Vec<ClientRecord> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("clients[{i}]");
+        let Value::Object(object) = item else {
+            return Err(ConfigFileError::new(path, "must be an object of RFC 7591 client metadata"));
+        };
+        check_fields(&path, object, &CLIENT_FIELDS)?;
+        let at = |field: &str| join(&path, field);
+        if !object.contains_key("client_id") {
+            return Err(ConfigFileError::new(at("client_id"), "missing"));
+        }
+        for (field, value) in object {
+            check_client_field(field, value).map_err(|err| ConfigFileError::new(at(field), err.to_string()))?;
+        }
+        let client: ClientRecord =
+            serde_json::from_value(item.clone()).map_err(|err| ConfigFileError::new(&path, err.to_string()))?;
+        if clients.iter().any(|c| c.client_id == client.client_id) {
+            return Err(ConfigFileError::new(at("client_id"), format!("duplicate client_id {:?}", client.client_id)));
+        }
+        client.validate().map_err(|err| {
+            let field = match &err {
+                ClientConfigError::EmptyClientId => "client_id",
+                ClientConfigError::RedirectUri { .. } => "redirect_uris",
+                ClientConfigError::Secret { .. } => "client_secret",
+            };
+            ConfigFileError::new(at(field), err.to_string())
+        })?;
+        let method = &client.token_endpoint_auth_method;
+        if !AUTH_METHODS.contains(method) {
+            let names: Vec<&str> = AUTH_METHODS.iter().map(ClientAuthMethod::as_str).collect();
+            return Err(ConfigFileError::new(
+                at("token_endpoint_auth_method"),
+                format!("unknown method {method}; expected one of: {}", names.join(", ")),
+            ));
+        }
+        match object.get("jwks") {
+            Some(jwks) => check_jwks(&at("jwks"), jwks)?,
+            None if *method == ClientAuthMethod::PRIVATE_KEY_JWT => {
+                return Err(ConfigFileError::new(at("jwks"), "private_key_jwt needs the client's public keys"));
+            }
+            None => {}
+        }
+        clients.push(client);
+    }
+    Ok(clients)
+}
+
+/// Checks the type and syntax of one client metadata field.
+fn check_client_field(field: &str, value: &Value) -> Result<(), serde_json::Error> {
+    use serde_json::from_value;
+    let value = value.clone();
+    match field {
+        "redirect_uris" | "contacts" => from_value::<Vec<String>>(value).map(drop),
+        "grant_types" => from_value::<Vec<GrantType>>(value).map(drop),
+        "response_types" => from_value::<Vec<ResponseType>>(value).map(drop),
+        "scope" => from_value::<Scope>(value).map(drop),
+        "token_endpoint_auth_method" => from_value::<ClientAuthMethod>(value).map(drop),
+        "jwks" => Ok(()),
+        _ => from_value::<String>(value).map(drop),
+    }
+}
+
+/// Checks a JWK Set: every key must be a readable public signature key the verifier can use.
+fn check_jwks(path: &str, jwks: &Value) -> Result<(), ConfigFileError> {
+    let Value::Object(set) = jwks else {
+        return Err(ConfigFileError::new(path, "must be a JWK Set object: {\"keys\": [...]}"));
+    };
+    check_fields(path, set, &["keys"])?;
+    let keys_path = join(path, "keys");
+    let keys = array(set.get("keys"), &keys_path, true)?;
+    if keys.is_empty() {
+        return Err(ConfigFileError::new(keys_path, "holds no key"));
+    }
+    for (i, key) in keys.iter().enumerate() {
+        let at = format!("{keys_path}[{i}]");
+        let Value::Object(members) = key else {
+            return Err(ConfigFileError::new(at, "must be a JWK object"));
+        };
+        if let Some(private) = ["d", "p", "q", "dp", "dq", "qi", "k"].iter().find(|m| members.contains_key(**m)) {
+            return Err(ConfigFileError::new(
+                at,
+                format!("holds private or symmetric key material ({private:?}); register public keys only"),
+            ));
+        }
+        let jwk: Jwk = serde_json::from_value(key.clone())
+            .map_err(|err| ConfigFileError::new(&at, format!("malformed key: {err}")))?;
+        jsonwebtoken::DecodingKey::from_jwk(&jwk)
+            .map_err(|err| ConfigFileError::new(&at, format!("malformed key: {err}")))?;
+        match &jwk.algorithm {
+            AlgorithmParameters::RSA(rsa) => {
+                let bits = modulus_bits(&rsa.n).ok_or_else(|| ConfigFileError::new(&at, "malformed key: bad n"))?;
+                if bits < MIN_RSA_BITS {
+                    return Err(ConfigFileError::new(
+                        at,
+                        format!("RSA key of {bits} bits; at least {MIN_RSA_BITS} are required"),
+                    ));
+                }
+            }
+            AlgorithmParameters::EllipticCurve(ec) => {
+                if !matches!(ec.curve, EllipticCurve::P256 | EllipticCurve::P384) {
+                    return Err(ConfigFileError::new(at, "EC keys must be on P-256 or P-384"));
+                }
+            }
+            AlgorithmParameters::OctetKeyPair(okp) => {
+                if okp.curve != EllipticCurve::Ed25519 {
+                    return Err(ConfigFileError::new(at, "OKP keys must be Ed25519"));
+                }
+            }
+            AlgorithmParameters::OctetKey(_) => {
+                return Err(ConfigFileError::new(at, "symmetric keys are not allowed; use client_secret"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The size in bits of a base64url-encoded RSA modulus.
+fn modulus_bits(n: &str) -> Option<usize> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(n).ok()?;
+    let start = bytes.iter().position(|&b| b != 0)?;
+    let significant = &bytes[start..];
+    Some(significant.len() * 8 - significant[0].leading_zeros() as usize)
+}
+
+fn parse_users(value: Option<&Value>) -> Result<Vec<UserEntry>, ConfigFileError> {
+    let items = array(value, "users", false)?;
+    let mut users: Vec<UserEntry> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("users[{i}]");
+        let Value::Object(object) = item else {
+            return Err(ConfigFileError::new(path, "must be an object {\"username\": …, \"password\": …}"));
+        };
+        check_fields(&path, object, &["username", "password"])?;
+        let string = |field: &str| match object.get(field) {
+            Some(Value::String(text)) if !text.is_empty() => Ok(text.clone()),
+            _ => Err(ConfigFileError::new(join(&path, field), "must be a non-empty string")),
+        };
+        let (username, password) = (string("username")?, string("password")?);
+        if users.iter().any(|u| u.username == username) {
+            return Err(ConfigFileError::new(join(&path, "username"), format!("duplicate username {username:?}")));
+        }
+        users.push(UserEntry { username, password });
+    }
+    Ok(users)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo_value() -> Value {
+        serde_json::from_str(DEMO_JSON).unwrap()
+    }
+
+    fn error_of(value: &Value) -> ConfigFileError {
+        ServerConfigFile::from_json(&value.to_string()).unwrap_err()
+    }
+
+    #[test]
+    fn the_demo_parses() {
+        let demo = ServerConfigFile::demo().unwrap();
+        assert_eq!(demo.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(demo.grants.len(), 6);
+        assert_eq!(demo.pkce, PkcePolicy::default());
+        assert_eq!(demo.access_token_ttl, 3600);
+        let ids: Vec<&str> = demo.clients.iter().map(|c| c.client_id.as_str()).collect();
+        assert_eq!(ids, ["web", "spa", "svc", "signer"]);
+        assert_eq!(demo.users.len(), 1);
+        assert!(!format!("{demo:?}").contains("wonderland"), "passwords are redacted");
+        assert!(!format!("{demo:?}").contains("web-secret"), "secrets are redacted");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        type Change = fn(&mut Value);
+        let cases: Vec<(Change, &str)> = vec![
+            (|v| v["grants"][2] = "teleport".into(), "grants[2]"),
+            (|v| v["grants"][3] = "password".into(), "grants[3]"),
+            (|v| v["clients"][2]["client_id"] = "web".into(), "clients[2].client_id"),
+            (|v| v["clients"][0]["redirect_uris"][0] = "/callback".into(), "clients[0].redirect_uris"),
+            (|v| v["clients"][3]["jwks"]["keys"][0]["n"] = "!!".into(), "clients[3].jwks.keys[0]"),
+            (|v| v["clients"][3]["jwks"]["keys"][0]["kty"] = "XYZ".into(), "clients[3].jwks.keys[0]"),
+            (|v| v["clients"][3]["jwks"]["keys"][0]["d"] = "AQAB".into(), "clients[3].jwks.keys[0]"),
+            (|v| v["clients"][3]["jwks"]["keys"][0]["n"] = "wAAA".into(), "clients[3].jwks.keys[0]"),
+            (
+                |v| {
+                    v["clients"][3].as_object_mut().unwrap().remove("jwks");
+                },
+                "clients[3].jwks",
+            ),
+            (|v| v["clients"][1]["redirect_uri"] = "x".into(), "clients[1].redirect_uri"),
+            (|v| v["clients"][1]["token_endpoint_auth_method"] = "tls".into(), "clients[1].token_endpoint_auth_method"),
+            (|v| v["clients"][1]["client_secret"] = "s".into(), "clients[1].client_secret"),
+            (|v| v["clients"][1]["grant_types"][0] = "bad grant".into(), "clients[1].grant_types"),
+            (|v| v["issuer"] = "ftp://auth.example".into(), "issuer"),
+            (|v| v["issuer"] = "http://auth.example".into(), "issuer"),
+            (|v| v["listen"] = "localhost".into(), "listen"),
+            (|v| v["extra"] = true.into(), "extra"),
+            (|v| v["pkce"]["required"] = "sometimes".into(), "pkce.required"),
+            (|v| v["pkce"]["methods"][0] = "S512".into(), "pkce.methods[0]"),
+            (|v| v["pkce"]["mode"] = "x".into(), "pkce.mode"),
+            (|v| v["access_token_ttl"] = 0.into(), "access_token_ttl"),
+            (|v| v["users"][0]["pass"] = "x".into(), "users[0].pass"),
+            (
+                |v| v["users"].as_array_mut().unwrap().push(serde_json::json!({"username": "alice", "password": "x"})),
+                "users[1].username",
+            ),
+        ];
+        for (change, field) in cases {
+            let mut value = demo_value();
+            change(&mut value);
+            let err = error_of(&value);
+            assert_eq!(err.field, field, "{err}");
+            assert!(err.to_string().starts_with(field));
+        }
+    }
+
+    #[test]
+    fn optional_sections_have_defaults() {
+        let minimal =
+            ServerConfigFile::from_json(r#"{"issuer": "https://auth.example", "grants": ["client_credentials"]}"#)
+                .unwrap();
+        assert_eq!(minimal.listen.to_string(), DEFAULT_LISTEN);
+        assert!(minimal.clients.is_empty() && minimal.users.is_empty());
+        assert_eq!(
+            minimal.pkce.plugin_config(),
+            serde_json::json!({"required": "public_clients", "methods": ["S256"]})
+        );
+        assert_eq!(error_of(&serde_json::json!([1])).field, "");
+        assert!(ServerConfigFile::from_json("{").unwrap_err().message.starts_with("invalid JSON"));
+    }
+}

@@ -1,0 +1,113 @@
+//! Logging: one line per request, to stderr (stdout is for the lines a caller waits for).
+//!
+//! Each line has the method, the path (never the query string, which can carry codes, tokens
+//! and state), the status, the latency, and the OAuth `error` code when the response is an
+//! OAuth error. Nothing else of the request or the response is logged: no header, no body,
+//! no secret, token, code or password.
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use std::str::FromStr as _;
+use std::time::Instant;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+/// The default filter: INFO and above.
+pub const DEFAULT_FILTER: &str = "info";
+
+/// The OAuth error code of a response, attached to it by the handlers for the request log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthErrorCode(pub String);
+
+/// Starts logging to stderr at INFO, or as `RUST_LOG` says (`level` or `target=level,...`).
+/// Does nothing if a subscriber is set already (as in tests).
+pub fn init() {
+    let from_env = std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty());
+    let (filter, bad_env) = match from_env.as_deref().map(Targets::from_str) {
+        Some(Ok(filter)) => (filter, None),
+        Some(Err(err)) => (default_filter(), Some(err.to_string())),
+        None => (default_filter(), None),
+    };
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
+    if tracing_subscriber::registry().with(layer).with(filter).try_init().is_ok() {
+        if let Some(err) = bad_env {
+            tracing::warn!("RUST_LOG ignored ({err}); logging at {DEFAULT_FILTER}");
+        }
+    }
+}
+
+fn default_filter() -> Targets {
+    Targets::new().with_default(tracing::Level::INFO)
+}
+
+/// The OAuth `error` code a response carries: the JSON body's `error`, or the `error`
+/// parameter of a redirect's `Location` (query or fragment). Only a well-formed code (RFC 6749
+/// §5.2 `error` syntax, at most 64 characters) is returned, so nothing else leaks into the log.
+pub fn oauth_error_code(response: &grantry_core::Response) -> Option<String> {
+    let code = match response.header("Location") {
+        Some(location) => location_error(location),
+        None => response.json().and_then(|body| body.get("error")?.as_str().map(str::to_owned)),
+    }?;
+    let well_formed = !code.is_empty()
+        && code.len() <= 64
+        && code.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\' && b != b' ');
+    well_formed.then_some(code)
+}
+
+fn location_error(location: &str) -> Option<String> {
+    let (_, rest) = location.split_once(['?', '#'])?;
+    rest.split(['&', '#', '?'])
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == "error")
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The middleware writing the request log line.
+pub async fn log_requests(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let mut path = request.uri().path().to_owned();
+    if path.len() > 200 {
+        let mut end = 200;
+        while !path.is_char_boundary(end) {
+            end -= 1;
+        }
+        path.truncate(end);
+        path.push_str("...");
+    }
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let status = response.status().as_u16();
+    let latency = format!("{latency_ms:.3}ms");
+    match response.extensions().get::<OAuthErrorCode>() {
+        Some(OAuthErrorCode(error)) => {
+            tracing::info!(method = %method, path = %path, status, latency = %latency, error = %error, "request");
+        }
+        None => tracing::info!(method = %method, path = %path, status, latency = %latency, "request"),
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use grantry_core::{OAuthError, Response};
+
+    #[test]
+    fn finds_the_error_code_in_bodies_and_redirects() {
+        let json = Response::oauth_error(&OAuthError::invalid_client("bad secret"));
+        assert_eq!(oauth_error_code(&json).as_deref(), Some("invalid_client"));
+        let query = Response::redirect(302, "http://c.example/cb?error=access_denied&state=s");
+        assert_eq!(oauth_error_code(&query).as_deref(), Some("access_denied"));
+        let fragment = Response::redirect(302, "http://c.example/cb?k=v#state=s&error=invalid_scope");
+        assert_eq!(oauth_error_code(&fragment).as_deref(), Some("invalid_scope"));
+        let success = Response::redirect(302, "http://c.example/cb?code=secret-code&state=s");
+        assert_eq!(oauth_error_code(&success), None);
+        let token = Response::json_no_store(200, &serde_json::json!({"access_token": "t"}));
+        assert_eq!(oauth_error_code(&token), None);
+        let odd = Response::json_no_store(400, &serde_json::json!({"error": "a b\nc"}));
+        assert_eq!(oauth_error_code(&odd), None, "malformed codes are not logged");
+    }
+}

@@ -1,0 +1,265 @@
+//! The routes of the contract, on axum:
+//!
+//! | path | method | handler |
+//! |---|---|---|
+//! | `/authorize` | GET | validates, then the login-and-consent page or the RFC error |
+//! | `/authorize` | POST | the form's submission: CSRF, re-validation, login, decision |
+//! | `/token` | POST | `token_endpoint` |
+//! | `/revoke` | POST | `revocation_endpoint` (RFC 7009) |
+//! | `/introspect` | POST | `introspection_endpoint` (RFC 7662) |
+//! | `/.well-known/oauth-authorization-server` | GET | `metadata_endpoint` (RFC 8414) |
+//! | `/api/me` | GET | a resource guarded by a bearer token with scope `read` |
+//!
+//! The engine endpoints answer other methods themselves (`invalid_request`), so `/token`,
+//! `/revoke` and `/introspect` take any method.
+
+use super::app::AppState;
+use super::consent::{self, CSRF_FIELD, CsrfError};
+use super::logging::{self, OAuthErrorCode};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::routing::{any, get};
+use grantry_core::adapter::{AdapterError, into_http_response};
+use grantry_core::{AuthorizationError, AuthorizationRequest, Consent, OAuthError, Params, Request, Response, Scope};
+use std::sync::Arc;
+
+/// The scope `/api/me` requires.
+pub const ME_SCOPE: &str = "read";
+
+/// The shared state of the handlers.
+pub type Shared = Arc<AppState>;
+
+/// The router of every endpoint, with the request log.
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/authorize", get(authorize_get).post(authorize_post))
+        .route("/token", any(token))
+        .route("/revoke", any(revoke))
+        .route("/introspect", any(introspect))
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/api/me", get(me))
+        .layer(axum::middleware::from_fn(logging::log_requests))
+        .with_state(state)
+}
+
+/// Reads a request for the engine: the head is checked against the body limit before the
+/// body is read, and no more than the limit is ever read.
+async fn read(state: &AppState, request: axum::extract::Request) -> Result<Request, Response> {
+    let (parts, body) = request.into_parts();
+    let adapter = &state.adapter;
+    adapter.check_head(&parts.headers).map_err(|err| err.to_response())?;
+    // Fails past the limit (a chunked body has no Content-Length to check first), or when the
+    // client goes away, in which case nobody reads the answer.
+    let bytes = axum::body::to_bytes(body, adapter.body_limit())
+        .await
+        .map_err(|_| AdapterError::BodyTooLarge { limit: adapter.body_limit() }.to_response())?;
+    adapter.request_from_parts(&parts, &bytes).map_err(|err| err.to_response())
+}
+
+/// Hands an engine response to axum, noting its OAuth error code for the request log.
+fn respond(response: Response) -> axum::response::Response {
+    let code = logging::oauth_error_code(&response);
+    respond_with_code(response, code)
+}
+
+fn respond_with_code(response: Response, code: Option<String>) -> axum::response::Response {
+    let mut converted = into_http_response(response).map(Body::from);
+    if let Some(code) = code {
+        converted.extensions_mut().insert(OAuthErrorCode(code));
+    }
+    converted
+}
+
+async fn token(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
+    match read(&state, request).await {
+        Ok(request) => respond(state.server.token_endpoint(&request).await),
+        Err(refused) => respond(refused),
+    }
+}
+
+async fn revoke(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
+    match read(&state, request).await {
+        Ok(request) => respond(state.server.revocation_endpoint(&request).await),
+        Err(refused) => respond(refused),
+    }
+}
+
+async fn introspect(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
+    match read(&state, request).await {
+        Ok(request) => respond(state.server.introspection_endpoint(&request).await),
+        Err(refused) => respond(refused),
+    }
+}
+
+async fn metadata(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
+    match read(&state, request).await {
+        Ok(request) => respond(state.server.metadata_endpoint(&request)),
+        Err(refused) => respond(refused),
+    }
+}
+
+/// `GET /api/me`: who the bearer token acts for. Needs scope `read`.
+async fn me(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
+    let request = match read(&state, request).await {
+        Ok(request) => request,
+        Err(refused) => return respond(refused),
+    };
+    // A literal, so it parses; were it not to, fail closed rather than require nothing.
+    let Ok(read_scope) = Scope::parse(ME_SCOPE) else {
+        return respond(Response::oauth_error(&OAuthError::server_error("the resource's scope is invalid")));
+    };
+    match state.guard.authorize(&request, &read_scope).await {
+        Ok(access) => {
+            let body = serde_json::json!({
+                "sub": access.subject.as_deref().unwrap_or(&access.client_id),
+                "client_id": access.client_id,
+                "scope": access.scope.to_string(),
+            });
+            respond(Response::json_no_store(200, &body))
+        }
+        Err(err) => respond(err.to_response(state.guard.realm())),
+    }
+}
+
+/// An HTML page, not cacheable, not frameable, loading nothing from anywhere.
+fn html(status: u16, body: String) -> Response {
+    Response {
+        status,
+        headers: vec![
+            ("Content-Type".into(), "text/html; charset=utf-8".into()),
+            ("Cache-Control".into(), "no-store".into()),
+            ("Pragma".into(), "no-cache".into()),
+            ("X-Frame-Options".into(), "DENY".into()),
+            (
+                "Content-Security-Policy".into(),
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'".into(),
+            ),
+            ("Referrer-Policy".into(), "no-referrer".into()),
+            ("X-Content-Type-Options".into(), "nosniff".into()),
+        ],
+        body: body.into_bytes(),
+    }
+}
+
+/// Whether the caller asked for JSON rather than a page.
+fn wants_json(request: &Request) -> bool {
+    let accept = request.headers().get("accept").unwrap_or_default();
+    accept.contains("application/json") && !accept.contains("text/html")
+}
+
+/// An error that is shown, never redirected: an HTML page (or the JSON error, to a caller
+/// that asks for JSON).
+fn show_error(request: &Request, error: &OAuthError, status: u16) -> axum::response::Response {
+    let code = Some(error.code().as_str().to_owned());
+    if wants_json(request) {
+        let mut response = Response::oauth_error(error);
+        response.status = status;
+        return respond_with_code(response, code);
+    }
+    respond_with_code(html(status, consent::error_page(error)), code)
+}
+
+/// The status of a shown error page: `500` for a server error, `400` otherwise (a page for a
+/// browser carries no `WWW-Authenticate` challenge, so never `401`).
+fn page_status(error: &OAuthError) -> u16 {
+    if error.status() >= 500 { error.status() } else { 400 }
+}
+
+/// An authorization error: redirected to the client when it may be (`redirect_status`: `302`
+/// after a GET, `303` after the form's POST), shown otherwise.
+fn authorization_error(request: &Request, err: &AuthorizationError, redirect_status: u16) -> axum::response::Response {
+    if err.is_redirect() {
+        let mut response = err.to_response();
+        response.status = redirect_status;
+        return respond(response);
+    }
+    show_error(request, err.error(), page_status(err.error()))
+}
+
+/// Renders the login-and-consent form for a validated request.
+fn consent_form(
+    state: &AppState,
+    validated: &AuthorizationRequest,
+    username: Option<&str>,
+    error: Option<&str>,
+) -> axum::response::Response {
+    let hidden = consent::hidden_params(validated);
+    let token = state.csrf.issue(&hidden, consent::unix_now());
+    respond(html(200, consent::consent_page(validated, &hidden, &token, username, error)))
+}
+
+/// `GET /authorize`: validate, then show the form (or the error, shown or redirected).
+async fn authorize_get(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
+    let request = match read(&state, request).await {
+        Ok(request) => request,
+        Err(refused) => return respond(refused),
+    };
+    match state.server.validate_authorization_request(&request).await {
+        Ok(validated) => consent_form(&state, &validated, None, None),
+        Err(err) => authorization_error(&request, &err, 302),
+    }
+}
+
+/// `POST /authorize`: the form's submission. The CSRF token is checked first; then the
+/// hidden parameters are validated again; then the decision is carried out: `deny` redirects
+/// with `access_denied`, `allow` logs the user in (a wrong password shows the form again) and
+/// redirects with the grant's response. Redirects after the POST are `303`.
+async fn authorize_post(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
+    let request = match read(&state, request).await {
+        Ok(request) => request,
+        Err(refused) => return respond(refused),
+    };
+    let submitted = match request.form_params() {
+        Ok(params) => params,
+        Err(err) => return show_error(&request, &err, 400),
+    };
+    let hidden: Vec<(String, String)> = submitted
+        .iter()
+        .filter(|(name, _)| !consent::FORM_FIELDS.contains(name))
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect();
+    if let Err(err) = state.csrf.verify(submitted.get(CSRF_FIELD), &hidden, consent::unix_now()) {
+        let status = if err == CsrfError::Expired { 400 } else { 403 };
+        return show_error(&request, &OAuthError::invalid_request(err.to_string()), status);
+    }
+
+    let mut params = Params::new();
+    for (name, value) in &hidden {
+        params.insert(name.as_str(), value.as_str());
+    }
+    let validated = match state.server.validate_authorization_params(params).await {
+        Ok(validated) => validated,
+        Err(err) => return authorization_error(&request, &err, 303),
+    };
+
+    let consent = match submitted.get("consent") {
+        Some("deny") => Consent::Deny,
+        Some("allow") => {
+            let username = submitted.get("username").unwrap_or_default();
+            let password = submitted.get("password").unwrap_or_default();
+            match state.server.storage().users.authenticate(username, password).await {
+                Ok(Some(subject)) => Consent::allow(subject),
+                Ok(None) => {
+                    let mut form =
+                        consent_form(&state, &validated, Some(username), Some("Wrong username or password."));
+                    form.extensions_mut().insert(OAuthErrorCode("login_failed".into()));
+                    return form;
+                }
+                Err(_) => {
+                    let err = OAuthError::server_error("the user store is unavailable");
+                    return show_error(&request, &err, 500);
+                }
+            }
+        }
+        _ => {
+            let err = OAuthError::invalid_request("consent must be allow or deny");
+            return show_error(&request, &err, 400);
+        }
+    };
+    let mut response = state.server.create_authorization_response(&validated, consent).await;
+    if response.status == 302 {
+        response.status = 303;
+    }
+    respond(response)
+}

@@ -1,0 +1,231 @@
+//! The `grantry-server` binary itself: started on `127.0.0.1:0`, waited for (with a timeout)
+//! until it prints `listening on`, asked for its metadata over HTTP, stopped with SIGTERM or
+//! SIGINT (exit status 0); and refused bad configuration files (non-zero exit, the field named
+//! on stderr, nothing listening). Only 127.0.0.1 is ever contacted.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_grantry-server");
+const DEMO: &str = include_str!("../demo.json");
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+const EXIT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A config file in the temp directory, removed on drop.
+struct TempConfig(PathBuf);
+
+impl TempConfig {
+    fn new(name: &str, json: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("grantry-server-test-{}-{name}.json", std::process::id()));
+        std::fs::write(&path, json).unwrap();
+        TempConfig(path)
+    }
+}
+
+impl Drop for TempConfig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A running server process, killed on drop if still alive.
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stdout: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn spawn(args: &[&str]) -> Server {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Server { child, lines, stdout: Vec::new() }
+}
+
+impl Server {
+    /// Waits for `listening on http://ADDR:PORT`; the address.
+    fn wait_listening(&mut self) -> String {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.stdout.push(line.clone());
+                    if let Some(url) = line.strip_prefix("listening on http://") {
+                        return url.to_owned();
+                    }
+                }
+                Err(err) => {
+                    panic!("no `listening on` line within {START_TIMEOUT:?} ({err}); stdout: {:?}", self.stdout)
+                }
+            }
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    fn wait_exit(&mut self) -> ExitStatus {
+        wait_exit(&mut self.child)
+    }
+}
+
+fn wait_exit(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + EXIT_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not exit within {EXIT_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A GET over a plain TCP connection to 127.0.0.1: the status and the body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
+}
+
+#[test]
+fn serves_metadata_and_stops_cleanly_on_sigterm() {
+    // The demo, with an issuer behind a "proxy": the metadata's URLs follow the issuer.
+    let json = DEMO.replace("\"http://127.0.0.1:8080\"", "\"https://auth.example.com\"");
+    let config = TempConfig::new("sigterm", &json);
+    let mut server = spawn(&["--config", config.0.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let addr = server.wait_listening();
+    assert!(!addr.ends_with(":0"), "the real port is printed: {addr}");
+
+    let (status, body) = http_get(&addr, "/.well-known/oauth-authorization-server");
+    assert_eq!(status, 200);
+    let metadata: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(metadata["issuer"], "https://auth.example.com");
+    assert_eq!(metadata["token_endpoint"], "https://auth.example.com/token");
+
+    // What it printed names the clients and users, never a secret or a password.
+    let printed = server.stdout.join("\n");
+    for expected in ["web", "spa", "svc", "signer", "alice", &format!("http://{addr}")] {
+        assert!(printed.contains(expected), "{expected} missing from {printed}");
+    }
+    for secret in ["web-secret", "svc-secret", "wonderland"] {
+        assert!(!printed.contains(secret), "{secret} printed");
+    }
+    assert_eq!(server.stdout.iter().filter(|l| l.starts_with("listening on")).count(), 1);
+
+    server.signal("TERM");
+    let status = server.wait_exit();
+    assert_eq!(status.code(), Some(0), "{status}");
+}
+
+#[test]
+fn the_embedded_demo_starts_and_stops_on_sigint() {
+    let mut server = spawn(&["--listen", "127.0.0.1:0"]);
+    let addr = server.wait_listening();
+    let (status, body) = http_get(&addr, "/api/me");
+    assert_eq!((status, body.as_str()), (401, ""));
+    server.signal("INT");
+    assert_eq!(server.wait_exit().code(), Some(0));
+}
+
+/// Runs the binary on a bad configuration: it must exit non-zero before listening and name
+/// `field` on stderr.
+fn assert_refused(name: &str, json: &str, field: &str) {
+    let config = TempConfig::new(name, json);
+    let mut child = Command::new(BIN)
+        .args(["--config", config.0.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_exit(&mut child);
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(!status.success(), "{name}: started anyway");
+    assert!(!stdout.contains("listening on"), "{name}: listened: {stdout}");
+    assert!(stderr.contains(field), "{name}: {field:?} not named in {stderr:?}");
+}
+
+fn demo_with(change: impl FnOnce(&mut Value)) -> String {
+    let mut value: Value = serde_json::from_str(DEMO).unwrap();
+    change(&mut value);
+    value.to_string()
+}
+
+#[test]
+fn bad_configurations_stop_it_before_it_listens() {
+    assert_refused("unknown-grant", &demo_with(|v| v["grants"][1] = "teleportation".into()), "grants[1]");
+    assert_refused(
+        "duplicate-client",
+        &demo_with(|v| v["clients"][2]["client_id"] = "web".into()),
+        "clients[2].client_id",
+    );
+    assert_refused(
+        "relative-redirect",
+        &demo_with(|v| v["clients"][1]["redirect_uris"][0] = "/spa".into()),
+        "clients[1].redirect_uris",
+    );
+    assert_refused(
+        "malformed-key",
+        &demo_with(|v| v["clients"][3]["jwks"]["keys"][0]["n"] = "not base64url!".into()),
+        "clients[3].jwks.keys[0]",
+    );
+    assert_refused("unknown-field", &demo_with(|v| v["listen_on"] = "127.0.0.1:1".into()), "listen_on");
+    assert_refused("bad-issuer", &demo_with(|v| v["issuer"] = "http://auth.example.com".into()), "issuer");
+    assert_refused("not-json", "{\"issuer\": ", "invalid JSON");
+}
+
+#[test]
+fn bad_arguments_are_refused() {
+    let output = Command::new(BIN).arg("--port").arg("1").stdin(Stdio::null()).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--port"));
+    let missing = Command::new(BIN).args(["--config", "/nonexistent/grantry.json"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/grantry.json"));
+}
