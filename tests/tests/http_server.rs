@@ -1,0 +1,557 @@
+//! End to end over real HTTP: the example server (`grantry-server`) started in-process on
+//! `127.0.0.1:0` with the demo configuration, driven by the `oauth2` crate as the client and
+//! by raw `reqwest` requests where a client library has no say (form posts, JWT assertions,
+//! error paths). Every request has a timeout; every server is stopped gracefully.
+
+mod http_support;
+
+use http_support::*;
+use oauth2::basic::BasicErrorResponseType;
+use oauth2::{
+    AccessToken, AuthorizationCode, CsrfToken, PkceCodeChallenge, RequestTokenError, ResourceOwnerPassword,
+    ResourceOwnerUsername, Scope, StandardErrorResponse, StandardRevocableToken, TokenIntrospectionResponse,
+    TokenResponse,
+};
+use serde_json::json;
+
+/// The `error` of an oauth2 token request that the server refused.
+fn server_error<T: std::fmt::Debug>(
+    result: Result<T, RequestTokenError<impl std::error::Error, StandardErrorResponse<BasicErrorResponseType>>>,
+) -> BasicErrorResponseType {
+    match result {
+        Err(RequestTokenError::ServerResponse(response)) => response.error().clone(),
+        other => panic!("expected an OAuth error response, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn metadata_is_derived_from_the_issuer_and_the_registry() {
+    let server = start_demo().await;
+    let meta = &server.metadata;
+    assert_eq!(meta["issuer"], server.base.as_str());
+    for (name, path) in [
+        ("authorization_endpoint", "/authorize"),
+        ("token_endpoint", "/token"),
+        ("revocation_endpoint", "/revoke"),
+        ("introspection_endpoint", "/introspect"),
+    ] {
+        assert_eq!(meta[name], format!("{}{path}", server.base));
+    }
+    assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
+    let grants = meta["grant_types_supported"].as_array().unwrap();
+    for grant in ["authorization_code", "implicit", "password", "client_credentials", "refresh_token", JWT_BEARER] {
+        assert!(grants.contains(&json!(grant)), "{grant}");
+    }
+    assert_eq!(
+        meta["token_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post", "none", "private_key_jwt"])
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn authorization_code_with_pkce_for_the_public_client_then_refresh_with_rotation() {
+    let server = start_demo().await;
+    let spa = server.oauth_client("spa", None, Some(SPA_REDIRECT));
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state) = spa
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("read".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+
+    // The browser: the form, then Allow as alice.
+    let hidden = server.consent_form(url.as_str()).await;
+    assert!(hidden.iter().any(|(n, v)| n == "code_challenge_method" && v == "S256"));
+    assert!(hidden.iter().any(|(n, _)| n == "csrf_token"));
+    let reply = server.submit_consent(&hidden, "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 303, "{}", reply.text);
+    let location = reply.header("location").unwrap();
+    assert_eq!(without_query(location), SPA_REDIRECT);
+    let params = redirect_params(location);
+    assert_eq!(params.get("state"), Some(state.secret()));
+    assert_eq!(params.get("iss"), Some(&server.issuer()));
+
+    // The client: exchange the code with the verifier (public client: client_id in the body).
+    let code = AuthorizationCode::new(params["code"].clone());
+    let tokens = spa.exchange_code(code).set_pkce_verifier(verifier).request_async(&server.http).await.unwrap();
+    // The granted scope is the requested one (so the response may leave it out).
+    assert!(tokens.scopes().is_none_or(|s| s.len() == 1 && s[0].as_str() == "read"));
+    let me = server.me(tokens.access_token().secret()).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json(), json!({"sub": "alice", "client_id": "spa", "scope": "read"}));
+
+    // Refresh: a new pair; the old refresh token is then refused (rotation).
+    let first_refresh = tokens.refresh_token().unwrap().clone();
+    let refreshed = spa.exchange_refresh_token(&first_refresh).request_async(&server.http).await.unwrap();
+    let second_refresh = refreshed.refresh_token().unwrap().clone();
+    assert_ne!(second_refresh.secret(), first_refresh.secret());
+    assert_eq!(server.me(refreshed.access_token().secret()).await.status, 200);
+    let replay = spa.exchange_refresh_token(&first_refresh).request_async(&server.http).await;
+    assert_eq!(server_error(replay), BasicErrorResponseType::InvalidGrant);
+    // The replay revoked the family: the rotated token and its access token are dead too.
+    let after = spa.exchange_refresh_token(&second_refresh).request_async(&server.http).await;
+    assert_eq!(server_error(after), BasicErrorResponseType::InvalidGrant);
+    assert_eq!(server.me(refreshed.access_token().secret()).await.status, 401);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn pkce_is_required_of_the_public_client_and_checked() {
+    let server = start_demo().await;
+    let spa = server.oauth_client("spa", None, Some(SPA_REDIRECT));
+    // No challenge: the error goes back to the client, with state and iss.
+    let (url, state) = spa.authorize_url(CsrfToken::new_random).url();
+    let reply = server.get(url.as_str()).await;
+    assert_eq!(reply.status, 302);
+    let params = redirect_params(reply.header("location").unwrap());
+    assert_eq!(params["error"], "invalid_request");
+    assert_eq!(params.get("state"), Some(state.secret()));
+    assert_eq!(params.get("iss"), Some(&server.issuer()));
+
+    // A wrong verifier is refused.
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (url, _) = spa.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge).url();
+    let params = server.authorize_as_alice(url.as_str()).await;
+    let (_, wrong_verifier) = PkceCodeChallenge::new_random_sha256();
+    let exchange = spa
+        .exchange_code(AuthorizationCode::new(params["code"].clone()))
+        .set_pkce_verifier(wrong_verifier)
+        .request_async(&server.http)
+        .await;
+    assert_eq!(server_error(exchange), BasicErrorResponseType::InvalidGrant);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn authorization_code_for_the_confidential_client_with_basic_authentication() {
+    let server = start_demo().await;
+    let web = server.oauth_client("web", Some("web-secret"), Some(WEB_REDIRECT));
+    // web is confidential and the demo requires PKCE of public clients only: no challenge.
+    let (url, state) = web
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("read".into()))
+        .add_scope(Scope::new("write".into()))
+        .url();
+    let params = server.authorize_as_alice(url.as_str()).await;
+    assert_eq!(params.get("state"), Some(state.secret()));
+    let code = AuthorizationCode::new(params["code"].clone());
+    let tokens = web.exchange_code(code.clone()).request_async(&server.http).await.unwrap();
+    assert_eq!(server.me(tokens.access_token().secret()).await.json()["scope"], "read write");
+    // A code is single-use; its replay revokes what it produced.
+    let replay = web.exchange_code(code).request_async(&server.http).await;
+    assert_eq!(server_error(replay), BasicErrorResponseType::InvalidGrant);
+    assert_eq!(server.me(tokens.access_token().secret()).await.status, 401);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn client_credentials_with_client_secret_post_and_client_secret_basic() {
+    // A client_secret_basic client of the client credentials grant, beside the demo's svc.
+    let server = start_with(|config| {
+        let batch = serde_json::from_value(json!({
+            "client_id": "batch", "client_secret": "batch-secret", "grant_types": ["client_credentials"],
+            "scope": "read", "token_endpoint_auth_method": "client_secret_basic"
+        }))
+        .unwrap();
+        config.clients.push(batch);
+    })
+    .await;
+
+    let svc = server.oauth_client_post("svc", "svc-secret");
+    let token = svc.exchange_client_credentials().request_async(&server.http).await.unwrap();
+    let me = server.me(token.access_token().secret()).await.json();
+    assert_eq!(me, json!({"sub": "svc", "client_id": "svc", "scope": "read write"}));
+    let narrowed = svc
+        .exchange_client_credentials()
+        .add_scope(Scope::new("write".into()))
+        .request_async(&server.http)
+        .await
+        .unwrap();
+    // /api/me needs read.
+    let reply = server.me(narrowed.access_token().secret()).await;
+    assert_eq!(reply.status, 403);
+    assert!(reply.header("www-authenticate").unwrap().contains("insufficient_scope"));
+
+    let batch = server.oauth_client("batch", Some("batch-secret"), None);
+    let token = batch.exchange_client_credentials().request_async(&server.http).await.unwrap();
+    assert_eq!(server.me(token.access_token().secret()).await.json()["client_id"], "batch");
+
+    // svc registered client_secret_post: HTTP Basic is refused for it.
+    let svc_basic = server.oauth_client("svc", Some("svc-secret"), None);
+    let refused = svc_basic.exchange_client_credentials().request_async(&server.http).await;
+    assert_eq!(server_error(refused), BasicErrorResponseType::InvalidClient);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn password_grant_then_refresh() {
+    let server = start_demo().await;
+    let web = server.oauth_client("web", Some("web-secret"), None);
+    let username = ResourceOwnerUsername::new("alice".into());
+    let password = ResourceOwnerPassword::new("wonderland".into());
+    let tokens = web
+        .exchange_password(&username, &password)
+        .add_scope(Scope::new("read".into()))
+        .request_async(&server.http)
+        .await
+        .unwrap();
+    assert_eq!(server.me(tokens.access_token().secret()).await.json()["sub"], "alice");
+    let refreshed =
+        web.exchange_refresh_token(tokens.refresh_token().unwrap()).request_async(&server.http).await.unwrap();
+    assert_eq!(server.me(refreshed.access_token().secret()).await.status, 200);
+
+    let wrong = ResourceOwnerPassword::new("looking-glass".into());
+    let refused = web.exchange_password(&username, &wrong).request_async(&server.http).await;
+    assert_eq!(server_error(refused), BasicErrorResponseType::InvalidGrant);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn introspection_then_revocation() {
+    let server = start_demo().await;
+    let svc = server.oauth_client_post("svc", "svc-secret");
+    let token = svc.exchange_client_credentials().request_async(&server.http).await.unwrap();
+    let access = token.access_token().clone();
+
+    let info = svc.introspect(&access).request_async(&server.http).await.unwrap();
+    assert!(info.active());
+    assert_eq!(info.client_id().map(|c| c.as_str()), Some("svc"));
+    assert_eq!(info.sub(), Some("svc"));
+    assert_eq!(info.iss(), Some(server.issuer().as_str()));
+    let scopes: Vec<String> = info.scopes().unwrap().iter().map(|s| s.to_string()).collect();
+    assert_eq!(scopes, ["read", "write"]);
+
+    // The oauth2 crate sends revocation requests to https URLs only: this one is raw.
+    let revoked = server
+        .post_form(
+            "/revoke",
+            &[
+                ("token", access.secret().as_str()),
+                ("token_type_hint", "access_token"),
+                ("client_id", "svc"),
+                ("client_secret", "svc-secret"),
+            ],
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text);
+    assert_eq!(revoked.header("cache-control"), Some("no-store"));
+    assert!(matches!(
+        svc.revoke_token(StandardRevocableToken::AccessToken(access.clone())),
+        Err(oauth2::ConfigurationError::InsecureUrl(_))
+    ));
+    let info = svc.introspect(&access).request_async(&server.http).await.unwrap();
+    assert!(!info.active());
+    let reply = server.me(access.secret()).await;
+    assert_eq!(reply.status, 401);
+    assert!(reply.header("www-authenticate").unwrap().contains("invalid_token"));
+
+    // An unknown token is simply inactive.
+    let unknown = svc.introspect(&AccessToken::new("no-such-token".into())).request_async(&server.http).await.unwrap();
+    assert!(!unknown.active());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn jwt_bearer_grant_signed_with_the_demo_key() {
+    let server = start_demo().await;
+    let token_endpoint = server.endpoint("token_endpoint");
+    // For alice (a configured user), with no other client authentication.
+    let assertion = sign_with_demo_key(&claims("signer", "alice", &token_endpoint));
+    let reply = server.post_form("/token", &[("grant_type", JWT_BEARER), ("assertion", &assertion)]).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let access = reply.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(server.me(&access).await.json(), json!({"sub": "alice", "client_id": "signer", "scope": "read"}));
+
+    // For the client itself, with the issuer as audience.
+    let assertion = sign_with_demo_key(&claims("signer", "signer", &server.issuer()));
+    let reply = server.post_form("/token", &[("grant_type", JWT_BEARER), ("assertion", &assertion)]).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+
+    // Another audience, an unknown subject: invalid_grant.
+    for bad in [claims("signer", "alice", "https://elsewhere.example"), claims("signer", "mallory", &token_endpoint)] {
+        let reply =
+            server.post_form("/token", &[("grant_type", JWT_BEARER), ("assertion", &sign_with_demo_key(&bad))]).await;
+        assert_eq!((reply.status, reply.json()["error"].as_str()), (400, Some("invalid_grant")), "{}", reply.text);
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn private_key_jwt_client_authentication() {
+    let server = start_demo().await;
+    let token_endpoint = server.endpoint("token_endpoint");
+    let assertion = sign_with_demo_key(&claims("signer", "signer", &token_endpoint));
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_assertion_type", ASSERTION_TYPE),
+        ("client_assertion", assertion.as_str()),
+    ];
+    let reply = server.post_form("/token", &form).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let access = reply.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(server.me(&access).await.json()["client_id"], "signer");
+
+    // The same assertion again (its jti is spent), and one for another audience: refused.
+    // (400, not 401: no Authorization header was used, RFC 6749 section 5.2.)
+    let replay = server.post_form("/token", &form).await;
+    assert_eq!((replay.status, replay.json()["error"].as_str()), (400, Some("invalid_client")));
+    let elsewhere = sign_with_demo_key(&claims("signer", "signer", "https://elsewhere.example/token"));
+    let reply = server
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", elsewhere.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!((reply.status, reply.json()["error"].as_str()), (400, Some("invalid_client")), "{}", reply.text);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_401_with_a_challenge() {
+    let server = start_demo().await;
+    let web = server.oauth_client("web", Some("not-the-secret"), None);
+    let username = ResourceOwnerUsername::new("alice".into());
+    let password = ResourceOwnerPassword::new("wonderland".into());
+    let refused = web.exchange_password(&username, &password).request_async(&server.http).await;
+    assert_eq!(server_error(refused), BasicErrorResponseType::InvalidClient);
+
+    let reply = server
+        .http
+        .post(server.endpoint("token_endpoint"))
+        .basic_auth("web", Some("not-the-secret"))
+        .form(&[("grant_type", "password"), ("username", "alice"), ("password", "wonderland")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 401);
+    assert!(reply.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+    assert_eq!(reply.headers()["cache-control"], "no-store");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_bad_redirect_uri_is_shown_never_redirected() {
+    let server = start_demo().await;
+    let url = format!(
+        "{}?response_type=code&client_id=web&redirect_uri={}&state=s1",
+        server.endpoint("authorization_endpoint"),
+        "http%3A%2F%2Fattacker.example%2Fcb"
+    );
+    let reply = server.get(&url).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.header("location").is_none());
+    assert!(reply.header("content-type").unwrap().starts_with("text/html"));
+    assert!(reply.text.contains("invalid_request"));
+    assert!(!reply.text.contains("attacker.example"), "the bad URI is not echoed as a link");
+
+    // An unknown client likewise; a caller asking for JSON gets the JSON error.
+    let url = format!("{}?response_type=code&client_id=nobody", server.endpoint("authorization_endpoint"));
+    let reply = Reply::of(server.http.get(&url).header("accept", "application/json").send().await.unwrap()).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.header("location").is_none());
+    assert_eq!(reply.json()["error"], "invalid_client");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn denied_consent_redirects_access_denied_with_state_and_iss() {
+    let server = start_demo().await;
+    let web = server.oauth_client("web", Some("web-secret"), Some(WEB_REDIRECT));
+    let (url, state) = web.authorize_url(CsrfToken::new_random).url();
+    let hidden = server.consent_form(url.as_str()).await;
+    // Deny needs no credentials.
+    let reply = server.submit_consent(&hidden, "", "", "deny").await;
+    assert_eq!(reply.status, 303);
+    let location = reply.header("location").unwrap();
+    assert_eq!(without_query(location), WEB_REDIRECT);
+    let params = redirect_params(location);
+    assert_eq!(params["error"], "access_denied");
+    assert_eq!(params.get("state"), Some(state.secret()));
+    assert_eq!(params.get("iss"), Some(&server.issuer()));
+    assert!(!params.contains_key("code"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_consent_form_is_protected() {
+    let server = start_demo().await;
+    let web = server.oauth_client("web", Some("web-secret"), Some(WEB_REDIRECT));
+    let (url, _) = web.authorize_url(CsrfToken::new_random).add_scope(Scope::new("read".into())).url();
+    let hidden = server.consent_form(url.as_str()).await;
+
+    // Without the CSRF token: refused, nothing redirected.
+    let without: Vec<(String, String)> = hidden.iter().filter(|(n, _)| n != "csrf_token").cloned().collect();
+    let reply = server.submit_consent(&without, "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 403);
+    assert!(reply.header("location").is_none());
+
+    // With a parameter changed (a wider scope): the token no longer matches.
+    let widened: Vec<(String, String)> = hidden
+        .iter()
+        .map(|(n, v)| if n == "scope" { (n.clone(), "read write".into()) } else { (n.clone(), v.clone()) })
+        .collect();
+    let reply = server.submit_consent(&widened, "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 403);
+    assert!(reply.header("location").is_none());
+
+    // A wrong password shows the form again, with an error and a fresh token; no redirect.
+    let reply = server.submit_consent(&hidden, "alice", "not-her-password", "allow").await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("location").is_none());
+    assert!(reply.text.contains("Wrong username or password"));
+    let again = hidden_inputs(&reply.text);
+    let params = {
+        let reply = server.submit_consent(&again, "alice", "wonderland", "allow").await;
+        assert_eq!(reply.status, 303);
+        redirect_params(reply.header("location").unwrap())
+    };
+    assert!(params.contains_key("code"));
+
+    // The page escapes what the request carries, and forbids framing.
+    let state = "<script>alert(1)</script>\"'";
+    let (url, _) = web.authorize_url(|| CsrfToken::new(state.into())).url();
+    let page = server.get(url.as_str()).await;
+    assert!(!page.text.contains("<script>"));
+    assert!(hidden_inputs(&page.text).iter().any(|(n, v)| n == "state" && v == state));
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_protected_resource_needs_a_read_token() {
+    let server = start_demo().await;
+    let reply = server.get(&format!("{}/api/me", server.base)).await;
+    assert_eq!(reply.status, 401);
+    assert!(reply.header("www-authenticate").unwrap().starts_with("Bearer"));
+    let reply = server.me("not-a-token").await;
+    assert_eq!(reply.status, 401);
+    assert!(reply.header("www-authenticate").unwrap().contains("error=\"invalid_token\""));
+
+    let svc = server.oauth_client_post("svc", "svc-secret");
+    let token = svc.exchange_client_credentials().request_async(&server.http).await.unwrap();
+    let reply = server.me(token.access_token().secret()).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("content-type").unwrap().starts_with("application/json"));
+    assert_eq!(reply.json()["sub"], "svc");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413() {
+    let server = start_demo().await;
+    let body = format!("grant_type=client_credentials&padding={}", "a".repeat(70 * 1024));
+    let reply = Reply::of(
+        server
+            .http
+            .post(server.endpoint("token_endpoint"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, 413);
+    assert_eq!(reply.json()["error"], "invalid_request");
+    // The server is still serving.
+    assert_eq!(server.get(&format!("{}/.well-known/oauth-authorization-server", server.base)).await.status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn token_endpoint_errors_are_json_and_not_cached() {
+    let server = start_demo().await;
+    let reply = server.post_form("/token", &[("grant_type", "urn:example:unknown")]).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.json()["error"], "unsupported_grant_type");
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let reply = server.get(&server.endpoint("token_endpoint")).await;
+    assert_eq!((reply.status, reply.json()["error"].as_str()), (400, Some("invalid_request")));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_lets_the_server_finish() {
+    let server = start_demo().await;
+    let base = server.base.clone();
+    server.stop().await;
+    // Nothing listens any more.
+    let after = http_client().get(format!("{base}/.well-known/oauth-authorization-server")).send().await;
+    assert!(after.is_err());
+}
+
+#[tokio::test]
+async fn shutdown_finishes_in_flight_requests() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let server = start_demo().await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let body = "grant_type=client_credentials&client_id=svc&client_secret=svc-secret";
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /token HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // `100 Continue` comes once the handler reads the body: the request is in flight.
+    let mut interim = [0u8; 25];
+    tokio::time::timeout(REQUEST_TIMEOUT, stream.read_exact(&mut interim)).await.unwrap().unwrap();
+    assert!(interim.starts_with(b"HTTP/1.1 100 Continue"), "{:?}", String::from_utf8_lossy(&interim));
+
+    let stopping = tokio::spawn(server.stop());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(!stopping.is_finished(), "the shutdown waits for the request");
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(REQUEST_TIMEOUT, stream.read_to_string(&mut response)).await.unwrap().unwrap();
+    assert!(response.trim_start().starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("access_token"));
+    tokio::time::timeout(REQUEST_TIMEOUT, stopping).await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn implicit_grant_answers_in_the_fragment_after_the_form() {
+    let server = start_with(|config| {
+        let legacy = serde_json::from_value(json!({
+            "client_id": "legacy-spa", "redirect_uris": ["http://127.0.0.1:9000/legacy"],
+            "grant_types": ["implicit"], "response_types": ["token"], "scope": "read",
+            "token_endpoint_auth_method": "none"
+        }))
+        .unwrap();
+        config.clients.push(legacy);
+    })
+    .await;
+    let url = format!(
+        "{}?response_type=token&client_id=legacy-spa&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Flegacy&state=s9",
+        server.endpoint("authorization_endpoint")
+    );
+    let hidden = server.consent_form(&url).await;
+    let reply = server.submit_consent(&hidden, "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 303);
+    let location = reply.header("location").unwrap();
+    assert!(location.starts_with("http://127.0.0.1:9000/legacy#"), "{location}");
+    let params = redirect_params(location);
+    assert_eq!(params["state"], "s9");
+    assert_eq!(params.get("iss"), Some(&server.issuer()));
+    assert_eq!(params["token_type"], "Bearer");
+    assert_eq!(server.me(&params["access_token"]).await.json()["client_id"], "legacy-spa");
+
+    // The demo's web client is not allowed the token response type: redirected error.
+    let url = format!(
+        "{}?response_type=token&client_id=web&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcallback&state=s10",
+        server.endpoint("authorization_endpoint")
+    );
+    let reply = server.get(&url).await;
+    assert_eq!(reply.status, 302);
+    let params = redirect_params(reply.header("location").unwrap());
+    assert_eq!((params["error"].as_str(), params["state"].as_str()), ("unauthorized_client", "s10"));
+    server.stop().await;
+}
