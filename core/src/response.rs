@@ -1,14 +1,15 @@
 //! The framework-agnostic response: status, headers and body.
 
 use crate::error::OAuthError;
+use std::borrow::Cow;
 
 /// A response for an adapter to hand to the web framework.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     /// HTTP status code.
     pub status: u16,
-    /// Header `(name, value)` pairs.
-    pub headers: Vec<(String, String)>,
+    /// Header `(name, value)` pairs. Mostly static strings, so most responses allocate none.
+    pub headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     /// The body bytes.
     pub body: Vec<u8>,
 }
@@ -20,7 +21,7 @@ impl Response {
     }
 
     /// Adds a header.
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with_header(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Cow<'static, str>>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
@@ -49,19 +50,19 @@ impl Response {
     pub fn oauth_error(error: &OAuthError) -> Self {
         let response = Response::json_no_store(error.status(), &error.to_json());
         match error.challenge() {
-            Some(challenge) => response.with_header("WWW-Authenticate", challenge),
+            Some(challenge) => response.with_header("WWW-Authenticate", challenge.to_owned()),
             None => response,
         }
     }
 
     /// A redirect to `location` with the given 3xx status, not cacheable.
-    pub fn redirect(status: u16, location: impl Into<String>) -> Self {
+    pub fn redirect(status: u16, location: impl Into<Cow<'static, str>>) -> Self {
         Response::new(status).with_header("Location", location).with_header("Cache-Control", "no-store")
     }
 
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
     }
 
     /// The body parsed as JSON, for tests and adapters that inspect responses.
