@@ -9,7 +9,8 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, 
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize as _;
 use serde_json::Value;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The algorithms accepted unless configured otherwise: RS256, PS256, ES256, EdDSA and HS256.
 /// `none` is never accepted.
@@ -97,10 +98,24 @@ pub trait AssertionKeys: Send + Sync + 'static {
 ///   with that id; without, every key that fits. A key fits when its `kty` (and curve) suits
 ///   the algorithm, its own `alg`, `use` (`sig`) and `key_ops` (`verify`), when present, agree,
 ///   and an RSA key has at least [`MIN_RSA_BITS`] bits. Keys that cannot be read are skipped.
-#[derive(Debug, Default, Clone, Copy)]
+///
+/// The keys read from a client's `jwks` are kept, per client, for as long as its `jwks`
+/// metadata stays the same: parsing a JWK Set on every assertion would cost more than
+/// verifying an HMAC.
+#[derive(Debug, Default)]
 pub struct ClientKeys {
-    _private: (),
+    cache: Mutex<HashMap<String, CachedJwks>>,
 }
+
+/// A client's `jwks` as last read, and the keys it gave.
+#[derive(Debug)]
+struct CachedJwks {
+    source: Value,
+    keys: Vec<(Jwk, DecodingKey)>,
+}
+
+/// Clients whose keys are cached at most; past this the cache starts afresh.
+const MAX_CACHED_CLIENTS: usize = 4096;
 
 impl ClientKeys {
     /// The key source.
@@ -118,12 +133,28 @@ impl ClientKeys {
                 .into_iter()
                 .collect();
         }
-        client_jwks(client)
-            .iter()
-            .filter(|jwk| kid.is_none_or(|kid| jwk.common.key_id.as_deref() == Some(kid)))
-            .filter(|jwk| fits(jwk, alg))
-            .filter_map(|jwk| DecodingKey::from_jwk(jwk).ok())
-            .collect()
+        let Some(source) = client.metadata("jwks") else { return Vec::new() };
+        let select = |keys: &[(Jwk, DecodingKey)]| -> Vec<DecodingKey> {
+            keys.iter()
+                .filter(|(jwk, _)| kid.is_none_or(|kid| jwk.common.key_id.as_deref() == Some(kid)))
+                .filter(|(jwk, _)| fits(jwk, alg))
+                .map(|(_, key)| key.clone())
+                .collect()
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(cached) = cache.get(client.client_id()).filter(|c| c.source == *source) {
+            return select(&cached.keys);
+        }
+        let keys: Vec<(Jwk, DecodingKey)> = client_jwks(source)
+            .into_iter()
+            .filter_map(|jwk| DecodingKey::from_jwk(&jwk).ok().map(|key| (jwk, key)))
+            .collect();
+        let selected = select(&keys);
+        if cache.len() >= MAX_CACHED_CLIENTS {
+            cache.clear();
+        }
+        cache.insert(client.client_id().to_owned(), CachedJwks { source: source.clone(), keys });
+        selected
     }
 }
 
@@ -134,19 +165,18 @@ impl AssertionKeys for ClientKeys {
     }
 }
 
-/// The readable keys of the client's `jwks` metadata.
-fn client_jwks(client: &dyn Client) -> Vec<Jwk> {
+/// The readable keys of a client's `jwks` metadata.
+fn client_jwks(jwks: &Value) -> Vec<Jwk> {
     let parsed;
-    let set = match client.metadata("jwks") {
-        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+    let set = match jwks {
+        Value::String(text) => match serde_json::from_str::<Value>(text) {
             Ok(value) => {
                 parsed = value;
                 &parsed
             }
             Err(_) => return Vec::new(),
         },
-        Some(value) => value,
-        None => return Vec::new(),
+        value => value,
     };
     let Some(keys) = set.get("keys").and_then(Value::as_array) else {
         return Vec::new();
