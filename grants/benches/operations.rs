@@ -251,27 +251,42 @@ fn operations(report: &mut Report, p: &Primitives) {
     report.add("protected resource token check", check, Some(p.digest), "");
 }
 
-/// Client credentials and introspection with `live` tokens already in the store.
-fn growth(report: &mut Report, live: usize) {
+/// A server holding `live` client-credentials tokens, and the last one issued.
+fn filled_server(live: usize) -> (AuthorizationServer, String) {
     let server = server();
     let request = client_credentials_request();
-    let before = resident_bytes();
     let mut last = Vec::new();
     for _ in 0..live {
         last = block_on(server.token_endpoint(&request)).body;
     }
-    let after = resident_bytes();
-    if let (Some(before), Some(after)) = (before, after) {
-        let per_token = after.saturating_sub(before) as f64 / live as f64;
-        println!("memory per live token ({live} tokens): {per_token:.0} bytes (resident memory growth / tokens)");
-    }
+    let token = token_field(&last, "access_token");
+    (server, token)
+}
+
+/// Client credentials and introspection with `live` tokens already in the store.
+fn growth_row(report: &mut Report, server: &AuthorizationServer, token: &str, live: usize) {
+    let request = client_credentials_request();
     let cc = median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)));
     report.add(&format!("client_credentials with {live} live tokens"), cc, None, "");
-    let token = token_field(&last, "access_token");
     let introspect =
-        Request::post("/introspect").with_header("Authorization", SVC_BASIC).with_form(&[("token", &token)]);
+        Request::post("/introspect").with_header("Authorization", SVC_BASIC).with_form(&[("token", token)]);
     let introspection = median_ns(|_| drop(black_box(block_on(server.introspection_endpoint(&introspect)).body)));
     report.add(&format!("introspection with {live} live tokens"), introspection, None, "");
+}
+
+/// Fills a store with `large` tokens (measuring resident memory per token, in a fresh
+/// process), then one with 1,000, and measures both while both are alive, so that each
+/// measurement grows its store into fresh memory alike.
+fn growth(report: &mut Report, large: usize) {
+    let before = resident_bytes();
+    let (big, big_token) = filled_server(large);
+    if let (Some(before), Some(after)) = (before, resident_bytes()) {
+        let per_token = after.saturating_sub(before) as f64 / large as f64;
+        println!("memory per live token ({large} tokens): {per_token:.0} bytes (resident memory growth / tokens)");
+    }
+    let (small, small_token) = filled_server(1_000);
+    growth_row(report, &small, &small_token, 1_000);
+    growth_row(report, &big, &big_token, large);
 }
 
 /// Client credentials requests completed in `duration` by `threads` threads on one server.
@@ -315,10 +330,8 @@ fn main() {
         println!("client_credentials {}", support::fmt_ns(cc));
         return;
     }
-    // Growth first, while the process is fresh: both sizes then pay for fresh memory alike
-    // (no freed memory to reuse), and resident memory growth is the store's.
+    // Growth first, while the process is fresh, so resident memory growth is the store's.
     let growth_live = std::env::var("GRANTRY_BENCH_LIVE").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
-    growth(&mut report, 1_000);
     growth(&mut report, growth_live);
     let p = primitives(&mut report);
     operations(&mut report, &p);
