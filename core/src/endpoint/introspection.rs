@@ -1,10 +1,8 @@
 //! The introspection endpoint (RFC 7662).
 
-use super::revocation::endpoint_params;
 use crate::client::Client;
 use crate::client_auth::storage_failure;
 use crate::error::OAuthError;
-use crate::grant::ClientAuthentication;
 use crate::json;
 use crate::request::Request;
 use crate::response::Response;
@@ -28,11 +26,8 @@ impl AuthorizationServer {
     }
 
     async fn handle_introspection(&self, request: &Request) -> Result<Option<TokenRecord>, OAuthError> {
-        let params = endpoint_params(request, "introspection")?;
-        let caller = self
-            .authenticate_client(request, &params, &self.introspection_auth_methods(), ClientAuthentication::Required)
-            .await?
-            .ok_or_else(|| OAuthError::invalid_client("client authentication required"))?;
+        let (params, caller) =
+            self.endpoint_client(request, "introspection", &self.introspection_auth_methods()).await?;
         let token = params.require("token")?;
         self.active_token(&*caller, token).await
     }

@@ -1,5 +1,6 @@
 //! The revocation endpoint (RFC 7009).
 
+use crate::client::Client;
 use crate::client_auth::storage_failure;
 use crate::error::OAuthError;
 use crate::grant::ClientAuthentication;
@@ -10,6 +11,7 @@ use crate::response::Response;
 use crate::secret::TokenDigest;
 use crate::server::AuthorizationServer;
 use crate::storage::TokenKind;
+use std::sync::Arc;
 
 impl AuthorizationServer {
     /// Serves a revocation request (RFC 7009): `200` with an empty body when the token is
@@ -26,11 +28,7 @@ impl AuthorizationServer {
     }
 
     async fn handle_revocation(&self, request: &Request) -> Result<(), OAuthError> {
-        let params = endpoint_params(request, "revocation")?;
-        let client = self
-            .authenticate_client(request, &params, &self.revocation_auth_methods(), ClientAuthentication::Required)
-            .await?
-            .ok_or_else(|| OAuthError::invalid_client("client authentication required"))?;
+        let (params, client) = self.endpoint_client(request, "revocation", &self.revocation_auth_methods()).await?;
         let token = params.require("token")?;
         // `token_type_hint` only says where to look first (RFC 7009 §2.1); access and refresh
         // tokens share one digest space here, so one lookup covers every type and an unknown
@@ -64,13 +62,26 @@ impl AuthorizationServer {
     }
 }
 
-/// The parameters of a POST-only, body-only endpoint (revocation, introspection).
-pub(crate) fn endpoint_params(request: &Request, endpoint: &str) -> Result<Params, OAuthError> {
-    if *request.method() != Method::Post {
-        return Err(OAuthError::invalid_request(format!("the {endpoint} endpoint accepts only POST")));
+impl AuthorizationServer {
+    /// The parameters and the authenticated client of a request to a POST-only, body-only
+    /// endpoint that requires client authentication (revocation, introspection).
+    pub(crate) async fn endpoint_client(
+        &self,
+        request: &Request,
+        endpoint: &str,
+        methods: &[ClientAuthMethod],
+    ) -> Result<(Params, Arc<dyn Client>), OAuthError> {
+        if *request.method() != Method::Post {
+            return Err(OAuthError::invalid_request(format!("the {endpoint} endpoint accepts only POST")));
+        }
+        if request.query().is_some() {
+            return Err(OAuthError::invalid_request("parameters must be in the body, not the URL query"));
+        }
+        let params = request.form_params()?;
+        let client = self
+            .authenticate_client(request, &params, methods, ClientAuthentication::Required)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_client("client authentication required"))?;
+        Ok((params, client))
     }
-    if request.query().is_some() {
-        return Err(OAuthError::invalid_request("parameters must be in the body, not the URL query"));
-    }
-    request.form_params()
 }
