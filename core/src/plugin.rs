@@ -204,13 +204,13 @@ impl AuthorizationServer {
         extensions: &[(&str, &serde_json::Value)],
     ) -> Result<RegisteredGrant<'_>, PluginError> {
         let PluginFactory::Grant(make_grant) = find(name, PluginKind::Grant)?.factory else {
-            unreachable!("find returns a plugin of the kind asked for")
+            return Err(PluginError::Config { name: name.to_owned(), message: "not a grant".into() });
         };
         let grant = make_grant(config)?;
         let mut attached = Vec::with_capacity(extensions.len());
         for (ext_name, ext_config) in extensions {
             let PluginFactory::Extension(make) = find(ext_name, PluginKind::Extension)?.factory else {
-                unreachable!("find returns a plugin of the kind asked for")
+                return Err(PluginError::Config { name: (*ext_name).to_owned(), message: "not an extension".into() });
             };
             attached.push(make(ext_config)?);
         }

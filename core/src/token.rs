@@ -5,7 +5,7 @@ use crate::params::Params;
 use crate::scope::Scope;
 use crate::secret::Secret;
 use base64::Engine as _;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 /// What a generated credential will be used as.
@@ -129,8 +129,8 @@ impl TokenResponse {
         out.push_str(",\"token_type\":");
         crate::json::push_string(&mut out, &self.token_type);
         if let Some(exp) = self.expires_in {
-            out.push_str(",\"expires_in\":");
-            out.push_str(&exp.to_string());
+            // Writing to a String cannot fail.
+            let _ = write!(out, ",\"expires_in\":{exp}");
         }
         if let Some(rt) = &self.refresh_token {
             out.push_str(",\"refresh_token\":");

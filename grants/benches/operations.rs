@@ -72,6 +72,19 @@ fn exchange_request(code: &str) -> Request {
     ])
 }
 
+/// `n` refresh requests, each for a fresh refresh token of its own grant.
+fn refresh_requests(server: &AuthorizationServer, n: usize) -> Vec<Request> {
+    (0..n)
+        .map(|_| {
+            let body = block_on(server.token_endpoint(&exchange_request(&code(server)))).body;
+            let refresh_token = token_field(&body, "refresh_token");
+            Request::post("/token")
+                .with_header("Authorization", WEB_BASIC)
+                .with_form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)])
+        })
+        .collect()
+}
+
 fn token_field(body: &[u8], field: &str) -> String {
     let json: serde_json::Value = serde_json::from_slice(body).expect("json");
     json[field].as_str().expect("field").to_owned()
@@ -212,17 +225,7 @@ fn operations(report: &mut Report, p: &Primitives) {
 
     let server = self::server();
     let refresh = median_ns_batched(
-        |n| {
-            (0..n)
-                .map(|_| {
-                    let body = block_on(server.token_endpoint(&exchange_request(&code(&server)))).body;
-                    let refresh_token = token_field(&body, "refresh_token");
-                    Request::post("/token")
-                        .with_header("Authorization", WEB_BASIC)
-                        .with_form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)])
-                })
-                .collect()
-        },
+        |n| refresh_requests(&server, n),
         |req| drop(black_box(block_on(server.token_endpoint(&req)).body)),
     );
     report.add(
@@ -323,11 +326,28 @@ fn main() {
     }
     let mut report = Report::default();
     // GRANTRY_BENCH_PROFILE=client_credentials: run only that operation, for a profiler.
-    if std::env::var("GRANTRY_BENCH_PROFILE").is_ok_and(|op| op == "client_credentials") {
+    if let Ok(op) = std::env::var("GRANTRY_BENCH_PROFILE") {
         let server = server();
-        let request = client_credentials_request();
-        let cc = median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)));
-        println!("client_credentials {}", support::fmt_ns(cc));
+        let ns = match op.as_str() {
+            "client_credentials" => {
+                let request = client_credentials_request();
+                median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)))
+            }
+            "refresh_token" => median_ns_batched(
+                |n| refresh_requests(&server, n),
+                |req| {
+                    drop(black_box(block_on(server.token_endpoint(&req)).body));
+                },
+            ),
+            "authorization_code" => median_ns_batched(
+                |n| (0..n).map(|_| exchange_request(&code(&server))).collect(),
+                |req| {
+                    drop(black_box(block_on(server.token_endpoint(&req)).body));
+                },
+            ),
+            other => panic!("GRANTRY_BENCH_PROFILE: no operation {other:?}"),
+        };
+        println!("{op} {}", support::fmt_ns(ns));
         return;
     }
     // Growth first, while the process is fresh, so resident memory growth is the store's.

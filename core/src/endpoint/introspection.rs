@@ -9,6 +9,7 @@ use crate::response::Response;
 use crate::secret::TokenDigest;
 use crate::server::AuthorizationServer;
 use crate::storage::{TokenKind, TokenRecord};
+use std::fmt::Write as _;
 
 impl AuthorizationServer {
     /// Serves an introspection request (RFC 7662). The caller authenticates as a client.
@@ -64,9 +65,10 @@ impl AuthorizationServer {
             TokenKind::Access => "\"Bearer\"",
             TokenKind::Refresh => "\"refresh_token\"",
         });
-        out.push_str(&format!(",\"iat\":{}", record.issued_at));
+        // Writing to a String cannot fail.
+        let _ = write!(out, ",\"iat\":{}", record.issued_at);
         if let Some(exp) = record.expires_at {
-            out.push_str(&format!(",\"exp\":{exp}"));
+            let _ = write!(out, ",\"exp\":{exp}");
         }
         out.push_str(",\"iss\":");
         json::push_string(&mut out, self.config.issuer());

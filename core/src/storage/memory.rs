@@ -83,9 +83,26 @@ impl<K: ShardKey, V> Sharded<K, V> {
     }
 }
 
-struct CodeSlot {
-    record: AuthorizationCodeRecord,
-    redeemed: bool,
+/// A code: its record until it is redeemed, then only what replay detection needs.
+enum CodeSlot {
+    Live(AuthorizationCodeRecord),
+    Redeemed { family: FamilyId, expires_at: Timestamp },
+}
+
+impl CodeSlot {
+    fn family(&self) -> FamilyId {
+        match self {
+            CodeSlot::Live(record) => record.family,
+            CodeSlot::Redeemed { family, .. } => *family,
+        }
+    }
+
+    fn expires_at(&self) -> Timestamp {
+        match self {
+            CodeSlot::Live(record) => record.expires_at,
+            CodeSlot::Redeemed { expires_at, .. } => *expires_at,
+        }
+    }
 }
 
 /// A map entry: the slot is boxed, so a bucket is 48 bytes, not 160, which halves the memory
@@ -299,7 +316,7 @@ impl MemoryStore {
     }
 
     fn sweep_shard(&self, shard: usize, now: Timestamp) {
-        self.codes.lock_index(shard).retain(|_, slot| slot.record.expires_at > now);
+        self.codes.lock_index(shard).retain(|_, slot| slot.expires_at() > now);
         self.tokens.lock_index(shard).retain(|_, stored| stored.expires_at > now);
         // A revoked family is kept until its tokens would have expired, so a save that races
         // the revocation still finds it revoked.
@@ -334,7 +351,7 @@ impl AuthorizationCodeStore for MemoryStore {
         // The family is created with the code, so a replay that revokes it before any token
         // is saved still revokes the tokens saved afterwards.
         self.families.lock(&record.family).entry(record.family).or_default().extend_to(Some(record.expires_at));
-        self.codes.lock(&code).insert(code, CodeSlot { record, redeemed: false });
+        self.codes.lock(&code).insert(code, CodeSlot::Live(record));
         self.note_save();
         ready(Ok(()))
     }
@@ -343,10 +360,14 @@ impl AuthorizationCodeStore for MemoryStore {
         let mut codes = self.codes.lock(code);
         let outcome = match codes.get_mut(code) {
             None => CodeRedemption::NotFound,
-            Some(slot) if slot.redeemed => CodeRedemption::AlreadyRedeemed { family: slot.record.family },
+            Some(CodeSlot::Redeemed { family, .. }) => CodeRedemption::AlreadyRedeemed { family: *family },
             Some(slot) => {
-                slot.redeemed = true;
-                CodeRedemption::Redeemed(slot.record.clone())
+                // The record is handed over, not copied: only the family stays, for replays.
+                let marker = CodeSlot::Redeemed { family: slot.family(), expires_at: slot.expires_at() };
+                match std::mem::replace(slot, marker) {
+                    CodeSlot::Live(record) => CodeRedemption::Redeemed(record),
+                    CodeSlot::Redeemed { family, .. } => CodeRedemption::AlreadyRedeemed { family },
+                }
             }
         };
         ready(Ok(outcome))
