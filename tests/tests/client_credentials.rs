@@ -22,11 +22,11 @@ fn harness_allowing_client_secret_post() -> Harness {
     let h = Harness::custom(
         |config| config,
         |server| {
-            server
-                .register_grant(ClientCredentialsGrant::new(), ())
-                .expect("register")
-                .with_auth_methods([ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::CLIENT_SECRET_POST])
-                .expect("methods available");
+            register_allowing(
+                server,
+                ClientCredentialsGrant::new(),
+                [ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::CLIENT_SECRET_POST],
+            );
         },
     );
     h.add_client(
@@ -124,11 +124,11 @@ async fn public_client_is_unauthorized_even_where_none_is_allowed() {
     let h = Harness::custom(
         |config| config,
         |server| {
-            server
-                .register_grant(ClientCredentialsGrant::new(), ())
-                .expect("register")
-                .with_auth_methods([ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::NONE])
-                .expect("methods available");
+            register_allowing(
+                server,
+                ClientCredentialsGrant::new(),
+                [ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::NONE],
+            );
         },
     );
     h.add_client(

@@ -134,17 +134,9 @@ async fn client_secret_post_works_once_allowed_for_password_grant() {
         |config| config,
         |server| {
             server.register_grant(AuthorizationCodeGrant::new(), ()).expect("register");
-            server
-                .register_grant(PasswordGrant::new(), ())
-                .expect("register")
-                .with_auth_methods([ClientAuthMethod::CLIENT_SECRET_POST])
-                .expect("client_secret_post is available");
+            register_allowing(server, PasswordGrant::new(), [ClientAuthMethod::CLIENT_SECRET_POST]);
             // The refresh grant must accept client_secret_post too, or no refresh token is issued.
-            server
-                .register_grant(RefreshTokenGrant::new(), ())
-                .expect("register")
-                .with_auth_methods([ClientAuthMethod::CLIENT_SECRET_POST])
-                .expect("client_secret_post is available");
+            register_allowing(server, RefreshTokenGrant::new(), [ClientAuthMethod::CLIENT_SECRET_POST]);
         },
     );
     h.add_client(post_client());

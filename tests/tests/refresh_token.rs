@@ -273,11 +273,11 @@ async fn public_client_refreshes_only_where_none_is_allowed() {
         |config| config,
         |server| {
             server.register_grant(AuthorizationCodeGrant::new(), ()).expect("register");
-            server
-                .register_grant(RefreshTokenGrant::new(), ())
-                .expect("register")
-                .with_auth_methods([ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::NONE])
-                .expect("methods available");
+            register_allowing(
+                server,
+                RefreshTokenGrant::new(),
+                [ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::NONE],
+            );
         },
     );
     let code = h.obtain_code(SPA, Some(SPA_REDIRECT), None).await;

@@ -67,6 +67,15 @@ pub struct Harness {
     pub clock: Arc<ManualClock>,
 }
 
+/// Registers `grant` allowing exactly `methods` at the token endpoint.
+pub fn register_allowing(
+    server: &mut AuthorizationServer,
+    grant: impl grantry_core::Grant,
+    methods: impl IntoIterator<Item = grantry_core::ClientAuthMethod>,
+) {
+    server.register_grant(grant, ()).expect("register").with_auth_methods(methods).expect("methods available");
+}
+
 /// Registers the five RFC 6749 grants with their defaults.
 pub fn register_all_grants(server: &mut AuthorizationServer) {
     server.register_grant(AuthorizationCodeGrant::new(), ()).expect("register authorization code");
