@@ -34,10 +34,16 @@ pub type Shared = Arc<AppState>;
 pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/authorize", get(authorize_get).post(authorize_post))
-        .route("/token", any(token))
-        .route("/revoke", any(revoke))
-        .route("/introspect", any(introspect))
-        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/token", any(|State(s): State<Shared>, r: axum::extract::Request| engine(s, r, Engine::Token)))
+        .route("/revoke", any(|State(s): State<Shared>, r: axum::extract::Request| engine(s, r, Engine::Revocation)))
+        .route(
+            "/introspect",
+            any(|State(s): State<Shared>, r: axum::extract::Request| engine(s, r, Engine::Introspection)),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(|State(s): State<Shared>, r: axum::extract::Request| engine(s, r, Engine::Metadata)),
+        )
         .route("/api/me", get(me))
         .layer(axum::middleware::from_fn(logging::log_requests))
         .with_state(state)
@@ -71,32 +77,28 @@ fn respond_with_code(response: Response, code: Option<String>) -> axum::response
     converted
 }
 
-async fn token(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
-    match read(&state, request).await {
-        Ok(request) => respond(state.server.token_endpoint(&request).await),
-        Err(refused) => respond(refused),
-    }
+/// The engine endpoints a request is handed to as it is.
+#[derive(Debug, Clone, Copy)]
+enum Engine {
+    Token,
+    Revocation,
+    Introspection,
+    Metadata,
 }
 
-async fn revoke(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
-    match read(&state, request).await {
-        Ok(request) => respond(state.server.revocation_endpoint(&request).await),
-        Err(refused) => respond(refused),
-    }
-}
-
-async fn introspect(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
-    match read(&state, request).await {
-        Ok(request) => respond(state.server.introspection_endpoint(&request).await),
-        Err(refused) => respond(refused),
-    }
-}
-
-async fn metadata(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
-    match read(&state, request).await {
-        Ok(request) => respond(state.server.metadata_endpoint(&request)),
-        Err(refused) => respond(refused),
-    }
+/// Reads the request (within the body limit) and lets the engine endpoint answer it.
+async fn engine(state: Shared, request: axum::extract::Request, endpoint: Engine) -> axum::response::Response {
+    let request = match read(&state, request).await {
+        Ok(request) => request,
+        Err(refused) => return respond(refused),
+    };
+    let server = &state.server;
+    respond(match endpoint {
+        Engine::Token => server.token_endpoint(&request).await,
+        Engine::Revocation => server.revocation_endpoint(&request).await,
+        Engine::Introspection => server.introspection_endpoint(&request).await,
+        Engine::Metadata => server.metadata_endpoint(&request),
+    })
 }
 
 /// `GET /api/me`: who the bearer token acts for. Needs scope `read`.
