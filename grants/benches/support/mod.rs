@@ -30,33 +30,9 @@ pub fn budget() -> Duration {
 }
 
 /// The median, over batches, of the mean time of one call of `op`, in nanoseconds.
-/// `op` gets the index of the call, so it can take pre-built inputs.
-pub fn median_ns(mut op: impl FnMut(usize)) -> f64 {
-    // Calibrate a batch to about 1 ms.
-    let mut batch = 1usize;
-    loop {
-        let start = Instant::now();
-        for i in 0..batch {
-            op(black_box(i));
-        }
-        if start.elapsed() >= Duration::from_micros(1000) || batch >= 1 << 20 {
-            break;
-        }
-        batch *= 2;
-    }
-    let deadline = Instant::now() + budget();
-    let mut means = Vec::new();
-    let mut index = batch;
-    while Instant::now() < deadline || means.len() < 11 {
-        let start = Instant::now();
-        for _ in 0..batch {
-            op(black_box(index));
-            index += 1;
-        }
-        means.push(start.elapsed().as_nanos() as f64 / batch as f64);
-    }
-    means.sort_by(f64::total_cmp);
-    means[means.len() / 2]
+/// `op` gets the index of the call within its batch.
+pub fn median_ns(op: impl FnMut(usize)) -> f64 {
+    median_ns_batched(|n| (0..n).collect(), op)
 }
 
 /// Like [`median_ns`], for operations that consume their input (a code, a refresh token):
