@@ -6,6 +6,7 @@ use crate::scope::Scope;
 use crate::secret::{Secret, constant_time_eq};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
+use std::sync::Arc;
 
 /// A registered client, as the engine sees it.
 ///
@@ -14,6 +15,12 @@ use std::fmt;
 pub trait Client: Send + Sync + fmt::Debug {
     /// The `client_id`.
     fn client_id(&self) -> &str;
+
+    /// The `client_id` as a shared string: token records hold it, so an implementation that
+    /// keeps its id in an `Arc<str>` lets a million tokens share one copy. The default copies.
+    fn shared_client_id(&self) -> Arc<str> {
+        Arc::from(self.client_id())
+    }
 
     /// Checks a presented secret in constant time. Clients without a secret return `false`.
     fn check_secret(&self, presented: &str) -> bool;
@@ -121,7 +128,7 @@ pub enum ClientConfigError {
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct ClientRecord {
     /// The `client_id`.
-    pub client_id: String,
+    pub client_id: Arc<str>,
     /// The secret, if the client is confidential.
     #[serde(default, rename = "client_secret", deserialize_with = "deserialize_secret")]
     pub secret: Option<ClientSecret>,
@@ -163,7 +170,7 @@ fn default_auth_method() -> ClientAuthMethod {
 }
 
 impl ClientRecord {
-    fn new(client_id: impl Into<String>, secret: Option<ClientSecret>, method: ClientAuthMethod) -> Self {
+    fn new(client_id: impl Into<Arc<str>>, secret: Option<ClientSecret>, method: ClientAuthMethod) -> Self {
         ClientRecord {
             client_id: client_id.into(),
             secret,
@@ -177,12 +184,12 @@ impl ClientRecord {
     }
 
     /// A confidential client authenticating with `client_secret_basic`.
-    pub fn confidential(client_id: impl Into<String>, secret: impl Into<String>) -> Self {
+    pub fn confidential(client_id: impl Into<Arc<str>>, secret: impl Into<String>) -> Self {
         Self::new(client_id, Some(ClientSecret::Plain(Secret::new(secret))), ClientAuthMethod::CLIENT_SECRET_BASIC)
     }
 
     /// A public client (`token_endpoint_auth_method` `none`).
-    pub fn public(client_id: impl Into<String>) -> Self {
+    pub fn public(client_id: impl Into<Arc<str>>) -> Self {
         Self::new(client_id, None, ClientAuthMethod::NONE)
     }
 
@@ -243,7 +250,7 @@ impl ClientRecord {
         for uri in &self.redirect_uris {
             let parsed = url::Url::parse(uri);
             if parsed.is_err() || uri.contains('#') {
-                return Err(ClientConfigError::RedirectUri { client_id: self.client_id.clone(), uri: uri.clone() });
+                return Err(ClientConfigError::RedirectUri { client_id: self.client_id.to_string(), uri: uri.clone() });
             }
         }
         let method = &self.token_endpoint_auth_method;
@@ -262,7 +269,7 @@ impl ClientRecord {
         };
         match problem {
             Some(problem) => Err(ClientConfigError::Secret {
-                client_id: self.client_id.clone(),
+                client_id: self.client_id.to_string(),
                 method: method.to_string(),
                 problem,
             }),
@@ -274,6 +281,10 @@ impl ClientRecord {
 impl Client for ClientRecord {
     fn client_id(&self) -> &str {
         &self.client_id
+    }
+
+    fn shared_client_id(&self) -> Arc<str> {
+        self.client_id.clone()
     }
 
     fn check_secret(&self, presented: &str) -> bool {

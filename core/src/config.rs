@@ -62,7 +62,7 @@ impl IntrospectionAccess {
     /// Whether `caller` may see `token`.
     pub fn allows(&self, caller: &dyn Client, token: &TokenRecord) -> bool {
         match self {
-            IntrospectionAccess::OwnTokens => token.client_id == caller.client_id(),
+            IntrospectionAccess::OwnTokens => *token.client_id == *caller.client_id(),
             IntrospectionAccess::AnyToken => true,
             IntrospectionAccess::Rule(rule) => rule(caller, token),
         }

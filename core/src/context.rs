@@ -12,7 +12,7 @@ use crate::params::Params;
 use crate::registry::Registration;
 use crate::secret::{Secret, TokenDigest};
 use crate::server::AuthorizationServer;
-use crate::storage::{Attributes, FamilyId, Storage, TokenKind, TokenRecord};
+use crate::storage::{Attributes, FamilyId, IssuedTokens, Storage, TokenKind, TokenRecord};
 use crate::token::{CredentialKind, TokenResponse};
 
 /// The server as a running grant sees it: storage, configuration, and token issuance with the
@@ -102,9 +102,10 @@ impl<'a> GrantContext<'a> {
 
         // A refresh token starts a family if the grant continues none; a lone access token has none.
         let family = grant.family.or_else(|| refresh.then(FamilyId::random));
+        let client_id = grant.client.shared_client_id();
         let record = |kind, expires_at, scope: &crate::scope::Scope| TokenRecord {
             kind,
-            client_id: grant.client.client_id().to_owned(),
+            client_id: client_id.clone(),
             subject: grant.subject.clone(),
             scope: scope.clone(),
             grant_type: grant.grant_type.clone(),
@@ -113,16 +114,16 @@ impl<'a> GrantContext<'a> {
             family,
             attributes: grant.attributes.clone(),
         };
-        let mut tokens = vec![(
+        let access = (
             TokenDigest::of(response.access_token.expose()),
             record(TokenKind::Access, Some(now.saturating_add(expires_in)), &grant.scope),
-        )];
-        if let Some(refresh_token) = &response.refresh_token {
+        );
+        let refresh = response.refresh_token.as_ref().map(|refresh_token| {
             let expires_at = config.refresh_token_ttl().map(|ttl| now.saturating_add(ttl));
             let scope = grant.refresh_scope.as_ref().unwrap_or(&grant.scope);
-            tokens.push((TokenDigest::of(refresh_token.expose()), record(TokenKind::Refresh, expires_at, scope)));
-        }
-        self.storage().tokens.save_tokens(family, tokens).await.map_err(storage_failure)?;
+            (TokenDigest::of(refresh_token.expose()), record(TokenKind::Refresh, expires_at, scope))
+        });
+        self.storage().tokens.save_tokens(IssuedTokens { access, refresh }).await.map_err(storage_failure)?;
         Ok(response)
     }
 }

@@ -93,7 +93,7 @@ pub struct AccessGrant {
     /// The grant type being used.
     pub grant_type: GrantType,
     /// The resource owner, if the tokens act for one.
-    pub subject: Option<String>,
+    pub subject: Option<Arc<str>>,
     /// The scope granted.
     pub scope: Scope,
     /// The scope the client asked for, if it asked (the response carries `scope` whenever the
@@ -130,7 +130,7 @@ impl AccessGrant {
     }
 
     /// Sets the resource owner.
-    pub fn for_subject(mut self, subject: impl Into<String>) -> Self {
+    pub fn for_subject(mut self, subject: impl Into<Arc<str>>) -> Self {
         self.subject = Some(subject.into());
         self
     }

@@ -3,8 +3,70 @@
 //! Each is a validated newtype: once constructed it is known to be well-formed, so the registry
 //! and the endpoints never handle an unchecked string.
 
-use std::borrow::{Borrow, Cow};
+use std::borrow::Borrow;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// A validated name: a constant, or one read from configuration and shared, so cloning a
+/// name (into every token record, say) never copies it.
+#[derive(Clone)]
+enum Name {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl Name {
+    fn owned(name: &str) -> Self {
+        Name::Shared(Arc::from(name))
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Name::Static(s) => s,
+            Name::Shared(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Name {}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+/// Hashes as the `str` it holds, as `Borrow<str>` on the newtypes requires.
+impl Hash for Name {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl serde::Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 /// Why a grant type, response type or method name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,30 +93,30 @@ pub enum NameError {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
-pub struct GrantType(Cow<'static, str>);
+pub struct GrantType(Name);
 
 impl GrantType {
     /// `authorization_code` (RFC 6749 §4.1).
-    pub const AUTHORIZATION_CODE: GrantType = GrantType(Cow::Borrowed("authorization_code"));
+    pub const AUTHORIZATION_CODE: GrantType = GrantType(Name::Static("authorization_code"));
     /// `password` (RFC 6749 §4.3).
-    pub const PASSWORD: GrantType = GrantType(Cow::Borrowed("password"));
+    pub const PASSWORD: GrantType = GrantType(Name::Static("password"));
     /// `client_credentials` (RFC 6749 §4.4).
-    pub const CLIENT_CREDENTIALS: GrantType = GrantType(Cow::Borrowed("client_credentials"));
+    pub const CLIENT_CREDENTIALS: GrantType = GrantType(Name::Static("client_credentials"));
     /// `refresh_token` (RFC 6749 §6).
-    pub const REFRESH_TOKEN: GrantType = GrantType(Cow::Borrowed("refresh_token"));
+    pub const REFRESH_TOKEN: GrantType = GrantType(Name::Static("refresh_token"));
     /// `implicit`: not a token endpoint grant type, but the name RFC 7591 uses in a client's
     /// `grant_types` for a client allowed the implicit flow.
-    pub const IMPLICIT: GrantType = GrantType(Cow::Borrowed("implicit"));
+    pub const IMPLICIT: GrantType = GrantType(Name::Static("implicit"));
 
     const STANDARD: [&'static str; 4] = ["authorization_code", "password", "client_credentials", "refresh_token"];
 
     /// Validates a grant type a grant serves at the token endpoint.
     pub fn parse(name: &str) -> Result<GrantType, NameError> {
         if let Some(std) = Self::STANDARD.iter().find(|s| **s == name) {
-            return Ok(GrantType(Cow::Borrowed(std)));
+            return Ok(GrantType(Name::Static(std)));
         }
         if is_absolute_uri(name) {
-            return Ok(GrantType(Cow::Owned(name.to_owned())));
+            return Ok(GrantType(Name::owned(name)));
         }
         Err(NameError::GrantType(name.to_owned()))
     }
@@ -67,7 +129,7 @@ impl GrantType {
 
     /// The name.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
@@ -87,13 +149,13 @@ fn is_absolute_uri(s: &str) -> bool {
 
 impl fmt::Display for GrantType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0.as_str())
     }
 }
 
 impl Borrow<str> for GrantType {
     fn borrow(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
@@ -102,13 +164,13 @@ impl Borrow<str> for GrantType {
 /// The names are kept sorted, so `"id_token code"` and `"code id_token"` are the same value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
-pub struct ResponseType(Cow<'static, str>);
+pub struct ResponseType(Name);
 
 impl ResponseType {
     /// `code` (RFC 6749 §4.1).
-    pub const CODE: ResponseType = ResponseType(Cow::Borrowed("code"));
+    pub const CODE: ResponseType = ResponseType(Name::Static("code"));
     /// `token` (RFC 6749 §4.2).
-    pub const TOKEN: ResponseType = ResponseType(Cow::Borrowed("token"));
+    pub const TOKEN: ResponseType = ResponseType(Name::Static("token"));
 
     /// Validates and normalises a response type.
     pub fn parse(value: &str) -> Result<ResponseType, NameError> {
@@ -124,29 +186,29 @@ impl ResponseType {
         }
         names.sort_unstable();
         names.dedup();
-        Ok(ResponseType(Cow::Owned(names.join(" "))))
+        Ok(ResponseType(Name::owned(&names.join(" "))))
     }
 
     /// The normalised value.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// Whether one of the names is `name`.
     pub fn includes(&self, name: &str) -> bool {
-        self.0.split(' ').any(|n| n == name)
+        self.0.as_str().split(' ').any(|n| n == name)
     }
 }
 
 impl fmt::Display for ResponseType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0.as_str())
     }
 }
 
 impl Borrow<str> for ResponseType {
     fn borrow(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
@@ -155,19 +217,19 @@ impl Borrow<str> for ResponseType {
 /// The five methods of the RFCs are constants; a plugin can define any other name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
-pub struct ClientAuthMethod(Cow<'static, str>);
+pub struct ClientAuthMethod(Name);
 
 impl ClientAuthMethod {
     /// Client id and secret in the `Authorization: Basic` header (RFC 6749 §2.3.1).
-    pub const CLIENT_SECRET_BASIC: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("client_secret_basic"));
+    pub const CLIENT_SECRET_BASIC: ClientAuthMethod = ClientAuthMethod(Name::Static("client_secret_basic"));
     /// Client id and secret in the form body (RFC 6749 §2.3.1).
-    pub const CLIENT_SECRET_POST: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("client_secret_post"));
+    pub const CLIENT_SECRET_POST: ClientAuthMethod = ClientAuthMethod(Name::Static("client_secret_post"));
     /// A public client: `client_id` only.
-    pub const NONE: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("none"));
+    pub const NONE: ClientAuthMethod = ClientAuthMethod(Name::Static("none"));
     /// A JWT signed with the client secret (RFC 7523 §2.2).
-    pub const CLIENT_SECRET_JWT: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("client_secret_jwt"));
+    pub const CLIENT_SECRET_JWT: ClientAuthMethod = ClientAuthMethod(Name::Static("client_secret_jwt"));
     /// A JWT signed with the client's private key (RFC 7523 §2.2).
-    pub const PRIVATE_KEY_JWT: ClientAuthMethod = ClientAuthMethod(Cow::Borrowed("private_key_jwt"));
+    pub const PRIVATE_KEY_JWT: ClientAuthMethod = ClientAuthMethod(Name::Static("private_key_jwt"));
 
     /// A method name: non-empty, without white space.
     pub fn parse(name: &str) -> Result<ClientAuthMethod, NameError> {
@@ -184,31 +246,31 @@ impl ClientAuthMethod {
         if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(NameError::AuthMethod(name.to_owned()));
         }
-        Ok(ClientAuthMethod(Cow::Owned(name.to_owned())))
+        Ok(ClientAuthMethod(Name::owned(name)))
     }
 
     /// A method name known at compile time (for plugins defining a constant).
     ///
     /// The name is not checked here; [`ClientAuthMethod::parse`] checks names from configuration.
     pub const fn from_static(name: &'static str) -> ClientAuthMethod {
-        ClientAuthMethod(Cow::Borrowed(name))
+        ClientAuthMethod(Name::Static(name))
     }
 
     /// The name.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
 impl fmt::Display for ClientAuthMethod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0.as_str())
     }
 }
 
 impl Borrow<str> for ClientAuthMethod {
     fn borrow(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 

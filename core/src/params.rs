@@ -193,10 +193,14 @@ fn decode_bytes(out: &mut Vec<u8>, raw: &[u8]) -> Result<(), OAuthError> {
 }
 
 /// Decodes one form component: `+` is a space, `%XX` a byte; the result must be UTF-8.
-pub(crate) fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
+/// A component with nothing to decode is borrowed, not copied.
+pub(crate) fn decode_component(raw: &[u8]) -> Result<Cow<'_, str>, OAuthError> {
+    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
+        return std::str::from_utf8(raw).map(Cow::Borrowed).map_err(|_| not_utf8());
+    }
     let mut out = Vec::with_capacity(raw.len());
     decode_bytes(&mut out, raw)?;
-    String::from_utf8(out).map_err(|_| not_utf8())
+    String::from_utf8(out).map(Cow::Owned).map_err(|_| not_utf8())
 }
 
 /// Encodes one form component (unreserved characters kept, space as `+`).

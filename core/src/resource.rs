@@ -14,9 +14,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceAccess {
     /// The client the token was issued to.
-    pub client_id: String,
+    pub client_id: Arc<str>,
     /// The resource owner, if the token acts for one.
-    pub subject: Option<String>,
+    pub subject: Option<Arc<str>>,
     /// The token's scope.
     pub scope: Scope,
     /// When the token expires.

@@ -30,10 +30,12 @@ impl Scope {
     /// Parses a `scope` value. Each token must be of `%x21 / %x23-5B / %x5D-7E`; repeated
     /// spaces between tokens are tolerated. A malformed value is `invalid_scope`.
     pub fn parse(value: &str) -> Result<Scope, OAuthError> {
-        let valid = |t: &str| t.bytes().all(|c| matches!(c, 0x21 | 0x23..=0x5B | 0x5D..=0x7E));
+        if is_canonical(value) {
+            return Ok(Scope { joined: Some(Arc::from(value)) });
+        }
         let mut tokens: Vec<&str> = Vec::new();
         for token in value.split(' ').filter(|t| !t.is_empty()) {
-            if !valid(token) {
+            if !valid_token(token) {
                 return Err(OAuthError::invalid_scope("scope contains a character RFC 6749 does not allow"));
             }
             tokens.push(token);
@@ -54,7 +56,8 @@ impl Scope {
     /// ```
     pub fn resolve(requested: Option<&str>, allowed: &Scope) -> Result<(Scope, Option<Scope>), OAuthError> {
         let Some(raw) = requested else { return Ok((allowed.clone(), None)) };
-        let scope = Scope::parse(raw)?;
+        // Asking for exactly the allowed scope, as written, is common: share it.
+        let scope = if raw == allowed.as_str() { allowed.clone() } else { Scope::parse(raw)? };
         if !scope.is_subset_of(allowed) {
             return Err(OAuthError::invalid_scope("the requested scope exceeds what the client may be granted"));
         }
@@ -102,6 +105,24 @@ impl Scope {
     }
 }
 
+/// Whether `token` is a scope token: `%x21 / %x23-5B / %x5D-7E` (RFC 6749 §3.3).
+fn valid_token(token: &str) -> bool {
+    token.bytes().all(|c| matches!(c, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+}
+
+/// Whether `value` is already a scope's canonical form: valid tokens, strictly ascending,
+/// joined by single spaces. Such a value is kept as it is, without sorting.
+fn is_canonical(value: &str) -> bool {
+    let mut previous: Option<&str> = None;
+    for token in value.split(' ') {
+        if token.is_empty() || !valid_token(token) || previous.is_some_and(|p| p >= token) {
+            return false;
+        }
+        previous = Some(token);
+    }
+    true
+}
+
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -130,6 +151,28 @@ mod tests {
         let s = Scope::parse("write  read write").unwrap();
         assert_eq!(s.iter().collect::<Vec<_>>(), ["read", "write"]);
         assert!(Scope::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn canonical_and_other_spellings_are_one_scope() {
+        let canonical = Scope::parse("read write").unwrap();
+        for other in ["write read", " read write", "read  write", "read write ", "read write read"] {
+            assert_eq!(Scope::parse(other).unwrap(), canonical, "{other:?}");
+        }
+        assert_eq!(Scope::parse("a").unwrap().as_str(), "a");
+        assert!(Scope::parse("b a\"\"").is_err());
+        assert!(Scope::parse("a b\"").is_err());
+    }
+
+    #[test]
+    fn resolve_shares_an_exact_request_and_still_checks_others() {
+        let allowed = Scope::parse("read write").unwrap();
+        let (granted, requested) = Scope::resolve(Some("read write"), &allowed).unwrap();
+        assert_eq!((granted, requested), (allowed.clone(), Some(allowed.clone())));
+        let (granted, _) = Scope::resolve(Some("write"), &allowed).unwrap();
+        assert_eq!(granted.as_str(), "write");
+        assert!(Scope::resolve(Some("read write admin"), &allowed).is_err());
+        assert!(Scope::resolve(Some("admin"), &Scope::empty()).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::params::Params;
 use crate::scope::Scope;
 use crate::secret::Secret;
 use base64::Engine as _;
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
@@ -81,8 +82,8 @@ impl fmt::Debug for ExpiresIn {
 pub struct TokenResponse {
     /// The access token.
     pub access_token: Secret,
-    /// `Bearer`.
-    pub token_type: String,
+    /// `Bearer`, unless an extension issues another type.
+    pub token_type: Cow<'static, str>,
     /// Lifetime in seconds.
     pub expires_in: Option<u64>,
     /// The refresh token, if one is issued.
@@ -102,7 +103,7 @@ impl TokenResponse {
     pub fn to_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         map.insert("access_token".into(), self.access_token.expose().into());
-        map.insert("token_type".into(), self.token_type.clone().into());
+        map.insert("token_type".into(), self.token_type.as_ref().into());
         if let Some(exp) = self.expires_in {
             map.insert("expires_in".into(), exp.into());
         }

@@ -6,6 +6,7 @@ use grantry_core::{
     AccessGrant, Approval, AuthorizationRequest, BoxFuture, ClientAuthMethod, CredentialKind, Grant, GrantContext,
     GrantMetadata, GrantType, OAuthError, RedirectParams, ResponseType, TokenDigest, TokenRequest,
 };
+use std::sync::Arc;
 
 /// The authorization code grant: `response_type=code` at the authorization endpoint,
 /// `grant_type=authorization_code` at the token endpoint.
@@ -48,10 +49,10 @@ impl Grant for AuthorizationCodeGrant {
             let attributes = ctx.code_attributes(request, approval)?;
             let code = ctx.generate(CredentialKind::AuthorizationCode);
             let record = AuthorizationCodeRecord {
-                client_id: request.client.client_id().to_owned(),
+                client_id: request.client.shared_client_id(),
                 redirect_uri: request.redirect_uri.clone(),
                 redirect_uri_given: request.redirect_uri_given,
-                subject: approval.subject.clone(),
+                subject: Arc::from(approval.subject.as_str()),
                 scope: approval.granted_scope(request),
                 requested_scope: request.requested_scope.clone(),
                 expires_at: ctx.now().saturating_add(ctx.config().code_ttl()),
@@ -83,7 +84,7 @@ impl Grant for AuthorizationCodeGrant {
                         return Err(OAuthError::invalid_grant("unknown authorization code"));
                     }
                 };
-            if record.client_id != client.client_id() {
+            if *record.client_id != *client.client_id() {
                 return Err(OAuthError::invalid_grant("authorization code was issued to another client"));
             }
             if req.ctx.now() >= record.expires_at {

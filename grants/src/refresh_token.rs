@@ -65,7 +65,7 @@ impl Grant for RefreshTokenGrant {
                 _ => return Err(OAuthError::invalid_grant("unknown refresh token")),
             };
             // Every check comes before rotation, so a rejected request changes nothing.
-            if record.client_id != client.client_id() {
+            if *record.client_id != *client.client_id() {
                 return Err(OAuthError::invalid_grant("refresh token was issued to another client"));
             }
             if record.is_expired(req.ctx.now()) {

@@ -78,7 +78,7 @@ async fn access_token_request_exchanges_code_for_access_and_refresh_tokens() {
 
     let record = h.find_token(&access).await.expect("access token stored");
     assert_eq!(record.kind, TokenKind::Access);
-    assert_eq!(record.client_id, WEB.0);
+    assert_eq!(&*record.client_id, WEB.0);
     assert_eq!(record.subject.as_deref(), Some(USERNAME));
     assert_eq!(record.grant_type, GrantType::AUTHORIZATION_CODE);
     assert_eq!(record.scope.to_string(), FULL_SCOPE);
@@ -384,7 +384,7 @@ async fn public_client_authenticates_with_client_id_only() {
 
     let json = token_json(&response);
     let record = h.find_token(&field(&json, "access_token")).await.expect("stored");
-    assert_eq!(record.client_id, SPA);
+    assert_eq!(&*record.client_id, SPA);
 }
 
 #[tokio::test]

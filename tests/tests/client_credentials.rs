@@ -55,7 +55,7 @@ async fn client_credentials_grant_with_basic_issues_access_token_without_refresh
 
         let record = h.find_token(&field(&json, "access_token")).await.expect("stored");
         assert_eq!(record.kind, TokenKind::Access);
-        assert_eq!(record.client_id, client.0);
+        assert_eq!(&*record.client_id, client.0);
         assert_eq!(record.subject, None, "the token acts for no user");
         assert_eq!(record.grant_type, GrantType::CLIENT_CREDENTIALS);
         assert_eq!(record.scope.to_string(), "read");
@@ -221,7 +221,7 @@ async fn basic_credentials_are_form_urlencoded() {
     let response = h.token(&token_request(CC).with_header("Authorization", header)).await;
     let json = token_json(&response);
     let record = h.find_token(&field(&json, "access_token")).await.expect("stored");
-    assert_eq!(record.client_id, "my client");
+    assert_eq!(&*record.client_id, "my client");
 
     // Any form encoding of the same characters is accepted.
     let response =

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use grantry_core::storage::{FamilyId, RefreshRotation, StorageError, TokenRecord, TokenStore};
+use grantry_core::storage::{FamilyId, IssuedTokens, RefreshRotation, StorageError, TokenRecord, TokenStore};
 use grantry_core::{BoxFuture, MemoryStore, Request, Response, Storage, TokenDigest};
 use std::sync::Arc;
 use tokio::sync::{Barrier, Notify, Semaphore};
@@ -129,16 +129,12 @@ struct GatedSaves {
 }
 
 impl TokenStore for GatedSaves {
-    fn save_tokens(
-        &self,
-        family: Option<FamilyId>,
-        tokens: Vec<(TokenDigest, TokenRecord)>,
-    ) -> BoxFuture<'_, Result<(), StorageError>> {
+    fn save_tokens(&self, tokens: IssuedTokens) -> BoxFuture<'_, Result<(), StorageError>> {
         Box::pin(async move {
             self.waiting.notify_one();
             let permit = self.gate.acquire().await.expect("the gate is never closed");
             permit.forget();
-            self.inner.save_tokens(family, tokens).await
+            self.inner.save_tokens(tokens).await
         })
     }
 

@@ -39,7 +39,7 @@ async fn implicit_grant_returns_access_token_in_fragment() {
     let access = redirect.fragment_param("access_token").expect("access token");
     let record = h.find_token(access).await.expect("access token stored");
     assert_eq!(record.kind, TokenKind::Access);
-    assert_eq!(record.client_id, SPA);
+    assert_eq!(&*record.client_id, SPA);
     assert_eq!(record.subject.as_deref(), Some(USERNAME));
     assert_eq!(record.grant_type, GrantType::IMPLICIT);
     assert_eq!(record.scope.to_string(), "read");

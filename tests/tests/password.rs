@@ -39,7 +39,7 @@ async fn password_grant_issues_access_and_refresh_tokens() {
     let refresh = field(&json, "refresh_token");
     let record = h.find_token(&access).await.expect("access token stored");
     assert_eq!(record.kind, TokenKind::Access);
-    assert_eq!(record.client_id, LEGACY.0);
+    assert_eq!(&*record.client_id, LEGACY.0);
     assert_eq!(record.subject.as_deref(), Some(USERNAME));
     assert_eq!(record.grant_type, GrantType::PASSWORD);
     let record = h.find_token(&refresh).await.expect("refresh token stored");

@@ -19,7 +19,7 @@ async fn valid_token_yields_client_user_and_scope() {
     let token = access_token(&h, Some("read")).await;
     let request = Request::get("/api/me").with_header("Authorization", format!("Bearer {token}"));
     let access = h.server.resource_guard().authorize(&request, &scope("read")).await.unwrap();
-    assert_eq!(access.client_id, LEGACY.0);
+    assert_eq!(&*access.client_id, LEGACY.0);
     assert_eq!(access.subject.as_deref(), Some(USERNAME));
     assert_eq!(access.scope, scope("read"));
 }

@@ -26,7 +26,7 @@ async fn refresh_token_grant_issues_new_access_token() {
     assert_eq!(json["expires_in"], 3600);
     let record = h.find_token(&new_access).await.expect("stored");
     assert_eq!(record.kind, TokenKind::Access);
-    assert_eq!(record.client_id, LEGACY.0);
+    assert_eq!(&*record.client_id, LEGACY.0);
     assert_eq!(record.subject.as_deref(), Some(USERNAME));
     assert_eq!(record.grant_type, GrantType::REFRESH_TOKEN);
     assert_eq!(record.scope.to_string(), FULL_SCOPE);

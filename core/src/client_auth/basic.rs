@@ -7,7 +7,10 @@ use crate::future::BoxFuture;
 use crate::grant_type::ClientAuthMethod;
 use crate::params::{Params, decode_component};
 use crate::request::Request;
+use base64::DecodeSliceError;
 use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// `client_secret_basic` (RFC 6749 §2.3.1). The id and secret are form-urlencoded before
@@ -23,14 +26,32 @@ fn basic_credentials(request: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("basic").then(|| rest.trim())
 }
 
-/// Decodes `base64(urlencode(id) ":" urlencode(secret))`.
-pub(crate) fn decode_basic(encoded: &str) -> Option<(String, String)> {
-    let engine = base64::engine::general_purpose::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    );
-    let raw = engine.decode(encoded).ok()?;
+/// Standard base64, padded or not.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Credentials up to this many bytes are decoded on the stack; longer ones on the heap.
+pub(crate) const INLINE_CREDENTIALS: usize = 256;
+
+/// Decodes `base64(urlencode(id) ":" urlencode(secret))`, into `buf` when it fits.
+pub(crate) fn decode_basic<'b>(
+    encoded: &str,
+    buf: &'b mut [u8; INLINE_CREDENTIALS],
+) -> Option<(Cow<'b, str>, Cow<'b, str>)> {
+    match BASE64.decode_slice(encoded, buf) {
+        Ok(len) => split_credentials(buf.get(..len)?),
+        Err(DecodeSliceError::OutputSliceTooSmall) => {
+            let raw = BASE64.decode(encoded).ok()?;
+            let (id, secret) = split_credentials(&raw)?;
+            Some((Cow::Owned(id.into_owned()), Cow::Owned(secret.into_owned())))
+        }
+        Err(DecodeSliceError::DecodeError(_)) => None,
+    }
+}
+
+fn split_credentials(raw: &[u8]) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
     let colon = raw.iter().position(|&b| b == b':')?;
     let id = decode_component(&raw[..colon]).ok()?;
     let secret = decode_component(&raw[colon + 1..]).ok()?;
@@ -54,8 +75,9 @@ impl ClientAuthenticator for ClientSecretBasic {
             if input.request.headers().count("authorization") > 1 {
                 return Err(OAuthError::invalid_request("more than one Authorization header"));
             }
+            let mut buf = [0u8; INLINE_CREDENTIALS];
             let (id, secret) = basic_credentials(input.request)
-                .and_then(decode_basic)
+                .and_then(|encoded| decode_basic(encoded, &mut buf))
                 .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
             if input.params.get("client_id").is_some_and(|body_id| body_id != id) {
                 return Err(OAuthError::invalid_request("client_id in the body differs from the Authorization header"));
@@ -77,21 +99,42 @@ impl ClientAuthenticator for ClientSecretBasic {
 mod tests {
     use super::*;
 
+    fn decode(encoded: &str) -> Option<(String, String)> {
+        let mut buf = [0u8; INLINE_CREDENTIALS];
+        decode_basic(encoded, &mut buf).map(|(id, secret)| (id.into_owned(), secret.into_owned()))
+    }
+
+    fn b64(s: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
     #[test]
     fn decodes_form_encoded_credentials() {
         // "my%20client:p%3Ass+word" → id "my client", secret "p:ss word"
-        let encoded = base64::engine::general_purpose::STANDARD.encode("my%20client:p%3Ass+word");
-        assert_eq!(decode_basic(&encoded), Some(("my client".into(), "p:ss word".into())));
+        assert_eq!(decode(&b64("my%20client:p%3Ass+word")), Some(("my client".into(), "p:ss word".into())));
     }
 
     #[test]
     fn rejects_malformed_credentials() {
-        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        assert_eq!(decode_basic("not base64!"), None);
-        assert_eq!(decode_basic(&b64("no-colon")), None);
-        assert_eq!(decode_basic(&b64(":secret")), None);
-        assert_eq!(decode_basic(&b64("id:%zz")), None);
+        assert_eq!(decode("not base64!"), None);
+        assert_eq!(decode(&b64("no-colon")), None);
+        assert_eq!(decode(&b64(":secret")), None);
+        assert_eq!(decode(&b64("id:%zz")), None);
+        assert_eq!(decode(&b64("id:\u{fffd}")), Some(("id".into(), "\u{fffd}".into())));
         // Unpadded base64 is accepted.
-        assert_eq!(decode_basic(b64("ab:cd").trim_end_matches('=')), Some(("ab".into(), "cd".into())));
+        assert_eq!(decode(b64("ab:cd").trim_end_matches('=')), Some(("ab".into(), "cd".into())));
+    }
+
+    #[test]
+    fn decodes_credentials_longer_than_the_stack_buffer() {
+        let secret = "s".repeat(INLINE_CREDENTIALS * 2);
+        assert_eq!(decode(&b64(&format!("long:{secret}"))), Some(("long".into(), secret.clone())));
+        assert_eq!(decode(&b64(&format!(":{secret}"))), None);
+        // Invalid UTF-8 is refused on both paths.
+        let bad = base64::engine::general_purpose::STANDARD.encode(b"id:\xff");
+        assert_eq!(decode(&bad), None);
+        let mut long_bad = b"id:".to_vec();
+        long_bad.extend(std::iter::repeat_n(0xff, INLINE_CREDENTIALS));
+        assert_eq!(decode(&base64::engine::general_purpose::STANDARD.encode(long_bad)), None);
     }
 }

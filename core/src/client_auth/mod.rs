@@ -14,7 +14,7 @@ pub use none::NoneAuthenticator;
 pub use post::ClientSecretPost;
 
 use crate::client::Client;
-use crate::clock::Timestamp;
+use crate::clock::{Clock, Timestamp};
 use crate::error::OAuthError;
 use crate::future::BoxFuture;
 use crate::grant_type::ClientAuthMethod;
@@ -47,8 +47,15 @@ pub struct ClientAuthInput<'a> {
     pub issuer: &'a str,
     /// The token endpoint's URL (an accepted JWT audience).
     pub token_endpoint: &'a str,
+    /// The server's clock, read only by the methods that need the time (JWT expiry).
+    pub clock: &'a dyn Clock,
+}
+
+impl ClientAuthInput<'_> {
     /// The current time.
-    pub now: Timestamp,
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
 }
 
 /// A token endpoint client authentication method.

@@ -46,7 +46,7 @@ impl AuthorizationServer {
             clients: &*self.storage.clients,
             issuer: self.config.issuer(),
             token_endpoint: self.config.token_endpoint(),
-            now: self.config.clock().now(),
+            clock: self.config.clock(),
         };
         let client = authenticator.authenticate(&input).await.map_err(challenge)?;
         if *client.token_endpoint_auth_method() != method {

@@ -38,7 +38,7 @@ impl AuthorizationServer {
         let Some(record) = tokens.find_token(&digest).await.map_err(storage_failure)? else {
             return Ok(());
         };
-        if record.client_id != client.client_id() {
+        if *record.client_id != *client.client_id() {
             return Err(OAuthError::invalid_grant("the token was not issued to this client"));
         }
         match (record.kind, record.family) {

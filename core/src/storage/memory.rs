@@ -4,7 +4,8 @@
 //! contend only when they touch the same shard. Expired entries are swept as new ones arrive.
 
 use super::records::{
-    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, RefreshRotation, TokenKind, TokenRecord,
+    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, TokenKind,
+    TokenRecord,
 };
 use super::{AuthorizationCodeStore, ClientStore, StorageError, TokenStore, UserStore};
 use crate::client::{Client, ClientConfigError, ClientRecord};
@@ -150,10 +151,10 @@ struct TokenSlot {
 }
 
 impl TokenSlot {
-    fn new(record: TokenRecord, client_id: Arc<str>) -> Self {
+    fn new(record: TokenRecord) -> Self {
         TokenSlot {
-            client_id,
-            subject: record.subject.map(Arc::from),
+            client_id: record.client_id,
+            subject: record.subject,
             scope: record.scope,
             grant_type: record.grant_type,
             issued_at: record.issued_at,
@@ -168,8 +169,8 @@ impl TokenSlot {
     fn record(&self) -> TokenRecord {
         TokenRecord {
             kind: self.kind,
-            client_id: self.client_id.to_string(),
-            subject: self.subject.as_deref().map(str::to_owned),
+            client_id: self.client_id.clone(),
+            subject: self.subject.clone(),
             scope: self.scope.clone(),
             grant_type: self.grant_type.clone(),
             issued_at: self.issued_at,
@@ -267,13 +268,6 @@ impl MemoryStore {
         }
         clients.insert(id, client);
         Ok(())
-    }
-
-    /// The registered client's id as a shared string, so a million tokens of one client hold
-    /// one copy of its id.
-    fn shared_client_id(&self, client_id: &str) -> Arc<str> {
-        let clients = self.clients.read().unwrap_or_else(PoisonError::into_inner);
-        clients.get_key_value(client_id).map(|(id, _)| id.clone()).unwrap_or_else(|| Arc::from(client_id))
     }
 
     /// Adds a user whose subject is the username. Only a SHA-256 digest of the password is
@@ -375,16 +369,10 @@ impl AuthorizationCodeStore for MemoryStore {
 }
 
 impl TokenStore for MemoryStore {
-    fn save_tokens(
-        &self,
-        family: Option<FamilyId>,
-        tokens: Vec<(TokenDigest, TokenRecord)>,
-    ) -> BoxFuture<'_, Result<(), StorageError>> {
-        let Some(family) = family else {
+    fn save_tokens(&self, tokens: IssuedTokens) -> BoxFuture<'_, Result<(), StorageError>> {
+        let Some(family) = tokens.family() else {
             for (digest, record) in tokens {
-                let client_id = self.shared_client_id(&record.client_id);
-                let slot = StoredToken::new(TokenSlot::new(record, client_id));
-                self.tokens.lock(&digest).insert(digest, slot);
+                self.tokens.lock(&digest).insert(digest, StoredToken::new(TokenSlot::new(record)));
             }
             self.note_save();
             return ready(Ok(()));
@@ -395,9 +383,7 @@ impl TokenStore for MemoryStore {
             for (digest, record) in tokens {
                 entry.extend_to(record.expires_at);
                 entry.tokens.push(digest);
-                let client_id = self.shared_client_id(&record.client_id);
-                let slot = StoredToken::new(TokenSlot::new(record, client_id));
-                self.tokens.lock(&digest).insert(digest, slot);
+                self.tokens.lock(&digest).insert(digest, StoredToken::new(TokenSlot::new(record)));
             }
         }
         drop(families);

@@ -15,7 +15,8 @@ mod records;
 
 pub use memory::MemoryStore;
 pub use records::{
-    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, RefreshRotation, TokenKind, TokenRecord,
+    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, TokenKind,
+    TokenRecord,
 };
 
 use crate::client::Client;
@@ -61,12 +62,8 @@ pub trait AuthorizationCodeStore: Send + Sync {
 /// tokens saved into a revoked family must never be found afterwards, even if the save races
 /// the revocation. A lone access token with nothing to be revoked with belongs to no family.
 pub trait TokenStore: Send + Sync {
-    /// Saves tokens of one family, or a lone token (`None`).
-    fn save_tokens(
-        &self,
-        family: Option<FamilyId>,
-        tokens: Vec<(TokenDigest, TokenRecord)>,
-    ) -> BoxFuture<'_, Result<(), StorageError>>;
+    /// Saves the tokens of one issuance, into their family if they have one.
+    fn save_tokens(&self, tokens: IssuedTokens) -> BoxFuture<'_, Result<(), StorageError>>;
 
     /// The token with this digest, of any kind, unless revoked or rotated out.
     fn find_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>>;

@@ -3,8 +3,10 @@
 use crate::clock::Timestamp;
 use crate::grant_type::GrantType;
 use crate::scope::Scope;
+use crate::secret::TokenDigest;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// Data a grant or extension attaches to a code or token (for example the PKCE challenge),
 /// carried from the authorization request to the token request.
@@ -47,14 +49,14 @@ impl fmt::Debug for FamilyId {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationCodeRecord {
     /// The client the code was issued to.
-    pub client_id: String,
+    pub client_id: Arc<str>,
     /// The redirect URI the code was sent to.
     pub redirect_uri: String,
     /// Whether the authorization request named the redirect URI (then the token request must
     /// repeat it, RFC 6749 §4.1.3).
     pub redirect_uri_given: bool,
     /// The resource owner who approved.
-    pub subject: String,
+    pub subject: Arc<str>,
     /// The scope granted.
     pub scope: Scope,
     /// The scope the client asked for, if it asked.
@@ -95,10 +97,10 @@ pub enum TokenKind {
 pub struct TokenRecord {
     /// Access or refresh.
     pub kind: TokenKind,
-    /// The client the token was issued to.
-    pub client_id: String,
+    /// The client the token was issued to (shared: see [`Client::shared_client_id`](crate::Client::shared_client_id)).
+    pub client_id: Arc<str>,
     /// The resource owner, if the token acts for one.
-    pub subject: Option<String>,
+    pub subject: Option<Arc<str>>,
     /// The granted scope.
     pub scope: Scope,
     /// The grant type that issued the token.
@@ -119,6 +121,33 @@ impl TokenRecord {
     /// Whether the token has expired at `now`.
     pub fn is_expired(&self, now: Timestamp) -> bool {
         self.expires_at.is_some_and(|exp| now >= exp)
+    }
+}
+
+/// The tokens of one issuance, saved together: an access token and, if one was issued, a
+/// refresh token. Both records carry the same family (`None` for a lone access token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedTokens {
+    /// The access token's digest and record.
+    pub access: (TokenDigest, TokenRecord),
+    /// The refresh token's digest and record, if one was issued.
+    pub refresh: Option<(TokenDigest, TokenRecord)>,
+}
+
+impl IssuedTokens {
+    /// The family the tokens belong to, if any.
+    pub fn family(&self) -> Option<FamilyId> {
+        self.access.1.family
+    }
+}
+
+impl IntoIterator for IssuedTokens {
+    type Item = (TokenDigest, TokenRecord);
+    type IntoIter = std::iter::Chain<std::iter::Once<Self::Item>, std::option::IntoIter<Self::Item>>;
+
+    /// The access token, then the refresh token if there is one.
+    fn into_iter(self) -> Self::IntoIter {
+        std::iter::once(self.access).chain(self.refresh)
     }
 }
 

@@ -58,7 +58,7 @@ impl GrantExtension for KeyOwnerClaim {
 
     fn before_token_issued(&self, grant: &AccessGrant, token: &mut TokenResponse) -> Result<(), OAuthError> {
         if let Some(owner) = &grant.subject {
-            token.extra.insert("key_owner".into(), owner.clone().into());
+            token.extra.insert("key_owner".into(), owner[..].into());
         }
         Ok(())
     }

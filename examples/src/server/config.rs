@@ -144,7 +144,7 @@ impl fmt::Debug for UserEntry {
 /// use grantry_examples::server::ServerConfigFile;
 /// let demo = ServerConfigFile::demo().unwrap();
 /// assert_eq!(demo.issuer, "http://127.0.0.1:8080");
-/// assert!(demo.clients.iter().any(|c| c.client_id == "svc"));
+/// assert!(demo.clients.iter().any(|c| &*c.client_id == "svc"));
 ///
 /// let err = ServerConfigFile::from_json(r#"{"issuer": "http://127.0.0.1:8080", "grants": ["teleport"]}"#).unwrap_err();
 /// assert_eq!(err.field, "grants[0]");
@@ -478,7 +478,7 @@ mod tests {
         assert_eq!(demo.grants.len(), 6);
         assert_eq!(demo.pkce, PkcePolicy::default());
         assert_eq!(demo.access_token_ttl, 3600);
-        let ids: Vec<&str> = demo.clients.iter().map(|c| c.client_id.as_str()).collect();
+        let ids: Vec<&str> = demo.clients.iter().map(|c| &*c.client_id).collect();
         assert_eq!(ids, ["web", "spa", "svc", "signer"]);
         assert_eq!(demo.users.len(), 1);
         assert!(!format!("{demo:?}").contains("wonderland"), "passwords are redacted");

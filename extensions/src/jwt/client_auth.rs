@@ -75,9 +75,10 @@ impl JwtClientAuth {
         }
         let client = find_client(input.clients, issuer).await?;
         let audiences = [input.issuer, input.token_endpoint];
+        let now = input.now();
         let claims = self
             .verifier
-            .verify(parsed, &client, &audiences, input.now)
+            .verify(parsed, &client, &audiences, now)
             .await
             .map_err(AssertionError::into_invalid_client)?;
         if claims.subject() != claims.issuer() {
@@ -86,7 +87,7 @@ impl JwtClientAuth {
         let jti =
             claims.jti().ok_or(AssertionError::MissingClaim("jti")).map_err(AssertionError::into_invalid_client)?;
         let until = claims.expires_at().saturating_add(self.verifier.leeway());
-        match self.jti.check_and_record(claims.issuer(), jti, until, input.now).await {
+        match self.jti.check_and_record(claims.issuer(), jti, until, now).await {
             Ok(JtiUse::First) => Ok(client),
             Ok(JtiUse::Replayed) => Err(AssertionError::Replayed.into_invalid_client()),
             Err(err) => Err(storage_failure(err)),

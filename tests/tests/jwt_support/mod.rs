@@ -175,5 +175,5 @@ pub async fn token_record(server: &AuthorizationServer, access_token: &str) -> T
 /// Whom an issued access token is for: (client_id, subject).
 pub async fn token_owner(server: &AuthorizationServer, access_token: &str) -> (String, Option<String>) {
     let record = token_record(server, access_token).await;
-    (record.client_id, record.subject)
+    (record.client_id.to_string(), record.subject.as_deref().map(str::to_owned))
 }
