@@ -4,7 +4,7 @@ use crate::authorization::{Approval, AuthorizationRequest};
 use crate::client::Client;
 use crate::context::GrantContext;
 use crate::error::OAuthError;
-use crate::future::BoxFuture;
+use crate::future::MaybeReady;
 use crate::grant_type::{ClientAuthMethod, GrantType, ResponseType};
 use crate::params::Params;
 use crate::request::Request;
@@ -174,11 +174,11 @@ pub type RedirectParams = Vec<(String, String)>;
 ///
 /// The engine owns everything common to all grants (parsing, client authentication,
 /// redirect URI and scope checks, extensions, issuing and storing tokens); a grant implements
-/// only what is its own. Async steps return a [`BoxFuture`]: write them as
-/// `Box::pin(async move { ... })`.
+/// only what is its own. Async steps return a [`MaybeReady`]: `MaybeReady::ready(value)` when
+/// nothing needs waiting, `MaybeReady::boxed(async move { ... })` otherwise.
 ///
 /// ```
-/// use grantry_core::{AccessGrant, BoxFuture, Grant, GrantMetadata, GrantType, OAuthError, Scope, TokenRequest};
+/// use grantry_core::{AccessGrant, MaybeReady, Grant, GrantMetadata, GrantType, OAuthError, Scope, TokenRequest};
 ///
 /// /// Exchanges a fixed API key for an access token (a toy URN grant).
 /// struct ApiKeyGrant;
@@ -189,8 +189,8 @@ pub type RedirectParams = Vec<(String, String)>;
 ///         GrantMetadata::token_endpoint(grant_type)
 ///     }
 ///
-///     fn validate_token_request<'a>(&'a self, req: &'a TokenRequest<'a>) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
-///         Box::pin(async move {
+///     fn validate_token_request<'a>(&'a self, req: &'a TokenRequest<'a>) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
+///         MaybeReady::boxed(async move {
 ///             let client = req.client()?.clone();
 ///             if req.params.require("api_key")? != "let-me-in" {
 ///                 return Err(OAuthError::invalid_grant("unknown API key"));
@@ -211,8 +211,8 @@ pub trait Grant: Send + Sync + 'static {
         &'a self,
         _request: &'a mut AuthorizationRequest,
         _ctx: &'a GrantContext<'a>,
-    ) -> BoxFuture<'a, Result<(), OAuthError>> {
-        Box::pin(std::future::ready(Ok(())))
+    ) -> MaybeReady<'a, Result<(), OAuthError>> {
+        MaybeReady::ready(Ok(()))
     }
 
     /// Creates the authorization response once the resource owner approved: the parameters
@@ -222,10 +222,10 @@ pub trait Grant: Send + Sync + 'static {
         _request: &'a AuthorizationRequest,
         _approval: &'a Approval,
         _ctx: &'a GrantContext<'a>,
-    ) -> BoxFuture<'a, Result<RedirectParams, OAuthError>> {
-        Box::pin(std::future::ready(Err(OAuthError::unsupported_response_type(
+    ) -> MaybeReady<'a, Result<RedirectParams, OAuthError>> {
+        MaybeReady::ready(Err(OAuthError::unsupported_response_type(
             "this grant does not serve the authorization endpoint",
-        ))))
+        )))
     }
 
     /// Validates a token request and says what it grants. The engine then runs the
@@ -233,9 +233,7 @@ pub trait Grant: Send + Sync + 'static {
     fn validate_token_request<'a>(
         &'a self,
         _request: &'a TokenRequest<'a>,
-    ) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
-        Box::pin(std::future::ready(Err(OAuthError::unsupported_grant_type(
-            "this grant does not serve the token endpoint",
-        ))))
+    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
+        MaybeReady::ready(Err(OAuthError::unsupported_grant_type("this grant does not serve the token endpoint")))
     }
 }

@@ -3,6 +3,12 @@
 /// Appends `value` to `out` as a JSON string literal (RFC 8259 §7).
 pub(crate) fn push_string(out: &mut String, value: &str) {
     out.push('"');
+    // Tokens, ids and scopes never need escaping: copy them whole.
+    if !value.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(value);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, b) in value.bytes().enumerate() {
         let escape = match b {
@@ -26,6 +32,22 @@ pub(crate) fn push_string(out: &mut String, value: &str) {
     out.push('"');
 }
 
+/// Appends `value` to `out` as a JSON number, without going through `fmt`.
+pub(crate) fn push_u64(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,6 +58,15 @@ mod tests {
             let mut out = String::new();
             push_string(&mut out, s);
             assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_like_serde_json() {
+        for n in [0, 7, 10, 3600, 1_700_000_000, u64::MAX] {
+            let mut out = String::new();
+            push_u64(&mut out, n);
+            assert_eq!(out, serde_json::to_string(&n).unwrap());
         }
     }
 }

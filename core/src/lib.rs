@@ -6,7 +6,7 @@
 //! server's endpoints dispatch to it by `grant_type` or `response_type`.
 //!
 //! The core is framework-agnostic (a [`Request`] goes in, a [`Response`] comes out) and
-//! runtime-agnostic (async traits return a [`BoxFuture`] any executor can drive).
+//! runtime-agnostic (async traits return a [`MaybeReady`] future any executor can drive).
 //!
 //! ```
 //! use grantry_core::{AuthorizationServer, ClientRecord, MemoryStore, Request, ServerConfig};
@@ -73,7 +73,7 @@ pub use config::{ConfigError, IntrospectionAccess, IntrospectionRule, ServerConf
 pub use context::GrantContext;
 pub use error::{ErrorCode, OAuthError};
 pub use extension::{GrantExtension, IntoExtensions};
-pub use future::BoxFuture;
+pub use future::{BoxFuture, MaybeReady};
 pub use grant::{AccessGrant, ClientAuthentication, Grant, GrantMetadata, RedirectParams, TokenRequest};
 pub use grant_type::{ClientAuthMethod, GrantType, NameError, ResponseType};
 pub use inventory;

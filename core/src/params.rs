@@ -173,22 +173,22 @@ fn hex_value(b: u8) -> Option<u8> {
 }
 
 /// Appends the decoding of one form component to `out`: `+` is a space, `%XX` a byte.
-fn decode_bytes(out: &mut Vec<u8>, raw: &[u8]) -> Result<(), OAuthError> {
+/// Runs of plain bytes are copied whole.
+fn decode_bytes(out: &mut Vec<u8>, mut raw: &[u8]) -> Result<(), OAuthError> {
     let malformed = || OAuthError::invalid_request("malformed percent-encoding in request parameters");
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hi = raw.get(i + 1).copied().and_then(hex_value).ok_or_else(malformed)?;
-                let lo = raw.get(i + 2).copied().and_then(hex_value).ok_or_else(malformed)?;
-                out.push(hi << 4 | lo);
-                i += 2;
-            }
-            b => out.push(b),
+    while let Some(i) = raw.iter().position(|&b| b == b'%' || b == b'+') {
+        out.extend_from_slice(&raw[..i]);
+        if raw[i] == b'+' {
+            out.push(b' ');
+            raw = &raw[i + 1..];
+        } else {
+            let hi = raw.get(i + 1).copied().and_then(hex_value).ok_or_else(malformed)?;
+            let lo = raw.get(i + 2).copied().and_then(hex_value).ok_or_else(malformed)?;
+            out.push(hi << 4 | lo);
+            raw = &raw[i + 3..];
         }
-        i += 1;
     }
+    out.extend_from_slice(raw);
     Ok(())
 }
 

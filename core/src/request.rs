@@ -69,8 +69,9 @@ impl Headers {
     /// The value of a header that must not be repeated: `Ok(None)` when absent,
     /// `invalid_request` when it appears more than once.
     pub fn get_unique(&self, name: &str) -> Result<Option<&str>, OAuthError> {
-        let first = self.get(name);
-        if first.is_some() && self.count(name) > 1 {
+        let mut values = self.entries.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        let first = values.next();
+        if first.is_some() && values.next().is_some() {
             return Err(OAuthError::invalid_request(format!("header {name} given more than once")));
         }
         Ok(first)
@@ -182,9 +183,10 @@ impl Request {
     /// Checks the body is declared `application/x-www-form-urlencoded`.
     pub(crate) fn check_form_content_type(&self) -> Result<(), OAuthError> {
         let content_type = self.headers.get_unique("content-type")?;
-        let is_form = content_type
-            .and_then(|ct| ct.split(';').next())
-            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        let is_form = content_type.is_some_and(|ct| {
+            let mime = ct.split_once(';').map_or(ct, |(mime, _)| mime);
+            mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
         if !is_form {
             return Err(OAuthError::invalid_request("the request body must be application/x-www-form-urlencoded"));
         }

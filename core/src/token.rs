@@ -6,7 +6,7 @@ use crate::scope::Scope;
 use crate::secret::Secret;
 use base64::Engine as _;
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::sync::Arc;
 
 /// What a generated credential will be used as.
@@ -130,8 +130,8 @@ impl TokenResponse {
         out.push_str(",\"token_type\":");
         crate::json::push_string(&mut out, &self.token_type);
         if let Some(exp) = self.expires_in {
-            // Writing to a String cannot fail.
-            let _ = write!(out, ",\"expires_in\":{exp}");
+            out.push_str(",\"expires_in\":");
+            crate::json::push_u64(&mut out, exp);
         }
         if let Some(rt) = &self.refresh_token {
             out.push_str(",\"refresh_token\":");

@@ -3,8 +3,8 @@
 use crate::storage_failure;
 use grantry_core::storage::{AuthorizationCodeRecord, CodeRedemption, FamilyId};
 use grantry_core::{
-    AccessGrant, Approval, AuthorizationRequest, BoxFuture, ClientAuthMethod, CredentialKind, Grant, GrantContext,
-    GrantMetadata, GrantType, OAuthError, RedirectParams, ResponseType, TokenDigest, TokenRequest,
+    AccessGrant, Approval, AuthorizationRequest, ClientAuthMethod, CredentialKind, Grant, GrantContext, GrantMetadata,
+    GrantType, MaybeReady, OAuthError, RedirectParams, ResponseType, TokenDigest, TokenRequest,
 };
 use std::sync::Arc;
 
@@ -44,8 +44,8 @@ impl Grant for AuthorizationCodeGrant {
         request: &'a AuthorizationRequest,
         approval: &'a Approval,
         ctx: &'a GrantContext<'a>,
-    ) -> BoxFuture<'a, Result<RedirectParams, OAuthError>> {
-        Box::pin(async move {
+    ) -> MaybeReady<'a, Result<RedirectParams, OAuthError>> {
+        MaybeReady::boxed(async move {
             let attributes = ctx.code_attributes(request, approval)?;
             let code = ctx.generate(CredentialKind::AuthorizationCode);
             let record = AuthorizationCodeRecord {
@@ -67,8 +67,8 @@ impl Grant for AuthorizationCodeGrant {
     fn validate_token_request<'a>(
         &'a self,
         req: &'a TokenRequest<'a>,
-    ) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
-        Box::pin(async move {
+    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
+        MaybeReady::boxed(async move {
             let client = req.client()?;
             let code = req.params.require("code")?;
             let record =

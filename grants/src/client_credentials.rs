@@ -1,6 +1,6 @@
 //! The client credentials grant (RFC 6749 §4.4).
 
-use grantry_core::{AccessGrant, BoxFuture, Grant, GrantMetadata, GrantType, OAuthError, Scope, TokenRequest};
+use grantry_core::{AccessGrant, Grant, GrantMetadata, GrantType, MaybeReady, OAuthError, Scope, TokenRequest};
 
 /// The client credentials grant: a confidential client gets a token for itself. No refresh
 /// token is issued (RFC 6749 §4.4.3). Allowed client authentication: `client_secret_basic`.
@@ -24,7 +24,7 @@ impl Grant for ClientCredentialsGrant {
     fn validate_token_request<'a>(
         &'a self,
         req: &'a TokenRequest<'a>,
-    ) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
+    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
         let outcome = (|| {
             let client = req.client()?;
             if client.is_public() {
@@ -35,7 +35,7 @@ impl Grant for ClientCredentialsGrant {
             let (scope, requested) = Scope::resolve(req.params.get("scope"), client.allowed_scope())?;
             Ok(AccessGrant::new(client.clone(), GrantType::CLIENT_CREDENTIALS, scope, requested))
         })();
-        Box::pin(std::future::ready(outcome))
+        MaybeReady::ready(outcome)
     }
 }
 

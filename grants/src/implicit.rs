@@ -1,7 +1,7 @@
 //! The implicit grant (RFC 6749 §4.2).
 
 use grantry_core::{
-    AccessGrant, Approval, AuthorizationRequest, BoxFuture, Grant, GrantContext, GrantMetadata, GrantType, OAuthError,
+    AccessGrant, Approval, AuthorizationRequest, Grant, GrantContext, GrantMetadata, GrantType, MaybeReady, OAuthError,
     RedirectParams, ResponseType,
 };
 
@@ -31,7 +31,7 @@ impl Grant for ImplicitGrant {
         &'a self,
         request: &'a mut AuthorizationRequest,
         _ctx: &'a GrantContext<'a>,
-    ) -> BoxFuture<'a, Result<(), OAuthError>> {
+    ) -> MaybeReady<'a, Result<(), OAuthError>> {
         let outcome = if !request.client.is_public() {
             Err(OAuthError::unauthorized_client("the implicit grant is for public clients only"))
         } else if !request.client.allows_grant_type(&GrantType::IMPLICIT) {
@@ -39,7 +39,7 @@ impl Grant for ImplicitGrant {
         } else {
             Ok(())
         };
-        Box::pin(std::future::ready(outcome))
+        MaybeReady::ready(outcome)
     }
 
     fn create_authorization_response<'a>(
@@ -47,8 +47,8 @@ impl Grant for ImplicitGrant {
         request: &'a AuthorizationRequest,
         approval: &'a Approval,
         ctx: &'a GrantContext<'a>,
-    ) -> BoxFuture<'a, Result<RedirectParams, OAuthError>> {
-        Box::pin(async move {
+    ) -> MaybeReady<'a, Result<RedirectParams, OAuthError>> {
+        MaybeReady::boxed(async move {
             let grant = AccessGrant::new(
                 request.client.clone(),
                 GrantType::IMPLICIT,

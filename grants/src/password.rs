@@ -1,7 +1,7 @@
 //! The resource owner password credentials grant (RFC 6749 §4.3).
 
 use crate::storage_failure;
-use grantry_core::{AccessGrant, BoxFuture, Grant, GrantMetadata, GrantType, OAuthError, Scope, TokenRequest};
+use grantry_core::{AccessGrant, Grant, GrantMetadata, GrantType, MaybeReady, OAuthError, Scope, TokenRequest};
 
 /// The password grant: the client sends the resource owner's username and password, checked
 /// through the [`UserStore`](grantry_core::storage::UserStore). Wrong credentials are
@@ -28,8 +28,8 @@ impl Grant for PasswordGrant {
     fn validate_token_request<'a>(
         &'a self,
         req: &'a TokenRequest<'a>,
-    ) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
-        Box::pin(async move {
+    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
+        MaybeReady::boxed(async move {
             let client = req.client()?;
             let username = req.params.require("username")?;
             let password = req.params.require("password")?;

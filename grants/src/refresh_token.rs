@@ -3,7 +3,7 @@
 use crate::storage_failure;
 use grantry_core::storage::{FamilyId, RefreshRotation, TokenKind};
 use grantry_core::{
-    AccessGrant, BoxFuture, Grant, GrantMetadata, GrantType, OAuthError, Scope, TokenDigest, TokenRequest,
+    AccessGrant, Grant, GrantMetadata, GrantType, MaybeReady, OAuthError, Scope, TokenDigest, TokenRequest,
 };
 
 /// The refresh token grant.
@@ -45,8 +45,8 @@ impl Grant for RefreshTokenGrant {
     fn validate_token_request<'a>(
         &'a self,
         req: &'a TokenRequest<'a>,
-    ) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
-        Box::pin(async move {
+    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
+        MaybeReady::boxed(async move {
             let client = req.client()?;
             let digest = TokenDigest::of(req.params.require("refresh_token")?);
             let tokens = &req.ctx.storage().tokens;

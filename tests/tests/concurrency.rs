@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use grantry_core::storage::{FamilyId, IssuedTokens, RefreshRotation, StorageError, TokenRecord, TokenStore};
-use grantry_core::{BoxFuture, MemoryStore, Request, Response, Storage, TokenDigest};
+use grantry_core::{MaybeReady, MemoryStore, Request, Response, Storage, TokenDigest};
 use std::sync::Arc;
 use tokio::sync::{Barrier, Notify, Semaphore};
 
@@ -129,8 +129,8 @@ struct GatedSaves {
 }
 
 impl TokenStore for GatedSaves {
-    fn save_tokens(&self, tokens: IssuedTokens) -> BoxFuture<'_, Result<(), StorageError>> {
-        Box::pin(async move {
+    fn save_tokens(&self, tokens: IssuedTokens) -> MaybeReady<'_, Result<(), StorageError>> {
+        MaybeReady::boxed(async move {
             self.waiting.notify_one();
             let permit = self.gate.acquire().await.expect("the gate is never closed");
             permit.forget();
@@ -138,22 +138,22 @@ impl TokenStore for GatedSaves {
         })
     }
 
-    fn find_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>> {
+    fn find_token<'a>(&'a self, token: &'a TokenDigest) -> MaybeReady<'a, Result<Option<TokenRecord>, StorageError>> {
         self.inner.find_token(token)
     }
 
     fn rotate_refresh_token<'a>(
         &'a self,
         token: &'a TokenDigest,
-    ) -> BoxFuture<'a, Result<RefreshRotation, StorageError>> {
+    ) -> MaybeReady<'a, Result<RefreshRotation, StorageError>> {
         self.inner.rotate_refresh_token(token)
     }
 
-    fn revoke_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>> {
+    fn revoke_token<'a>(&'a self, token: &'a TokenDigest) -> MaybeReady<'a, Result<Option<TokenRecord>, StorageError>> {
         self.inner.revoke_token(token)
     }
 
-    fn revoke_family(&self, family: FamilyId) -> BoxFuture<'_, Result<(), StorageError>> {
+    fn revoke_family(&self, family: FamilyId) -> MaybeReady<'_, Result<(), StorageError>> {
         self.inner.revoke_family(family)
     }
 }

@@ -2,8 +2,8 @@
 //! every hook point runs, in order, and can reject the request.
 
 use grantry_core::{
-    AccessGrant, Approval, AuthorizationRequest, AuthorizationServer, BoxFuture, ClientAuthMethod, ClientRecord,
-    Consent, Grant, GrantExtension, GrantMetadata, GrantType, MemoryStore, OAuthError, Params, Request, ResponseType,
+    AccessGrant, Approval, AuthorizationRequest, AuthorizationServer, ClientAuthMethod, ClientRecord, Consent, Grant,
+    GrantExtension, GrantMetadata, GrantType, MaybeReady, MemoryStore, OAuthError, Params, Request, ResponseType,
     Scope, ServerConfig, TokenRequest, TokenResponse,
 };
 use grantry_grants::AuthorizationCodeGrant;
@@ -23,8 +23,8 @@ impl Grant for ApiKeyGrant {
     fn validate_token_request<'a>(
         &'a self,
         req: &'a TokenRequest<'a>,
-    ) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
-        Box::pin(async move {
+    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
+        MaybeReady::boxed(async move {
             let client = req.client()?.clone();
             let owner = match req.params.require("api_key")? {
                 "key-of-alice" => "alice",

@@ -2,9 +2,9 @@
 //! hooks (per server and per grant), and the pre-configured servers.
 
 use grantry_core::{
-    AccessGrant, Approval, AuthorizationRequest, AuthorizationServer, BoxFuture, Client, ClientAuthMethod,
-    ClientRecord, ConfigError, Consent, Grant, GrantExtension, GrantMetadata, GrantType, MemoryStore, OAuthError,
-    Params, Request, ResponseType, ServerConfig, TokenRequest, TokenResponse, encode_form, storage::Attributes,
+    AccessGrant, Approval, AuthorizationRequest, AuthorizationServer, Client, ClientAuthMethod, ClientRecord,
+    ConfigError, Consent, Grant, GrantExtension, GrantMetadata, GrantType, MaybeReady, MemoryStore, OAuthError, Params,
+    Request, ResponseType, ServerConfig, TokenRequest, TokenResponse, encode_form, storage::Attributes,
 };
 use grantry_extensions::issuer::IssuerIdentification;
 use grantry_extensions::pkce::CodeChallenge;
@@ -84,8 +84,8 @@ impl Grant for DeviceGrant {
     fn validate_token_request<'a>(
         &'a self,
         _req: &'a TokenRequest<'a>,
-    ) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
-        Box::pin(async { Err(OAuthError::invalid_grant("never")) })
+    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
+        MaybeReady::boxed(async { Err(OAuthError::invalid_grant("never")) })
     }
 }
 

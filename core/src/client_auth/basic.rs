@@ -3,7 +3,7 @@
 use super::{AUTHENTICATION_FAILED, ClientAuthInput, ClientAuthenticator, Presence, find_client};
 use crate::client::Client;
 use crate::error::OAuthError;
-use crate::future::BoxFuture;
+use crate::future::MaybeReady;
 use crate::grant_type::ClientAuthMethod;
 use crate::params::{Params, decode_component};
 use crate::request::Request;
@@ -20,8 +20,8 @@ pub struct ClientSecretBasic;
 
 const CHALLENGE: &str = "Basic realm=\"grantry\", charset=\"UTF-8\"";
 
-fn basic_credentials(request: &Request) -> Option<&str> {
-    let value = request.headers().get("authorization")?;
+/// The credentials of an `Authorization: Basic` header value.
+fn basic_credentials(value: &str) -> Option<&str> {
     let (scheme, rest) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("basic").then(|| rest.trim())
 }
@@ -64,19 +64,26 @@ impl ClientAuthenticator for ClientSecretBasic {
     }
 
     fn presence(&self, request: &Request, _: &Params) -> Presence {
-        if basic_credentials(request).is_some() { Presence::Credentials } else { Presence::Absent }
+        if request.headers().get("authorization").and_then(basic_credentials).is_some() {
+            Presence::Credentials
+        } else {
+            Presence::Absent
+        }
     }
 
     fn authenticate<'a>(
         &'a self,
         input: &'a ClientAuthInput<'a>,
-    ) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>> {
-        Box::pin(async move {
-            if input.request.headers().count("authorization") > 1 {
+    ) -> MaybeReady<'a, Result<Arc<dyn Client>, OAuthError>> {
+        MaybeReady::boxed(async move {
+            let mut headers = input.request.headers().get_all("authorization");
+            let header = headers.next();
+            if headers.next().is_some() {
                 return Err(OAuthError::invalid_request("more than one Authorization header"));
             }
             let mut buf = [0u8; INLINE_CREDENTIALS];
-            let (id, secret) = basic_credentials(input.request)
+            let (id, secret) = header
+                .and_then(basic_credentials)
                 .and_then(|encoded| decode_basic(encoded, &mut buf))
                 .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
             if input.params.get("client_id").is_some_and(|body_id| body_id != id) {

@@ -16,7 +16,7 @@ pub use post::ClientSecretPost;
 use crate::client::Client;
 use crate::clock::{Clock, Timestamp};
 use crate::error::OAuthError;
-use crate::future::BoxFuture;
+use crate::future::MaybeReady;
 use crate::grant_type::ClientAuthMethod;
 use crate::params::Params;
 use crate::request::Request;
@@ -72,8 +72,10 @@ pub trait ClientAuthenticator: Send + Sync + 'static {
     fn presence(&self, request: &Request, params: &Params) -> Presence;
 
     /// Verifies the credentials and returns the client. Every failure is `invalid_client`.
-    fn authenticate<'a>(&'a self, input: &'a ClientAuthInput<'a>)
-    -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>>;
+    fn authenticate<'a>(
+        &'a self,
+        input: &'a ClientAuthInput<'a>,
+    ) -> MaybeReady<'a, Result<Arc<dyn Client>, OAuthError>>;
 
     /// The `WWW-Authenticate` challenge for a failure of this method, for methods that use the
     /// `Authorization` header.

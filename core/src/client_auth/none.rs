@@ -3,7 +3,7 @@
 use super::{ClientAuthInput, ClientAuthenticator, Presence, find_client};
 use crate::client::Client;
 use crate::error::OAuthError;
-use crate::future::BoxFuture;
+use crate::future::MaybeReady;
 use crate::grant_type::ClientAuthMethod;
 use crate::params::Params;
 use crate::request::Request;
@@ -27,8 +27,8 @@ impl ClientAuthenticator for NoneAuthenticator {
     fn authenticate<'a>(
         &'a self,
         input: &'a ClientAuthInput<'a>,
-    ) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>> {
-        Box::pin(async move {
+    ) -> MaybeReady<'a, Result<Arc<dyn Client>, OAuthError>> {
+        MaybeReady::boxed(async move {
             let id = input.params.require("client_id")?;
             find_client(input.clients, id).await
         })

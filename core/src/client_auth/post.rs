@@ -3,7 +3,7 @@
 use super::{AUTHENTICATION_FAILED, ClientAuthInput, ClientAuthenticator, Presence, find_client};
 use crate::client::Client;
 use crate::error::OAuthError;
-use crate::future::BoxFuture;
+use crate::future::MaybeReady;
 use crate::grant_type::ClientAuthMethod;
 use crate::params::Params;
 use crate::request::Request;
@@ -25,8 +25,8 @@ impl ClientAuthenticator for ClientSecretPost {
     fn authenticate<'a>(
         &'a self,
         input: &'a ClientAuthInput<'a>,
-    ) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>> {
-        Box::pin(async move {
+    ) -> MaybeReady<'a, Result<Arc<dyn Client>, OAuthError>> {
+        MaybeReady::boxed(async move {
             let id = input.params.get("client_id").ok_or_else(|| OAuthError::invalid_client(AUTHENTICATION_FAILED))?;
             let secret = input.params.get("client_secret").unwrap_or_default();
             let client = find_client(input.clients, id).await?;

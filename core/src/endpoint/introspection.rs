@@ -9,7 +9,6 @@ use crate::response::Response;
 use crate::secret::TokenDigest;
 use crate::server::AuthorizationServer;
 use crate::storage::{TokenKind, TokenRecord};
-use std::fmt::Write as _;
 
 impl AuthorizationServer {
     /// Serves an introspection request (RFC 7662). The caller authenticates as a client.
@@ -65,10 +64,11 @@ impl AuthorizationServer {
             TokenKind::Access => "\"Bearer\"",
             TokenKind::Refresh => "\"refresh_token\"",
         });
-        // Writing to a String cannot fail.
-        let _ = write!(out, ",\"iat\":{}", record.issued_at);
+        out.push_str(",\"iat\":");
+        json::push_u64(&mut out, record.issued_at);
         if let Some(exp) = record.expires_at {
-            let _ = write!(out, ",\"exp\":{exp}");
+            out.push_str(",\"exp\":");
+            json::push_u64(&mut out, exp);
         }
         out.push_str(",\"iss\":");
         json::push_string(&mut out, self.config.issuer());

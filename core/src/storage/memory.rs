@@ -10,7 +10,7 @@ use super::records::{
 use super::{AuthorizationCodeStore, ClientStore, StorageError, TokenStore, UserStore};
 use crate::client::{Client, ClientConfigError, ClientRecord};
 use crate::clock::{Clock, SystemClock, Timestamp};
-use crate::future::BoxFuture;
+use crate::future::MaybeReady;
 use crate::grant_type::GrantType;
 use crate::scope::Scope;
 use crate::secret::{TokenDigest, constant_time_eq};
@@ -329,28 +329,28 @@ pub enum AddClientError {
     Duplicate(String),
 }
 
-fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
-    Box::pin(std::future::ready(value))
-}
-
 impl ClientStore for MemoryStore {
-    fn find_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<Option<Arc<dyn Client>>, StorageError>> {
+    fn find_client<'a>(&'a self, client_id: &'a str) -> MaybeReady<'a, Result<Option<Arc<dyn Client>>, StorageError>> {
         let clients = self.clients.read().unwrap_or_else(PoisonError::into_inner);
-        ready(Ok(clients.get(client_id).cloned()))
+        MaybeReady::ready(Ok(clients.get(client_id).cloned()))
     }
 }
 
 impl AuthorizationCodeStore for MemoryStore {
-    fn save_code(&self, code: TokenDigest, record: AuthorizationCodeRecord) -> BoxFuture<'_, Result<(), StorageError>> {
+    fn save_code(
+        &self,
+        code: TokenDigest,
+        record: AuthorizationCodeRecord,
+    ) -> MaybeReady<'_, Result<(), StorageError>> {
         // The family is created with the code, so a replay that revokes it before any token
         // is saved still revokes the tokens saved afterwards.
         self.families.lock(&record.family).entry(record.family).or_default().extend_to(Some(record.expires_at));
         self.codes.lock(&code).insert(code, CodeSlot::Live(record));
         self.note_save();
-        ready(Ok(()))
+        MaybeReady::ready(Ok(()))
     }
 
-    fn redeem_code<'a>(&'a self, code: &'a TokenDigest) -> BoxFuture<'a, Result<CodeRedemption, StorageError>> {
+    fn redeem_code<'a>(&'a self, code: &'a TokenDigest) -> MaybeReady<'a, Result<CodeRedemption, StorageError>> {
         let mut codes = self.codes.lock(code);
         let outcome = match codes.get_mut(code) {
             None => CodeRedemption::NotFound,
@@ -364,18 +364,18 @@ impl AuthorizationCodeStore for MemoryStore {
                 }
             }
         };
-        ready(Ok(outcome))
+        MaybeReady::ready(Ok(outcome))
     }
 }
 
 impl TokenStore for MemoryStore {
-    fn save_tokens(&self, tokens: IssuedTokens) -> BoxFuture<'_, Result<(), StorageError>> {
+    fn save_tokens(&self, tokens: IssuedTokens) -> MaybeReady<'_, Result<(), StorageError>> {
         let Some(family) = tokens.family() else {
             for (digest, record) in tokens {
                 self.tokens.lock(&digest).insert(digest, StoredToken::new(TokenSlot::new(record)));
             }
             self.note_save();
-            return ready(Ok(()));
+            return MaybeReady::ready(Ok(()));
         };
         let mut families = self.families.lock(&family);
         let entry = families.entry(family).or_default();
@@ -388,19 +388,19 @@ impl TokenStore for MemoryStore {
         }
         drop(families);
         self.note_save();
-        ready(Ok(()))
+        MaybeReady::ready(Ok(()))
     }
 
-    fn find_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>> {
+    fn find_token<'a>(&'a self, token: &'a TokenDigest) -> MaybeReady<'a, Result<Option<TokenRecord>, StorageError>> {
         let tokens = self.tokens.lock(token);
         let found = tokens.get(token).filter(|slot| !slot.retired).map(|slot| slot.record());
-        ready(Ok(found))
+        MaybeReady::ready(Ok(found))
     }
 
     fn rotate_refresh_token<'a>(
         &'a self,
         token: &'a TokenDigest,
-    ) -> BoxFuture<'a, Result<RefreshRotation, StorageError>> {
+    ) -> MaybeReady<'a, Result<RefreshRotation, StorageError>> {
         let mut tokens = self.tokens.lock(token);
         let outcome = match tokens.get_mut(token) {
             Some(slot) if slot.kind == TokenKind::Refresh => {
@@ -413,22 +413,22 @@ impl TokenStore for MemoryStore {
             }
             _ => RefreshRotation::NotFound,
         };
-        ready(Ok(outcome))
+        MaybeReady::ready(Ok(outcome))
     }
 
-    fn revoke_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>> {
+    fn revoke_token<'a>(&'a self, token: &'a TokenDigest) -> MaybeReady<'a, Result<Option<TokenRecord>, StorageError>> {
         let removed = self.tokens.lock(token).remove(token).map(|slot| slot.record());
-        ready(Ok(removed))
+        MaybeReady::ready(Ok(removed))
     }
 
-    fn revoke_family(&self, family: FamilyId) -> BoxFuture<'_, Result<(), StorageError>> {
+    fn revoke_family(&self, family: FamilyId) -> MaybeReady<'_, Result<(), StorageError>> {
         let mut families = self.families.lock(&family);
         let entry = families.entry(family).or_default();
         entry.revoked = true;
         for digest in std::mem::take(&mut entry.tokens) {
             self.tokens.lock(&digest).remove(&digest);
         }
-        ready(Ok(()))
+        MaybeReady::ready(Ok(()))
     }
 }
 
@@ -437,19 +437,19 @@ impl UserStore for MemoryStore {
         &'a self,
         username: &'a str,
         password: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, StorageError>> {
+    ) -> MaybeReady<'a, Result<Option<String>, StorageError>> {
         let presented: [u8; 32] = Sha256::digest(password.as_bytes()).into();
         let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
         let subject = users
             .get(username)
             .filter(|user| constant_time_eq(&user.password_digest, &presented))
             .map(|user| user.subject.clone());
-        ready(Ok(subject))
+        MaybeReady::ready(Ok(subject))
     }
 
-    fn user_exists<'a>(&'a self, subject: &'a str) -> BoxFuture<'a, Result<bool, StorageError>> {
+    fn user_exists<'a>(&'a self, subject: &'a str) -> MaybeReady<'a, Result<bool, StorageError>> {
         let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
         // Subjects are usernames in this store.
-        ready(Ok(users.contains_key(subject)))
+        MaybeReady::ready(Ok(users.contains_key(subject)))
     }
 }

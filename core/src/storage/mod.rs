@@ -1,6 +1,6 @@
 //! Storage traits, split by concern, and the records they hold.
 //!
-//! Every method is async (returns a [`BoxFuture`]) so a database can sit behind it without
+//! Every method is async (returns a [`MaybeReady`]) so a database can sit behind it without
 //! blocking an async runtime. Codes and tokens reach a store only as [`TokenDigest`]s.
 //!
 //! | trait | concern |
@@ -20,7 +20,7 @@ pub use records::{
 };
 
 use crate::client::Client;
-use crate::future::BoxFuture;
+use crate::future::MaybeReady;
 use crate::secret::TokenDigest;
 use std::sync::Arc;
 
@@ -40,19 +40,20 @@ impl StorageError {
 /// Where registered clients live.
 pub trait ClientStore: Send + Sync {
     /// The client with `client_id`, if registered.
-    fn find_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<Option<Arc<dyn Client>>, StorageError>>;
+    fn find_client<'a>(&'a self, client_id: &'a str) -> MaybeReady<'a, Result<Option<Arc<dyn Client>>, StorageError>>;
 }
 
 /// Where authorization codes live between the authorization and the token request.
 pub trait AuthorizationCodeStore: Send + Sync {
     /// Saves a new code.
-    fn save_code(&self, code: TokenDigest, record: AuthorizationCodeRecord) -> BoxFuture<'_, Result<(), StorageError>>;
+    fn save_code(&self, code: TokenDigest, record: AuthorizationCodeRecord)
+    -> MaybeReady<'_, Result<(), StorageError>>;
 
     /// Redeems a code: atomically marks it used and returns its record. Of any number of
     /// concurrent calls for one code, exactly one gets [`CodeRedemption::Redeemed`]; the others,
     /// and every later call until the code expires, get [`CodeRedemption::AlreadyRedeemed`]
     /// with the code's family, so the engine can revoke what the code produced.
-    fn redeem_code<'a>(&'a self, code: &'a TokenDigest) -> BoxFuture<'a, Result<CodeRedemption, StorageError>>;
+    fn redeem_code<'a>(&'a self, code: &'a TokenDigest) -> MaybeReady<'a, Result<CodeRedemption, StorageError>>;
 }
 
 /// Where access and refresh tokens live.
@@ -63,10 +64,10 @@ pub trait AuthorizationCodeStore: Send + Sync {
 /// the revocation. A lone access token with nothing to be revoked with belongs to no family.
 pub trait TokenStore: Send + Sync {
     /// Saves the tokens of one issuance, into their family if they have one.
-    fn save_tokens(&self, tokens: IssuedTokens) -> BoxFuture<'_, Result<(), StorageError>>;
+    fn save_tokens(&self, tokens: IssuedTokens) -> MaybeReady<'_, Result<(), StorageError>>;
 
     /// The token with this digest, of any kind, unless revoked or rotated out.
-    fn find_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>>;
+    fn find_token<'a>(&'a self, token: &'a TokenDigest) -> MaybeReady<'a, Result<Option<TokenRecord>, StorageError>>;
 
     /// Retires a refresh token for rotation: atomically marks it used and returns its record.
     /// Of concurrent calls exactly one gets [`RefreshRotation::Rotated`]; the others, and every
@@ -74,13 +75,13 @@ pub trait TokenStore: Send + Sync {
     fn rotate_refresh_token<'a>(
         &'a self,
         token: &'a TokenDigest,
-    ) -> BoxFuture<'a, Result<RefreshRotation, StorageError>>;
+    ) -> MaybeReady<'a, Result<RefreshRotation, StorageError>>;
 
     /// Revokes one token; returns its record if it existed.
-    fn revoke_token<'a>(&'a self, token: &'a TokenDigest) -> BoxFuture<'a, Result<Option<TokenRecord>, StorageError>>;
+    fn revoke_token<'a>(&'a self, token: &'a TokenDigest) -> MaybeReady<'a, Result<Option<TokenRecord>, StorageError>>;
 
     /// Revokes every token of a family, now and for any token saved into it later.
-    fn revoke_family(&self, family: FamilyId) -> BoxFuture<'_, Result<(), StorageError>>;
+    fn revoke_family(&self, family: FamilyId) -> MaybeReady<'_, Result<(), StorageError>>;
 }
 
 /// Where resource owners are authenticated.
@@ -91,11 +92,11 @@ pub trait UserStore: Send + Sync {
         &'a self,
         username: &'a str,
         password: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, StorageError>>;
+    ) -> MaybeReady<'a, Result<Option<String>, StorageError>>;
 
     /// Whether `subject` names a known user (used by grants that assert a user, such as
     /// the JWT bearer grant).
-    fn user_exists<'a>(&'a self, subject: &'a str) -> BoxFuture<'a, Result<bool, StorageError>>;
+    fn user_exists<'a>(&'a self, subject: &'a str) -> MaybeReady<'a, Result<bool, StorageError>>;
 }
 
 /// The stores a server uses, one per concern. One type may serve several (as [`MemoryStore`]

@@ -9,8 +9,8 @@
 
 use grantry_core::plugin::{self, Plugin, PluginKind};
 use grantry_core::{
-    AccessGrant, AuthorizationServer, BoxFuture, ClientAuthMethod, ClientRecord, Grant, GrantExtension, GrantMetadata,
-    GrantType, MemoryStore, OAuthError, Request, Scope, ServerConfig, TokenRequest, TokenResponse, encode_form,
+    AccessGrant, AuthorizationServer, ClientAuthMethod, ClientRecord, Grant, GrantExtension, GrantMetadata, GrantType,
+    MaybeReady, MemoryStore, OAuthError, Request, Scope, ServerConfig, TokenRequest, TokenResponse, encode_form,
 };
 use std::collections::HashMap;
 // Links the built-in grants, so their plugins are listed beside this one.
@@ -36,8 +36,8 @@ impl Grant for ApiKeyGrant {
     fn validate_token_request<'a>(
         &'a self,
         req: &'a TokenRequest<'a>,
-    ) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
-        Box::pin(async move {
+    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
+        MaybeReady::boxed(async move {
             // The engine has parsed the request and authenticated the client already.
             let client = req.client()?.clone();
             let key = req.params.require("api_key")?;

@@ -8,7 +8,7 @@ use super::keys::AssertionKeys;
 use super::subject::{ClientOrUser, SubjectResolver};
 use grantry_core::client_auth::storage_failure;
 use grantry_core::{
-    AccessGrant, BoxFuture, Client, ClientAuthMethod, ClientAuthentication, Grant, GrantMetadata, GrantType,
+    AccessGrant, Client, ClientAuthMethod, ClientAuthentication, Grant, GrantMetadata, GrantType, MaybeReady,
     OAuthError, Scope, TokenRequest,
 };
 use jsonwebtoken::Algorithm;
@@ -184,8 +184,8 @@ impl Grant for JwtBearerGrant {
     fn validate_token_request<'a>(
         &'a self,
         req: &'a TokenRequest<'a>,
-    ) -> BoxFuture<'a, Result<AccessGrant, OAuthError>> {
-        Box::pin(async move {
+    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
+        MaybeReady::boxed(async move {
             let assertion = req.params.require("assertion")?;
             let parsed = self.verifier.parse(assertion).map_err(AssertionError::into_invalid_grant)?;
             let issuer = parsed.issuer().map_err(AssertionError::into_invalid_grant)?;

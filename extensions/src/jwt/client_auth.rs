@@ -14,7 +14,7 @@ use super::jti::{JtiStore, JtiUse, MemoryJtiStore};
 use super::keys::{AssertionKeys, algorithm_name, is_hmac};
 use super::{DEFAULT_ALGORITHMS, JWT_BEARER_ASSERTION_TYPE};
 use grantry_core::client_auth::{ClientAuthInput, ClientAuthenticator, Presence, find_client, storage_failure};
-use grantry_core::{BoxFuture, Client, ClientAuthMethod, OAuthError, Params, Request};
+use grantry_core::{Client, ClientAuthMethod, MaybeReady, OAuthError, Params, Request};
 use jsonwebtoken::Algorithm;
 use std::fmt;
 use std::sync::Arc;
@@ -180,8 +180,8 @@ macro_rules! jwt_authenticator {
             fn authenticate<'a>(
                 &'a self,
                 input: &'a ClientAuthInput<'a>,
-            ) -> BoxFuture<'a, Result<Arc<dyn Client>, OAuthError>> {
-                Box::pin(self.0.authenticate(input))
+            ) -> MaybeReady<'a, Result<Arc<dyn Client>, OAuthError>> {
+                MaybeReady::boxed(self.0.authenticate(input))
             }
 
             fn signing_algorithms(&self) -> Vec<String> {

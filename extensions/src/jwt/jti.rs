@@ -1,7 +1,7 @@
 //! Single use of assertions: the [`JtiStore`] trait and [`MemoryJtiStore`].
 
 use grantry_core::storage::StorageError;
-use grantry_core::{BoxFuture, Timestamp};
+use grantry_core::{MaybeReady, Timestamp};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
@@ -27,7 +27,7 @@ pub trait JtiStore: Send + Sync + 'static {
         jti: &'a str,
         expires_at: Timestamp,
         now: Timestamp,
-    ) -> BoxFuture<'a, Result<JtiUse, StorageError>>;
+    ) -> MaybeReady<'a, Result<JtiUse, StorageError>>;
 }
 
 /// How many records pass between sweeps of expired entries.
@@ -106,8 +106,8 @@ impl JtiStore for MemoryJtiStore {
         jti: &'a str,
         expires_at: Timestamp,
         now: Timestamp,
-    ) -> BoxFuture<'a, Result<JtiUse, StorageError>> {
-        Box::pin(std::future::ready(Ok(self.record(issuer, jti, expires_at, now))))
+    ) -> MaybeReady<'a, Result<JtiUse, StorageError>> {
+        MaybeReady::ready(Ok(self.record(issuer, jti, expires_at, now)))
     }
 }
 

@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantry_core::storage::StorageError;
-use grantry_core::{BoxFuture, Client};
+use grantry_core::{Client, MaybeReady};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize as _;
@@ -69,7 +69,7 @@ impl KeyQuery<'_> {
 /// empty list fails the assertion. Keys must never be taken from the assertion itself.
 ///
 /// ```
-/// use grantry_core::BoxFuture;
+/// use grantry_core::MaybeReady;
 /// use grantry_core::storage::StorageError;
 /// use grantry_extensions::jwt::{AssertionKeys, DecodingKey, KeyQuery};
 ///
@@ -77,16 +77,16 @@ impl KeyQuery<'_> {
 /// struct ConfiguredSecrets(std::collections::HashMap<String, Vec<u8>>);
 ///
 /// impl AssertionKeys for ConfiguredSecrets {
-///     fn decoding_keys<'a>(&'a self, query: &'a KeyQuery<'a>) -> BoxFuture<'a, Result<Vec<DecodingKey>, StorageError>> {
+///     fn decoding_keys<'a>(&'a self, query: &'a KeyQuery<'a>) -> MaybeReady<'a, Result<Vec<DecodingKey>, StorageError>> {
 ///         let keys = self.0.get(query.issuer()).map(|k| DecodingKey::from_secret(k)).into_iter().collect();
-///         Box::pin(std::future::ready(Ok(keys)))
+///         MaybeReady::ready(Ok(keys))
 ///     }
 /// }
 /// ```
 pub trait AssertionKeys: Send + Sync + 'static {
     /// The keys to try for the assertion described by `query`. A backend failure (such as an
     /// unreachable key store) is an error; no fitting key is an empty list.
-    fn decoding_keys<'a>(&'a self, query: &'a KeyQuery<'a>) -> BoxFuture<'a, Result<Vec<DecodingKey>, StorageError>>;
+    fn decoding_keys<'a>(&'a self, query: &'a KeyQuery<'a>) -> MaybeReady<'a, Result<Vec<DecodingKey>, StorageError>>;
 }
 
 /// Keys from the issuing client's registration:
@@ -159,9 +159,9 @@ impl ClientKeys {
 }
 
 impl AssertionKeys for ClientKeys {
-    fn decoding_keys<'a>(&'a self, query: &'a KeyQuery<'a>) -> BoxFuture<'a, Result<Vec<DecodingKey>, StorageError>> {
+    fn decoding_keys<'a>(&'a self, query: &'a KeyQuery<'a>) -> MaybeReady<'a, Result<Vec<DecodingKey>, StorageError>> {
         let keys = self.keys_for(&**query.client, query.alg, query.kid);
-        Box::pin(std::future::ready(Ok(keys)))
+        MaybeReady::ready(Ok(keys))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Whom a bearer assertion's `sub` names: the [`SubjectResolver`] trait and [`ClientOrUser`].
 
 use super::claims::AssertionClaims;
-use grantry_core::{BoxFuture, Client, GrantContext, OAuthError};
+use grantry_core::{Client, GrantContext, MaybeReady, OAuthError};
 use std::sync::Arc;
 
 /// Decides whom the tokens of a verified bearer assertion are for, from its `sub`
@@ -15,7 +15,7 @@ pub trait SubjectResolver: Send + Sync + 'static {
         claims: &'a AssertionClaims,
         client: &'a Arc<dyn Client>,
         ctx: &'a GrantContext<'a>,
-    ) -> BoxFuture<'a, Result<Option<String>, OAuthError>>;
+    ) -> MaybeReady<'a, Result<Option<String>, OAuthError>>;
 }
 
 /// The default resolver: `sub` equal to `iss` means the client itself; otherwise `sub` must be
@@ -39,8 +39,8 @@ impl SubjectResolver for ClientOrUser {
         claims: &'a AssertionClaims,
         client: &'a Arc<dyn Client>,
         ctx: &'a GrantContext<'a>,
-    ) -> BoxFuture<'a, Result<Option<String>, OAuthError>> {
-        Box::pin(async move {
+    ) -> MaybeReady<'a, Result<Option<String>, OAuthError>> {
+        MaybeReady::boxed(async move {
             let subject = claims.subject();
             if subject == client.client_id() {
                 return Ok(None);
