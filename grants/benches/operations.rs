@@ -17,7 +17,6 @@ use grantry_core::{
 };
 use grantry_grants::{AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant};
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{Report, block_on, median_ns, median_ns_batched, resident_bytes};
 
@@ -292,15 +291,14 @@ fn growth(report: &mut Report, large: usize) {
     growth_row(report, &big, &big_token, large);
 }
 
-/// Client credentials requests completed in `duration` by `threads` threads on one server.
-fn throughput(threads: usize, duration: Duration) -> f64 {
-    let server = Arc::new(server());
+/// Client credentials requests per second completed by `threads` threads on `server` in
+/// `duration`.
+fn throughput(server: &AuthorizationServer, threads: usize, duration: Duration) -> f64 {
     let request = client_credentials_request();
     let start = Instant::now();
     let total: usize = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                let server = server.clone();
                 let request = request.clone();
                 scope.spawn(move || {
                     let mut done = 0usize;
@@ -317,6 +315,30 @@ fn throughput(threads: usize, duration: Duration) -> f64 {
         handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
     });
     total as f64 / start.elapsed().as_secs_f64()
+}
+
+/// One-thread and two-thread throughput of client credentials on one server, in alternating
+/// rounds (1-2, 2-1, ...): the store grows with every token issued, and alternating gives
+/// both the same mix of table sizes and resizes. Returns the medians of each.
+fn scaling(window: Duration) -> (f64, f64) {
+    const ROUNDS: usize = 8;
+    let server = server();
+    let round = window / 4;
+    let (mut one, mut two) = (Vec::new(), Vec::new());
+    for i in 0..ROUNDS {
+        if i % 2 == 0 {
+            one.push(throughput(&server, 1, round));
+            two.push(throughput(&server, 2, round));
+        } else {
+            two.push(throughput(&server, 2, round));
+            one.push(throughput(&server, 1, round));
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+    };
+    (median(one), median(two))
 }
 
 fn main() {
@@ -356,8 +378,7 @@ fn main() {
     let p = primitives(&mut report);
     operations(&mut report, &p);
     let window = support::budget().max(Duration::from_secs(1));
-    let one = throughput(1, window);
-    let two = throughput(2, window);
+    let (one, two) = scaling(window);
     println!("\nclient_credentials throughput: 1 thread {one:.0}/s, 2 threads {two:.0}/s, scaling {:.2}×", two / one);
     report.print("grantry-grants operations (median per operation, one thread)");
     let small = report.median("client_credentials with 1000 live tokens");

@@ -19,9 +19,12 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-const SHARDS: usize = 32;
-/// How many saves pass between sweeps of expired entries.
-const SWEEP_EVERY: u64 = 4096;
+/// Many small shards: a shard's map is locked while it grows, and a small map grows quickly,
+/// so a resize stalls few requests, briefly.
+const SHARDS: usize = 256;
+/// How many saves pass between sweeps of one shard's expired entries. With [`SHARDS`], every
+/// shard is swept once per 131,072 saves per thread.
+const SWEEP_EVERY: u64 = 512;
 
 /// Keys are already uniformly random (SHA-256 digests, random family ids): hashing them
 /// again would only cost time, so the hasher folds the key's bytes as they are.
