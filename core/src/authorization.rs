@@ -161,23 +161,24 @@ impl AuthorizationError {
 
 /// Appends parameters to a redirect URI, in its query (keeping any query it has) or fragment.
 pub fn build_redirect(redirect_uri: &str, mode: ResponseMode, params: &[(String, String)]) -> String {
-    let mut encoded = String::new();
-    for (k, v) in params {
-        if !encoded.is_empty() {
-            encoded.push('&');
-        }
-        encoded.push_str(&crate::params::encode_component(k));
-        encoded.push('=');
-        encoded.push_str(&crate::params::encode_component(v));
-    }
-    let mut uri = redirect_uri.to_owned();
+    // Room for every pair unescaped, and a little for escapes: usually one allocation.
+    let room = params.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>();
+    let mut uri = String::with_capacity(redirect_uri.len() + room + 16);
+    uri.push_str(redirect_uri);
     match mode {
         ResponseMode::Query => {
             uri.push(if redirect_uri.contains('?') { '&' } else { '?' });
         }
         ResponseMode::Fragment => uri.push('#'),
     }
-    uri.push_str(&encoded);
+    for (i, (k, v)) in params.iter().enumerate() {
+        if i > 0 {
+            uri.push('&');
+        }
+        crate::params::push_encoded(&mut uri, k);
+        uri.push('=');
+        crate::params::push_encoded(&mut uri, v);
+    }
     uri
 }
 

@@ -174,6 +174,11 @@ impl ResponseType {
 
     /// Validates and normalises a response type.
     pub fn parse(value: &str) -> Result<ResponseType, NameError> {
+        match value {
+            "code" => return Ok(ResponseType::CODE),
+            "token" => return Ok(ResponseType::TOKEN),
+            _ => {}
+        }
         let valid_name = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         let mut names: Vec<&str> = value.split(' ').collect();
         if !names.iter().all(|n| valid_name(n)) {

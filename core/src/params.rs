@@ -63,7 +63,8 @@ impl Params {
     /// its first value, so the caller must act on the report before trusting the parameters.
     pub fn parse_keeping_duplicates(input: &[u8]) -> Result<(Params, Option<String>), OAuthError> {
         let mut buf = Vec::with_capacity(input.len());
-        let mut pairs = Vec::new();
+        let segments = input.iter().filter(|&&b| b == b'&').count() + 1;
+        let mut pairs = Vec::with_capacity(segments.min(MAX_PARAMS));
         for segment in input.split(|&b| b == b'&') {
             if segment.is_empty() {
                 continue;
@@ -159,7 +160,10 @@ fn not_utf8() -> OAuthError {
 fn decode_into(buf: &mut Vec<u8>, raw: &[u8]) -> Result<(usize, usize), OAuthError> {
     let start = buf.len();
     decode_bytes(buf, raw)?;
-    std::str::from_utf8(&buf[start..]).map_err(|_| not_utf8())?;
+    let decoded = &buf[start..];
+    if !decoded.is_ascii() {
+        std::str::from_utf8(decoded).map_err(|_| not_utf8())?;
+    }
     Ok((start, buf.len()))
 }
 
@@ -205,11 +209,25 @@ pub(crate) fn decode_component(raw: &[u8]) -> Result<Cow<'_, str>, OAuthError> {
 
 /// Encodes one form component (unreserved characters kept, space as `+`).
 pub fn encode_component(raw: &str) -> Cow<'_, str> {
-    let keep = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
-    if raw.bytes().all(keep) {
+    if raw.bytes().all(is_unreserved) {
         return Cow::Borrowed(raw);
     }
     let mut out = String::with_capacity(raw.len() + 8);
+    push_encoded(&mut out, raw);
+    Cow::Owned(out)
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Appends the form encoding of `raw` to `out` (see [`encode_component`]).
+pub(crate) fn push_encoded(out: &mut String, raw: &str) {
+    if raw.bytes().all(is_unreserved) {
+        out.push_str(raw);
+        return;
+    }
+    let keep = is_unreserved;
     for b in raw.bytes() {
         match b {
             b if keep(b) => out.push(b as char),
@@ -222,7 +240,6 @@ pub fn encode_component(raw: &str) -> Cow<'_, str> {
             }
         }
     }
-    Cow::Owned(out)
 }
 
 /// Encodes pairs as `application/x-www-form-urlencoded`.

@@ -161,14 +161,14 @@ impl GrantExtension for CodeChallenge {
             None => {
                 return Err(OAuthError::invalid_request("code_challenge_method is required; this server accepts S256"));
             }
-            Some(Some(m)) if self.methods().contains(&m) => m,
+            Some(Some(m)) if m == ChallengeMethod::S256 || self.allow_plain => m,
             Some(_) => return Err(OAuthError::invalid_request("unsupported code_challenge_method")),
         };
         if !is_valid_syntax(challenge) {
             return Err(OAuthError::invalid_request("code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]"));
         }
         let challenge = challenge.to_owned();
-        request.attributes.insert(CHALLENGE.into(), challenge);
+        request.attributes.insert(CHALLENGE.into(), challenge.into());
         request.attributes.insert(METHOD.into(), method.as_str().into());
         Ok(())
     }

@@ -75,7 +75,7 @@ impl Grant for RefreshTokenGrant {
 
             if self.rotate {
                 match tokens.rotate_refresh_token(&digest).await.map_err(storage_failure)? {
-                    RefreshRotation::Rotated(_) => {}
+                    RefreshRotation::Rotated => {}
                     // A concurrent request used it first.
                     RefreshRotation::AlreadyRotated { family } => return Err(replayed(req, family).await),
                     RefreshRotation::NotFound => {

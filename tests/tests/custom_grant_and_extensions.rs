@@ -80,7 +80,7 @@ impl GrantExtension for Recorder {
         // Data attached at the authorization request arrives with the code (absent for
         // grants without an authorization step).
         if grant.grant_type == GrantType::AUTHORIZATION_CODE {
-            assert_eq!(grant.attributes.get("recorded").map(String::as_str), Some("yes"));
+            assert_eq!(grant.attributes.get("recorded").map(|v| &**v), Some("yes"));
         }
         self.hook("after_token_request_validated", RejectAt::TokenRequest)
     }

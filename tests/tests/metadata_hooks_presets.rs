@@ -214,7 +214,7 @@ impl GrantExtension for Gate {
         approval: &Approval,
         attributes: &mut Attributes,
     ) -> Result<(), OAuthError> {
-        attributes.insert("approved_by".into(), approval.subject.clone());
+        attributes.insert("approved_by".into(), approval.subject.clone().into());
         self.check("before_code_issued")
     }
     fn before_token_request_validated(&self, _: &Params, client: Option<&dyn Client>) -> Result<(), OAuthError> {

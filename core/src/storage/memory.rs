@@ -411,7 +411,7 @@ impl TokenStore for MemoryStore {
                     RefreshRotation::AlreadyRotated { family: slot.family }
                 } else {
                     slot.retired = true;
-                    RefreshRotation::Rotated(slot.record())
+                    RefreshRotation::Rotated
                 }
             }
             _ => RefreshRotation::NotFound,

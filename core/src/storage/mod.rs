@@ -69,7 +69,7 @@ pub trait TokenStore: Send + Sync {
     /// The token with this digest, of any kind, unless revoked or rotated out.
     fn find_token<'a>(&'a self, token: &'a TokenDigest) -> MaybeReady<'a, Result<Option<TokenRecord>, StorageError>>;
 
-    /// Retires a refresh token for rotation: atomically marks it used and returns its record.
+    /// Retires a refresh token for rotation: atomically marks it used.
     /// Of concurrent calls exactly one gets [`RefreshRotation::Rotated`]; the others, and every
     /// later call, get [`RefreshRotation::AlreadyRotated`] with the family.
     fn rotate_refresh_token<'a>(

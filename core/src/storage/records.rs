@@ -4,13 +4,15 @@ use crate::clock::Timestamp;
 use crate::grant_type::GrantType;
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 /// Data a grant or extension attaches to a code or token (for example the PKCE challenge),
-/// carried from the authorization request to the token request.
-pub type Attributes = BTreeMap<String, String>;
+/// carried from the authorization request to the token request. Names and values known at
+/// compile time are kept without copying.
+pub type Attributes = BTreeMap<Cow<'static, str>, Cow<'static, str>>;
 
 /// Identifies a token family: everything descended from one authorization.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -154,8 +156,9 @@ impl IntoIterator for IssuedTokens {
 /// The outcome of [`TokenStore::rotate_refresh_token`](super::TokenStore::rotate_refresh_token).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshRotation {
-    /// First use: the refresh token's record; it is now retired.
-    Rotated(TokenRecord),
+    /// First use: the refresh token is now retired. (The grant read its record before, with
+    /// [`find_token`](super::TokenStore::find_token), to check it; nothing is copied twice.)
+    Rotated,
     /// The refresh token was already rotated out: a replay.
     AlreadyRotated {
         /// Its family (always present for tokens the engine issued).
