@@ -227,10 +227,9 @@ pub(crate) fn push_encoded(out: &mut String, raw: &str) {
         out.push_str(raw);
         return;
     }
-    let keep = is_unreserved;
     for b in raw.bytes() {
         match b {
-            b if keep(b) => out.push(b as char),
+            b if is_unreserved(b) => out.push(b as char),
             b' ' => out.push('+'),
             b => {
                 const HEX: &[u8; 16] = b"0123456789ABCDEF";

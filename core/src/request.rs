@@ -62,14 +62,14 @@ impl Headers {
     }
 
     /// Every value of `name`, in order.
-    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub fn get_all<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
         self.entries.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The value of a header that must not be repeated: `Ok(None)` when absent,
     /// `invalid_request` when it appears more than once.
     pub fn get_unique(&self, name: &str) -> Result<Option<&str>, OAuthError> {
-        let mut values = self.entries.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        let mut values = self.get_all(name);
         let first = values.next();
         if first.is_some() && values.next().is_some() {
             return Err(OAuthError::invalid_request(format!("header {name} given more than once")));
