@@ -12,29 +12,36 @@ mod support;
 
 use base64::Engine as _;
 use grantry_core::{
-    AuthorizationServer, ClientRecord, Consent, CredentialKind, GrantType, MemoryStore, Params, RandomTokenGenerator,
-    Request, Scope, ServerConfig, TokenDigest, TokenGenerator, constant_time_eq,
+    AuthorizationServer, ClientRecord, Consent, CredentialKind, GrantType, Params, RandomTokenGenerator, Request,
+    Scope, ServerConfig, TokenDigest, TokenGenerator, constant_time_eq,
 };
 use grantry_grants::{AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use support::{Report, block_on, median_ns, median_ns_batched, resident_bytes};
+use support::{Report, SteadyStore, block_on, median_ns, resident_bytes};
 
 const SVC_BASIC: &str = "Basic c3ZjOnN2Yy1zZWNyZXQ="; // svc:svc-secret
 const WEB_BASIC: &str = "Basic d2ViOndlYi1zZWNyZXQ="; // web:web-secret
 const REDIRECT: &str = "https://web.example/cb";
 const AUTHORIZE: &str = "/authorize?response_type=code&client_id=web&redirect_uri=https%3A%2F%2Fweb.example%2Fcb&scope=read&state=af0ifjsldkj";
 
-fn server() -> AuthorizationServer {
-    let store = MemoryStore::new();
-    store
+/// When the benchmark clocks start (any fixed time will do).
+const START: u64 = 1_700_000_000;
+
+/// A server with the clients the benchmarks use, on a store of its own whose clock the
+/// benchmark moves (see [`SteadyStore`]).
+fn server() -> (AuthorizationServer, SteadyStore) {
+    let steady = SteadyStore::new(START);
+    steady
+        .store
         .add_client(
             ClientRecord::confidential("svc", "svc-secret")
                 .with_grant_types([GrantType::CLIENT_CREDENTIALS])
                 .with_scope("read write"),
         )
         .expect("valid client");
-    store
+    steady
+        .store
         .add_client(
             ClientRecord::confidential("web", "web-secret")
                 .with_redirect_uri(REDIRECT)
@@ -42,11 +49,12 @@ fn server() -> AuthorizationServer {
                 .with_scope("read write"),
         )
         .expect("valid client");
-    let mut server = AuthorizationServer::new(store, ServerConfig::new("https://auth.example").expect("valid issuer"));
+    let config = steady.config(ServerConfig::new("https://auth.example").expect("valid issuer"));
+    let mut server = AuthorizationServer::new(steady.storage(), config);
     server.register_grant(AuthorizationCodeGrant::new(), ()).expect("register");
     server.register_grant(RefreshTokenGrant::new(), ()).expect("register");
     server.register_grant(ClientCredentialsGrant::new(), ()).expect("register");
-    server
+    (server, steady)
 }
 
 fn client_credentials_request() -> Request {
@@ -178,21 +186,28 @@ fn primitives(report: &mut Report) -> Primitives {
     p
 }
 
+/// The store's size during a steady measurement, for the report's note column.
+fn store_note(reference: &str, steady: &SteadyStore) -> String {
+    let size = format!("store ≤ {} codes and tokens", steady.peak());
+    if reference.is_empty() { size } else { format!("{reference}; {size}") }
+}
+
+/// Each operation on a small store: cleared before every batch (see [`SteadyStore`]).
 fn operations(report: &mut Report, p: &Primitives) {
     let auth = p.parse_token_form + p.basic_decode + p.secret_compare;
 
-    let server = server();
+    let (server, steady) = server();
     let request = client_credentials_request();
-    let cc = median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)));
+    let cc = steady.median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)));
     report.add(
         "client_credentials, Basic auth",
         cc,
         Some(auth + p.random_token + p.digest + p.token_json),
-        "oxide-auth 3.0 µs",
+        store_note("oxide-auth 3.0 µs", &steady),
     );
 
-    let server = self::server();
-    let exchange = median_ns_batched(
+    let (server, steady) = self::server();
+    let exchange = steady.median_ns_batched(
         |n| (0..n).map(|_| exchange_request(&code(&server))).collect(),
         |req| {
             black_box(block_on(server.token_endpoint(&req)).body);
@@ -203,27 +218,37 @@ fn operations(report: &mut Report, p: &Primitives) {
         "authorization_code, token exchange only",
         exchange,
         Some(exchange_floor),
-        "oxide-auth 4.8 µs (with PKCE)",
+        store_note("oxide-auth 4.8 µs (with PKCE)", &steady),
     );
 
-    let server = self::server();
+    let (server, steady) = self::server();
     let authorize_request = Request::get(AUTHORIZE);
-    let authorize = median_ns(|_| {
+    let authorize = steady.median_ns(|_| {
         let request = block_on(server.validate_authorization_request(&authorize_request)).expect("valid");
         black_box(block_on(server.create_authorization_response(&request, Consent::allow("alice"))));
     });
     let authorize_floor = p.parse_authorize_query + p.random_token + p.digest;
-    report.add("authorization request alone (validate + code)", authorize, Some(authorize_floor), "");
+    report.add(
+        "authorization request alone (validate + code)",
+        authorize,
+        Some(authorize_floor),
+        store_note("", &steady),
+    );
 
-    let server = self::server();
-    let both = median_ns(|_| {
+    let (server, steady) = self::server();
+    let both = steady.median_ns(|_| {
         let code = code(&server);
         black_box(block_on(server.token_endpoint(&exchange_request(&code))).body);
     });
-    report.add("authorize request + exchange", both, Some(authorize_floor + exchange_floor), "oxide-auth 8.9 µs");
+    report.add(
+        "authorize request + exchange",
+        both,
+        Some(authorize_floor + exchange_floor),
+        store_note("oxide-auth 8.9 µs", &steady),
+    );
 
-    let server = self::server();
-    let refresh = median_ns_batched(
+    let (server, steady) = self::server();
+    let refresh = steady.median_ns_batched(
         |n| refresh_requests(&server, n),
         |req| drop(black_box(block_on(server.token_endpoint(&req)).body)),
     );
@@ -231,64 +256,114 @@ fn operations(report: &mut Report, p: &Primitives) {
         "refresh_token with rotation",
         refresh,
         Some(auth + 3.0 * p.digest + 2.0 * p.random_token + p.token_json),
-        "oxide-auth 3.3 µs",
+        store_note("oxide-auth 3.3 µs", &steady),
     );
 
-    let server = self::server();
-    let token = token_field(&block_on(server.token_endpoint(&client_credentials_request())).body, "access_token");
-    let introspect =
-        Request::post("/introspect").with_header("Authorization", SVC_BASIC).with_form(&[("token", &token)]);
-    let introspection = median_ns(|_| drop(black_box(block_on(server.introspection_endpoint(&introspect)).body)));
+    // Introspection and the resource check add nothing to the store: it holds the tokens they
+    // read, and a lookup never meets the same token twice in a row.
+    let (server, _steady) = self::server();
+    let tokens: Vec<String> = (0..LOOKED_UP)
+        .map(|_| token_field(&block_on(server.token_endpoint(&client_credentials_request())).body, "access_token"))
+        .collect();
+    let (introspection, check) = lookups(&server, &tokens);
+    let note = format!("store: {LOOKED_UP} tokens, each read in turn");
     report.add(
         "introspection of an active token",
         introspection,
         Some(auth + p.digest + p.introspection_json),
-        "Authlib 12 µs",
+        format!("Authlib 12 µs; {note}"),
     );
+    report.add("protected resource token check", check, Some(p.digest), note);
+}
 
+/// How many different tokens the lookup benchmarks read in turn.
+const LOOKED_UP: usize = 1024;
+
+/// Medians of introspection and of the protected-resource check, reading `tokens` in turn.
+fn lookups(server: &AuthorizationServer, tokens: &[String]) -> (f64, f64) {
+    let introspect: Vec<Request> = tokens
+        .iter()
+        .map(|token| {
+            Request::post("/introspect").with_header("Authorization", SVC_BASIC).with_form(&[("token", token)])
+        })
+        .collect();
+    for request in &introspect {
+        let body = block_on(server.introspection_endpoint(request)).body;
+        assert!(body.starts_with(br#"{"active":true"#), "every looked-up token is active");
+    }
+    let mut next = 0usize;
+    let introspection = median_ns(|_| {
+        next = (next + 1) % introspect.len();
+        drop(black_box(block_on(server.introspection_endpoint(&introspect[next])).body));
+    });
     let guard = server.resource_guard();
-    let api = Request::get("/api/me").with_header("Authorization", format!("Bearer {token}"));
+    let api: Vec<Request> = tokens
+        .iter()
+        .map(|token| Request::get("/api/me").with_header("Authorization", format!("Bearer {token}")))
+        .collect();
     let read = Scope::parse("read").expect("scope");
-    let check = median_ns(|_| drop(black_box(block_on(guard.authorize(&api, &read)))));
-    report.add("protected resource token check", check, Some(p.digest), "");
+    let check = median_ns(|_| {
+        next = (next + 1) % api.len();
+        drop(black_box(block_on(guard.authorize(&api[next], &read))));
+    });
+    (introspection, check)
 }
 
-/// A server holding `live` client-credentials tokens, and the last one issued.
-fn filled_server(live: usize) -> (AuthorizationServer, String) {
-    let server = server();
-    let request = client_credentials_request();
-    let mut last = Vec::new();
-    for _ in 0..live {
-        last = block_on(server.token_endpoint(&request)).body;
-    }
-    let token = token_field(&last, "access_token");
-    (server, token)
-}
+/// The operations growth is reported for, by their row names in the main table.
+const GROWTH_OPERATIONS: [&str; 5] = [
+    "client_credentials, Basic auth",
+    "authorization_code, token exchange only",
+    "refresh_token with rotation",
+    "introspection of an active token",
+    "protected resource token check",
+];
 
-/// Client credentials and introspection with `live` tokens already in the store.
-fn growth_row(report: &mut Report, server: &AuthorizationServer, token: &str, live: usize) {
-    let request = client_credentials_request();
-    let cc = median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)));
-    report.add(&format!("client_credentials with {live} live tokens"), cc, None, "");
-    let introspect =
-        Request::post("/introspect").with_header("Authorization", SVC_BASIC).with_form(&[("token", token)]);
-    let introspection = median_ns(|_| drop(black_box(block_on(server.introspection_endpoint(&introspect)).body)));
-    report.add(&format!("introspection with {live} live tokens"), introspection, None, "");
-}
-
-/// Fills a store with `large` tokens (measuring resident memory per token, in a fresh
-/// process), then one with 1,000, and measures both while both are alive, so that each
-/// measurement grows its store into fresh memory alike.
-fn growth(report: &mut Report, large: usize) {
+/// Fills a server with `live` client-credentials tokens (measuring resident memory per token,
+/// first thing in the process so the growth is the store's), then `live / 20` code exchanges
+/// (their codes, families, access and refresh tokens), all issued ahead (see
+/// [`SteadyStore::fill_ahead`]); then measures the operations of [`GROWTH_OPERATIONS`] on it,
+/// sweeping what each batch issues as the small store's measurements do.
+fn growth(report: &mut Report, live: usize) {
     let before = resident_bytes();
-    let (big, big_token) = filled_server(large);
-    if let (Some(before), Some(after)) = (before, resident_bytes()) {
-        let per_token = after.saturating_sub(before) as f64 / large as f64;
-        println!("memory per live token ({large} tokens): {per_token:.0} bytes (resident memory growth / tokens)");
-    }
-    let (small, small_token) = filled_server(1_000);
-    growth_row(report, &small, &small_token, 1_000);
-    growth_row(report, &big, &big_token, large);
+    let (server, steady) = server();
+    let request = client_credentials_request();
+    let mut sampled = Vec::with_capacity(LOOKED_UP);
+    steady.fill_ahead(|| {
+        let every = (live / LOOKED_UP).max(1);
+        for i in 0..live {
+            let body = block_on(server.token_endpoint(&request)).body;
+            if i % every == 0 && sampled.len() < LOOKED_UP {
+                sampled.push(body);
+            }
+        }
+        if let (Some(before), Some(after)) = (before, resident_bytes()) {
+            let per_token = after.saturating_sub(before) as f64 / live as f64;
+            println!("memory per live token ({live} tokens): {per_token:.0} bytes (resident memory growth / tokens)");
+        }
+        for _ in 0..live / 20 {
+            block_on(server.token_endpoint(&exchange_request(&code(&server))));
+        }
+    });
+    let sampled: Vec<String> = sampled.iter().map(|body| token_field(body, "access_token")).collect();
+    let (codes, tokens) = steady.store.len();
+    println!("growth store: {codes} codes and {tokens} tokens, before each batch's own");
+
+    let big = |name: &str| format!("{name}, {live}+ live tokens");
+    let cc = steady.median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)));
+    report.add(&big(GROWTH_OPERATIONS[0]), cc, None, "");
+    let exchange = steady.median_ns_batched(
+        |n| (0..n).map(|_| exchange_request(&code(&server))).collect(),
+        |req| drop(black_box(block_on(server.token_endpoint(&req)).body)),
+    );
+    report.add(&big(GROWTH_OPERATIONS[1]), exchange, None, "");
+    let refresh = steady.median_ns_batched(
+        |n| refresh_requests(&server, n),
+        |req| drop(black_box(block_on(server.token_endpoint(&req)).body)),
+    );
+    report.add(&big(GROWTH_OPERATIONS[2]), refresh, None, "");
+    let (introspection, check) = lookups(&server, &sampled);
+    report.add(&big(GROWTH_OPERATIONS[3]), introspection, None, "");
+    report.add(&big(GROWTH_OPERATIONS[4]), check, None, "");
 }
 
 /// Client credentials requests per second completed by `threads` threads on `server` in
@@ -318,20 +393,25 @@ fn throughput(server: &AuthorizationServer, threads: usize, duration: Duration) 
 }
 
 /// One-thread and two-thread throughput of client credentials on one server, in alternating
-/// rounds (1-2, 2-1, ...): the store grows with every token issued, and alternating gives
-/// both the same mix of table sizes and resizes. Returns the medians of each.
+/// rounds (1-2, 2-1, ...), each starting on a cleared store; alternating evens out what the
+/// machine does meanwhile. Returns the medians of each.
 fn scaling(window: Duration) -> (f64, f64) {
     const ROUNDS: usize = 8;
-    let server = server();
+    let (server, steady) = server();
     let round = window / 4;
     let (mut one, mut two) = (Vec::new(), Vec::new());
+    let mut measure = |threads: usize| {
+        steady.clear();
+        let rate = throughput(&server, threads, round);
+        if threads == 1 { one.push(rate) } else { two.push(rate) }
+    };
     for i in 0..ROUNDS {
         if i % 2 == 0 {
-            one.push(throughput(&server, 1, round));
-            two.push(throughput(&server, 2, round));
+            measure(1);
+            measure(2);
         } else {
-            two.push(throughput(&server, 2, round));
-            one.push(throughput(&server, 1, round));
+            measure(2);
+            measure(1);
         }
     }
     let median = |mut v: Vec<f64>| {
@@ -349,19 +429,19 @@ fn main() {
     let mut report = Report::default();
     // GRANTRY_BENCH_PROFILE=client_credentials: run only that operation, for a profiler.
     if let Ok(op) = std::env::var("GRANTRY_BENCH_PROFILE") {
-        let server = server();
+        let (server, steady) = server();
         let ns = match op.as_str() {
             "client_credentials" => {
                 let request = client_credentials_request();
-                median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)))
+                steady.median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)))
             }
-            "refresh_token" => median_ns_batched(
+            "refresh_token" => steady.median_ns_batched(
                 |n| refresh_requests(&server, n),
                 |req| {
                     drop(black_box(block_on(server.token_endpoint(&req)).body));
                 },
             ),
-            "authorization_code" => median_ns_batched(
+            "authorization_code" => steady.median_ns_batched(
                 |n| (0..n).map(|_| exchange_request(&code(&server))).collect(),
                 |req| {
                     drop(black_box(block_on(server.token_endpoint(&req)).body));
@@ -381,11 +461,14 @@ fn main() {
     let (one, two) = scaling(window);
     println!("\nclient_credentials throughput: 1 thread {one:.0}/s, 2 threads {two:.0}/s, scaling {:.2}×", two / one);
     report.print("grantry-grants operations (median per operation, one thread)");
-    let small = report.median("client_credentials with 1000 live tokens");
-    let large = report.median(&format!("client_credentials with {growth_live} live tokens"));
-    println!("\ngrowth: client_credentials at {growth_live} live tokens costs {:.2}× its cost at 1000", large / small);
-    let small = report.median("introspection with 1000 live tokens");
-    let large = report.median(&format!("introspection with {growth_live} live tokens"));
-    println!("growth: introspection at {growth_live} live tokens costs {:.2}× its cost at 1000", large / small);
+    println!();
+    for name in GROWTH_OPERATIONS {
+        let small = report.median(name);
+        let large = report.median(&format!("{name}, {growth_live}+ live tokens"));
+        println!(
+            "growth: {name} with {growth_live}+ live tokens costs {:.2}× its cost on the small store",
+            large / small
+        );
+    }
     println!("2-thread scaling of client_credentials: {:.2}×", two / one);
 }

@@ -5,9 +5,12 @@
 //! scheduler. Shared by the benchmarks of `grantry-grants` and `grantry-extensions`.
 #![allow(dead_code)]
 
+use grantry_core::{Clock, MemoryStore, ServerConfig, Storage, Timestamp};
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -62,6 +65,89 @@ pub fn median_ns_batched<T>(mut setup: impl FnMut(usize) -> Vec<T>, mut op: impl
     }
     means.sort_by(f64::total_cmp);
     means[means.len() / 2]
+}
+
+/// A clock the benchmark sets, forward or back.
+pub struct BenchClock(AtomicU64);
+
+impl Clock for BenchClock {
+    fn now(&self) -> Timestamp {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// How far ahead [`SteadyStore::fill_ahead`] issues: far past every lifetime the servers use.
+const AHEAD: u64 = 10 * 365 * 24 * 3600;
+/// Longer than every lifetime the servers use (refresh tokens live 14 days).
+const LONGEST_LIFETIME: u64 = 30 * 24 * 3600;
+
+/// An in-memory store on a clock the benchmark controls, so that everything a measurement
+/// issues can be swept between batches: each batch then meets the same store (empty, or the
+/// fill of [`fill_ahead`](Self::fill_ahead)) however long the run, and its tables have their
+/// steady-state size instead of growing through resizes. Without it, a longer run would
+/// measure a bigger store.
+pub struct SteadyStore {
+    pub store: Arc<MemoryStore>,
+    clock: Arc<BenchClock>,
+    /// The most codes plus tokens seen in the store just before a sweep.
+    peak: AtomicUsize,
+}
+
+impl SteadyStore {
+    /// An empty store whose clock shows `now` (and stays there).
+    pub fn new(now: Timestamp) -> Self {
+        let clock = Arc::new(BenchClock(AtomicU64::new(now)));
+        let store = Arc::new(MemoryStore::with_clock(clock.clone()));
+        SteadyStore { store, clock, peak: AtomicUsize::new(0) }
+    }
+
+    /// The storage to build a server on.
+    pub fn storage(&self) -> Storage {
+        Storage::single(self.store.clone())
+    }
+
+    /// `config` on this store's clock.
+    pub fn config(&self, config: ServerConfig) -> ServerConfig {
+        config.with_clock(self.clock.clone())
+    }
+
+    /// Runs `fill` with the clock ten years ahead: what it issues outlives every sweep of
+    /// [`clear`](Self::clear), so it stays as the store's standing population.
+    pub fn fill_ahead(&self, fill: impl FnOnce()) {
+        let now = self.clock.now();
+        self.clock.0.store(now + AHEAD, Ordering::Relaxed);
+        fill();
+        self.clock.0.store(now, Ordering::Relaxed);
+    }
+
+    /// Sweeps everything issued at the current time (it all expires within
+    /// [`LONGEST_LIFETIME`]), keeping what [`fill_ahead`](Self::fill_ahead) issued.
+    pub fn clear(&self) {
+        let (codes, tokens) = self.store.len();
+        self.peak.fetch_max(codes + tokens, Ordering::Relaxed);
+        self.store.sweep(self.clock.now() + LONGEST_LIFETIME);
+    }
+
+    /// The most codes and tokens the store held at once, so far.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// [`median_ns`], clearing the store before each batch.
+    pub fn median_ns(&self, op: impl FnMut(usize)) -> f64 {
+        self.median_ns_batched(|n| (0..n).collect(), op)
+    }
+
+    /// [`median_ns_batched`], clearing the store before each batch's setup.
+    pub fn median_ns_batched<T>(&self, mut setup: impl FnMut(usize) -> Vec<T>, op: impl FnMut(T)) -> f64 {
+        median_ns_batched(
+            |n| {
+                self.clear();
+                setup(n)
+            },
+            op,
+        )
+    }
 }
 
 /// One row of the report.
