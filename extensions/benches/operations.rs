@@ -12,8 +12,8 @@ mod support;
 
 use base64::Engine as _;
 use grantry_core::{
-    AuthorizationServer, ClientRecord, Consent, CredentialKind, GrantType, ManualClock, MemoryStore, Params,
-    RandomTokenGenerator, Request, ServerConfig, TokenDigest, TokenGenerator,
+    AuthorizationServer, ClientRecord, Consent, CredentialKind, GrantType, Params, RandomTokenGenerator, Request,
+    ServerConfig, TokenDigest, TokenGenerator,
 };
 use grantry_extensions::jwt::JwtBearerGrant;
 use grantry_extensions::pkce::{CodeChallenge, s256_challenge};
@@ -23,8 +23,7 @@ use rsa::pkcs1::EncodeRsaPrivateKey as _;
 use rsa::traits::PublicKeyParts as _;
 use serde_json::json;
 use std::hint::black_box;
-use std::sync::Arc;
-use support::{Report, block_on, median_ns, median_ns_batched};
+use support::{Report, SteadyStore, block_on, median_ns};
 
 const ISSUER: &str = "https://auth.example";
 const NOW: u64 = 1_700_000_000;
@@ -64,9 +63,11 @@ struct TokenJson<'a> {
     refresh_token: &'a str,
 }
 
-fn pkce_server() -> AuthorizationServer {
-    let store = MemoryStore::new();
-    store
+/// A server requiring PKCE, on a store the benchmark sweeps between batches.
+fn pkce_server() -> (AuthorizationServer, SteadyStore) {
+    let steady = SteadyStore::new(NOW);
+    steady
+        .store
         .add_client(
             ClientRecord::confidential("web", "web-secret")
                 .with_redirect_uri(REDIRECT)
@@ -74,10 +75,10 @@ fn pkce_server() -> AuthorizationServer {
                 .with_scope("read write"),
         )
         .unwrap();
-    let mut server = AuthorizationServer::new(store, ServerConfig::new(ISSUER).unwrap());
+    let mut server = AuthorizationServer::new(steady.storage(), steady.config(ServerConfig::new(ISSUER).unwrap()));
     server.register_grant(AuthorizationCodeGrant::new(), CodeChallenge::required()).unwrap();
     server.register_grant(RefreshTokenGrant::new(), ()).unwrap();
-    server
+    (server, steady)
 }
 
 fn authorize_request() -> Request {
@@ -103,8 +104,10 @@ fn exchange(code: &str) -> Request {
     ])
 }
 
-fn jwt_server(jwks: serde_json::Value) -> AuthorizationServer {
-    let store = MemoryStore::new();
+/// A server for the JWT bearer grant, on a store the benchmark sweeps between batches.
+fn jwt_server(jwks: serde_json::Value) -> (AuthorizationServer, SteadyStore) {
+    let steady = SteadyStore::new(NOW);
+    let store = &steady.store;
     let bearer = GrantType::parse(grantry_extensions::jwt::JWT_BEARER_GRANT_TYPE).unwrap();
     store
         .add_client(
@@ -117,10 +120,9 @@ fn jwt_server(jwks: serde_json::Value) -> AuthorizationServer {
     store
         .add_client(ClientRecord::confidential("hs", HS_SECRET).with_grant_types([bearer]).with_scope("read"))
         .unwrap();
-    let config = ServerConfig::new(ISSUER).unwrap().with_clock(Arc::new(ManualClock::new(NOW)));
-    let mut server = AuthorizationServer::new(store, config);
+    let mut server = AuthorizationServer::new(steady.storage(), steady.config(ServerConfig::new(ISSUER).unwrap()));
     server.register_grant(JwtBearerGrant::new(), ()).unwrap();
-    server
+    (server, steady)
 }
 
 fn main() {
@@ -150,8 +152,8 @@ fn main() {
     let parse_query = median_ns(|_| drop(black_box(Params::parse(black_box(&query)))));
     report.add("primitive: PKCE S256 of a verifier", s256, None, "");
 
-    let server = pkce_server();
-    let exchange_ns = median_ns_batched(
+    let (server, steady) = pkce_server();
+    let exchange_ns = steady.median_ns_batched(
         |n| (0..n).map(|_| exchange(&code(&server, &authorize))).collect(),
         |req| {
             black_box(block_on(server.token_endpoint(&req)).body);
@@ -159,12 +161,12 @@ fn main() {
     );
     let floor = parse + 3.0 * digest + 2.0 * random + s256 + token_json;
     report.add("authorization_code + PKCE S256, token exchange only", exchange_ns, Some(floor), "oxide-auth 4.8 µs");
-    let authorize_only = median_ns(|_| {
+    let authorize_only = steady.median_ns(|_| {
         let request = block_on(server.validate_authorization_request(&authorize)).unwrap();
         black_box(block_on(server.create_authorization_response(&request, Consent::allow("alice"))));
     });
     report.add("authorization request alone (PKCE S256)", authorize_only, Some(parse_query + random + digest), "");
-    let both = median_ns(|_| {
+    let both = steady.median_ns(|_| {
         let code = code(&server, &authorize);
         black_box(block_on(server.token_endpoint(&exchange(&code))).body);
     });
@@ -204,15 +206,15 @@ fn main() {
     report.add("primitive: RS256-2048 verify (jsonwebtoken, aws-lc-rs)", raw_rs, None, "");
     report.add("primitive: HS256 verify (jsonwebtoken, aws-lc-rs)", raw_hs, None, "");
 
-    let server = jwt_server(json!({"keys": [rsa.jwk]}));
+    let (server, steady) = jwt_server(json!({"keys": [rsa.jwk]}));
     let grant = grantry_extensions::jwt::JWT_BEARER_GRANT_TYPE;
     let rs_request = Request::post("/token").with_form(&[("grant_type", grant), ("assertion", &rs256)]);
     assert_eq!(block_on(server.token_endpoint(&rs_request)).status, 200, "the RS256 assertion is accepted");
-    let rs = median_ns(|_| drop(black_box(block_on(server.token_endpoint(&rs_request)).body)));
+    let rs = steady.median_ns(|_| drop(black_box(block_on(server.token_endpoint(&rs_request)).body)));
     report.add("JWT bearer grant, RS256 assertion", rs, Some(raw_rs), "Authlib 133 µs; target ≤ 1.2× raw verify");
     let hs_request = Request::post("/token").with_form(&[("grant_type", grant), ("assertion", &hs256)]);
     assert_eq!(block_on(server.token_endpoint(&hs_request)).status, 200, "the HS256 assertion is accepted");
-    let hs = median_ns(|_| drop(black_box(block_on(server.token_endpoint(&hs_request)).body)));
+    let hs = steady.median_ns(|_| drop(black_box(block_on(server.token_endpoint(&hs_request)).body)));
     report.add("JWT bearer grant, HS256 assertion", hs, Some(raw_hs), "Authlib 104 µs; target ≤ 1.2× raw verify");
 
     report.print("grantry-extensions operations (median per operation, one thread)");
