@@ -186,6 +186,28 @@ fn primitives(report: &mut Report) -> Primitives {
     p
 }
 
+/// client_credentials with Basic auth, on `server` swept between batches by `steady`.
+fn measure_client_credentials(server: &AuthorizationServer, steady: &SteadyStore) -> f64 {
+    let request = client_credentials_request();
+    steady.median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)))
+}
+
+/// The code exchange alone: each batch's codes are made beforehand, untimed.
+fn measure_exchange(server: &AuthorizationServer, steady: &SteadyStore) -> f64 {
+    steady.median_ns_batched(
+        |n| (0..n).map(|_| exchange_request(&code(server))).collect(),
+        |req| drop(black_box(block_on(server.token_endpoint(&req)).body)),
+    )
+}
+
+/// A refresh with rotation: each batch's refresh tokens are issued beforehand, untimed.
+fn measure_refresh(server: &AuthorizationServer, steady: &SteadyStore) -> f64 {
+    steady.median_ns_batched(
+        |n| refresh_requests(server, n),
+        |req| drop(black_box(block_on(server.token_endpoint(&req)).body)),
+    )
+}
+
 /// The store's size during a steady measurement, for the report's note column.
 fn store_note(reference: &str, steady: &SteadyStore) -> String {
     let size = format!("store ≤ {} codes and tokens", steady.peak());
@@ -197,8 +219,7 @@ fn operations(report: &mut Report, p: &Primitives) {
     let auth = p.parse_token_form + p.basic_decode + p.secret_compare;
 
     let (server, steady) = server();
-    let request = client_credentials_request();
-    let cc = steady.median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)));
+    let cc = measure_client_credentials(&server, &steady);
     report.add(
         "client_credentials, Basic auth",
         cc,
@@ -207,12 +228,7 @@ fn operations(report: &mut Report, p: &Primitives) {
     );
 
     let (server, steady) = self::server();
-    let exchange = steady.median_ns_batched(
-        |n| (0..n).map(|_| exchange_request(&code(&server))).collect(),
-        |req| {
-            black_box(block_on(server.token_endpoint(&req)).body);
-        },
-    );
+    let exchange = measure_exchange(&server, &steady);
     let exchange_floor = auth + 3.0 * p.digest + 2.0 * p.random_token + p.token_json;
     report.add(
         "authorization_code, token exchange only",
@@ -248,10 +264,7 @@ fn operations(report: &mut Report, p: &Primitives) {
     );
 
     let (server, steady) = self::server();
-    let refresh = steady.median_ns_batched(
-        |n| refresh_requests(&server, n),
-        |req| drop(black_box(block_on(server.token_endpoint(&req)).body)),
-    );
+    let refresh = measure_refresh(&server, &steady);
     report.add(
         "refresh_token with rotation",
         refresh,
@@ -349,18 +362,9 @@ fn growth(report: &mut Report, live: usize) {
     println!("growth store: {codes} codes and {tokens} tokens, before each batch's own");
 
     let big = |name: &str| format!("{name}, {live}+ live tokens");
-    let cc = steady.median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)));
-    report.add(&big(GROWTH_OPERATIONS[0]), cc, None, "");
-    let exchange = steady.median_ns_batched(
-        |n| (0..n).map(|_| exchange_request(&code(&server))).collect(),
-        |req| drop(black_box(block_on(server.token_endpoint(&req)).body)),
-    );
-    report.add(&big(GROWTH_OPERATIONS[1]), exchange, None, "");
-    let refresh = steady.median_ns_batched(
-        |n| refresh_requests(&server, n),
-        |req| drop(black_box(block_on(server.token_endpoint(&req)).body)),
-    );
-    report.add(&big(GROWTH_OPERATIONS[2]), refresh, None, "");
+    report.add(&big(GROWTH_OPERATIONS[0]), measure_client_credentials(&server, &steady), None, "");
+    report.add(&big(GROWTH_OPERATIONS[1]), measure_exchange(&server, &steady), None, "");
+    report.add(&big(GROWTH_OPERATIONS[2]), measure_refresh(&server, &steady), None, "");
     let (introspection, check) = lookups(&server, &sampled);
     report.add(&big(GROWTH_OPERATIONS[3]), introspection, None, "");
     report.add(&big(GROWTH_OPERATIONS[4]), check, None, "");
@@ -431,22 +435,9 @@ fn main() {
     if let Ok(op) = std::env::var("GRANTRY_BENCH_PROFILE") {
         let (server, steady) = server();
         let ns = match op.as_str() {
-            "client_credentials" => {
-                let request = client_credentials_request();
-                steady.median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)))
-            }
-            "refresh_token" => steady.median_ns_batched(
-                |n| refresh_requests(&server, n),
-                |req| {
-                    drop(black_box(block_on(server.token_endpoint(&req)).body));
-                },
-            ),
-            "authorization_code" => steady.median_ns_batched(
-                |n| (0..n).map(|_| exchange_request(&code(&server))).collect(),
-                |req| {
-                    drop(black_box(block_on(server.token_endpoint(&req)).body));
-                },
-            ),
+            "client_credentials" => measure_client_credentials(&server, &steady),
+            "refresh_token" => measure_refresh(&server, &steady),
+            "authorization_code" => measure_exchange(&server, &steady),
             other => panic!("GRANTRY_BENCH_PROFILE: no operation {other:?}"),
         };
         println!("{op} {}", support::fmt_ns(ns));
