@@ -23,12 +23,11 @@ use rsa::pkcs1::EncodeRsaPrivateKey as _;
 use rsa::traits::PublicKeyParts as _;
 use serde_json::json;
 use std::hint::black_box;
-use support::{Report, SteadyStore, block_on, median_ns};
+use support::{REDIRECT, Report, SteadyStore, block_on, median_ns, web_client};
 
 const ISSUER: &str = "https://auth.example";
 const NOW: u64 = 1_700_000_000;
 const WEB_BASIC: &str = "Basic d2ViOndlYi1zZWNyZXQ="; // web:web-secret
-const REDIRECT: &str = "https://web.example/cb";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const HS_SECRET: &str = "a-shared-secret-of-at-least-thirty-two-bytes!";
@@ -66,15 +65,7 @@ struct TokenJson<'a> {
 /// A server requiring PKCE, on a store the benchmark sweeps between batches.
 fn pkce_server() -> (AuthorizationServer, SteadyStore) {
     let steady = SteadyStore::new(NOW);
-    steady
-        .store
-        .add_client(
-            ClientRecord::confidential("web", "web-secret")
-                .with_redirect_uri(REDIRECT)
-                .with_grant_types([GrantType::AUTHORIZATION_CODE, GrantType::REFRESH_TOKEN])
-                .with_scope("read write"),
-        )
-        .unwrap();
+    steady.store.add_client(web_client()).unwrap();
     let mut server = AuthorizationServer::new(steady.storage(), steady.config(ServerConfig::new(ISSUER).unwrap()));
     server.register_grant(AuthorizationCodeGrant::new(), CodeChallenge::required()).unwrap();
     server.register_grant(RefreshTokenGrant::new(), ()).unwrap();

@@ -18,11 +18,10 @@ use grantry_core::{
 use grantry_grants::{AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use support::{Report, SteadyStore, block_on, median_ns, resident_bytes};
+use support::{REDIRECT, Report, SteadyStore, block_on, median_ns, resident_bytes, web_client};
 
 const SVC_BASIC: &str = "Basic c3ZjOnN2Yy1zZWNyZXQ="; // svc:svc-secret
 const WEB_BASIC: &str = "Basic d2ViOndlYi1zZWNyZXQ="; // web:web-secret
-const REDIRECT: &str = "https://web.example/cb";
 const AUTHORIZE: &str = "/authorize?response_type=code&client_id=web&redirect_uri=https%3A%2F%2Fweb.example%2Fcb&scope=read&state=af0ifjsldkj";
 
 /// When the benchmark clocks start (any fixed time will do).
@@ -40,15 +39,7 @@ fn server() -> (AuthorizationServer, SteadyStore) {
                 .with_scope("read write"),
         )
         .expect("valid client");
-    steady
-        .store
-        .add_client(
-            ClientRecord::confidential("web", "web-secret")
-                .with_redirect_uri(REDIRECT)
-                .with_grant_types([GrantType::AUTHORIZATION_CODE, GrantType::REFRESH_TOKEN])
-                .with_scope("read write"),
-        )
-        .expect("valid client");
+    steady.store.add_client(web_client()).expect("valid client");
     let config = steady.config(ServerConfig::new("https://auth.example").expect("valid issuer"));
     let mut server = AuthorizationServer::new(steady.storage(), config);
     server.register_grant(AuthorizationCodeGrant::new(), ()).expect("register");

@@ -5,7 +5,7 @@
 //! scheduler. Shared by the benchmarks of `grantry-grants` and `grantry-extensions`.
 #![allow(dead_code)]
 
-use grantry_core::{Clock, MemoryStore, ServerConfig, Storage, Timestamp};
+use grantry_core::{ClientRecord, Clock, GrantType, MemoryStore, ServerConfig, Storage, Timestamp};
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
@@ -65,6 +65,18 @@ pub fn median_ns_batched<T>(mut setup: impl FnMut(usize) -> Vec<T>, mut op: impl
     }
     means.sort_by(f64::total_cmp);
     means[means.len() / 2]
+}
+
+/// The redirect URI of [`web_client`].
+pub const REDIRECT: &str = "https://web.example/cb";
+
+/// The confidential client the code-flow benchmarks use: `web`, secret `web-secret`
+/// (`Authorization: Basic d2ViOndlYi1zZWNyZXQ=`), redirecting to [`REDIRECT`].
+pub fn web_client() -> ClientRecord {
+    ClientRecord::confidential("web", "web-secret")
+        .with_redirect_uri(REDIRECT)
+        .with_grant_types([GrantType::AUTHORIZATION_CODE, GrantType::REFRESH_TOKEN])
+        .with_scope("read write")
 }
 
 /// A clock the benchmark sets, forward or back.
