@@ -63,13 +63,24 @@ impl Params {
     /// its first value, so the caller must act on the report before trusting the parameters.
     pub fn parse_keeping_duplicates(input: &[u8]) -> Result<(Params, Option<String>), OAuthError> {
         let mut buf = Vec::with_capacity(input.len());
-        let segments = input.iter().filter(|&&b| b == b'&').count() + 1;
+        let segments = memchr::memchr_iter(b'&', input).count() + 1;
         let mut pairs = Vec::with_capacity(segments.min(MAX_PARAMS));
-        for segment in input.split(|&b| b == b'&') {
+        let mut rest = Some(input);
+        while let Some(remaining) = rest {
+            let segment = match memchr::memchr(b'&', remaining) {
+                Some(i) => {
+                    rest = Some(&remaining[i + 1..]);
+                    &remaining[..i]
+                }
+                None => {
+                    rest = None;
+                    remaining
+                }
+            };
             if segment.is_empty() {
                 continue;
             }
-            let (name, value) = match segment.iter().position(|&b| b == b'=') {
+            let (name, value) = match memchr::memchr(b'=', segment) {
                 Some(i) => (&segment[..i], &segment[i + 1..]),
                 None => (segment, &[][..]),
             };
@@ -83,8 +94,14 @@ impl Params {
             }
             pairs.push(Pair { name, value });
         }
-        // Every component was checked to be UTF-8 as it was decoded.
+        // One UTF-8 check of the whole buffer, then of the seams: every component must be
+        // UTF-8 on its own, not only end to end (a character may not straddle a name and its
+        // value).
         let buf = String::from_utf8(buf).map_err(|_| not_utf8())?;
+        let mut seams = pairs.iter().flat_map(|p| [p.name.0, p.value.0]);
+        if !seams.all(|at| buf.is_char_boundary(at)) {
+            return Err(not_utf8());
+        }
         let params = Params { buf, pairs };
         let duplicate = params.first_duplicate().map(str::to_owned);
         Ok((params, duplicate))
@@ -156,14 +173,11 @@ fn not_utf8() -> OAuthError {
     OAuthError::invalid_request("request parameters are not valid UTF-8")
 }
 
-/// Decodes one component onto the end of `buf`; returns where it lies.
+/// Decodes one component onto the end of `buf`; returns where it lies. UTF-8 is checked by
+/// the caller, once for all components.
 fn decode_into(buf: &mut Vec<u8>, raw: &[u8]) -> Result<(usize, usize), OAuthError> {
     let start = buf.len();
     decode_bytes(buf, raw)?;
-    let decoded = &buf[start..];
-    if !decoded.is_ascii() {
-        std::str::from_utf8(decoded).map_err(|_| not_utf8())?;
-    }
     Ok((start, buf.len()))
 }
 
@@ -180,7 +194,7 @@ fn hex_value(b: u8) -> Option<u8> {
 /// Runs of plain bytes are copied whole.
 fn decode_bytes(out: &mut Vec<u8>, mut raw: &[u8]) -> Result<(), OAuthError> {
     let malformed = || OAuthError::invalid_request("malformed percent-encoding in request parameters");
-    while let Some(i) = raw.iter().position(|&b| b == b'%' || b == b'+') {
+    while let Some(i) = memchr::memchr2(b'%', b'+', raw) {
         out.extend_from_slice(&raw[..i]);
         if raw[i] == b'+' {
             out.push(b' ');
@@ -199,7 +213,7 @@ fn decode_bytes(out: &mut Vec<u8>, mut raw: &[u8]) -> Result<(), OAuthError> {
 /// Decodes one form component: `+` is a space, `%XX` a byte; the result must be UTF-8.
 /// A component with nothing to decode is borrowed, not copied.
 pub(crate) fn decode_component(raw: &[u8]) -> Result<Cow<'_, str>, OAuthError> {
-    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
+    if memchr::memchr2(b'%', b'+', raw).is_none() {
         return std::str::from_utf8(raw).map(Cow::Borrowed).map_err(|_| not_utf8());
     }
     let mut out = Vec::with_capacity(raw.len());
@@ -312,6 +326,9 @@ mod tests {
     fn utf8_is_checked_per_component() {
         // A multi-byte character split across name and value is not valid in either.
         assert!(Params::parse(b"a%E2=%9C%93").is_err());
+        // Nor across a value and the next name.
+        assert!(Params::parse(b"a=%E2&%9C%93=b").is_err());
+        assert_eq!(Params::parse(b"%E2%9C%93=%E2%9C%93").unwrap().get("\u{2713}"), Some("\u{2713}"));
     }
 
     #[test]
