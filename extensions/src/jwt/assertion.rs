@@ -3,7 +3,8 @@
 //! their own rules (who the issuer must be, `jti` single use).
 
 use super::claims::{AssertionClaims, RawClaims, TimeRules};
-use super::header::{JwsHeader, decode_json_segment, parse_header};
+use super::header::{JwsHeader, parse_header};
+use super::json::decode_segment;
 use super::keys::{AssertionKeys, ClientKeys, DEFAULT_ALGORITHMS, KeyQuery};
 use super::{DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, MAX_ASSERTION_LENGTH, MAX_LEEWAY};
 use grantry_core::storage::StorageError;
@@ -232,8 +233,7 @@ impl AssertionVerifier {
             _ => return Err(AssertionError::Malformed("not a compact JWS (three dot-separated parts)")),
         };
         let header = parse_header(header, &self.algorithms)?;
-        let payload =
-            decode_json_segment(payload).ok_or(AssertionError::Malformed("the payload is not base64url JSON"))?;
+        let payload = decode_segment(payload).ok_or(AssertionError::Malformed("the payload is not base64url JSON"))?;
         Ok(UnverifiedAssertion { token, header, claims: RawClaims::parse(payload)? })
     }
 

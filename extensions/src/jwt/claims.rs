@@ -2,8 +2,11 @@
 //! verified) against the server's identity and clock.
 
 use super::assertion::AssertionError;
+use super::json::{Member, parse_object};
 use grantry_core::Timestamp;
 use serde_json::{Map, Value};
+use std::fmt;
+use std::sync::OnceLock;
 
 /// The claims of an assertion whose signature has been verified and whose `iss`, `sub`, `aud`
 /// and `exp` are present and acceptable.
@@ -16,7 +19,7 @@ pub struct AssertionClaims {
     not_before: Option<Timestamp>,
     issued_at: Option<Timestamp>,
     jti: Option<String>,
-    all: Map<String, Value>,
+    all: Payload,
 }
 
 impl AssertionClaims {
@@ -57,8 +60,58 @@ impl AssertionClaims {
 
     /// Any claim by name, as JSON (for claims this module does not interpret).
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.all.get(name)
+        self.all.claims().get(name)
     }
+}
+
+/// The decoded payload, read into a JSON map only when a claim beyond the registered ones is
+/// asked for: most assertions never need it.
+#[derive(Clone)]
+struct Payload {
+    json: Vec<u8>,
+    parsed: OnceLock<Map<String, Value>>,
+}
+
+impl Payload {
+    fn new(json: Vec<u8>) -> Self {
+        Payload { json, parsed: OnceLock::new() }
+    }
+
+    fn claims(&self) -> &Map<String, Value> {
+        // The payload was read as a JSON object already, so this parse cannot fail.
+        self.parsed.get_or_init(|| serde_json::from_slice(&self.json).unwrap_or_default())
+    }
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        self.json == other.json
+    }
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.claims().fmt(f)
+    }
+}
+
+/// The registered claims as read; the others are skipped.
+#[derive(serde::Deserialize)]
+struct ClaimMembers<'a> {
+    #[serde(borrow, default)]
+    iss: Member<'a>,
+    #[serde(borrow, default)]
+    sub: Member<'a>,
+    #[serde(borrow, default)]
+    aud: Member<'a>,
+    #[serde(borrow, default)]
+    exp: Member<'a>,
+    #[serde(borrow, default)]
+    nbf: Member<'a>,
+    #[serde(borrow, default)]
+    iat: Member<'a>,
+    #[serde(borrow, default)]
+    jti: Member<'a>,
 }
 
 /// The claims as read from the payload, before the signature is checked: typed, but nothing
@@ -72,7 +125,7 @@ pub(crate) struct RawClaims {
     nbf: Option<Timestamp>,
     iat: Option<Timestamp>,
     jti: Option<String>,
-    all: Map<String, Value>,
+    all: Payload,
 }
 
 /// How much clock skew to forgive, and how long an assertion may live.
@@ -85,55 +138,46 @@ pub(crate) struct TimeRules {
 }
 
 /// A string claim; an empty string counts as absent.
-fn string_claim(all: &Map<String, Value>, name: &'static str) -> Result<Option<String>, AssertionError> {
-    match all.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(AssertionError::MalformedClaim(name)),
+fn string_claim(member: &Member<'_>, name: &'static str) -> Result<Option<String>, AssertionError> {
+    match member {
+        Member::Absent | Member::Null => Ok(None),
+        Member::Str(s) if s.is_empty() => Ok(None),
+        Member::Str(s) => Ok(Some(s.clone().into_owned())),
+        _ => Err(AssertionError::MalformedClaim(name)),
     }
 }
 
 /// A NumericDate claim (RFC 7519 §2): seconds since the epoch, fractions allowed and dropped.
-fn date_claim(all: &Map<String, Value>, name: &'static str) -> Result<Option<Timestamp>, AssertionError> {
-    match all.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
-            (Some(seconds), _) => Ok(Some(seconds)),
-            (None, Some(f)) if f.is_finite() && f >= 0.0 => Ok(Some(f as Timestamp)),
-            _ => Err(AssertionError::MalformedClaim(name)),
-        },
-        Some(_) => Err(AssertionError::MalformedClaim(name)),
+fn date_claim(member: &Member<'_>, name: &'static str) -> Result<Option<Timestamp>, AssertionError> {
+    match *member {
+        Member::Absent | Member::Null => Ok(None),
+        Member::Unsigned(seconds) => Ok(Some(seconds)),
+        Member::Float(f) if f.is_finite() && f >= 0.0 => Ok(Some(f as Timestamp)),
+        _ => Err(AssertionError::MalformedClaim(name)),
     }
 }
 
 /// `aud`: a string or an array of strings (RFC 7519 §4.1.3).
-fn audience_claim(all: &Map<String, Value>) -> Result<Option<Vec<String>>, AssertionError> {
-    match all.get("aud") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(aud)) => Ok(Some(vec![aud.clone()])),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| item.as_str().map(str::to_owned).ok_or(AssertionError::MalformedClaim("aud")))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some),
-        Some(_) => Err(AssertionError::MalformedClaim("aud")),
+fn audience_claim(member: &Member<'_>) -> Result<Option<Vec<String>>, AssertionError> {
+    match member {
+        Member::Absent | Member::Null => Ok(None),
+        Member::Str(aud) => Ok(Some(vec![aud.clone().into_owned()])),
+        Member::Strings(items) => Ok(Some(items.iter().map(|item| item.clone().into_owned()).collect())),
+        _ => Err(AssertionError::MalformedClaim("aud")),
     }
 }
 
 impl RawClaims {
-    /// Reads the registered claims of a payload, refusing ones of the wrong JSON type.
-    pub(crate) fn parse(all: Map<String, Value>) -> Result<Self, AssertionError> {
-        Ok(RawClaims {
-            iss: string_claim(&all, "iss")?,
-            sub: string_claim(&all, "sub")?,
-            aud: audience_claim(&all)?,
-            exp: date_claim(&all, "exp")?,
-            nbf: date_claim(&all, "nbf")?,
-            iat: date_claim(&all, "iat")?,
-            jti: string_claim(&all, "jti")?,
-            all,
-        })
+    /// Reads the registered claims of a decoded payload, refusing ones of the wrong JSON type.
+    pub(crate) fn parse(json: Vec<u8>) -> Result<Self, AssertionError> {
+        let members: ClaimMembers<'_> =
+            parse_object(&json).ok_or(AssertionError::Malformed("the payload is not base64url JSON"))?;
+        let (iss, sub, aud) =
+            (string_claim(&members.iss, "iss")?, string_claim(&members.sub, "sub")?, audience_claim(&members.aud)?);
+        let (exp, nbf, iat) =
+            (date_claim(&members.exp, "exp")?, date_claim(&members.nbf, "nbf")?, date_claim(&members.iat, "iat")?);
+        let jti = string_claim(&members.jti, "jti")?;
+        Ok(RawClaims { iss, sub, aud, exp, nbf, iat, jti, all: Payload::new(json) })
     }
 
     /// `iss`, which names the keys to verify with.
@@ -191,8 +235,7 @@ mod tests {
     const AUD: &[&str] = &["https://as.example", "https://as.example/token"];
 
     fn claims(value: Value) -> Result<AssertionClaims, AssertionError> {
-        let Value::Object(map) = value else { panic!("not an object") };
-        RawClaims::parse(map)?.check(AUD, RULES, NOW)
+        RawClaims::parse(serde_json::to_vec(&value).unwrap())?.check(AUD, RULES, NOW)
     }
 
     fn valid() -> Value {
@@ -246,6 +289,21 @@ mod tests {
         assert!(matches!(claims(with("nbf", json!(NOW + 61))), Err(AssertionError::NotYetValid)));
         assert!(matches!(claims(with("iat", json!(NOW + 61))), Err(AssertionError::IssuedInFuture)));
         assert!(matches!(claims(with("exp", json!(u64::MAX))), Err(AssertionError::LifetimeTooLong)));
+    }
+
+    #[test]
+    fn other_claims_are_read_on_demand() {
+        let c = claims(with("scope", json!(["read", {"deep": 1}]))).unwrap();
+        assert_eq!(c.claim("scope"), Some(&json!(["read", {"deep": 1}])));
+        assert_eq!(c.claim("iss"), Some(&json!("c")));
+        assert_eq!(c.claim("absent"), None);
+    }
+
+    #[test]
+    fn refuses_payloads_that_are_not_one_object() {
+        for bad in [&br#"{"iss":"a","iss":"b"}"#[..], br#"["c","c"]"#, b"", br#"{"iss":"#] {
+            assert!(matches!(RawClaims::parse(bad.to_vec()), Err(AssertionError::Malformed(_))));
+        }
     }
 
     #[test]

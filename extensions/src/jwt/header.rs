@@ -5,11 +5,9 @@
 //! issuer.
 
 use super::assertion::AssertionError;
+use super::json::{Member, decode_segment, parse_object};
 use super::keys::algorithm_name;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
-use serde_json::Value;
 use std::str::FromStr as _;
 
 /// The parts of a JWS header used to verify an assertion.
@@ -21,25 +19,31 @@ pub(crate) struct JwsHeader {
     pub(crate) kid: Option<String>,
 }
 
-/// Decodes one base64url segment (no padding, as JWS requires) into a JSON object.
-pub(crate) fn decode_json_segment(segment: &str) -> Option<serde_json::Map<String, Value>> {
-    let bytes = URL_SAFE_NO_PAD.decode(segment).ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        Value::Object(map) => Some(map),
-        _ => None,
-    }
+/// The header members that matter, as read; the others are skipped.
+#[derive(serde::Deserialize)]
+struct HeaderMembers<'a> {
+    #[serde(borrow, default)]
+    alg: Member<'a>,
+    #[serde(borrow, default)]
+    kid: Member<'a>,
+    #[serde(borrow, default)]
+    enc: Member<'a>,
+    #[serde(borrow, default)]
+    crit: Member<'a>,
 }
 
 /// Reads the header segment of a compact JWS and checks its algorithm against `allowed`.
 pub(crate) fn parse_header(segment: &str, allowed: &[Algorithm]) -> Result<JwsHeader, AssertionError> {
-    let header = decode_json_segment(segment).ok_or(AssertionError::Malformed("the header is not base64url JSON"))?;
-    if header.contains_key("enc") {
+    let malformed = || AssertionError::Malformed("the header is not base64url JSON");
+    let json = decode_segment(segment).ok_or_else(malformed)?;
+    let header: HeaderMembers<'_> = parse_object(&json).ok_or_else(malformed)?;
+    if header.enc.is_present() {
         return Err(AssertionError::Encrypted);
     }
-    let alg = match header.get("alg") {
-        Some(Value::String(alg)) => alg.as_str(),
-        Some(_) => return Err(AssertionError::Malformed("the header alg is not a string")),
-        None => return Err(AssertionError::Malformed("the header has no alg")),
+    let alg = match &header.alg {
+        Member::Str(alg) => alg,
+        Member::Absent => return Err(AssertionError::Malformed("the header has no alg")),
+        _ => return Err(AssertionError::Malformed("the header alg is not a string")),
     };
     if alg.eq_ignore_ascii_case("none") {
         return Err(AssertionError::Unsigned);
@@ -50,13 +54,13 @@ pub(crate) fn parse_header(segment: &str, allowed: &[Algorithm]) -> Result<JwsHe
     }
     // RFC 7515 §4.1.11: a recipient must refuse a JWS whose critical extensions it does not
     // understand; this server understands none.
-    if header.contains_key("crit") {
+    if header.crit.is_present() {
         return Err(AssertionError::CriticalHeader);
     }
-    let kid = match header.get("kid") {
-        Some(Value::String(kid)) => Some(kid.clone()),
-        None => None,
-        Some(_) => return Err(AssertionError::Malformed("the header kid is not a string")),
+    let kid = match header.kid {
+        Member::Str(kid) => Some(kid.into_owned()),
+        Member::Absent => None,
+        _ => return Err(AssertionError::Malformed("the header kid is not a string")),
     };
     Ok(JwsHeader { alg, kid })
 }
@@ -68,8 +72,9 @@ pub(crate) fn peek_alg(token: &str) -> Option<String> {
         return None;
     }
     let (segment, _) = token.split_once('.')?;
-    match decode_json_segment(segment)?.remove("alg")? {
-        Value::String(alg) => Some(alg),
+    let json = decode_segment(segment)?;
+    match parse_object::<HeaderMembers<'_>>(&json)?.alg {
+        Member::Str(alg) => Some(alg.into_owned()),
         _ => None,
     }
 }
@@ -77,6 +82,8 @@ pub(crate) fn peek_alg(token: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn segment(json: &str) -> String {
         URL_SAFE_NO_PAD.encode(json)
@@ -106,7 +113,9 @@ mod tests {
 
     #[test]
     fn refuses_malformed_headers() {
-        for bad in ["", "!!", &segment("[]"), &segment(r#"{"alg":1}"#), &segment(r#"{"kid":"x"}"#)] {
+        let repeated = segment(r#"{"alg":"HS256","alg":"RS256"}"#);
+        let array = segment(r#"["RS256"]"#);
+        for bad in ["", "!!", &segment("[]"), &array, &segment(r#"{"alg":1}"#), &segment(r#"{"kid":"x"}"#), &repeated] {
             assert!(matches!(parse_header(bad, ALLOWED), Err(AssertionError::Malformed(_))), "{bad}");
         }
         assert!(matches!(

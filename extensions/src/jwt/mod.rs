@@ -5,6 +5,7 @@
 //!
 //! | module | job |
 //! |---|---|
+//! | `json.rs` | reads a segment's JSON straight into the members the verifier needs |
 //! | `header.rs` | reads the JWS header (`alg`, `kid`), refusing `none`, `crit` and unknown algorithms |
 //! | `claims.rs` | reads the claims and checks `aud`, `exp`, `nbf`, `iat` against the server's clock |
 //! | `keys.rs` | [`AssertionKeys`]: which keys verify an issuer's assertion ([`ClientKeys`]: the client's `jwks` or secret) |
@@ -41,6 +42,7 @@ mod bearer_grant;
 mod claims;
 mod client_auth;
 mod header;
+mod json;
 mod jti;
 mod keys;
 mod plugin;
