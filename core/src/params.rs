@@ -63,8 +63,9 @@ impl Params {
     /// its first value, so the caller must act on the report before trusting the parameters.
     pub fn parse_keeping_duplicates(input: &[u8]) -> Result<(Params, Option<String>), OAuthError> {
         let mut buf = Vec::with_capacity(input.len());
-        let segments = memchr::memchr_iter(b'&', input).count() + 1;
-        let mut pairs = Vec::with_capacity(segments.min(MAX_PARAMS));
+        // Enough for any token request and most authorization requests; counting the '&'s
+        // first would cost a pass over the input.
+        let mut pairs = Vec::with_capacity(8);
         let mut rest = Some(input);
         while let Some(remaining) = rest {
             let segment = match memchr::memchr(b'&', remaining) {

@@ -40,11 +40,12 @@ impl SubjectResolver for ClientOrUser {
         client: &'a Arc<dyn Client>,
         ctx: &'a GrantContext<'a>,
     ) -> MaybeReady<'a, Result<Option<String>, OAuthError>> {
+        let subject = claims.subject();
+        if subject == client.client_id() {
+            // The common case needs no store: answered without boxing a future.
+            return MaybeReady::ready(Ok(None));
+        }
         MaybeReady::boxed(async move {
-            let subject = claims.subject();
-            if subject == client.client_id() {
-                return Ok(None);
-            }
             let known =
                 ctx.storage().users.user_exists(subject).await.map_err(grantry_core::client_auth::storage_failure)?;
             if known {
