@@ -16,9 +16,11 @@ use grantry_core::{
     Scope, ServerConfig, TokenDigest, TokenGenerator, constant_time_eq,
 };
 use grantry_grants::{AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant};
+use std::hash::BuildHasherDefault;
 use std::hint::black_box;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use support::{REDIRECT, Report, SteadyStore, block_on, median_ns, resident_bytes, web_client};
+use support::{REDIRECT, Report, SteadyStore, block_on, median_ns, median_ns_batched, resident_bytes, web_client};
 
 const SVC_BASIC: &str = "Basic c3ZjOnN2Yy1zZWNyZXQ="; // svc:svc-secret
 const WEB_BASIC: &str = "Basic d2ViOndlYi1zZWNyZXQ="; // web:web-secret
@@ -361,6 +363,57 @@ fn growth(report: &mut Report, live: usize) {
     report.add(&big(GROWTH_OPERATIONS[4]), check, None, "");
 }
 
+/// Digest-sized keys are already random: the bare table's hasher takes their first word, as
+/// the memory store's does.
+#[derive(Default)]
+struct FirstWord(u64);
+
+impl std::hash::Hasher for FirstWord {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        let n = bytes.len().min(8);
+        word[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(word);
+    }
+}
+
+/// The memory system's share of growth, with no grantry code around it: one insert of a fresh
+/// digest with a boxed 104-byte slot (what the memory store keeps per token) into a locked
+/// hash table of `entries` entries. What a batch inserts is removed before the next.
+///
+/// A lower bound: in this tight loop the processor overlaps one insert's cache misses with the
+/// next one's work, which a request's microsecond of other work between inserts does not allow.
+fn bare_table_insert_ns(entries: usize) -> f64 {
+    type Table = std::collections::HashMap<[u8; 32], (u64, Box<[u64; 13]>), BuildHasherDefault<FirstWord>>;
+    let generator = RandomTokenGenerator;
+    let digest = || *TokenDigest::of(&generator.generate(CredentialKind::AccessToken)).as_bytes();
+    let table = Mutex::new(Table::default());
+    {
+        let mut table = table.lock().unwrap();
+        for _ in 0..entries {
+            table.insert(digest(), (0, Box::new([0; 13])));
+        }
+    }
+    let mut pending: Vec<[u8; 32]> = Vec::new();
+    median_ns_batched(
+        |n| {
+            let mut table = table.lock().unwrap();
+            for key in pending.drain(..) {
+                table.remove(&key);
+            }
+            pending = (0..n).map(|_| digest()).collect();
+            pending.clone()
+        },
+        |key| {
+            table.lock().unwrap().insert(key, (START, Box::new([0; 13])));
+        },
+    )
+}
+
 /// Client credentials requests per second completed by `threads` threads on `server` in
 /// `duration`.
 fn throughput(server: &AuthorizationServer, threads: usize, duration: Duration) -> f64 {
@@ -437,6 +490,10 @@ fn main() {
     // Growth first, while the process is fresh, so resident memory growth is the store's.
     let growth_live = std::env::var("GRANTRY_BENCH_LIVE").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
     growth(&mut report, growth_live);
+    let bare_small = bare_table_insert_ns(1_000);
+    let bare_large = bare_table_insert_ns(growth_live);
+    report.add("primitive: bare hash table insert, 1000 entries", bare_small, None, "");
+    report.add(&format!("primitive: bare hash table insert, {growth_live} entries"), bare_large, None, "");
     let p = primitives(&mut report);
     operations(&mut report, &p);
     let window = support::budget().max(Duration::from_secs(1));
@@ -452,5 +509,10 @@ fn main() {
             large / small
         );
     }
+    println!(
+        "growth: a bare hash table insert (no grantry code) costs {:.2}× at {growth_live} entries ({} more)",
+        bare_large / bare_small,
+        support::fmt_ns(bare_large - bare_small)
+    );
     println!("2-thread scaling of client_credentials: {:.2}×", two / one);
 }
