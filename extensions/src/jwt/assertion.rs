@@ -226,10 +226,14 @@ impl AssertionVerifier {
         if token.len() > MAX_ASSERTION_LENGTH {
             return Err(AssertionError::TooLarge);
         }
-        let segments: Vec<&str> = token.split('.').collect();
-        let (header, payload) = match segments.as_slice() {
-            [header, payload, _signature] => (*header, *payload),
-            [_, _, _, _, _] => return Err(AssertionError::Encrypted),
+        let mut segments = token.splitn(3, '.');
+        let (header, payload) = match (segments.next(), segments.next(), segments.next()) {
+            (Some(header), Some(payload), Some(signature)) => match signature.matches('.').count() {
+                0 => (header, payload),
+                // Five parts: a JWE.
+                2 => return Err(AssertionError::Encrypted),
+                _ => return Err(AssertionError::Malformed("not a compact JWS (three dot-separated parts)")),
+            },
             _ => return Err(AssertionError::Malformed("not a compact JWS (three dot-separated parts)")),
         };
         let header = parse_header(header, &self.algorithms)?;
@@ -272,5 +276,35 @@ impl AssertionVerifier {
             return Err(AssertionError::BadSignature);
         }
         assertion.claims.check(audiences, self.rules, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn segment(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    #[test]
+    fn parse_takes_three_segments_and_refuses_jwe() {
+        let header = segment(r#"{"alg":"HS256"}"#);
+        let claims = segment(r#"{"iss":"c","sub":"c"}"#);
+        let verifier = AssertionVerifier::new();
+        let token = format!("{header}.{claims}.sig");
+        let parsed = verifier.parse(&token).unwrap();
+        assert_eq!((parsed.issuer().unwrap(), parsed.algorithm()), ("c", Algorithm::HS256));
+        let encrypted = format!("{}.key.iv.text.tag", segment(r#"{"alg":"RSA-OAEP","enc":"A128GCM"}"#));
+        assert!(matches!(verifier.parse(&encrypted), Err(AssertionError::Encrypted)));
+        for bad in [format!("{header}.{claims}"), format!("{header}.{claims}.sig.x"), header.clone(), String::new()] {
+            assert!(matches!(verifier.parse(&bad), Err(AssertionError::Malformed(_))), "{bad}");
+        }
+        assert!(matches!(
+            verifier.parse(&format!("{header}.!!.sig")),
+            Err(AssertionError::Malformed("the payload is not base64url JSON"))
+        ));
     }
 }
