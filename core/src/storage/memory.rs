@@ -14,10 +14,13 @@ use crate::future::MaybeReady;
 use crate::grant_type::GrantType;
 use crate::scope::Scope;
 use crate::secret::{TokenDigest, constant_time_eq};
+use clients::ClientRegistry;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+mod clients;
 
 /// Many small shards: a shard's map is locked while it grows, and a small map grows quickly,
 /// so a resize stalls few requests, briefly.
@@ -240,7 +243,7 @@ struct User {
 /// store.add_user("alice", "wonderland");
 /// ```
 pub struct MemoryStore {
-    clients: RwLock<HashMap<Arc<str>, Arc<dyn Client>>>,
+    clients: ClientRegistry,
     users: RwLock<HashMap<String, User>>,
     codes: Sharded<TokenDigest, CodeSlot>,
     tokens: Sharded<TokenDigest, StoredToken>,
@@ -269,7 +272,7 @@ impl MemoryStore {
     /// An empty store whose expiry sweeps use `clock`.
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         MemoryStore {
-            clients: RwLock::default(),
+            clients: ClientRegistry::new(),
             users: RwLock::default(),
             codes: Sharded::new(),
             tokens: Sharded::new(),
@@ -287,13 +290,7 @@ impl MemoryStore {
 
     /// Registers any [`Client`] implementation.
     pub fn insert_client(&self, client: Arc<dyn Client>) -> Result<(), AddClientError> {
-        let mut clients = self.clients.write().unwrap_or_else(PoisonError::into_inner);
-        let id: Arc<str> = Arc::from(client.client_id());
-        if clients.contains_key(&id) {
-            return Err(AddClientError::Duplicate(id.to_string()));
-        }
-        clients.insert(id, client);
-        Ok(())
+        self.clients.insert(client)
     }
 
     /// Adds a user whose subject is the username. Only a SHA-256 digest of the password is
@@ -357,8 +354,7 @@ pub enum AddClientError {
 
 impl ClientStore for MemoryStore {
     fn find_client<'a>(&'a self, client_id: &'a str) -> MaybeReady<'a, Result<Option<Arc<dyn Client>>, StorageError>> {
-        let clients = self.clients.read().unwrap_or_else(PoisonError::into_inner);
-        MaybeReady::ready(Ok(clients.get(client_id).cloned()))
+        MaybeReady::ready(Ok(self.clients.get(client_id)))
     }
 }
 
