@@ -32,8 +32,9 @@ static NEXT_REGISTRY: AtomicU64 = AtomicU64::new(0);
 type Handles = HashMap<Box<str>, Arc<dyn Client>>;
 
 thread_local! {
-    /// Per store (by [`ClientRegistry::id`]), this thread's handles.
-    static HANDLES: RefCell<HashMap<u64, Handles>> = RefCell::new(HashMap::new());
+    /// Per store (by [`ClientRegistry::id`]), this thread's handles. A list, not a map: a
+    /// thread nearly always serves one store, found at the first comparison.
+    static HANDLES: RefCell<Vec<(u64, Handles)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The registered clients. A registration is never changed or removed once made, so a handle
@@ -62,8 +63,11 @@ impl ClientRegistry {
 
     /// The client registered as `client_id`, as this thread's handle on it.
     pub(super) fn get(&self, client_id: &str) -> Option<Arc<dyn Client>> {
-        let cached = HANDLES
-            .try_with(|handles| handles.borrow().get(&self.id).and_then(|clients| clients.get(client_id)).cloned());
+        let cached = HANDLES.try_with(|handles| {
+            let handles = handles.borrow();
+            let clients = handles.iter().find(|(store, _)| *store == self.id).map(|(_, clients)| clients);
+            clients.and_then(|clients| clients.get(client_id)).cloned()
+        });
         match cached {
             Ok(Some(handle)) => Some(handle),
             // Thread-local storage is gone while the thread exits: use the shared client.
@@ -81,11 +85,18 @@ impl ClientRegistry {
         self.shared.read().unwrap_or_else(PoisonError::into_inner).get(client_id).cloned()
     }
 
-    fn keep(&self, handles: &mut HashMap<u64, Handles>, client_id: &str, handle: &Arc<dyn Client>) {
-        if handles.len() >= MAX_STORES_PER_THREAD && !handles.contains_key(&self.id) {
-            handles.clear();
-        }
-        let clients = handles.entry(self.id).or_default();
+    fn keep(&self, handles: &mut Vec<(u64, Handles)>, client_id: &str, handle: &Arc<dyn Client>) {
+        let index = match handles.iter().position(|(store, _)| *store == self.id) {
+            Some(index) => index,
+            None => {
+                if handles.len() >= MAX_STORES_PER_THREAD {
+                    handles.clear();
+                }
+                handles.push((self.id, Handles::new()));
+                handles.len() - 1
+            }
+        };
+        let clients = &mut handles[index].1;
         if clients.len() >= MAX_HANDLES_PER_STORE {
             clients.clear();
         }
