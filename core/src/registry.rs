@@ -62,12 +62,12 @@ impl std::fmt::Debug for Registration {
     }
 }
 
-/// The registered grants, indexed by `grant_type` and `response_type`: dispatch is a map
-/// lookup.
+/// The registered grants, found by `grant_type` (a scan: a server registers a handful of
+/// grants, and comparing that many short strings costs less than hashing one) and by
+/// `response_type` (a map lookup).
 #[derive(Default, Debug)]
 pub struct GrantRegistry {
     registrations: Vec<Registration>,
-    by_grant_type: HashMap<GrantType, usize>,
     by_response_type: HashMap<ResponseType, usize>,
 }
 
@@ -79,7 +79,7 @@ impl GrantRegistry {
             return Err(RegistryError::ServesNothing);
         }
         if let Some(gt) = &meta.grant_type {
-            if self.by_grant_type.contains_key(gt) {
+            if self.serves_grant_type(gt) {
                 return Err(RegistryError::DuplicateGrantType(gt.clone()));
             }
             if meta.auth_methods.is_empty() {
@@ -93,9 +93,6 @@ impl GrantRegistry {
             }
         }
         let index = self.registrations.len();
-        if let Some(gt) = &meta.grant_type {
-            self.by_grant_type.insert(gt.clone(), index);
-        }
         for rt in &meta.response_types {
             self.by_response_type.insert(rt.clone(), index);
         }
@@ -113,8 +110,10 @@ impl GrantRegistry {
 
     /// The registration serving `grant_type`.
     pub fn by_grant_type(&self, grant_type: &str) -> Option<(usize, &Registration)> {
-        let index = *self.by_grant_type.get(grant_type)?;
-        Some((index, &self.registrations[index]))
+        self.registrations
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.metadata.grant_type.as_ref().is_some_and(|gt| gt.as_str() == grant_type))
     }
 
     /// The registration serving `response_type`.
@@ -125,7 +124,7 @@ impl GrantRegistry {
 
     /// Whether some grant serves `grant_type`.
     pub fn serves_grant_type(&self, grant_type: &GrantType) -> bool {
-        self.by_grant_type.contains_key(grant_type)
+        self.by_grant_type(grant_type.as_str()).is_some()
     }
 
     /// Every registration, in registration order.
@@ -135,7 +134,7 @@ impl GrantRegistry {
 
     /// The registered grant types, sorted.
     pub fn grant_types(&self) -> Vec<GrantType> {
-        let set: BTreeSet<_> = self.by_grant_type.keys().cloned().collect();
+        let set: BTreeSet<_> = self.registrations.iter().filter_map(|r| r.metadata.grant_type.clone()).collect();
         set.into_iter().collect()
     }
 
