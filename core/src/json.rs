@@ -3,7 +3,7 @@
 /// Whether any byte of `bytes` must be escaped in a JSON string. Checked sixteen bytes at a
 /// time without an early exit, which the compiler turns into vector instructions.
 fn needs_escaping(bytes: &[u8]) -> bool {
-    let special = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    let special = |b: u8| (b < 0x20) | (b == b'"') | (b == b'\\');
     let chunks = bytes.chunks_exact(16);
     let tail = chunks.remainder().iter().any(|&b| special(b));
     tail || chunks.into_iter().any(|chunk| chunk.iter().fold(false, |found, &b| found | special(b)))

@@ -147,7 +147,7 @@ fn main() {
     let exchange_ns = steady.median_ns_batched(
         |n| (0..n).map(|_| exchange(&code(&server, &authorize))).collect(),
         |req| {
-            black_box(block_on(server.token_endpoint(&req)).body);
+            black_box(block_on(server.token_endpoint(req)).body);
         },
     );
     let floor = parse + 3.0 * digest + 2.0 * random + s256 + token_json;

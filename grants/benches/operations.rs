@@ -189,7 +189,7 @@ fn measure_client_credentials(server: &AuthorizationServer, steady: &SteadyStore
 fn measure_exchange(server: &AuthorizationServer, steady: &SteadyStore) -> f64 {
     steady.median_ns_batched(
         |n| (0..n).map(|_| exchange_request(&code(server))).collect(),
-        |req| drop(black_box(block_on(server.token_endpoint(&req)).body)),
+        |req| drop(black_box(block_on(server.token_endpoint(req)).body)),
     )
 }
 
@@ -197,7 +197,7 @@ fn measure_exchange(server: &AuthorizationServer, steady: &SteadyStore) -> f64 {
 fn measure_refresh(server: &AuthorizationServer, steady: &SteadyStore) -> f64 {
     steady.median_ns_batched(
         |n| refresh_requests(server, n),
-        |req| drop(black_box(block_on(server.token_endpoint(&req)).body)),
+        |req| drop(black_box(block_on(server.token_endpoint(req)).body)),
     )
 }
 
@@ -409,7 +409,7 @@ fn bare_table_insert_ns(entries: usize) -> f64 {
             pending.clone()
         },
         |key| {
-            table.lock().unwrap().insert(key, (START, Box::new([0; 13])));
+            table.lock().unwrap().insert(*key, (START, Box::new([0; 13])));
         },
     )
 }

@@ -34,21 +34,24 @@ pub fn budget() -> Duration {
 
 /// The median, over batches, of the mean time of one call of `op`, in nanoseconds.
 /// `op` gets the index of the call within its batch.
-pub fn median_ns(op: impl FnMut(usize)) -> f64 {
-    median_ns_batched(|n| (0..n).collect(), op)
+pub fn median_ns(mut op: impl FnMut(usize)) -> f64 {
+    median_ns_batched(|n| (0..n).collect(), |&i| op(i))
 }
 
 /// Like [`median_ns`], for operations that consume their input (a code, a refresh token):
-/// each batch's inputs are made by `setup` outside the timed region.
-pub fn median_ns_batched<T>(mut setup: impl FnMut(usize) -> Vec<T>, mut op: impl FnMut(T)) -> f64 {
+/// each batch's inputs are made by `setup` outside the timed region, and dropped outside it
+/// too (the server API borrows a request: freeing it is the caller's cost, not the engine's).
+pub fn median_ns_batched<T>(mut setup: impl FnMut(usize) -> Vec<T>, mut op: impl FnMut(&T)) -> f64 {
     let mut batch = 16usize;
     loop {
         let inputs = setup(batch);
         let start = Instant::now();
-        for input in inputs {
+        for input in &inputs {
             op(black_box(input));
         }
-        if start.elapsed() >= Duration::from_micros(1000) || batch >= 1 << 16 {
+        let elapsed = start.elapsed();
+        drop(inputs);
+        if elapsed >= Duration::from_micros(1000) || batch >= 1 << 16 {
             break;
         }
         batch *= 2;
@@ -58,10 +61,11 @@ pub fn median_ns_batched<T>(mut setup: impl FnMut(usize) -> Vec<T>, mut op: impl
     while Instant::now() < deadline || means.len() < 11 {
         let inputs = setup(batch);
         let start = Instant::now();
-        for input in inputs {
+        for input in &inputs {
             op(black_box(input));
         }
         means.push(start.elapsed().as_nanos() as f64 / batch as f64);
+        drop(inputs);
     }
     means.sort_by(f64::total_cmp);
     means[means.len() / 2]
@@ -146,12 +150,12 @@ impl SteadyStore {
     }
 
     /// [`median_ns`], clearing the store before each batch.
-    pub fn median_ns(&self, op: impl FnMut(usize)) -> f64 {
-        self.median_ns_batched(|n| (0..n).collect(), op)
+    pub fn median_ns(&self, mut op: impl FnMut(usize)) -> f64 {
+        self.median_ns_batched(|n| (0..n).collect(), |&i| op(i))
     }
 
     /// [`median_ns_batched`], clearing the store before each batch's setup.
-    pub fn median_ns_batched<T>(&self, mut setup: impl FnMut(usize) -> Vec<T>, op: impl FnMut(T)) -> f64 {
+    pub fn median_ns_batched<T>(&self, mut setup: impl FnMut(usize) -> Vec<T>, op: impl FnMut(&T)) -> f64 {
         median_ns_batched(
             |n| {
                 self.clear();
