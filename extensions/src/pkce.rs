@@ -61,8 +61,9 @@ pub fn s256_challenge(verifier: &str) -> String {
 
 /// Whether `value` has the syntax of a code verifier or challenge: `[A-Za-z0-9-._~]{43,128}`.
 pub fn is_valid_syntax(value: &str) -> bool {
+    // Every byte is checked (no early exit): the loop has no branch to mispredict.
     (43..=128).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && value.bytes().fold(true, |ok, b| ok & (b.is_ascii_alphanumeric() | matches!(b, b'-' | b'.' | b'_' | b'~')))
 }
 
 const CHALLENGE: &str = "code_challenge";
