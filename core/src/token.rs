@@ -124,7 +124,18 @@ impl TokenResponse {
     /// The response as JSON bytes, written directly: the token endpoint's hot path, with the
     /// same content as [`to_json`](Self::to_json).
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        let mut out = String::with_capacity(160);
+        // Room for the standard members as they come without escapes, so the string is
+        // allocated once: the names and punctuation, the quoted values, 20 digits at most.
+        let quoted = |value: &str| value.len() + 2;
+        let capacity = 16
+            + quoted(self.access_token.expose())
+            + 14
+            + quoted(&self.token_type)
+            + self.expires_in.map_or(0, |_| 14 + 20)
+            + self.refresh_token.as_ref().map_or(0, |rt| 17 + quoted(rt.expose()))
+            + if self.include_scope { 9 + quoted(self.scope.as_str()) } else { 0 }
+            + 1;
+        let mut out = String::with_capacity(capacity);
         out.push_str("{\"access_token\":");
         crate::json::push_string(&mut out, self.access_token.expose());
         out.push_str(",\"token_type\":");
@@ -205,5 +216,24 @@ mod tests {
         assert_eq!(json["access_token"], "real");
         assert_eq!(json["id_token"], "x");
         assert!(json.get("scope").is_none());
+    }
+
+    #[test]
+    fn the_json_body_is_written_into_one_allocation() {
+        let g = RandomTokenGenerator;
+        let resp = TokenResponse {
+            access_token: Secret::new(g.generate(CredentialKind::AccessToken)),
+            token_type: "Bearer".into(),
+            expires_in: Some(u64::MAX),
+            refresh_token: Some(Secret::new(g.generate(CredentialKind::RefreshToken))),
+            scope: Scope::parse("read write").unwrap(),
+            include_scope: true,
+            extra: serde_json::Map::new(),
+        };
+        let bytes = resp.to_json_bytes();
+        let fast: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(fast, resp.to_json());
+        // Exactly the computed room, not a grown buffer: u64::MAX has the 20 digits allowed for.
+        assert_eq!(bytes.capacity(), bytes.len());
     }
 }
