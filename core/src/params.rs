@@ -62,34 +62,37 @@ impl Params {
     /// once the client and redirect URI are known to be sound. Lookups of a repeated name see
     /// its first value, so the caller must act on the report before trusting the parameters.
     pub fn parse_keeping_duplicates(input: &[u8]) -> Result<(Params, Option<String>), OAuthError> {
+        // Most token requests have nothing to decode: then the buffer is the input itself, and
+        // every name and value is a span of it, found without copying component by component.
+        let verbatim = memchr::memchr2(b'%', b'+', input).is_none();
         let mut buf = Vec::with_capacity(input.len());
+        if verbatim {
+            buf.extend_from_slice(input);
+        }
+        let mut component = |range: std::ops::Range<usize>| match verbatim {
+            true => Ok((range.start, range.end)),
+            false => decode_into(&mut buf, &input[range]),
+        };
         // Enough for any token request and most authorization requests; counting the '&'s
         // first would cost a pass over the input.
         let mut pairs = Vec::with_capacity(8);
-        let mut rest = Some(input);
-        while let Some(remaining) = rest {
-            let segment = match memchr::memchr(b'&', remaining) {
-                Some(i) => {
-                    rest = Some(&remaining[i + 1..]);
-                    &remaining[..i]
-                }
-                None => {
-                    rest = None;
-                    remaining
-                }
-            };
+        let mut start = 0;
+        while start <= input.len() {
+            let end = memchr::memchr(b'&', &input[start..]).map_or(input.len(), |i| start + i);
+            let segment = start..end;
+            start = end + 1;
             if segment.is_empty() {
                 continue;
             }
-            let (name, value) = match memchr::memchr(b'=', segment) {
-                Some(i) => (&segment[..i], &segment[i + 1..]),
-                None => (segment, &[][..]),
+            let (name, value) = match memchr::memchr(b'=', &input[segment.clone()]) {
+                Some(i) => (segment.start..segment.start + i, segment.start + i + 1..segment.end),
+                None => (segment.clone(), segment.end..segment.end),
             };
-            let name = decode_into(&mut buf, name)?;
+            let name = component(name)?;
             if name.0 == name.1 {
                 continue;
             }
-            let value = decode_into(&mut buf, value)?;
+            let value = component(value)?;
             if pairs.len() == MAX_PARAMS {
                 return Err(OAuthError::invalid_request("too many parameters"));
             }
@@ -316,6 +319,21 @@ mod tests {
         assert_eq!(p.get("b"), None);
         assert_eq!(p.get("c"), Some("1"));
         assert_eq!(p.require("a").unwrap_err().description(), Some("missing parameter: a"));
+    }
+
+    #[test]
+    fn inputs_with_and_without_escapes_parse_alike() {
+        // Without '%' or '+' the input is taken verbatim; with one, every component is decoded.
+        for (input, extra) in [(&b"a=b=c&&d&=e&f=&"[..], None), (b"a=b=c&&d&=e&f=&g=x+y", Some("x y"))] {
+            let p = Params::parse(input).unwrap();
+            assert_eq!(p.get("a"), Some("b=c"));
+            assert_eq!((p.get("d"), p.get("f"), p.get("")), (None, None, None));
+            assert_eq!(p.get("g"), extra);
+            assert_eq!(p.iter().count(), 1 + usize::from(extra.is_some()));
+        }
+        assert!(Params::parse(b"a=1&a=2").is_err(), "a repeat is found on the verbatim path too");
+        assert!(Params::parse(b"a=\xff").is_err(), "and so is invalid UTF-8");
+        assert_eq!(Params::parse(b"").unwrap().iter().count(), 0);
     }
 
     #[test]
