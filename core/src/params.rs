@@ -64,7 +64,7 @@ impl Params {
     pub fn parse_keeping_duplicates(input: &[u8]) -> Result<(Params, Option<String>), OAuthError> {
         // Most token requests have nothing to decode: then the buffer is the input itself, and
         // every name and value is a span of it, found without copying component by component.
-        let verbatim = memchr::memchr2(b'%', b'+', input).is_none();
+        let verbatim = find_escape(input).is_none();
         let mut buf = Vec::with_capacity(input.len());
         if verbatim {
             buf.extend_from_slice(input);
@@ -78,13 +78,13 @@ impl Params {
         let mut pairs = Vec::with_capacity(8);
         let mut start = 0;
         while start <= input.len() {
-            let end = memchr::memchr(b'&', &input[start..]).map_or(input.len(), |i| start + i);
+            let end = find_byte(b'&', &input[start..]).map_or(input.len(), |i| start + i);
             let segment = start..end;
             start = end + 1;
             if segment.is_empty() {
                 continue;
             }
-            let (name, value) = match memchr::memchr(b'=', &input[segment.clone()]) {
+            let (name, value) = match find_byte(b'=', &input[segment.clone()]) {
                 Some(i) => (segment.start..segment.start + i, segment.start + i + 1..segment.end),
                 None => (segment.clone(), segment.end..segment.end),
             };
@@ -199,30 +199,63 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
+/// Below this many bytes a plain loop finds a byte sooner than the vectorised search starts.
+const SHORT: usize = 32;
+
+/// Where `needle` first occurs in `haystack`.
+fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
+    match haystack.len() {
+        n if n < SHORT => haystack.iter().position(|&b| b == needle),
+        _ => memchr::memchr(needle, haystack),
+    }
+}
+
+/// Where the first `%` or `+` (the bytes form decoding changes) is in `haystack`.
+fn find_escape(haystack: &[u8]) -> Option<usize> {
+    match haystack.len() {
+        n if n < SHORT => haystack.iter().position(|&b| b == b'%' || b == b'+'),
+        _ => memchr::memchr2(b'%', b'+', haystack),
+    }
+}
+
 /// Appends the decoding of one form component to `out`: `+` is a space, `%XX` a byte.
-/// Runs of plain bytes are copied whole.
-fn decode_bytes(out: &mut Vec<u8>, mut raw: &[u8]) -> Result<(), OAuthError> {
+///
+/// A run with nothing to decode (a token, a code) is found with one vectorised search. After
+/// the first escape, escapes come close together (a URL), so the rest is read byte by byte
+/// rather than with a search per escape.
+fn decode_bytes(out: &mut Vec<u8>, raw: &[u8]) -> Result<(), OAuthError> {
+    let Some(first) = find_escape(raw) else {
+        out.extend_from_slice(raw);
+        return Ok(());
+    };
+    out.extend_from_slice(&raw[..first]);
     let malformed = || OAuthError::invalid_request("malformed percent-encoding in request parameters");
-    while let Some(i) = memchr::memchr2(b'%', b'+', raw) {
-        out.extend_from_slice(&raw[..i]);
-        if raw[i] == b'+' {
-            out.push(b' ');
-            raw = &raw[i + 1..];
-        } else {
-            let hi = raw.get(i + 1).copied().and_then(hex_value).ok_or_else(malformed)?;
-            let lo = raw.get(i + 2).copied().and_then(hex_value).ok_or_else(malformed)?;
-            out.push(hi << 4 | lo);
-            raw = &raw[i + 3..];
+    let mut i = first;
+    while let Some(&b) = raw.get(i) {
+        match b {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' => {
+                let hi = raw.get(i + 1).copied().and_then(hex_value).ok_or_else(malformed)?;
+                let lo = raw.get(i + 2).copied().and_then(hex_value).ok_or_else(malformed)?;
+                out.push(hi << 4 | lo);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
         }
     }
-    out.extend_from_slice(raw);
     Ok(())
 }
 
 /// Decodes one form component: `+` is a space, `%XX` a byte; the result must be UTF-8.
 /// A component with nothing to decode is borrowed, not copied.
 pub(crate) fn decode_component(raw: &[u8]) -> Result<Cow<'_, str>, OAuthError> {
-    if memchr::memchr2(b'%', b'+', raw).is_none() {
+    if find_escape(raw).is_none() {
         return std::str::from_utf8(raw).map(Cow::Borrowed).map_err(|_| not_utf8());
     }
     let mut out = Vec::with_capacity(raw.len());
@@ -287,6 +320,11 @@ mod tests {
         let p = Params::parse(b"a=x%20y+z&b=%E2%9C%93").unwrap();
         assert_eq!(p.get("a"), Some("x y z"));
         assert_eq!(p.get("b"), Some("\u{2713}"));
+        // Plain runs, escapes and plus signs mixed, and an escape cut short at the very end.
+        let p = Params::parse(b"u=https%3A%2F%2Fa.example%2Fcb%3Fx%3D1+2&t=plain+%41%42c+").unwrap();
+        assert_eq!((p.get("u"), p.get("t")), (Some("https://a.example/cb?x=1 2"), Some("plain ABc ")));
+        assert!(Params::parse(b"a=abc%2").is_err());
+        assert!(Params::parse(b"a=x+%").is_err());
     }
 
     #[test]
