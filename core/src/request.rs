@@ -183,9 +183,13 @@ impl Request {
     /// Checks the body is declared `application/x-www-form-urlencoded`.
     pub(crate) fn check_form_content_type(&self) -> Result<(), OAuthError> {
         let content_type = self.headers.get_unique("content-type")?;
+        const FORM: &str = "application/x-www-form-urlencoded";
+        // Nearly every client sends exactly this; anything else takes the general check.
         let is_form = content_type.is_some_and(|ct| {
-            let mime = ct.split_once(';').map_or(ct, |(mime, _)| mime);
-            mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            ct == FORM || {
+                let mime = ct.split_once(';').map_or(ct, |(mime, _)| mime);
+                mime.trim().eq_ignore_ascii_case(FORM)
+            }
         });
         if !is_form {
             return Err(OAuthError::invalid_request("the request body must be application/x-www-form-urlencoded"));

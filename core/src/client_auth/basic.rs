@@ -22,8 +22,10 @@ const CHALLENGE: &str = "Basic realm=\"grantry\", charset=\"UTF-8\"";
 
 /// The credentials of an `Authorization: Basic` header value.
 fn basic_credentials(value: &str) -> Option<&str> {
-    let (scheme, rest) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("basic").then(|| rest.trim())
+    // The scheme is the first six bytes ("Basic "): checked in place, without a search.
+    let scheme = value.get(..6)?;
+    let rest = value.get(6..)?;
+    scheme.eq_ignore_ascii_case("basic ").then(|| rest.trim())
 }
 
 /// Standard base64, padded or not.
@@ -113,6 +115,23 @@ mod tests {
 
     fn b64(s: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn finds_the_basic_scheme_in_any_case() {
+        for (value, expected) in [
+            ("Basic abc", Some("abc")),
+            ("basic  abc ", Some("abc")),
+            ("BASIC abc", Some("abc")),
+            ("Basic ", Some("")),
+            ("Basic", None),
+            ("Basically abc", None),
+            ("Bearer abc", None),
+            ("Basic\tabc", None),
+            ("Bäsic abc", None),
+        ] {
+            assert_eq!(basic_credentials(value), expected, "{value:?}");
+        }
     }
 
     #[test]
