@@ -69,6 +69,17 @@ impl std::fmt::Debug for Registration {
 pub struct GrantRegistry {
     registrations: Vec<Registration>,
     by_response_type: HashMap<ResponseType, usize>,
+    /// What every revocation and introspection request checks against, derived whenever a
+    /// registration changes rather than per request.
+    auth_methods: AuthMethods,
+}
+
+/// The client authentication methods the registered grants allow, sorted.
+#[derive(Default, Debug)]
+struct AuthMethods {
+    all: Vec<ClientAuthMethod>,
+    /// All but `none`: the methods that prove who the client is.
+    with_credentials: Vec<ClientAuthMethod>,
 }
 
 impl GrantRegistry {
@@ -97,15 +108,36 @@ impl GrantRegistry {
             self.by_response_type.insert(rt.clone(), index);
         }
         self.registrations.push(registration);
+        self.derive_auth_methods();
         Ok(index)
+    }
+
+    /// Replaces the client authentication methods registration `index` allows.
+    pub(crate) fn set_auth_methods(&mut self, index: usize, methods: Vec<ClientAuthMethod>) {
+        if let Some(registration) = self.registrations.get_mut(index) {
+            registration.metadata.auth_methods = methods;
+            self.derive_auth_methods();
+        }
+    }
+
+    fn derive_auth_methods(&mut self) {
+        let all: BTreeSet<_> =
+            self.registrations.iter().flat_map(|r| r.metadata.auth_methods.iter().cloned()).collect();
+        let all: Vec<_> = all.into_iter().collect();
+        let with_credentials = all.iter().filter(|m| **m != ClientAuthMethod::NONE).cloned().collect();
+        self.auth_methods = AuthMethods { all, with_credentials };
     }
 
     pub(crate) fn get(&self, index: usize) -> Option<&Registration> {
         self.registrations.get(index)
     }
 
-    pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut Registration> {
-        self.registrations.get_mut(index)
+    /// Attaches one more extension to registration `index`. (Registrations change only
+    /// through such methods, so what is derived from them stays current.)
+    pub(crate) fn add_extension(&mut self, index: usize, extension: Box<dyn GrantExtension>) {
+        if let Some(registration) = self.registrations.get_mut(index) {
+            registration.extensions.push(extension);
+        }
     }
 
     /// The registration serving `grant_type`.
@@ -145,9 +177,13 @@ impl GrantRegistry {
     }
 
     /// The union of the client authentication methods the registered grants allow, sorted.
-    pub fn token_endpoint_auth_methods(&self) -> Vec<ClientAuthMethod> {
-        let set: BTreeSet<_> =
-            self.registrations.iter().flat_map(|r| r.metadata.auth_methods.iter().cloned()).collect();
-        set.into_iter().collect()
+    pub fn token_endpoint_auth_methods(&self) -> &[ClientAuthMethod] {
+        &self.auth_methods.all
+    }
+
+    /// [`token_endpoint_auth_methods`](Self::token_endpoint_auth_methods) less `none`: the
+    /// methods that prove who the client is.
+    pub fn credential_auth_methods(&self) -> &[ClientAuthMethod] {
+        &self.auth_methods.with_credentials
     }
 }

@@ -159,20 +159,18 @@ impl RegisteredGrant<'_> {
     pub fn with_auth_methods(self, methods: impl IntoIterator<Item = ClientAuthMethod>) -> Result<Self, RegistryError> {
         let methods: Vec<_> = methods.into_iter().collect();
         self.server.check_auth_methods(&methods)?;
-        if let Some(reg) = self.server.registry.get_mut(self.index) {
+        if let Some(reg) = self.server.registry.get(self.index) {
             if let (true, Some(gt)) = (methods.is_empty(), &reg.metadata.grant_type) {
                 return Err(RegistryError::NoAuthMethods(gt.clone()));
             }
-            reg.metadata.auth_methods = methods;
         }
+        self.server.registry.set_auth_methods(self.index, methods);
         Ok(self)
     }
 
     /// Attaches one more extension.
     pub fn with_extension(self, extension: impl GrantExtension) -> Self {
-        if let Some(reg) = self.server.registry.get_mut(self.index) {
-            reg.extensions.push(Box::new(extension));
-        }
+        self.server.registry.add_extension(self.index, Box::new(extension));
         self
     }
 

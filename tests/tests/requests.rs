@@ -356,6 +356,24 @@ async fn registry_lists_what_was_registered() {
     assert!(server.registry().by_response_type(&ResponseType::TOKEN).is_some());
 }
 
+#[tokio::test]
+async fn endpoint_auth_methods_follow_the_registrations() {
+    let mut server = bare_server();
+    assert!(server.revocation_auth_methods().is_empty() && server.introspection_auth_methods().is_empty());
+    server
+        .register_grant(ClientCredentialsGrant::new(), ())
+        .expect("register")
+        .with_auth_methods([ClientAuthMethod::NONE, ClientAuthMethod::CLIENT_SECRET_POST])
+        .expect("methods");
+    assert_eq!(server.revocation_auth_methods(), [ClientAuthMethod::CLIENT_SECRET_POST, ClientAuthMethod::NONE]);
+    assert_eq!(server.introspection_auth_methods(), [ClientAuthMethod::CLIENT_SECRET_POST], "none proves nothing");
+    server.register_grant(RefreshTokenGrant::new(), ()).expect("register");
+    assert_eq!(
+        server.introspection_auth_methods(),
+        [ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::CLIENT_SECRET_POST]
+    );
+}
+
 fn register_all_but_client_credentials(server: &mut AuthorizationServer) {
     server.register_grant(AuthorizationCodeGrant::new(), ()).expect("register");
     server.register_grant(ImplicitGrant::new(), ()).expect("register");

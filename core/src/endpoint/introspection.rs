@@ -27,7 +27,7 @@ impl AuthorizationServer {
 
     async fn handle_introspection(&self, request: &Request) -> Result<Option<TokenRecord>, OAuthError> {
         let (params, caller) =
-            self.endpoint_client(request, "introspection", &self.introspection_auth_methods()).await?;
+            self.endpoint_client(request, "introspection", self.introspection_auth_methods()).await?;
         let token = params.require("token")?;
         self.active_token(&*caller, token).await
     }

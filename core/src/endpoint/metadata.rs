@@ -44,7 +44,7 @@ impl AuthorizationServer {
                 };
                 doc.insert(endpoint.into(), url.into());
             }
-            let algorithms = self.signing_algorithms(&methods);
+            let algorithms = self.signing_algorithms(methods);
             doc.insert(
                 format!("{endpoint}_auth_methods_supported"),
                 strings(methods.iter().map(ClientAuthMethod::as_str)),

@@ -28,7 +28,7 @@ impl AuthorizationServer {
     }
 
     async fn handle_revocation(&self, request: &Request) -> Result<(), OAuthError> {
-        let (params, client) = self.endpoint_client(request, "revocation", &self.revocation_auth_methods()).await?;
+        let (params, client) = self.endpoint_client(request, "revocation", self.revocation_auth_methods()).await?;
         let token = params.require("token")?;
         // `token_type_hint` only says where to look first (RFC 7009 §2.1); access and refresh
         // tokens share one digest space here, so one lookup covers every type and an unknown
@@ -49,16 +49,14 @@ impl AuthorizationServer {
 
     /// The client authentication methods the revocation endpoint accepts: those the registered
     /// grants allow at the token endpoint.
-    pub fn revocation_auth_methods(&self) -> Vec<ClientAuthMethod> {
+    pub fn revocation_auth_methods(&self) -> &[ClientAuthMethod] {
         self.registry.token_endpoint_auth_methods()
     }
 
     /// The client authentication methods the introspection endpoint accepts: those of the
     /// token endpoint, less `none` (a caller must prove who it is).
-    pub fn introspection_auth_methods(&self) -> Vec<ClientAuthMethod> {
-        let mut methods = self.registry.token_endpoint_auth_methods();
-        methods.retain(|m| *m != ClientAuthMethod::NONE);
-        methods
+    pub fn introspection_auth_methods(&self) -> &[ClientAuthMethod] {
+        self.registry.credential_auth_methods()
     }
 }
 
