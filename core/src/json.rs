@@ -43,18 +43,27 @@ pub(crate) fn push_string(out: &mut String, value: &str) {
 
 /// Appends `value` to `out` as a JSON number, without going through `fmt`.
 pub(crate) fn push_u64(out: &mut String, mut value: u64) {
+    // Two digits per division, from a table of "00" to "99".
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    loop {
+    while value >= 10 {
+        let pair = (value % 100) as usize * 2;
+        value /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    // What the pairs leave is one digit (0 to 9): written unless it is a zero ahead of them.
+    if value > 0 || at == digits.len() {
         at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
+        digits[at] = b'0' + value as u8;
     }
     // Only ASCII digits were written.
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -82,7 +91,9 @@ mod tests {
 
     #[test]
     fn numbers_like_serde_json() {
-        for n in [0, 7, 10, 3600, 1_700_000_000, u64::MAX] {
+        for n in
+            [0, 7, 9, 10, 11, 99, 100, 101, 999, 1000, 3600, 1_700_000_000, 10_000_000_000, u64::MAX, u64::MAX / 10]
+        {
             let mut out = String::new();
             push_u64(&mut out, n);
             assert_eq!(out, serde_json::to_string(&n).unwrap());
