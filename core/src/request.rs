@@ -35,9 +35,21 @@ impl Method {
 }
 
 /// HTTP headers, looked up case-insensitively.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Headers {
     entries: Vec<(String, String)>,
+}
+
+/// Names only: values carry credentials (`Authorization`, cookies).
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.entries.iter().map(|(name, _)| name)).finish()
+    }
+}
+
+/// Whether header name `stored` is `name`, in any case.
+fn same_name(stored: &str, name: &str) -> bool {
+    stored.eq_ignore_ascii_case(name)
 }
 
 impl Headers {
@@ -53,17 +65,17 @@ impl Headers {
 
     /// The first value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.entries.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.entries.iter().find(|(n, _)| same_name(n, name)).map(|(_, v)| v.as_str())
     }
 
     /// How many times `name` appears.
     pub fn count(&self, name: &str) -> usize {
-        self.entries.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).count()
+        self.entries.iter().filter(|(n, _)| same_name(n, name)).count()
     }
 
     /// Every value of `name`, in order.
     pub fn get_all<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
-        self.entries.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.entries.iter().filter(move |(n, _)| same_name(n, name)).map(|(_, v)| v.as_str())
     }
 
     /// The value of a header that must not be repeated: `Ok(None)` when absent,
@@ -93,12 +105,26 @@ impl Headers {
 /// assert_eq!(req.method(), &Method::Post);
 /// assert_eq!(req.body(), b"grant_type=client_credentials");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Request {
     method: Method,
     uri: String,
     headers: Headers,
     body: Vec<u8>,
+}
+
+/// The method, the path, header names and the body's length: the query, header values and
+/// body carry credentials (secrets, codes, tokens, passwords), which must not reach a log.
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path())
+            .field("has_query", &self.query().is_some())
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl Request {
@@ -209,6 +235,23 @@ mod tests {
         assert_eq!(req.query(), Some("response_type=code&client_id=a"));
         assert_eq!(Request::get("/token?").query(), None);
         assert_eq!(Request::get("/token").query(), None);
+    }
+
+    #[test]
+    fn debug_output_shows_no_credentials() {
+        let req = Request::post("/token?code=query-code")
+            .with_header("Authorization", "Basic c3ZjOnN2Yy1zZWNyZXQ=")
+            .with_form(&[("grant_type", "password"), ("password", "hunter2")]);
+        let shown = format!("{req:?}");
+        for secret in ["c3ZjOnN2Yy1zZWNyZXQ=", "hunter2", "query-code", "password"] {
+            assert!(!shown.contains(secret), "{shown} shows {secret}");
+        }
+        assert!(shown.contains("/token") && shown.contains("Authorization"), "{shown}");
+        let response = crate::Response::json_bytes_no_store(200, br#"{"access_token":"tok-123"}"#.to_vec())
+            .with_header("Location", "https://c.example/cb?code=redirect-code");
+        let shown = format!("{response:?}");
+        assert!(!shown.contains("tok-123") && !shown.contains("redirect-code"), "{shown}");
+        assert!(shown.contains("200") && shown.contains("Location"), "{shown}");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::error::OAuthError;
 use std::borrow::Cow;
 
 /// A response for an adapter to hand to the web framework.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Response {
     /// HTTP status code.
     pub status: u16,
@@ -12,6 +12,18 @@ pub struct Response {
     pub headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     /// The body bytes.
     pub body: Vec<u8>,
+}
+
+/// The status, header names and the body's length: a token response's body and a redirect's
+/// `Location` carry credentials, which must not reach a log.
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &self.headers.iter().map(|(name, _)| name).collect::<Vec<_>>())
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl Response {
