@@ -34,7 +34,8 @@ impl Method {
     }
 }
 
-/// HTTP headers, looked up case-insensitively.
+/// HTTP headers, looked up case-insensitively. Names are kept in lowercase (as HTTP/2 and the
+/// `http` crate write them), so a lookup by a lowercase name is a plain comparison.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Headers {
     entries: Vec<(String, String)>,
@@ -47,9 +48,9 @@ impl std::fmt::Debug for Headers {
     }
 }
 
-/// Whether header name `stored` is `name`, in any case.
+/// Whether header name `stored` (lowercase) is `name`, in any case.
 fn same_name(stored: &str, name: &str) -> bool {
-    stored.eq_ignore_ascii_case(name)
+    stored == name || stored.eq_ignore_ascii_case(name)
 }
 
 impl Headers {
@@ -60,7 +61,9 @@ impl Headers {
 
     /// Appends a header (repeated names are kept, so repetition can be detected).
     pub fn append(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.entries.push((name.into(), value.into()));
+        let mut name = name.into();
+        name.make_ascii_lowercase();
+        self.entries.push((name, value.into()));
     }
 
     /// The first value of `name`, if present.
@@ -89,7 +92,7 @@ impl Headers {
         Ok(first)
     }
 
-    /// Iterates over `(name, value)` pairs.
+    /// Iterates over `(name, value)` pairs, names in lowercase.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
@@ -246,7 +249,7 @@ mod tests {
         for secret in ["c3ZjOnN2Yy1zZWNyZXQ=", "hunter2", "query-code", "password"] {
             assert!(!shown.contains(secret), "{shown} shows {secret}");
         }
-        assert!(shown.contains("/token") && shown.contains("Authorization"), "{shown}");
+        assert!(shown.contains("/token") && shown.contains("authorization"), "{shown}");
         let response = crate::Response::json_bytes_no_store(200, br#"{"access_token":"tok-123"}"#.to_vec())
             .with_header("Location", "https://c.example/cb?code=redirect-code");
         let shown = format!("{response:?}");
