@@ -25,7 +25,7 @@ fn basic_credentials(value: &str) -> Option<&str> {
     // The scheme is the first six bytes ("Basic "): checked in place, without a search.
     let scheme = value.get(..6)?;
     let rest = value.get(6..)?;
-    scheme.eq_ignore_ascii_case("basic ").then(|| rest.trim())
+    scheme.eq_ignore_ascii_case("basic ").then(|| rest.trim_ascii())
 }
 
 /// Standard base64, padded or not.
