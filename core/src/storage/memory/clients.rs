@@ -226,6 +226,38 @@ mod tests {
     }
 
     #[test]
+    fn a_thread_keeps_a_bounded_number_of_handles() {
+        let registry = ClientRegistry::new();
+        let count = MAX_HANDLES_PER_STORE + 10;
+        for i in 0..count {
+            registry.insert(Arc::new(ClientRecord::public(format!("c{i}")))).unwrap();
+        }
+        let cached = || {
+            HANDLES.with(|h| {
+                h.borrow().iter().find(|(store, _)| *store == registry.id).map_or(0, |(_, clients)| clients.len())
+            })
+        };
+        for i in 0..count {
+            let id = format!("c{i}");
+            assert_eq!(registry.get(&id).map(|c| c.client_id().to_owned()), Some(id));
+            assert!(cached() <= MAX_HANDLES_PER_STORE);
+        }
+        // Past the bound the cache started afresh, and what it dropped is still found.
+        assert!(cached() < MAX_HANDLES_PER_STORE);
+        assert_eq!(registry.get("c0").map(|c| c.client_id().to_owned()), Some("c0".to_owned()));
+    }
+
+    #[test]
+    fn a_thread_keeps_handles_for_a_bounded_number_of_stores() {
+        let registries: Vec<ClientRegistry> = (0..MAX_STORES_PER_THREAD + 3).map(|_| registry()).collect();
+        for registry in &registries {
+            assert!(registry.get("svc").is_some());
+            assert!(HANDLES.with(|h| h.borrow().len()) <= MAX_STORES_PER_THREAD);
+        }
+        assert!(registries.iter().all(|registry| registry.get("svc").is_some()));
+    }
+
+    #[test]
     fn stores_keep_their_own_handles() {
         let (a, b) = (registry(), ClientRegistry::new());
         assert!(a.get("svc").is_some());
