@@ -300,6 +300,16 @@ mod tests {
     }
 
     #[test]
+    fn deeply_nested_claims_are_refused_not_followed() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        for claim in ["aud", "other"] {
+            let payload = format!(r#"{{"iss":"c","{claim}":{deep}}}"#);
+            let parsed = RawClaims::parse(payload.into_bytes());
+            assert!(matches!(parsed, Err(AssertionError::Malformed(_))), "{claim}: {:?}", parsed.map(|c| c.iss));
+        }
+    }
+
+    #[test]
     fn refuses_payloads_that_are_not_one_object() {
         for bad in [&br#"{"iss":"a","iss":"b"}"#[..], br#"["c","c"]"#, b"", br#"{"iss":"#] {
             assert!(matches!(RawClaims::parse(bad.to_vec()), Err(AssertionError::Malformed(_))));

@@ -118,10 +118,50 @@ pub(crate) fn decode_segment(segment: &str) -> Option<Vec<u8>> {
 /// repeated header parameter or claim is ambiguous, and RFC 7515 §4 lets a parser refuse it.
 pub(crate) fn parse_object<'a, T: Deserialize<'a>>(json: &'a [u8]) -> Option<T> {
     let first = json.iter().find(|b| !b.is_ascii_whitespace())?;
-    if *first != b'{' {
+    if *first != b'{' || !nesting_within(json, MAX_NESTING) {
         return None;
     }
     serde_json::from_slice(json).ok()
+}
+
+/// How deep arrays and objects may nest in a header or payload. The members `T` skips are not
+/// followed by serde, so the limit is checked here: below serde_json's own (128), so that the
+/// whole payload can always be read as a map later (for `AssertionClaims::claim`).
+const MAX_NESTING: usize = 100;
+
+/// Whether arrays and objects in `json` nest at most `limit` deep, brackets inside strings
+/// aside.
+fn nesting_within(json: &[u8], limit: usize) -> bool {
+    // Fewer brackets than the limit cannot nest deeper: a count the compiler vectorises
+    // settles nearly every payload without the exact walk below.
+    let brackets = json.iter().fold(0usize, |n, &b| n + usize::from((b == b'[') | (b == b'{')));
+    if brackets <= limit {
+        return true;
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in json {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -159,6 +199,18 @@ mod tests {
         for (json, expected) in cases {
             assert_eq!(probe(json).map(|(a, _)| a).as_ref(), Some(expected), "{json}");
         }
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_strings() {
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(nesting_within(nested(100).as_bytes(), 100));
+        assert!(!nesting_within(nested(101).as_bytes(), 100));
+        // Many brackets side by side, or inside strings (escaped quotes included), are shallow.
+        assert!(nesting_within(format!("[{}]", "[],".repeat(300)).as_bytes(), 100));
+        assert!(nesting_within(format!(r#"["\"{}"]"#, "[".repeat(300)).as_bytes(), 100));
+        let deep = format!(r#"{{"a":"x","b":{}}}"#, nested(200));
+        assert!(probe(&deep).is_none(), "a deep member is refused even when it is skipped");
     }
 
     #[test]
