@@ -43,6 +43,21 @@ impl<'a, T> MaybeReady<'a, T> {
     pub fn boxed(future: impl Future<Output = T> + Send + 'a) -> Self {
         MaybeReady(State::Pending(Box::pin(future)))
     }
+
+    /// The value, if it is ready now; otherwise the future itself, to await (or drop). Lets a
+    /// caller finish without a future of its own when the callee answered at once.
+    ///
+    /// ```
+    /// use grantry_core::MaybeReady;
+    /// assert_eq!(MaybeReady::ready(7).into_ready().ok(), Some(7));
+    /// assert!(MaybeReady::boxed(async { 7 }).into_ready().is_err());
+    /// ```
+    pub fn into_ready(self) -> Result<T, Self> {
+        match self.0 {
+            State::Ready(Some(value)) => Ok(value),
+            state => Err(MaybeReady(state)),
+        }
+    }
 }
 
 impl<'a, T> From<BoxFuture<'a, T>> for MaybeReady<'a, T> {

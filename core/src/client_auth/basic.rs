@@ -1,6 +1,6 @@
 //! `client_secret_basic`: client id and secret in the `Authorization: Basic` header.
 
-use super::{AUTHENTICATION_FAILED, ClientAuthInput, ClientAuthenticator, Presence, find_client};
+use super::{AUTHENTICATION_FAILED, ClientAuthInput, ClientAuthenticator, Presence, find_client, found_client};
 use crate::client::Client;
 use crate::error::OAuthError;
 use crate::future::MaybeReady;
@@ -60,6 +60,36 @@ fn split_credentials(raw: &[u8]) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
     (!id.is_empty()).then_some((id, secret))
 }
 
+/// The id and secret of the request's `Authorization: Basic` header, decoded into `buf` when
+/// they fit, checked against a `client_id` in the body.
+fn credentials<'b>(
+    input: &ClientAuthInput<'_>,
+    buf: &'b mut [u8; INLINE_CREDENTIALS],
+) -> Result<(Cow<'b, str>, Cow<'b, str>), OAuthError> {
+    let mut headers = input.request.headers().get_all("authorization");
+    let header = headers.next();
+    if headers.next().is_some() {
+        return Err(OAuthError::invalid_request("more than one Authorization header"));
+    }
+    let (id, secret) = header
+        .and_then(basic_credentials)
+        .and_then(|encoded| decode_basic(encoded, buf))
+        .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
+    if input.params.get("client_id").is_some_and(|body_id| body_id != id) {
+        return Err(OAuthError::invalid_request("client_id in the body differs from the Authorization header"));
+    }
+    Ok((id, secret))
+}
+
+/// The client, if the presented secret is its own.
+fn verified(client: Result<Arc<dyn Client>, OAuthError>, secret: &str) -> Result<Arc<dyn Client>, OAuthError> {
+    let client = client?;
+    if !client.check_secret(secret) {
+        return Err(OAuthError::invalid_client(AUTHENTICATION_FAILED));
+    }
+    Ok(client)
+}
+
 impl ClientAuthenticator for ClientSecretBasic {
     fn method(&self) -> ClientAuthMethod {
         ClientAuthMethod::CLIENT_SECRET_BASIC
@@ -77,26 +107,21 @@ impl ClientAuthenticator for ClientSecretBasic {
         &'a self,
         input: &'a ClientAuthInput<'a>,
     ) -> MaybeReady<'a, Result<Arc<dyn Client>, OAuthError>> {
-        MaybeReady::boxed(async move {
-            let mut headers = input.request.headers().get_all("authorization");
-            let header = headers.next();
-            if headers.next().is_some() {
-                return Err(OAuthError::invalid_request("more than one Authorization header"));
+        let mut buf = [0u8; INLINE_CREDENTIALS];
+        let (id, secret) = match credentials(input, &mut buf) {
+            Ok(credentials) => credentials,
+            Err(err) => return MaybeReady::ready(Err(err)),
+        };
+        match input.clients.find_client(&id).into_ready() {
+            // The store answered at once (an in-memory store always does): no future needed.
+            Ok(answer) => MaybeReady::ready(verified(found_client(answer), &secret)),
+            // The lookup borrows credentials decoded into this frame; the future that outlives
+            // the frame gets its own copy and asks again (a lookup changes nothing).
+            Err(_) => {
+                let (id, secret) = (id.to_string(), secret.to_string());
+                MaybeReady::boxed(async move { verified(find_client(input.clients, &id).await, &secret) })
             }
-            let mut buf = [0u8; INLINE_CREDENTIALS];
-            let (id, secret) = header
-                .and_then(basic_credentials)
-                .and_then(|encoded| decode_basic(encoded, &mut buf))
-                .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
-            if input.params.get("client_id").is_some_and(|body_id| body_id != id) {
-                return Err(OAuthError::invalid_request("client_id in the body differs from the Authorization header"));
-            }
-            let client = find_client(input.clients, &id).await?;
-            if !client.check_secret(&secret) {
-                return Err(OAuthError::invalid_client(AUTHENTICATION_FAILED));
-            }
-            Ok(client)
-        })
+        }
     }
 
     fn challenge(&self) -> Option<&'static str> {
@@ -115,6 +140,59 @@ mod tests {
 
     fn b64(s: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    /// A client store whose every answer takes a poll to arrive, around a memory store.
+    struct SlowClients {
+        inner: crate::MemoryStore,
+        lookups: std::sync::atomic::AtomicUsize,
+    }
+
+    impl crate::storage::ClientStore for SlowClients {
+        fn find_client<'a>(
+            &'a self,
+            client_id: &'a str,
+        ) -> MaybeReady<'a, Result<Option<Arc<dyn Client>>, crate::storage::StorageError>> {
+            self.lookups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            MaybeReady::boxed(async move {
+                tokio::task::yield_now().await;
+                self.inner.find_client(client_id).await
+            })
+        }
+    }
+
+    async fn authenticate(clients: &dyn crate::storage::ClientStore, credentials: &str) -> Result<String, OAuthError> {
+        let request = Request::post("/token").with_header("Authorization", format!("Basic {}", b64(credentials)));
+        let params = Params::new();
+        let input = ClientAuthInput {
+            request: &request,
+            params: &params,
+            clients,
+            issuer: "https://as.example",
+            token_endpoint: "https://as.example/token",
+            clock: &crate::SystemClock,
+        };
+        ClientSecretBasic.authenticate(&input).await.map(|client| client.client_id().to_owned())
+    }
+
+    #[tokio::test]
+    async fn authenticates_whether_the_store_answers_at_once_or_later() {
+        let store = crate::MemoryStore::new();
+        store.add_client(crate::ClientRecord::confidential("svc", "svc-secret")).unwrap();
+        let slow = SlowClients { inner: store, lookups: Default::default() };
+        let clients: [&dyn crate::storage::ClientStore; 2] = [&slow.inner, &slow];
+        for clients in clients {
+            assert_eq!(authenticate(clients, "svc:svc-secret").await.unwrap(), "svc");
+            for wrong in ["svc:wrong", "nobody:svc-secret"] {
+                let err = authenticate(clients, wrong).await.unwrap_err();
+                assert_eq!(
+                    (err.code(), err.description()),
+                    (&crate::ErrorCode::InvalidClient, Some(AUTHENTICATION_FAILED))
+                );
+            }
+        }
+        // A pending answer is dropped unpolled and the lookup asked again from the future.
+        assert_eq!(slow.lookups.load(std::sync::atomic::Ordering::Relaxed), 6);
     }
 
     #[test]

@@ -95,11 +95,14 @@ pub const AUTHENTICATION_FAILED: &str = "client authentication failed";
 
 /// Looks up a client, mapping "not found" to `invalid_client` and storage errors to `server_error`.
 pub async fn find_client(clients: &dyn ClientStore, client_id: &str) -> Result<Arc<dyn Client>, OAuthError> {
-    clients
-        .find_client(client_id)
-        .await
-        .map_err(storage_failure)?
-        .ok_or_else(|| OAuthError::invalid_client(AUTHENTICATION_FAILED))
+    found_client(clients.find_client(client_id).await)
+}
+
+/// A client store's answer as [`find_client`] gives it.
+pub(crate) fn found_client(
+    answer: Result<Option<Arc<dyn Client>>, StorageError>,
+) -> Result<Arc<dyn Client>, OAuthError> {
+    answer.map_err(storage_failure)?.ok_or_else(|| OAuthError::invalid_client(AUTHENTICATION_FAILED))
 }
 
 /// The `server_error` a storage failure becomes; the cause is not shown to the client.

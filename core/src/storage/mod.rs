@@ -39,7 +39,9 @@ impl StorageError {
 
 /// Where registered clients live.
 pub trait ClientStore: Send + Sync {
-    /// The client with `client_id`, if registered.
+    /// The client with `client_id`, if registered. A lookup must change nothing: a caller may
+    /// drop a pending answer before polling it and ask again (the `client_secret_basic`
+    /// authenticator does, to finish without a future of its own when the answer is ready).
     fn find_client<'a>(&'a self, client_id: &'a str) -> MaybeReady<'a, Result<Option<Arc<dyn Client>>, StorageError>>;
 }
 
