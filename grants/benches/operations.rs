@@ -414,22 +414,26 @@ fn bare_table_insert_ns(entries: usize) -> f64 {
     )
 }
 
-/// Client credentials requests per second completed by `threads` threads on `server` in
-/// `duration`.
-fn throughput(server: &AuthorizationServer, threads: usize, duration: Duration) -> f64 {
-    let request = client_credentials_request();
+/// Operations each thread completes between two runs of `every` in [`throughput`].
+const EVERY_OPERATIONS: usize = 2048;
+
+/// Operations per second completed by `threads` threads each running `op` for `duration`; each
+/// thread runs `every` after every [`EVERY_OPERATIONS`] of its operations.
+fn throughput(threads: usize, duration: Duration, op: &(impl Fn() + Sync), every: &(impl Fn() + Sync)) -> f64 {
     let start = Instant::now();
     let total: usize = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                let request = request.clone();
                 scope.spawn(move || {
                     let mut done = 0usize;
                     while start.elapsed() < duration {
                         for _ in 0..64 {
-                            black_box(block_on(server.token_endpoint(&request)).body);
+                            op();
                         }
                         done += 64;
+                        if done % EVERY_OPERATIONS == 0 {
+                            every();
+                        }
                     }
                     done
                 })
@@ -440,17 +444,16 @@ fn throughput(server: &AuthorizationServer, threads: usize, duration: Duration) 
     total as f64 / start.elapsed().as_secs_f64()
 }
 
-/// One-thread and two-thread throughput of client credentials on one server, in alternating
-/// rounds (1-2, 2-1, ...), each starting on a cleared store; alternating evens out what the
-/// machine does meanwhile. Returns the medians of each.
-fn scaling(window: Duration) -> (f64, f64) {
+/// One-thread and two-thread throughput of `op`, in alternating rounds (1-2, 2-1, ...) within
+/// `window`, each after `reset`; alternating evens out what the machine does meanwhile.
+/// Returns the medians of each.
+fn scaling(window: Duration, reset: impl Fn(), op: impl Fn() + Sync, every: impl Fn() + Sync) -> (f64, f64) {
     const ROUNDS: usize = 8;
-    let (server, steady) = server();
     let round = window / 4;
     let (mut one, mut two) = (Vec::new(), Vec::new());
     let mut measure = |threads: usize| {
-        steady.clear();
-        let rate = throughput(&server, threads, round);
+        reset();
+        let rate = throughput(threads, round, &op, &every);
         if threads == 1 { one.push(rate) } else { two.push(rate) }
     };
     for i in 0..ROUNDS {
@@ -469,14 +472,44 @@ fn scaling(window: Duration) -> (f64, f64) {
     (median(one), median(two))
 }
 
+/// Client credentials scaling on a steady store: each thread sweeps what has been issued every
+/// [`EVERY_OPERATIONS`] requests, so one thread and two meet a store of the same small size
+/// (without it, a round filled the store with hundreds of thousands of tokens, twice as many
+/// with two threads, and the comparison measured the bigger store as much as the second
+/// thread). Then, as the machine's own reference, the same rounds of a SHA-256 loop that
+/// shares nothing. Returns (one thread, two threads) for both.
+fn client_credentials_scaling(window: Duration) -> ((f64, f64), (f64, f64)) {
+    let (server, steady) = server();
+    let request = client_credentials_request();
+    let requests = scaling(
+        window,
+        || steady.clear(),
+        || drop(black_box(block_on(server.token_endpoint(&request)).body)),
+        || steady.sweep(),
+    );
+    let token = RandomTokenGenerator.generate(CredentialKind::AccessToken);
+    let reference = scaling(window / 2, || {}, || _ = black_box(TokenDigest::of(black_box(&token))), || {});
+    (requests, reference)
+}
+
+fn print_scaling(((one, two), (sha_one, sha_two)): ((f64, f64), (f64, f64))) {
+    println!("\nclient_credentials throughput: 1 thread {one:.0}/s, 2 threads {two:.0}/s, scaling {:.2}×", two / one);
+    println!("machine reference, a SHA-256 loop sharing nothing: scaling {:.2}×", sha_two / sha_one);
+}
+
 fn main() {
     // `cargo test --benches` runs benchmarks with `--bench` absent: skip the long work then.
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         return;
     }
     let mut report = Report::default();
-    // GRANTRY_BENCH_PROFILE=client_credentials: run only that operation, for a profiler.
+    // GRANTRY_BENCH_PROFILE=client_credentials: run only that operation, for a profiler
+    // (or `scaling`: only the 2-thread comparison).
     if let Ok(op) = std::env::var("GRANTRY_BENCH_PROFILE") {
+        if op == "scaling" {
+            print_scaling(client_credentials_scaling(support::budget().max(Duration::from_secs(1))));
+            return;
+        }
         let (server, steady) = server();
         let ns = match op.as_str() {
             "client_credentials" => measure_client_credentials(&server, &steady),
@@ -496,9 +529,9 @@ fn main() {
     report.add(&format!("primitive: bare hash table insert, {growth_live} entries"), bare_large, None, "");
     let p = primitives(&mut report);
     operations(&mut report, &p);
-    let window = support::budget().max(Duration::from_secs(1));
-    let (one, two) = scaling(window);
-    println!("\nclient_credentials throughput: 1 thread {one:.0}/s, 2 threads {two:.0}/s, scaling {:.2}×", two / one);
+    let scaled = client_credentials_scaling(support::budget().max(Duration::from_secs(1)));
+    print_scaling(scaled);
+    let ((one, two), (sha_one, sha_two)) = scaled;
     report.print("grantry-grants operations (median per operation, one thread)");
     println!();
     for name in GROWTH_OPERATIONS {
@@ -514,5 +547,9 @@ fn main() {
         bare_large / bare_small,
         support::fmt_ns(bare_large - bare_small)
     );
-    println!("2-thread scaling of client_credentials: {:.2}×", two / one);
+    println!(
+        "2-thread scaling of client_credentials: {:.2}× (a SHA-256 loop sharing nothing: {:.2}×)",
+        two / one,
+        sha_two / sha_one
+    );
 }

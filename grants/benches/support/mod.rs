@@ -151,6 +151,12 @@ impl SteadyStore {
     pub fn clear(&self) {
         let (codes, tokens) = self.store.len();
         self.peak.fetch_max(codes + tokens, Ordering::Relaxed);
+        self.sweep();
+    }
+
+    /// [`clear`](Self::clear) without noting the store's size (which locks every shard once
+    /// more), for clearing inside a measurement.
+    pub fn sweep(&self) {
         self.store.sweep(self.clock.now() + LONGEST_LIFETIME);
     }
 
