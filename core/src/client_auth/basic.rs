@@ -1,6 +1,6 @@
 //! `client_secret_basic`: client id and secret in the `Authorization: Basic` header.
 
-use super::{AUTHENTICATION_FAILED, ClientAuthInput, ClientAuthenticator, Presence, find_client, found_client};
+use super::{ClientAuthInput, ClientAuthenticator, Presence, find_client, found_client, verified};
 use crate::client::Client;
 use crate::error::OAuthError;
 use crate::future::MaybeReady;
@@ -79,15 +79,6 @@ fn credentials<'b>(
         return Err(OAuthError::invalid_request("client_id in the body differs from the Authorization header"));
     }
     Ok((id, secret))
-}
-
-/// The client, if the presented secret is its own.
-fn verified(client: Result<Arc<dyn Client>, OAuthError>, secret: &str) -> Result<Arc<dyn Client>, OAuthError> {
-    let client = client?;
-    if !client.check_secret(secret) {
-        return Err(OAuthError::invalid_client(AUTHENTICATION_FAILED));
-    }
-    Ok(client)
 }
 
 impl ClientAuthenticator for ClientSecretBasic {
@@ -187,7 +178,7 @@ mod tests {
                 let err = authenticate(clients, wrong).await.unwrap_err();
                 assert_eq!(
                     (err.code(), err.description()),
-                    (&crate::ErrorCode::InvalidClient, Some(AUTHENTICATION_FAILED))
+                    (&crate::ErrorCode::InvalidClient, Some(super::super::AUTHENTICATION_FAILED))
                 );
             }
         }

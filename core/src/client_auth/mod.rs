@@ -98,6 +98,19 @@ pub async fn find_client(clients: &dyn ClientStore, client_id: &str) -> Result<A
     found_client(clients.find_client(client_id).await)
 }
 
+/// The client, if the presented secret is its own (`invalid_client` otherwise, as for an
+/// unknown client).
+pub(crate) fn verified(
+    client: Result<Arc<dyn Client>, OAuthError>,
+    secret: &str,
+) -> Result<Arc<dyn Client>, OAuthError> {
+    let client = client?;
+    if !client.check_secret(secret) {
+        return Err(OAuthError::invalid_client(AUTHENTICATION_FAILED));
+    }
+    Ok(client)
+}
+
 /// A client store's answer as [`find_client`] gives it.
 pub(crate) fn found_client(
     answer: Result<Option<Arc<dyn Client>>, StorageError>,

@@ -1,6 +1,6 @@
 //! `client_secret_post`: client id and secret in the form body.
 
-use super::{AUTHENTICATION_FAILED, ClientAuthInput, ClientAuthenticator, Presence, find_client};
+use super::{AUTHENTICATION_FAILED, ClientAuthInput, ClientAuthenticator, Presence, found_client, verified};
 use crate::client::Client;
 use crate::error::OAuthError;
 use crate::future::MaybeReady;
@@ -26,14 +26,14 @@ impl ClientAuthenticator for ClientSecretPost {
         &'a self,
         input: &'a ClientAuthInput<'a>,
     ) -> MaybeReady<'a, Result<Arc<dyn Client>, OAuthError>> {
-        MaybeReady::boxed(async move {
-            let id = input.params.get("client_id").ok_or_else(|| OAuthError::invalid_client(AUTHENTICATION_FAILED))?;
-            let secret = input.params.get("client_secret").unwrap_or_default();
-            let client = find_client(input.clients, id).await?;
-            if !client.check_secret(secret) {
-                return Err(OAuthError::invalid_client(AUTHENTICATION_FAILED));
-            }
-            Ok(client)
-        })
+        let Some(id) = input.params.get("client_id") else {
+            return MaybeReady::ready(Err(OAuthError::invalid_client(AUTHENTICATION_FAILED)));
+        };
+        let secret = input.params.get("client_secret").unwrap_or_default();
+        // The credentials live in the request, so a pending lookup can simply be awaited.
+        match input.clients.find_client(id).into_ready() {
+            Ok(answer) => MaybeReady::ready(verified(found_client(answer), secret)),
+            Err(pending) => MaybeReady::boxed(async move { verified(found_client(pending.await), secret) }),
+        }
     }
 }
