@@ -222,6 +222,11 @@ fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
     }
 }
 
+/// Whether form decoding would change `raw`.
+pub(crate) fn has_escape(raw: &[u8]) -> bool {
+    find_escape(raw).is_some()
+}
+
 /// Where the first `%` or `+` (the bytes form decoding changes) is in `haystack`.
 fn find_escape(haystack: &[u8]) -> Option<usize> {
     match haystack.len() {

@@ -5,7 +5,7 @@ use crate::client::Client;
 use crate::error::OAuthError;
 use crate::future::MaybeReady;
 use crate::grant_type::ClientAuthMethod;
-use crate::params::{Params, decode_component};
+use crate::params::{Params, decode_component, has_escape};
 use crate::request::Request;
 use base64::DecodeSliceError;
 use base64::Engine as _;
@@ -54,9 +54,14 @@ pub(crate) fn decode_basic<'b>(
 }
 
 fn split_credentials(raw: &[u8]) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
-    let colon = raw.iter().position(|&b| b == b':')?;
-    let id = decode_component(&raw[..colon]).ok()?;
-    let secret = decode_component(&raw[colon + 1..]).ok()?;
+    // Usually nothing is encoded: then one UTF-8 check covers both halves.
+    let (id, secret) = if has_escape(raw) {
+        let colon = raw.iter().position(|&b| b == b':')?;
+        (decode_component(&raw[..colon]).ok()?, decode_component(&raw[colon + 1..]).ok()?)
+    } else {
+        let (id, secret) = std::str::from_utf8(raw).ok()?.split_once(':')?;
+        (Cow::Borrowed(id), Cow::Borrowed(secret))
+    };
     (!id.is_empty()).then_some((id, secret))
 }
 
@@ -207,6 +212,15 @@ mod tests {
     fn decodes_form_encoded_credentials() {
         // "my%20client:p%3Ass+word" → id "my client", secret "p:ss word"
         assert_eq!(decode(&b64("my%20client:p%3Ass+word")), Some(("my client".into(), "p:ss word".into())));
+    }
+
+    #[test]
+    fn splits_at_the_first_colon_with_or_without_escapes() {
+        // An unencoded colon in the secret stays in it, whichever decoding path runs.
+        assert_eq!(decode(&b64("id:se:cret")), Some(("id".into(), "se:cret".into())));
+        assert_eq!(decode(&b64("i%64:se:cret")), Some(("id".into(), "se:cret".into())));
+        // A character cut by the colon is invalid UTF-8 on either side.
+        assert_eq!(decode(&base64::engine::general_purpose::STANDARD.encode(b"id\xc3:x")), None);
     }
 
     #[test]
