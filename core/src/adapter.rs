@@ -223,7 +223,7 @@ fn try_into_http_response(response: Response) -> Option<http::Response<Vec<u8>>>
     let mut converted = http::Response::new(response.body);
     *converted.status_mut() = http::StatusCode::from_u16(response.status).ok()?;
     let headers = converted.headers_mut();
-    for (name, value) in &response.headers {
+    for (name, value) in response.headers.iter() {
         let name = http::HeaderName::from_bytes(name.as_bytes()).ok()?;
         let value = http::HeaderValue::from_bytes(value.as_bytes()).ok()?;
         headers.append(name, value);

@@ -81,7 +81,7 @@ pub use params::{Params, encode_component, encode_form};
 pub use registry::{GrantRegistry, Registration, RegistryError};
 pub use request::{Headers, Method, Request};
 pub use resource::{BearerError, ResourceAccess, ResourceGuard};
-pub use response::Response;
+pub use response::{Header, Response};
 pub use scope::Scope;
 pub use secret::{Secret, TokenDigest, constant_time_eq};
 pub use server::{AuthorizationServer, DuplicateAuthMethod, RegisteredGrant};

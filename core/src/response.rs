@@ -3,13 +3,25 @@
 use crate::error::OAuthError;
 use std::borrow::Cow;
 
+/// A response header: name and value, each usually a static string.
+pub type Header = (Cow<'static, str>, Cow<'static, str>);
+
+/// The headers of a JSON response that must not be cached (RFC 6749 §5.1).
+const JSON_NO_STORE: &[Header] = &[
+    (Cow::Borrowed("Content-Type"), Cow::Borrowed("application/json")),
+    (Cow::Borrowed("Cache-Control"), Cow::Borrowed("no-store")),
+    (Cow::Borrowed("Pragma"), Cow::Borrowed("no-cache")),
+];
+
 /// A response for an adapter to hand to the web framework.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Response {
     /// HTTP status code.
     pub status: u16,
-    /// Header `(name, value)` pairs. Mostly static strings, so most responses allocate none.
-    pub headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    /// Header `(name, value)` pairs. The common sets (a JSON response that must not be
+    /// cached) are static, so most responses allocate nothing for their headers; adding a
+    /// header copies the set first (`headers.to_mut()`).
+    pub headers: Cow<'static, [Header]>,
     /// The body bytes.
     pub body: Vec<u8>,
 }
@@ -29,12 +41,12 @@ impl std::fmt::Debug for Response {
 impl Response {
     /// A response with no headers and an empty body.
     pub fn new(status: u16) -> Self {
-        Response { status, headers: Vec::new(), body: Vec::new() }
+        Response { status, headers: Cow::Borrowed(&[]), body: Vec::new() }
     }
 
     /// Adds a header.
     pub fn with_header(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Cow<'static, str>>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.headers.to_mut().push((name.into(), value.into()));
         self
     }
 
@@ -46,15 +58,7 @@ impl Response {
 
     /// [`json_no_store`](Self::json_no_store) for a body already serialised.
     pub fn json_bytes_no_store(status: u16, body: Vec<u8>) -> Self {
-        Response {
-            status,
-            headers: vec![
-                ("Content-Type".into(), "application/json".into()),
-                ("Cache-Control".into(), "no-store".into()),
-                ("Pragma".into(), "no-cache".into()),
-            ],
-            body,
-        }
+        Response { status, headers: Cow::Borrowed(JSON_NO_STORE), body }
     }
 
     /// The JSON error response for `error` (RFC 6749 §5.2), with its `WWW-Authenticate`

@@ -74,11 +74,9 @@ impl AuthorizationServer {
                 "the metadata endpoint accepts only GET",
             ));
         }
-        Response {
-            status: 200,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: self.metadata().to_string().into_bytes(),
-        }
+        let mut response = Response::new(200).with_header("Content-Type", "application/json");
+        response.body = self.metadata().to_string().into_bytes();
+        response
     }
 
     /// The JWS algorithms the authenticators of `methods` accept, sorted.

@@ -139,7 +139,8 @@ fn html(status: u16, body: String) -> Response {
             ),
             ("Referrer-Policy".into(), "no-referrer".into()),
             ("X-Content-Type-Options".into(), "nosniff".into()),
-        ],
+        ]
+        .into(),
         body: body.into_bytes(),
     }
 }
