@@ -325,6 +325,10 @@ impl MemoryStore {
         }
     }
 
+    fn insert_token(&self, digest: TokenDigest, record: TokenRecord) {
+        self.tokens.lock(&digest).insert(digest, StoredToken::new(record));
+    }
+
     /// Drops expired codes and tokens, and families with nothing left to protect.
     pub fn sweep(&self, now: Timestamp) {
         for shard in 0..SHARDS {
@@ -392,9 +396,13 @@ impl AuthorizationCodeStore for MemoryStore {
 
 impl TokenStore for MemoryStore {
     fn save_tokens(&self, tokens: IssuedTokens) -> MaybeReady<'_, Result<(), StorageError>> {
-        let Some(family) = tokens.family() else {
-            for (digest, record) in tokens {
-                self.tokens.lock(&digest).insert(digest, StoredToken::new(record));
+        // The two records are taken apart rather than iterated: each is moved once, straight
+        // into its slot.
+        let IssuedTokens { access: (digest, record), refresh } = tokens;
+        let Some(family) = record.family else {
+            self.insert_token(digest, record);
+            if let Some((digest, record)) = refresh {
+                self.insert_token(digest, record);
             }
             self.note_save();
             return MaybeReady::ready(Ok(()));
@@ -402,10 +410,14 @@ impl TokenStore for MemoryStore {
         let mut families = self.families.lock(&family);
         let entry = families.entry(family).or_default();
         if !entry.revoked {
-            for (digest, record) in tokens {
+            let mut save = |digest: TokenDigest, record: TokenRecord| {
                 entry.extend_to(record.expires_at);
                 entry.tokens.push(digest);
-                self.tokens.lock(&digest).insert(digest, StoredToken::new(record));
+                self.insert_token(digest, record);
+            };
+            save(digest, record);
+            if let Some((digest, record)) = refresh {
+                save(digest, record);
             }
         }
         drop(families);
