@@ -79,13 +79,14 @@ impl<'a> GrantContext<'a> {
                 .is_some_and(|(_, r)| r.metadata().auth_methods.contains(client.token_endpoint_auth_method()))
     }
 
-    /// Issues tokens for a validated grant: makes the access token (and a refresh token if the
-    /// grant offers one and the client could use it: see `client_can_refresh`), runs the extensions' `before_token_issued` hooks, and stores the digests.
-    /// Nothing is stored if a hook rejects.
-    pub async fn issue(&self, grant: &AccessGrant, params: &Params) -> Result<TokenResponse, OAuthError> {
+    /// Issues tokens for a validated grant, which it consumes: makes the access token (and a
+    /// refresh token if the grant offers one and the client could use it: see
+    /// `client_can_refresh`), runs the extensions' `before_token_issued` hooks, and stores the
+    /// digests. Nothing is stored if a hook rejects.
+    pub async fn issue(&self, mut grant: AccessGrant, params: &Params) -> Result<TokenResponse, OAuthError> {
         let config = self.config();
         let now = self.now();
-        let expires_in = config.access_token_ttl(grant, params);
+        let expires_in = config.access_token_ttl(&grant, params);
         let refresh = grant.offers_refresh_token && self.client_can_refresh(&*grant.client);
         let mut response = TokenResponse {
             access_token: Secret::new(self.generate(CredentialKind::AccessToken)),
@@ -97,32 +98,42 @@ impl<'a> GrantContext<'a> {
             extra: serde_json::Map::new(),
         };
         for hook in self.server.hooks(self.registration) {
-            hook.before_token_issued(grant, &mut response)?;
+            hook.before_token_issued(&grant, &mut response)?;
         }
 
         // A refresh token starts a family if the grant continues none; a lone access token has none.
         let family = grant.family.or_else(|| refresh.then(FamilyId::random));
         let client_id = grant.client.shared_client_id();
-        let record = |kind, expires_at, scope: &crate::scope::Scope| TokenRecord {
-            kind,
-            client_id: client_id.clone(),
-            subject: grant.subject.clone(),
-            scope: scope.clone(),
-            grant_type: grant.grant_type.clone(),
-            issued_at: now,
-            expires_at,
-            family,
-            attributes: grant.attributes.clone(),
-        };
+        // The refresh record copies what the access record then takes over from the grant.
+        let refresh = response.refresh_token.as_ref().map(|refresh_token| {
+            let record = TokenRecord {
+                kind: TokenKind::Refresh,
+                client_id: client_id.clone(),
+                subject: grant.subject.clone(),
+                scope: grant.refresh_scope.take().unwrap_or_else(|| grant.scope.clone()),
+                grant_type: grant.grant_type.clone(),
+                issued_at: now,
+                expires_at: config.refresh_token_ttl().map(|ttl| now.saturating_add(ttl)),
+                family,
+                attributes: grant.attributes.clone(),
+            };
+            (TokenDigest::of(refresh_token.expose()), record)
+        });
+        let AccessGrant { subject, scope, grant_type, attributes, .. } = grant;
         let access = (
             TokenDigest::of(response.access_token.expose()),
-            record(TokenKind::Access, Some(now.saturating_add(expires_in)), &grant.scope),
+            TokenRecord {
+                kind: TokenKind::Access,
+                client_id,
+                subject,
+                scope,
+                grant_type,
+                issued_at: now,
+                expires_at: Some(now.saturating_add(expires_in)),
+                family,
+                attributes,
+            },
         );
-        let refresh = response.refresh_token.as_ref().map(|refresh_token| {
-            let expires_at = config.refresh_token_ttl().map(|ttl| now.saturating_add(ttl));
-            let scope = grant.refresh_scope.as_ref().unwrap_or(&grant.scope);
-            (TokenDigest::of(refresh_token.expose()), record(TokenKind::Refresh, expires_at, scope))
-        });
         self.storage().tokens.save_tokens(IssuedTokens { access, refresh }).await.map_err(storage_failure)?;
         Ok(response)
     }

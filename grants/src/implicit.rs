@@ -56,7 +56,7 @@ impl Grant for ImplicitGrant {
                 request.requested_scope.clone(),
             )
             .for_subject(approval.subject.clone());
-            let token = ctx.issue(&grant, &request.params).await?;
+            let token = ctx.issue(grant, &request.params).await?;
             Ok(token.to_pairs())
         })
     }

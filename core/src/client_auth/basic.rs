@@ -54,13 +54,13 @@ pub(crate) fn decode_basic<'b>(
 }
 
 fn split_credentials(raw: &[u8]) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
+    let colon = raw.iter().position(|&b| b == b':')?;
     // Usually nothing is encoded: then one UTF-8 check covers both halves.
     let (id, secret) = if has_escape(raw) {
-        let colon = raw.iter().position(|&b| b == b':')?;
         (decode_component(&raw[..colon]).ok()?, decode_component(&raw[colon + 1..]).ok()?)
     } else {
-        let (id, secret) = std::str::from_utf8(raw).ok()?.split_once(':')?;
-        (Cow::Borrowed(id), Cow::Borrowed(secret))
+        let text = std::str::from_utf8(raw).ok()?;
+        (Cow::Borrowed(text.get(..colon)?), Cow::Borrowed(text.get(colon + 1..)?))
     };
     (!id.is_empty()).then_some((id, secret))
 }

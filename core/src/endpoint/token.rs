@@ -58,6 +58,6 @@ impl AuthorizationServer {
         for hook in self.hooks(registration) {
             hook.after_token_request_validated(&params, &mut grant)?;
         }
-        ctx.issue(&grant, &params).await
+        ctx.issue(grant, &params).await
     }
 }
