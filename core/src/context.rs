@@ -6,6 +6,7 @@ use crate::client_auth::storage_failure;
 use crate::clock::Timestamp;
 use crate::config::ServerConfig;
 use crate::error::OAuthError;
+use crate::future::MaybeReady;
 use crate::grant::AccessGrant;
 use crate::grant_type::GrantType;
 use crate::params::Params;
@@ -83,7 +84,26 @@ impl<'a> GrantContext<'a> {
     /// refresh token if the grant offers one and the client could use it: see
     /// `client_can_refresh`), runs the extensions' `before_token_issued` hooks, and stores the
     /// digests. Nothing is stored if a hook rejects.
-    pub async fn issue(&self, mut grant: AccessGrant, params: &Params) -> Result<TokenResponse, OAuthError> {
+    ///
+    /// When the token store answers at once (the memory store always does), so does this: no
+    /// future holds the response and the records while they are saved.
+    pub fn issue(&self, grant: AccessGrant, params: &Params) -> MaybeReady<'a, Result<TokenResponse, OAuthError>> {
+        let (response, tokens) = match self.prepare(grant, params) {
+            Ok(prepared) => prepared,
+            Err(err) => return MaybeReady::ready(Err(err)),
+        };
+        match self.storage().tokens.save_tokens(tokens).into_ready() {
+            Ok(saved) => MaybeReady::ready(saved.map(|()| response).map_err(storage_failure)),
+            Err(saving) => MaybeReady::boxed(async move {
+                saving.await.map_err(storage_failure)?;
+                Ok(response)
+            }),
+        }
+    }
+
+    /// The token response and the records to store for `grant`: everything of
+    /// [`issue`](Self::issue) but the save.
+    fn prepare(&self, mut grant: AccessGrant, params: &Params) -> Result<(TokenResponse, IssuedTokens), OAuthError> {
         let config = self.config();
         let now = self.now();
         let expires_in = config.access_token_ttl(&grant, params);
@@ -134,7 +154,6 @@ impl<'a> GrantContext<'a> {
                 attributes,
             },
         );
-        self.storage().tokens.save_tokens(IssuedTokens { access, refresh }).await.map_err(storage_failure)?;
-        Ok(response)
+        Ok((response, IssuedTokens { access, refresh }))
     }
 }
