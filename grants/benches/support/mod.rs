@@ -46,7 +46,11 @@ pub fn median_ns_batched<T>(setup: impl FnMut(usize) -> Vec<T>, op: impl FnMut(&
 }
 
 /// [`median_ns_batched`] with batches of at most `max_batch` calls.
-fn median_ns_batched_up_to<T>(max_batch: usize, mut setup: impl FnMut(usize) -> Vec<T>, mut op: impl FnMut(&T)) -> f64 {
+pub fn median_ns_batched_up_to<T>(
+    max_batch: usize,
+    mut setup: impl FnMut(usize) -> Vec<T>,
+    mut op: impl FnMut(&T),
+) -> f64 {
     let mut batch = 16usize.min(max_batch);
     loop {
         let inputs = setup(batch);
