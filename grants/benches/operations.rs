@@ -18,7 +18,8 @@ use grantry_core::{
 use grantry_grants::{AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant};
 use std::hash::BuildHasherDefault;
 use std::hint::black_box;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 use support::{
     REDIRECT, Report, SMALL_STORE_BATCH, SteadyStore, block_on, median_ns, median_ns_batched_up_to, resident_bytes,
@@ -420,46 +421,61 @@ fn bare_table_insert_ns(entries: usize) -> f64 {
     )
 }
 
-/// Operations each thread completes between two runs of `every` in [`throughput`].
-const EVERY_OPERATIONS: usize = 2048;
-
-/// Operations per second completed by `threads` threads each running `op` for `duration`; each
-/// thread runs `every` after every [`EVERY_OPERATIONS`] of its operations.
-fn throughput(threads: usize, duration: Duration, op: &(impl Fn() + Sync), every: &(impl Fn() + Sync)) -> f64 {
-    let start = Instant::now();
-    let total: usize = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(move || {
-                    let mut done = 0usize;
-                    while start.elapsed() < duration {
-                        for _ in 0..64 {
-                            op();
-                        }
-                        done += 64;
-                        if done % EVERY_OPERATIONS == 0 {
-                            every();
-                        }
+/// Operations per second completed by `threads` threads each running `op`, over phases of
+/// `phase` operations per thread (long enough, a millisecond or more, that waking the workers
+/// is a small part of it) for about `duration` in all. Between phases, with
+/// the workers waiting and the clock stopped, the coordinating thread runs `between` (a sweep
+/// of what the phase issued), as the single-thread measurements sweep between batches: one
+/// thread's sweep then never runs beside the other's requests, freeing its tokens, whose
+/// memory and reference counts belong to that other thread.
+fn throughput(threads: usize, phase: usize, duration: Duration, op: &(impl Fn() + Sync), between: &impl Fn()) -> f64 {
+    let start = Barrier::new(threads + 1);
+    let end = Barrier::new(threads + 1);
+    let stop = AtomicBool::new(false);
+    let mut busy = Duration::ZERO;
+    let mut phases = 0usize;
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    start.wait();
+                    if stop.load(Ordering::Relaxed) {
+                        return;
                     }
-                    done
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+                    for _ in 0..phase {
+                        op();
+                    }
+                    end.wait();
+                }
+            });
+        }
+        while busy < duration {
+            // Timed from before the release: the workers are already waiting (they went
+            // straight from the last phase to `start`), and on a machine with as many cores
+            // as workers this thread might be scheduled again only late into the phase.
+            let started = Instant::now();
+            start.wait();
+            end.wait();
+            busy += started.elapsed();
+            phases += 1;
+            between();
+        }
+        stop.store(true, Ordering::Relaxed);
+        start.wait();
     });
-    total as f64 / start.elapsed().as_secs_f64()
+    (phases * threads * phase) as f64 / busy.as_secs_f64()
 }
 
 /// One-thread and two-thread throughput of `op`, in alternating rounds (1-2, 2-1, ...) within
 /// `window`, each after `reset`; alternating evens out what the machine does meanwhile.
 /// Returns the medians of each.
-fn scaling(window: Duration, reset: impl Fn(), op: impl Fn() + Sync, every: impl Fn() + Sync) -> (f64, f64) {
+fn scaling(window: Duration, phase: usize, reset: impl Fn(), op: impl Fn() + Sync, between: impl Fn()) -> (f64, f64) {
     const ROUNDS: usize = 8;
     let round = window / 4;
     let (mut one, mut two) = (Vec::new(), Vec::new());
     let mut measure = |threads: usize| {
         reset();
-        let rate = throughput(threads, round, &op, &every);
+        let rate = throughput(threads, phase, round, &op, &between);
         if threads == 1 { one.push(rate) } else { two.push(rate) }
     };
     for i in 0..ROUNDS {
@@ -478,8 +494,8 @@ fn scaling(window: Duration, reset: impl Fn(), op: impl Fn() + Sync, every: impl
     (median(one), median(two))
 }
 
-/// Client credentials scaling on a steady store: each thread sweeps what has been issued every
-/// [`EVERY_OPERATIONS`] requests, so one thread and two meet a store of the same small size
+/// Client credentials scaling on a steady store: what each phase of 2,048 requests per thread
+/// issued is swept before the next, so one thread and two meet a store of the same small size
 /// (without it, a round filled the store with hundreds of thousands of tokens, twice as many
 /// with two threads, and the comparison measured the bigger store as much as the second
 /// thread). Then, as the machine's own reference, the same rounds of a SHA-256 loop that
@@ -489,12 +505,13 @@ fn client_credentials_scaling(window: Duration) -> ((f64, f64), (f64, f64)) {
     let request = client_credentials_request();
     let requests = scaling(
         window,
+        2048,
         || steady.clear(),
         || drop(black_box(block_on(server.token_endpoint(&request)).body)),
         || steady.sweep(),
     );
     let token = RandomTokenGenerator.generate(CredentialKind::AccessToken);
-    let reference = scaling(window / 2, || {}, || _ = black_box(TokenDigest::of(black_box(&token))), || {});
+    let reference = scaling(window / 2, 32 * 1024, || {}, || _ = black_box(TokenDigest::of(black_box(&token))), || {});
     (requests, reference)
 }
 
