@@ -397,22 +397,18 @@ impl AuthorizationCodeStore for MemoryStore {
 impl TokenStore for MemoryStore {
     fn save_tokens(&self, tokens: IssuedTokens) -> MaybeReady<'_, Result<(), StorageError>> {
         // The two records are taken apart rather than iterated: each is moved once, straight
-        // into its slot.
+        // into its slot. The family's lock is held across the inserts, so a save that races
+        // the family's revocation either lands before it (and is revoked) or finds it revoked.
         let IssuedTokens { access: (digest, record), refresh } = tokens;
-        let Some(family) = record.family else {
-            self.insert_token(digest, record);
-            if let Some((digest, record)) = refresh {
-                self.insert_token(digest, record);
-            }
-            self.note_save();
-            return MaybeReady::ready(Ok(()));
-        };
-        let mut families = self.families.lock(&family);
-        let entry = families.entry(family).or_default();
-        if !entry.revoked {
+        let family = record.family;
+        let mut families = family.map(|family| self.families.lock(&family));
+        let mut entry = families.as_mut().zip(family).map(|(families, family)| families.entry(family).or_default());
+        if !entry.as_ref().is_some_and(|entry| entry.revoked) {
             let mut save = |digest: TokenDigest, record: TokenRecord| {
-                entry.extend_to(record.expires_at);
-                entry.tokens.push(digest);
+                if let Some(entry) = entry.as_mut() {
+                    entry.extend_to(record.expires_at);
+                    entry.tokens.push(digest);
+                }
                 self.insert_token(digest, record);
             };
             save(digest, record);
