@@ -367,6 +367,12 @@ fn growth(report: &mut Report, live: usize) {
     report.add(&big(GROWTH_OPERATIONS[4]), check, None, "");
 }
 
+/// How many live tokens the growth measurements fill the store with: `GRANTRY_BENCH_LIVE`,
+/// a million by default.
+fn growth_live() -> usize {
+    std::env::var("GRANTRY_BENCH_LIVE").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000)
+}
+
 /// Digest-sized keys are already random: the bare table's hasher takes their first word, as
 /// the memory store's does.
 #[derive(Default)]
@@ -527,10 +533,14 @@ fn main() {
     }
     let mut report = Report::default();
     // GRANTRY_BENCH_PROFILE=client_credentials: run only that operation, for a profiler
-    // (or `scaling`: only the 2-thread comparison).
+    // (or `scaling`: only the 2-thread comparison; `growth`: only the large store's rows).
     if let Ok(op) = std::env::var("GRANTRY_BENCH_PROFILE") {
         if op == "scaling" {
             print_scaling(client_credentials_scaling(support::budget().max(Duration::from_secs(1))));
+            return;
+        }
+        if op == "growth" {
+            growth(&mut report, growth_live());
             return;
         }
         let (server, steady) = server();
@@ -544,7 +554,7 @@ fn main() {
         return;
     }
     // Growth first, while the process is fresh, so resident memory growth is the store's.
-    let growth_live = std::env::var("GRANTRY_BENCH_LIVE").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let growth_live = growth_live();
     growth(&mut report, growth_live);
     let bare_small = bare_table_insert_ns(1_000);
     let bare_large = bare_table_insert_ns(growth_live);
