@@ -133,7 +133,7 @@ impl ResourceGuard {
         let token = self.extract(request)?;
         let record = self
             .tokens
-            .find_token(&TokenDigest::of(&token))
+            .find_token(TokenDigest::of(&token))
             .await
             .map_err(|_| BearerError::Unavailable)?
             .filter(|r| r.kind == TokenKind::Access)

@@ -72,7 +72,7 @@ impl Grant for AuthorizationCodeGrant {
             let client = req.client()?;
             let code = req.params.require("code")?;
             let record =
-                match req.ctx.storage().codes.redeem_code(&TokenDigest::of(code)).await.map_err(storage_failure)? {
+                match req.ctx.storage().codes.redeem_code(TokenDigest::of(code)).await.map_err(storage_failure)? {
                     CodeRedemption::Redeemed(record) => record,
                     CodeRedemption::AlreadyRedeemed { family } => {
                         req.ctx.revoke_family(family).await?;

@@ -50,13 +50,13 @@ impl Grant for RefreshTokenGrant {
             let client = req.client()?;
             let digest = TokenDigest::of(req.params.require("refresh_token")?);
             let tokens = &req.ctx.storage().tokens;
-            let found = tokens.find_token(&digest).await.map_err(storage_failure)?;
+            let found = tokens.find_token(digest).await.map_err(storage_failure)?;
             let record = match found {
                 Some(record) if record.kind == TokenKind::Refresh => record,
                 _ if self.rotate => {
                     // Not live: a retired token means a replay, which revokes the family.
                     if let RefreshRotation::AlreadyRotated { family } =
-                        tokens.rotate_refresh_token(&digest).await.map_err(storage_failure)?
+                        tokens.rotate_refresh_token(digest).await.map_err(storage_failure)?
                     {
                         return Err(replayed(req, family).await);
                     }
@@ -74,7 +74,7 @@ impl Grant for RefreshTokenGrant {
             let (scope, requested) = Scope::resolve(req.params.get("scope"), &record.scope)?;
 
             if self.rotate {
-                match tokens.rotate_refresh_token(&digest).await.map_err(storage_failure)? {
+                match tokens.rotate_refresh_token(digest).await.map_err(storage_failure)? {
                     RefreshRotation::Rotated => {}
                     // A concurrent request used it first.
                     RefreshRotation::AlreadyRotated { family } => return Err(replayed(req, family).await),

@@ -138,18 +138,15 @@ impl TokenStore for GatedSaves {
         })
     }
 
-    fn find_token<'a>(&'a self, token: &'a TokenDigest) -> MaybeReady<'a, Result<Option<TokenRecord>, StorageError>> {
+    fn find_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
         self.inner.find_token(token)
     }
 
-    fn rotate_refresh_token<'a>(
-        &'a self,
-        token: &'a TokenDigest,
-    ) -> MaybeReady<'a, Result<RefreshRotation, StorageError>> {
+    fn rotate_refresh_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<RefreshRotation, StorageError>> {
         self.inner.rotate_refresh_token(token)
     }
 
-    fn revoke_token<'a>(&'a self, token: &'a TokenDigest) -> MaybeReady<'a, Result<Option<TokenRecord>, StorageError>> {
+    fn revoke_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
         self.inner.revoke_token(token)
     }
 

@@ -41,7 +41,7 @@ impl AuthorizationServer {
 
     /// The record of `token` if it is active and `caller` may see it.
     async fn active_token(&self, caller: &dyn Client, token: &str) -> Result<Option<TokenRecord>, OAuthError> {
-        let record = self.storage.tokens.find_token(&TokenDigest::of(token)).await.map_err(storage_failure)?;
+        let record = self.storage.tokens.find_token(TokenDigest::of(token)).await.map_err(storage_failure)?;
         let now = self.config.clock().now();
         Ok(record.filter(|r| !r.is_expired(now)).filter(|r| self.config.introspection_access().allows(caller, r)))
     }

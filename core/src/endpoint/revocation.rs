@@ -35,7 +35,7 @@ impl AuthorizationServer {
         // hint is ignored.
         let digest = TokenDigest::of(token);
         let tokens = &self.storage.tokens;
-        let Some(record) = tokens.find_token(&digest).await.map_err(storage_failure)? else {
+        let Some(record) = tokens.find_token(digest).await.map_err(storage_failure)? else {
             return Ok(());
         };
         if *record.client_id != *client.client_id() {
@@ -43,7 +43,7 @@ impl AuthorizationServer {
         }
         match (record.kind, record.family) {
             (TokenKind::Refresh, Some(family)) => tokens.revoke_family(family).await.map_err(storage_failure),
-            _ => tokens.revoke_token(&digest).await.map(|_| ()).map_err(storage_failure),
+            _ => tokens.revoke_token(digest).await.map(|_| ()).map_err(storage_failure),
         }
     }
 

@@ -376,9 +376,9 @@ impl AuthorizationCodeStore for MemoryStore {
         MaybeReady::ready(Ok(()))
     }
 
-    fn redeem_code<'a>(&'a self, code: &'a TokenDigest) -> MaybeReady<'a, Result<CodeRedemption, StorageError>> {
-        let mut codes = self.codes.lock(code);
-        let outcome = match codes.get_mut(code) {
+    fn redeem_code(&self, code: TokenDigest) -> MaybeReady<'_, Result<CodeRedemption, StorageError>> {
+        let mut codes = self.codes.lock(&code);
+        let outcome = match codes.get_mut(&code) {
             None => CodeRedemption::NotFound,
             Some(CodeSlot::Redeemed { family, .. }) => CodeRedemption::AlreadyRedeemed { family: *family },
             Some(slot) => {
@@ -421,18 +421,15 @@ impl TokenStore for MemoryStore {
         MaybeReady::ready(Ok(()))
     }
 
-    fn find_token<'a>(&'a self, token: &'a TokenDigest) -> MaybeReady<'a, Result<Option<TokenRecord>, StorageError>> {
-        let tokens = self.tokens.lock(token);
-        let found = tokens.get(token).filter(|stored| !stored.slot.meta.retired()).map(StoredToken::record);
+    fn find_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
+        let tokens = self.tokens.lock(&token);
+        let found = tokens.get(&token).filter(|stored| !stored.slot.meta.retired()).map(StoredToken::record);
         MaybeReady::ready(Ok(found))
     }
 
-    fn rotate_refresh_token<'a>(
-        &'a self,
-        token: &'a TokenDigest,
-    ) -> MaybeReady<'a, Result<RefreshRotation, StorageError>> {
-        let mut tokens = self.tokens.lock(token);
-        let outcome = match tokens.get_mut(token) {
+    fn rotate_refresh_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<RefreshRotation, StorageError>> {
+        let mut tokens = self.tokens.lock(&token);
+        let outcome = match tokens.get_mut(&token) {
             Some(stored) if stored.slot.meta.kind() == TokenKind::Refresh => {
                 if stored.slot.meta.retired() {
                     RefreshRotation::AlreadyRotated { family: stored.family() }
@@ -446,8 +443,8 @@ impl TokenStore for MemoryStore {
         MaybeReady::ready(Ok(outcome))
     }
 
-    fn revoke_token<'a>(&'a self, token: &'a TokenDigest) -> MaybeReady<'a, Result<Option<TokenRecord>, StorageError>> {
-        let removed = self.tokens.lock(token).remove(token).map(|stored| stored.record());
+    fn revoke_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
+        let removed = self.tokens.lock(&token).remove(&token).map(|stored| stored.record());
         MaybeReady::ready(Ok(removed))
     }
 

@@ -1,7 +1,8 @@
 //! Storage traits, split by concern, and the records they hold.
 //!
 //! Every method is async (returns a [`MaybeReady`]) so a database can sit behind it without
-//! blocking an async runtime. Codes and tokens reach a store only as [`TokenDigest`]s.
+//! blocking an async runtime. Codes and tokens reach a store only as [`TokenDigest`]s, passed
+//! by value (they are `Copy`), so a store's future owns its key and borrows only the store.
 //!
 //! | trait | concern |
 //! |---|---|
@@ -55,7 +56,7 @@ pub trait AuthorizationCodeStore: Send + Sync {
     /// concurrent calls for one code, exactly one gets [`CodeRedemption::Redeemed`]; the others,
     /// and every later call until the code expires, get [`CodeRedemption::AlreadyRedeemed`]
     /// with the code's family, so the engine can revoke what the code produced.
-    fn redeem_code<'a>(&'a self, code: &'a TokenDigest) -> MaybeReady<'a, Result<CodeRedemption, StorageError>>;
+    fn redeem_code(&self, code: TokenDigest) -> MaybeReady<'_, Result<CodeRedemption, StorageError>>;
 }
 
 /// Where access and refresh tokens live.
@@ -69,18 +70,15 @@ pub trait TokenStore: Send + Sync {
     fn save_tokens(&self, tokens: IssuedTokens) -> MaybeReady<'_, Result<(), StorageError>>;
 
     /// The token with this digest, of any kind, unless revoked or rotated out.
-    fn find_token<'a>(&'a self, token: &'a TokenDigest) -> MaybeReady<'a, Result<Option<TokenRecord>, StorageError>>;
+    fn find_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>>;
 
     /// Retires a refresh token for rotation: atomically marks it used.
     /// Of concurrent calls exactly one gets [`RefreshRotation::Rotated`]; the others, and every
     /// later call, get [`RefreshRotation::AlreadyRotated`] with the family.
-    fn rotate_refresh_token<'a>(
-        &'a self,
-        token: &'a TokenDigest,
-    ) -> MaybeReady<'a, Result<RefreshRotation, StorageError>>;
+    fn rotate_refresh_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<RefreshRotation, StorageError>>;
 
     /// Revokes one token; returns its record if it existed.
-    fn revoke_token<'a>(&'a self, token: &'a TokenDigest) -> MaybeReady<'a, Result<Option<TokenRecord>, StorageError>>;
+    fn revoke_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>>;
 
     /// Revokes every token of a family, now and for any token saved into it later.
     fn revoke_family(&self, family: FamilyId) -> MaybeReady<'_, Result<(), StorageError>>;

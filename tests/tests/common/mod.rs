@@ -235,7 +235,7 @@ impl Harness {
 
     /// The stored record of a token, if it is live (not revoked, not rotated out).
     pub async fn find_token(&self, token: &str) -> Option<TokenRecord> {
-        self.server.storage().tokens.find_token(&TokenDigest::of(token)).await.expect("the memory store does not fail")
+        self.server.storage().tokens.find_token(TokenDigest::of(token)).await.expect("the memory store does not fail")
     }
 
     /// Whether a token is live in the store.

@@ -169,7 +169,7 @@ pub fn assert_error(response: &(u16, Value), status: u16, error: &str, descripti
 
 /// The stored record of an issued access token.
 pub async fn token_record(server: &AuthorizationServer, access_token: &str) -> TokenRecord {
-    server.storage().tokens.find_token(&TokenDigest::of(access_token)).await.unwrap().unwrap()
+    server.storage().tokens.find_token(TokenDigest::of(access_token)).await.unwrap().unwrap()
 }
 
 /// Whom an issued access token is for: (client_id, subject).
