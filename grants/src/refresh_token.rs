@@ -1,7 +1,7 @@
 //! The refresh token grant (RFC 6749 §6), with rotation and replay detection (RFC 9700 §4.14).
 
 use crate::storage_failure;
-use grantry_core::storage::{FamilyId, RefreshRotation, TokenKind};
+use grantry_core::storage::{FamilyId, RefreshRotation, StorageError, TokenKind, TokenRecord};
 use grantry_core::{
     AccessGrant, Grant, GrantMetadata, GrantType, MaybeReady, OAuthError, Scope, TokenDigest, TokenRequest,
 };
@@ -42,56 +42,115 @@ impl Grant for RefreshTokenGrant {
         GrantMetadata::token_endpoint(GrantType::REFRESH_TOKEN)
     }
 
+    /// Runs as a chain of steps, each answering at once when the store did: only a store that
+    /// answers late, or a replay (which revokes the family), costs a boxed future.
     fn validate_token_request<'a>(
         &'a self,
         req: &'a TokenRequest<'a>,
     ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
-        MaybeReady::boxed(async move {
-            let client = req.client()?;
-            let digest = TokenDigest::of(req.params.require("refresh_token")?);
-            let tokens = &req.ctx.storage().tokens;
-            let found = tokens.find_token(digest).await.map_err(storage_failure)?;
-            let record = match found {
-                Some(record) if record.kind == TokenKind::Refresh => record,
-                _ if self.rotate => {
-                    // Not live: a retired token means a replay, which revokes the family.
-                    if let RefreshRotation::AlreadyRotated { family } =
-                        tokens.rotate_refresh_token(digest).await.map_err(storage_failure)?
-                    {
-                        return Err(replayed(req, family).await);
-                    }
-                    return Err(OAuthError::invalid_grant("unknown refresh token"));
-                }
-                _ => return Err(OAuthError::invalid_grant("unknown refresh token")),
-            };
-            // Every check comes before rotation, so a rejected request changes nothing.
-            if *record.client_id != *client.client_id() {
-                return Err(OAuthError::invalid_grant("refresh token was issued to another client"));
-            }
-            if record.is_expired(req.ctx.now()) {
-                return Err(OAuthError::invalid_grant("refresh token has expired"));
-            }
-            let (scope, requested) = Scope::resolve(req.params.get("scope"), &record.scope)?;
-
-            if self.rotate {
-                match tokens.rotate_refresh_token(digest).await.map_err(storage_failure)? {
-                    RefreshRotation::Rotated => {}
-                    // A concurrent request used it first.
-                    RefreshRotation::AlreadyRotated { family } => return Err(replayed(req, family).await),
-                    RefreshRotation::NotFound => {
-                        return Err(OAuthError::invalid_grant("refresh token was revoked"));
-                    }
-                }
-            }
-            let mut grant = AccessGrant::new(client.clone(), GrantType::REFRESH_TOKEN, scope, requested);
-            grant.subject = record.subject;
-            grant.family = record.family;
-            grant.offers_refresh_token = self.rotate;
-            grant.refresh_scope = Some(record.scope);
-            grant.attributes = record.attributes;
-            Ok(grant)
-        })
+        let digest = match req.client().and_then(|_| req.params.require("refresh_token")) {
+            Ok(token) => TokenDigest::of(token),
+            Err(err) => return MaybeReady::ready(Err(err)),
+        };
+        match req.ctx.storage().tokens.find_token(digest).into_ready() {
+            Ok(found) => self.after_lookup(req, digest, found),
+            Err(pending) => MaybeReady::boxed(async move { self.after_lookup(req, digest, pending.await).await }),
+        }
     }
+}
+
+/// A live refresh token that passed every check, waiting for its rotation.
+struct Checked {
+    record: TokenRecord,
+    scope: Scope,
+    requested: Option<Scope>,
+}
+
+impl RefreshTokenGrant {
+    /// Checks the token found (every check comes before rotation, so a rejected request changes
+    /// nothing), then rotates it.
+    fn after_lookup<'a>(
+        &'a self,
+        req: &'a TokenRequest<'a>,
+        digest: TokenDigest,
+        found: Result<Option<TokenRecord>, StorageError>,
+    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
+        let checked = match found.map_err(storage_failure).and_then(|found| check(req, found)) {
+            Ok(Some(checked)) => checked,
+            // Not live: with rotation, a retired token means a replay, which revokes the family.
+            Ok(None) if self.rotate => return MaybeReady::boxed(not_live(req, digest)),
+            Ok(None) => return MaybeReady::ready(Err(unknown())),
+            Err(err) => return MaybeReady::ready(Err(err)),
+        };
+        if !self.rotate {
+            return MaybeReady::ready(self.grant(req, checked));
+        }
+        match req.ctx.storage().tokens.rotate_refresh_token(digest).into_ready() {
+            Ok(rotation) => self.after_rotation(req, checked, rotation),
+            // A write: the pending answer is awaited, never dropped and asked again.
+            Err(pending) => MaybeReady::boxed(async move { self.after_rotation(req, checked, pending.await).await }),
+        }
+    }
+
+    fn after_rotation<'a>(
+        &'a self,
+        req: &'a TokenRequest<'a>,
+        checked: Checked,
+        rotation: Result<RefreshRotation, StorageError>,
+    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
+        match rotation.map_err(storage_failure) {
+            Ok(RefreshRotation::Rotated) => MaybeReady::ready(self.grant(req, checked)),
+            // A concurrent request used it first.
+            Ok(RefreshRotation::AlreadyRotated { family }) => {
+                MaybeReady::boxed(async move { Err(replayed(req, family).await) })
+            }
+            Ok(RefreshRotation::NotFound) => {
+                MaybeReady::ready(Err(OAuthError::invalid_grant("refresh token was revoked")))
+            }
+            Err(err) => MaybeReady::ready(Err(err)),
+        }
+    }
+
+    fn grant(&self, req: &TokenRequest<'_>, checked: Checked) -> Result<AccessGrant, OAuthError> {
+        let Checked { record, scope, requested } = checked;
+        let mut grant = AccessGrant::new(req.client()?.clone(), GrantType::REFRESH_TOKEN, scope, requested);
+        grant.subject = record.subject;
+        grant.family = record.family;
+        grant.offers_refresh_token = self.rotate;
+        grant.refresh_scope = Some(record.scope);
+        grant.attributes = record.attributes;
+        Ok(grant)
+    }
+}
+
+/// The live refresh token's checks: its client, its expiry, the scope asked for. `None` when
+/// no live refresh token has this digest.
+fn check(req: &TokenRequest<'_>, found: Option<TokenRecord>) -> Result<Option<Checked>, OAuthError> {
+    let client = req.client()?;
+    let Some(record) = found.filter(|record| record.kind == TokenKind::Refresh) else {
+        return Ok(None);
+    };
+    if *record.client_id != *client.client_id() {
+        return Err(OAuthError::invalid_grant("refresh token was issued to another client"));
+    }
+    if record.is_expired(req.ctx.now()) {
+        return Err(OAuthError::invalid_grant("refresh token has expired"));
+    }
+    let (scope, requested) = Scope::resolve(req.params.get("scope"), &record.scope)?;
+    Ok(Some(Checked { record, scope, requested }))
+}
+
+/// No live refresh token has this digest: a retired one is a replay, which revokes its family.
+async fn not_live(req: &TokenRequest<'_>, digest: TokenDigest) -> Result<AccessGrant, OAuthError> {
+    let rotation = req.ctx.storage().tokens.rotate_refresh_token(digest).await.map_err(storage_failure)?;
+    match rotation {
+        RefreshRotation::AlreadyRotated { family } => Err(replayed(req, family).await),
+        _ => Err(unknown()),
+    }
+}
+
+fn unknown() -> OAuthError {
+    OAuthError::invalid_grant("unknown refresh token")
 }
 
 /// A retired refresh token came back: someone holds a copy, so the whole family is revoked

@@ -4,9 +4,12 @@
 mod common;
 
 use common::*;
-use grantry_core::storage::TokenKind;
-use grantry_core::{ClientAuthMethod, GrantType};
+use grantry_core::storage::{
+    FamilyId, IssuedTokens, RefreshRotation, StorageError, TokenKind, TokenRecord, TokenStore,
+};
+use grantry_core::{ClientAuthMethod, GrantType, MaybeReady, MemoryStore, Storage, TokenDigest};
 use grantry_grants::{AuthorizationCodeGrant, PasswordGrant, RefreshTokenGrant};
+use std::sync::Arc;
 
 /// Access and refresh tokens for alice through `client` (password grant).
 async fn initial_tokens(h: &Harness, client: (&str, &str)) -> (String, String) {
@@ -302,4 +305,71 @@ async fn public_client_refreshes_only_where_none_is_allowed() {
         .await;
     assert_error(&response, 400, "invalid_client");
     assert!(h.is_stored(&web_refresh).await);
+}
+
+/// A token store whose every call does its work on the second poll, as a database's would: the
+/// refresh grant's steps then take their waiting paths instead of answering at once.
+struct LateTokens(Arc<MemoryStore>);
+
+impl LateTokens {
+    fn late<'a, T: Send + 'a>(
+        &'a self,
+        call: impl FnOnce(&'a MemoryStore) -> MaybeReady<'a, T> + Send + 'a,
+    ) -> MaybeReady<'a, T> {
+        MaybeReady::boxed(async move {
+            tokio::task::yield_now().await;
+            call(&self.0).await
+        })
+    }
+}
+
+impl TokenStore for LateTokens {
+    fn save_tokens(&self, tokens: IssuedTokens) -> MaybeReady<'_, Result<(), StorageError>> {
+        self.late(move |store| store.save_tokens(tokens))
+    }
+
+    fn find_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
+        self.late(move |store| store.find_token(token))
+    }
+
+    fn rotate_refresh_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<RefreshRotation, StorageError>> {
+        self.late(move |store| store.rotate_refresh_token(token))
+    }
+
+    fn revoke_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
+        self.late(move |store| store.revoke_token(token))
+    }
+
+    fn revoke_family(&self, family: FamilyId) -> MaybeReady<'_, Result<(), StorageError>> {
+        self.late(move |store| store.revoke_family(family))
+    }
+}
+
+#[tokio::test]
+async fn a_token_store_that_answers_late_gets_the_same_answers() {
+    let h = Harness::custom_storage(
+        |config| config,
+        register_all_grants,
+        |store| Storage::new(store.clone(), store.clone(), Arc::new(LateTokens(store.clone())), store),
+    );
+    let (access, refresh) = initial_tokens(&h, LEGACY).await;
+
+    // Refused before rotation: the token is neither burned nor its family revoked.
+    assert_error(&h.refresh(LEGACY2, &refresh, None).await, 400, "invalid_grant");
+    assert_error(&h.refresh(LEGACY, &refresh, Some("admin")).await, 400, "invalid_scope");
+    assert!(h.is_stored(&refresh).await && h.is_stored(&access).await);
+
+    let json = token_json(&h.refresh(LEGACY, &refresh, Some("read")).await);
+    let (new_access, new_refresh) = (field(&json, "access_token"), field(&json, "refresh_token"));
+    assert_eq!(h.find_token(&new_access).await.expect("stored").scope.to_string(), "read");
+    assert_eq!(h.find_token(&new_refresh).await.expect("stored").scope.to_string(), FULL_SCOPE);
+    assert!(!h.is_stored(&refresh).await, "the old refresh token is retired");
+    assert!(h.is_stored(&new_access).await && h.is_stored(&new_refresh).await);
+
+    // The retired token again: a replay, which revokes the family.
+    assert_error(&h.refresh(LEGACY, &refresh, None).await, 400, "invalid_grant");
+    for token in [&access, &new_access, &new_refresh] {
+        assert!(!h.is_stored(token).await, "a token survived the replay");
+    }
+    assert_error(&h.refresh(LEGACY, "never-issued", None).await, 400, "invalid_grant");
 }
