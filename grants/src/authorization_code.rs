@@ -1,7 +1,7 @@
 //! The authorization code grant (RFC 6749 §4.1).
 
 use crate::storage_failure;
-use grantry_core::storage::{AuthorizationCodeRecord, CodeRedemption, FamilyId};
+use grantry_core::storage::{AuthorizationCodeRecord, CodeRedemption, FamilyId, StorageError};
 use grantry_core::{
     AccessGrant, Approval, AuthorizationRequest, ClientAuthMethod, CredentialKind, Grant, GrantContext, GrantMetadata,
     GrantType, MaybeReady, OAuthError, RedirectParams, ResponseType, TokenDigest, TokenRequest,
@@ -45,71 +45,91 @@ impl Grant for AuthorizationCodeGrant {
         approval: &'a Approval,
         ctx: &'a GrantContext<'a>,
     ) -> MaybeReady<'a, Result<RedirectParams, OAuthError>> {
-        MaybeReady::boxed(async move {
-            let attributes = ctx.code_attributes(request, approval)?;
-            let code = ctx.generate(CredentialKind::AuthorizationCode);
-            let record = AuthorizationCodeRecord {
-                client_id: request.client.shared_client_id(),
-                redirect_uri: request.redirect_uri.clone(),
-                redirect_uri_given: request.redirect_uri_given,
-                subject: Arc::from(approval.subject.as_str()),
-                scope: approval.granted_scope(request),
-                requested_scope: request.requested_scope.clone(),
-                expires_at: ctx.now().saturating_add(ctx.config().code_ttl()),
-                family: FamilyId::random(),
-                attributes,
-            };
-            ctx.storage().codes.save_code(TokenDigest::of(&code), record).await.map_err(storage_failure)?;
-            Ok(vec![("code".to_owned(), code)])
-        })
+        let attributes = match ctx.code_attributes(request, approval) {
+            Ok(attributes) => attributes,
+            Err(err) => return MaybeReady::ready(Err(err)),
+        };
+        let code = ctx.generate(CredentialKind::AuthorizationCode);
+        let record = AuthorizationCodeRecord {
+            client_id: request.client.shared_client_id(),
+            redirect_uri: request.redirect_uri.clone(),
+            redirect_uri_given: request.redirect_uri_given,
+            subject: Arc::from(approval.subject.as_str()),
+            scope: approval.granted_scope(request),
+            requested_scope: request.requested_scope.clone(),
+            expires_at: ctx.now().saturating_add(ctx.config().code_ttl()),
+            family: FamilyId::random(),
+            attributes,
+        };
+        // A write: a pending save is awaited, never dropped and asked again.
+        let saving = ctx.storage().codes.save_code(TokenDigest::of(&code), record);
+        let redirect =
+            |saved: Result<(), StorageError>| saved.map(|()| vec![("code".to_owned(), code)]).map_err(storage_failure);
+        match saving.into_ready() {
+            Ok(saved) => MaybeReady::ready(redirect(saved)),
+            Err(saving) => MaybeReady::boxed(async move { redirect(saving.await) }),
+        }
     }
 
+    /// Answers at once when the store redeemed the code at once; a store that answers late,
+    /// or a replay (which revokes the code's family), costs a boxed future.
     fn validate_token_request<'a>(
         &'a self,
         req: &'a TokenRequest<'a>,
     ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
-        MaybeReady::boxed(async move {
-            let client = req.client()?;
-            let code = req.params.require("code")?;
-            let record =
-                match req.ctx.storage().codes.redeem_code(TokenDigest::of(code)).await.map_err(storage_failure)? {
-                    CodeRedemption::Redeemed(record) => record,
-                    CodeRedemption::AlreadyRedeemed { family } => {
-                        req.ctx.revoke_family(family).await?;
-                        return Err(OAuthError::invalid_grant(
-                            "authorization code was already used; the tokens issued from it are revoked",
-                        ));
-                    }
-                    CodeRedemption::NotFound => {
-                        return Err(OAuthError::invalid_grant("unknown authorization code"));
-                    }
-                };
-            if *record.client_id != *client.client_id() {
-                return Err(OAuthError::invalid_grant("authorization code was issued to another client"));
-            }
-            if req.ctx.now() >= record.expires_at {
-                return Err(OAuthError::invalid_grant("authorization code has expired"));
-            }
-            match req.params.get("redirect_uri") {
-                Some(uri) if uri == record.redirect_uri => {}
-                Some(_) => {
-                    return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
-                }
-                // RFC 6749 §4.1.3: required when the authorization request included it.
-                None if record.redirect_uri_given => {
-                    return Err(OAuthError::invalid_request("missing parameter: redirect_uri"));
-                }
-                None => {}
-            }
-            let mut grant =
-                AccessGrant::new(client.clone(), GrantType::AUTHORIZATION_CODE, record.scope, record.requested_scope)
-                    .for_subject(record.subject)
-                    .with_refresh_token();
-            grant.family = Some(record.family);
-            grant.attributes = record.attributes;
-            Ok(grant)
-        })
+        let code = match req.client().and_then(|_| req.params.require("code")) {
+            Ok(code) => code,
+            Err(err) => return MaybeReady::ready(Err(err)),
+        };
+        match req.ctx.storage().codes.redeem_code(TokenDigest::of(code)).into_ready() {
+            Ok(redemption) => after_redemption(req, redemption),
+            Err(redeeming) => MaybeReady::boxed(async move { after_redemption(req, redeeming.await).await }),
+        }
     }
+}
+
+fn after_redemption<'a>(
+    req: &'a TokenRequest<'a>,
+    redemption: Result<CodeRedemption, StorageError>,
+) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
+    match redemption.map_err(storage_failure) {
+        Ok(CodeRedemption::Redeemed(record)) => MaybeReady::ready(check(req, record)),
+        Ok(CodeRedemption::AlreadyRedeemed { family }) => MaybeReady::boxed(async move {
+            req.ctx.revoke_family(family).await?;
+            Err(OAuthError::invalid_grant("authorization code was already used; the tokens issued from it are revoked"))
+        }),
+        Ok(CodeRedemption::NotFound) => MaybeReady::ready(Err(OAuthError::invalid_grant("unknown authorization code"))),
+        Err(err) => MaybeReady::ready(Err(err)),
+    }
+}
+
+/// The redeemed code's checks: its client, its expiry, the redirect URI (RFC 6749 §4.1.3).
+fn check(req: &TokenRequest<'_>, record: AuthorizationCodeRecord) -> Result<AccessGrant, OAuthError> {
+    let client = req.client()?;
+    if *record.client_id != *client.client_id() {
+        return Err(OAuthError::invalid_grant("authorization code was issued to another client"));
+    }
+    if req.ctx.now() >= record.expires_at {
+        return Err(OAuthError::invalid_grant("authorization code has expired"));
+    }
+    match req.params.get("redirect_uri") {
+        Some(uri) if uri == record.redirect_uri => {}
+        Some(_) => {
+            return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
+        }
+        // RFC 6749 §4.1.3: required when the authorization request included it.
+        None if record.redirect_uri_given => {
+            return Err(OAuthError::invalid_request("missing parameter: redirect_uri"));
+        }
+        None => {}
+    }
+    let mut grant =
+        AccessGrant::new(client.clone(), GrantType::AUTHORIZATION_CODE, record.scope, record.requested_scope)
+            .for_subject(record.subject)
+            .with_refresh_token();
+    grant.family = Some(record.family);
+    grant.attributes = record.attributes;
+    Ok(grant)
 }
 
 grantry_core::inventory::submit! {

@@ -4,8 +4,12 @@
 mod common;
 
 use common::*;
-use grantry_core::storage::TokenKind;
-use grantry_core::{Approval, ClientRecord, Consent, GrantType, Method, Request, ResponseType, Scope};
+use grantry_core::storage::{AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption, StorageError, TokenKind};
+use grantry_core::{
+    Approval, ClientRecord, Consent, GrantType, MaybeReady, MemoryStore, Method, Request, ResponseType, Scope, Storage,
+    TokenDigest,
+};
+use std::sync::Arc;
 
 // ---------------------------------------------------------------------------------------------
 // Authorization request and response (§4.1.1, §4.1.2)
@@ -444,4 +448,55 @@ async fn approval_wider_than_requested_is_cut_back() {
     assert!(json.get("scope").is_none(), "granted = requested: {json}");
     let record = h.find_token(&field(&json, "access_token")).await.expect("stored");
     assert_eq!(record.scope.to_string(), "read");
+}
+
+/// A code store whose every call does its work on the second poll, as a database's would: the
+/// grant's steps then take their waiting paths instead of answering at once.
+struct LateCodes(Arc<MemoryStore>);
+
+impl LateCodes {
+    fn late<'a, T: Send + 'a>(
+        &'a self,
+        call: impl FnOnce(&'a MemoryStore) -> MaybeReady<'a, T> + Send + 'a,
+    ) -> MaybeReady<'a, T> {
+        MaybeReady::boxed(async move {
+            tokio::task::yield_now().await;
+            call(&self.0).await
+        })
+    }
+}
+
+impl AuthorizationCodeStore for LateCodes {
+    fn save_code(
+        &self,
+        code: TokenDigest,
+        record: AuthorizationCodeRecord,
+    ) -> MaybeReady<'_, Result<(), StorageError>> {
+        self.late(move |store| store.save_code(code, record))
+    }
+
+    fn redeem_code(&self, code: TokenDigest) -> MaybeReady<'_, Result<CodeRedemption, StorageError>> {
+        self.late(move |store| store.redeem_code(code))
+    }
+}
+
+#[tokio::test]
+async fn a_code_store_that_answers_late_gets_the_same_answers() {
+    let h = Harness::custom_storage(
+        |config| config,
+        register_all_grants,
+        |store| Storage::new(store.clone(), Arc::new(LateCodes(store.clone())), store.clone(), store),
+    );
+    let code = h.obtain_code(WEB.0, Some(WEB_REDIRECT), None).await;
+    let json = token_json(&h.exchange_code(WEB, &code, Some(WEB_REDIRECT)).await);
+    let (access, refresh) = (field(&json, "access_token"), field(&json, "refresh_token"));
+    assert!(h.is_stored(&access).await && h.is_stored(&refresh).await);
+
+    // The code again: a replay, which revokes what it produced.
+    assert_error(&h.exchange_code(WEB, &code, Some(WEB_REDIRECT)).await, 400, "invalid_grant");
+    assert!(!h.is_stored(&access).await && !h.is_stored(&refresh).await, "a token survived the replay");
+
+    let other = h.obtain_code(WEB.0, Some(WEB_REDIRECT), None).await;
+    assert_error(&h.exchange_code(WEB, &other, Some("https://evil.example/cb")).await, 400, "invalid_grant");
+    assert_error(&h.exchange_code(WEB, "never-issued", Some(WEB_REDIRECT)).await, 400, "invalid_grant");
 }
