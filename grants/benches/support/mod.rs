@@ -5,7 +5,7 @@
 //! scheduler. Shared by the benchmarks of `grantry-grants` and `grantry-extensions`.
 #![allow(dead_code)]
 
-use grantry_core::{ClientRecord, Clock, GrantType, MemoryStore, ServerConfig, Storage, Timestamp};
+use grantry_core::{ClientRecord, Clock, GrantType, MemoryStore, ServerConfig, Storage, Timestamp, constant_time_eq};
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
@@ -78,6 +78,21 @@ pub fn median_ns_batched_up_to<T>(
     }
     means.sort_by(f64::total_cmp);
     means[means.len() / 2]
+}
+
+/// The client-authentication primitives every Basic-authenticated token request pays:
+/// decoding `credentials` (the base64 of an `Authorization: Basic` header) into text, and
+/// comparing `secret` with itself in constant time. Returns (decode, compare) in nanoseconds.
+pub fn basic_auth_primitives_ns(credentials: &str, secret: &str) -> (f64, f64) {
+    use base64::Engine as _;
+    let decode = median_ns(|_| {
+        let raw = base64::engine::general_purpose::STANDARD.decode(black_box(credentials)).unwrap_or_default();
+        black_box(String::from_utf8(raw).ok());
+    });
+    let compare = median_ns(|_| {
+        black_box(constant_time_eq(black_box(secret.as_bytes()), black_box(secret.as_bytes())));
+    });
+    (decode, compare)
 }
 
 /// The redirect URI of [`web_client`].
