@@ -3,12 +3,10 @@
 
 mod common;
 
+use common::late_store::LateStore;
 use common::*;
-use grantry_core::storage::{AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption, StorageError, TokenKind};
-use grantry_core::{
-    Approval, ClientRecord, Consent, GrantType, MaybeReady, MemoryStore, Method, Request, ResponseType, Scope, Storage,
-    TokenDigest,
-};
+use grantry_core::storage::TokenKind;
+use grantry_core::{Approval, ClientRecord, Consent, GrantType, Method, Request, ResponseType, Scope, Storage};
 use std::sync::Arc;
 
 // ---------------------------------------------------------------------------------------------
@@ -450,42 +448,12 @@ async fn approval_wider_than_requested_is_cut_back() {
     assert_eq!(record.scope.to_string(), "read");
 }
 
-/// A code store whose every call does its work on the second poll, as a database's would: the
-/// grant's steps then take their waiting paths instead of answering at once.
-struct LateCodes(Arc<MemoryStore>);
-
-impl LateCodes {
-    fn late<'a, T: Send + 'a>(
-        &'a self,
-        call: impl FnOnce(&'a MemoryStore) -> MaybeReady<'a, T> + Send + 'a,
-    ) -> MaybeReady<'a, T> {
-        MaybeReady::boxed(async move {
-            tokio::task::yield_now().await;
-            call(&self.0).await
-        })
-    }
-}
-
-impl AuthorizationCodeStore for LateCodes {
-    fn save_code(
-        &self,
-        code: TokenDigest,
-        record: AuthorizationCodeRecord,
-    ) -> MaybeReady<'_, Result<(), StorageError>> {
-        self.late(move |store| store.save_code(code, record))
-    }
-
-    fn redeem_code(&self, code: TokenDigest) -> MaybeReady<'_, Result<CodeRedemption, StorageError>> {
-        self.late(move |store| store.redeem_code(code))
-    }
-}
-
 #[tokio::test]
 async fn a_code_store_that_answers_late_gets_the_same_answers() {
     let h = Harness::custom_storage(
         |config| config,
         register_all_grants,
-        |store| Storage::new(store.clone(), Arc::new(LateCodes(store.clone())), store.clone(), store),
+        |store| Storage::new(store.clone(), Arc::new(LateStore(store.clone())), store.clone(), store),
     );
     let code = h.obtain_code(WEB.0, Some(WEB_REDIRECT), None).await;
     let json = token_json(&h.exchange_code(WEB, &code, Some(WEB_REDIRECT)).await);

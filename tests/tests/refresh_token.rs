@@ -3,11 +3,10 @@
 
 mod common;
 
+use common::late_store::LateStore;
 use common::*;
-use grantry_core::storage::{
-    FamilyId, IssuedTokens, RefreshRotation, StorageError, TokenKind, TokenRecord, TokenStore,
-};
-use grantry_core::{ClientAuthMethod, GrantType, MaybeReady, MemoryStore, Storage, TokenDigest};
+use grantry_core::storage::TokenKind;
+use grantry_core::{ClientAuthMethod, GrantType, Storage};
 use grantry_grants::{AuthorizationCodeGrant, PasswordGrant, RefreshTokenGrant};
 use std::sync::Arc;
 
@@ -307,50 +306,12 @@ async fn public_client_refreshes_only_where_none_is_allowed() {
     assert!(h.is_stored(&web_refresh).await);
 }
 
-/// A token store whose every call does its work on the second poll, as a database's would: the
-/// refresh grant's steps then take their waiting paths instead of answering at once.
-struct LateTokens(Arc<MemoryStore>);
-
-impl LateTokens {
-    fn late<'a, T: Send + 'a>(
-        &'a self,
-        call: impl FnOnce(&'a MemoryStore) -> MaybeReady<'a, T> + Send + 'a,
-    ) -> MaybeReady<'a, T> {
-        MaybeReady::boxed(async move {
-            tokio::task::yield_now().await;
-            call(&self.0).await
-        })
-    }
-}
-
-impl TokenStore for LateTokens {
-    fn save_tokens(&self, tokens: IssuedTokens) -> MaybeReady<'_, Result<(), StorageError>> {
-        self.late(move |store| store.save_tokens(tokens))
-    }
-
-    fn find_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
-        self.late(move |store| store.find_token(token))
-    }
-
-    fn rotate_refresh_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<RefreshRotation, StorageError>> {
-        self.late(move |store| store.rotate_refresh_token(token))
-    }
-
-    fn revoke_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
-        self.late(move |store| store.revoke_token(token))
-    }
-
-    fn revoke_family(&self, family: FamilyId) -> MaybeReady<'_, Result<(), StorageError>> {
-        self.late(move |store| store.revoke_family(family))
-    }
-}
-
 #[tokio::test]
 async fn a_token_store_that_answers_late_gets_the_same_answers() {
     let h = Harness::custom_storage(
         |config| config,
         register_all_grants,
-        |store| Storage::new(store.clone(), store.clone(), Arc::new(LateTokens(store.clone())), store),
+        |store| Storage::new(store.clone(), store.clone(), Arc::new(LateStore(store.clone())), store),
     );
     let (access, refresh) = initial_tokens(&h, LEGACY).await;
 

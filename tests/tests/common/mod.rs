@@ -5,6 +5,8 @@
 //! Every test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod late_store;
+
 use base64::Engine as _;
 use grantry_core::storage::TokenRecord;
 use grantry_core::{
