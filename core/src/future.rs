@@ -58,6 +58,46 @@ impl<'a, T> MaybeReady<'a, T> {
             state => Err(MaybeReady(state)),
         }
     }
+
+    /// The value passed through `f`: ready at once when this one is, without a future of its
+    /// own; otherwise a boxed future that awaits this one first.
+    ///
+    /// ```
+    /// use grantry_core::MaybeReady;
+    /// assert_eq!(MaybeReady::ready(6).map(|n| n * 7).into_ready().ok(), Some(42));
+    /// assert!(MaybeReady::boxed(async { 6 }).map(|n| n * 7).into_ready().is_err());
+    /// ```
+    pub fn map<U>(self, f: impl FnOnce(T) -> U + Send + 'a) -> MaybeReady<'a, U>
+    where
+        T: Send + 'a,
+    {
+        match self.into_ready() {
+            Ok(value) => MaybeReady::ready(f(value)),
+            Err(pending) => MaybeReady::boxed(async move { f(pending.await) }),
+        }
+    }
+
+    /// The next step, `f`, run on the value: at once when this one is ready (and ready itself
+    /// when `f`'s answer is), otherwise in a boxed future that awaits this one first. A pending
+    /// answer is awaited, never dropped, so a write behind it happens exactly once.
+    ///
+    /// ```
+    /// use grantry_core::MaybeReady;
+    /// let next = MaybeReady::ready(6).then(|n| MaybeReady::ready(n * 7));
+    /// assert_eq!(next.into_ready().ok(), Some(42));
+    /// let later = MaybeReady::boxed(async { 6 }).then(|n| MaybeReady::ready(n * 7));
+    /// assert!(later.into_ready().is_err(), "waits for the first step");
+    /// ```
+    pub fn then<U>(self, f: impl FnOnce(T) -> MaybeReady<'a, U> + Send + 'a) -> MaybeReady<'a, U>
+    where
+        T: Send + 'a,
+        U: Send + 'a,
+    {
+        match self.into_ready() {
+            Ok(value) => f(value),
+            Err(pending) => MaybeReady::boxed(async move { f(pending.await).await }),
+        }
+    }
 }
 
 impl<'a, T> From<BoxFuture<'a, T>> for MaybeReady<'a, T> {

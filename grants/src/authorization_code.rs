@@ -61,14 +61,8 @@ impl Grant for AuthorizationCodeGrant {
             family: FamilyId::random(),
             attributes,
         };
-        // A write: a pending save is awaited, never dropped and asked again.
         let saving = ctx.storage().codes.save_code(TokenDigest::of(&code), record);
-        let redirect =
-            |saved: Result<(), StorageError>| saved.map(|()| vec![("code".to_owned(), code)]).map_err(storage_failure);
-        match saving.into_ready() {
-            Ok(saved) => MaybeReady::ready(redirect(saved)),
-            Err(saving) => MaybeReady::boxed(async move { redirect(saving.await) }),
-        }
+        saving.map(|saved| saved.map(|()| vec![("code".to_owned(), code)]).map_err(storage_failure))
     }
 
     /// Answers at once when the store redeemed the code at once; a store that answers late,
@@ -81,10 +75,11 @@ impl Grant for AuthorizationCodeGrant {
             Ok(code) => code,
             Err(err) => return MaybeReady::ready(Err(err)),
         };
-        match req.ctx.storage().codes.redeem_code(TokenDigest::of(code)).into_ready() {
-            Ok(redemption) => after_redemption(req, redemption),
-            Err(redeeming) => MaybeReady::boxed(async move { after_redemption(req, redeeming.await).await }),
-        }
+        req.ctx
+            .storage()
+            .codes
+            .redeem_code(TokenDigest::of(code))
+            .then(move |redemption| after_redemption(req, redemption))
     }
 }
 

@@ -52,10 +52,7 @@ impl Grant for RefreshTokenGrant {
             Ok(token) => TokenDigest::of(token),
             Err(err) => return MaybeReady::ready(Err(err)),
         };
-        match req.ctx.storage().tokens.find_token(digest).into_ready() {
-            Ok(found) => self.after_lookup(req, digest, found),
-            Err(pending) => MaybeReady::boxed(async move { self.after_lookup(req, digest, pending.await).await }),
-        }
+        req.ctx.storage().tokens.find_token(digest).then(move |found| self.after_lookup(req, digest, found))
     }
 }
 
@@ -85,11 +82,8 @@ impl RefreshTokenGrant {
         if !self.rotate {
             return MaybeReady::ready(self.grant(req, checked));
         }
-        match req.ctx.storage().tokens.rotate_refresh_token(digest).into_ready() {
-            Ok(rotation) => self.after_rotation(req, checked, rotation),
-            // A write: the pending answer is awaited, never dropped and asked again.
-            Err(pending) => MaybeReady::boxed(async move { self.after_rotation(req, checked, pending.await).await }),
-        }
+        let rotation = req.ctx.storage().tokens.rotate_refresh_token(digest);
+        rotation.then(move |rotation| self.after_rotation(req, checked, rotation))
     }
 
     fn after_rotation<'a>(

@@ -31,9 +31,6 @@ impl ClientAuthenticator for ClientSecretPost {
         };
         let secret = input.params.get("client_secret").unwrap_or_default();
         // The credentials live in the request, so a pending lookup can simply be awaited.
-        match input.clients.find_client(id).into_ready() {
-            Ok(answer) => MaybeReady::ready(verified(found_client(answer), secret)),
-            Err(pending) => MaybeReady::boxed(async move { verified(found_client(pending.await), secret) }),
-        }
+        input.clients.find_client(id).map(move |answer| verified(found_client(answer), secret))
     }
 }

@@ -128,9 +128,9 @@ pub const SMALL_STORE_BATCH: usize = 256;
 
 /// An in-memory store on a clock the benchmark controls, so that everything a measurement
 /// issues can be swept between batches: each batch then meets the same store (empty, or the
-/// fill of [`fill_ahead`](Self::fill_ahead) and at most 1 % more) however long the run, and its tables have their
-/// steady-state size instead of growing through resizes. Without it, a longer run would
-/// measure a bigger store.
+/// fill of [`fill_ahead`](Self::fill_ahead) and at most 1 % more) however long the run, and
+/// its tables have their steady-state size instead of growing through resizes. Without it, a
+/// longer run would measure a bigger store.
 pub struct SteadyStore {
     pub store: Arc<MemoryStore>,
     clock: Arc<BenchClock>,
