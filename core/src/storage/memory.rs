@@ -1,7 +1,8 @@
 //! An in-memory store implementing every storage trait, safe under concurrent use.
 //!
 //! Codes and tokens sit in sharded maps keyed by their digest, so concurrent requests
-//! contend only when they touch the same shard. Expired entries are swept as new ones arrive.
+//! contend only when they touch the same shard. A shard drops its expired entries when it
+//! fills, before it would grow.
 
 use super::records::{
     Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, TokenKind,
@@ -25,9 +26,6 @@ mod clients;
 /// Many small shards: a shard's map is locked while it grows, and a small map grows quickly,
 /// so a resize stalls few requests, briefly.
 const SHARDS: usize = 256;
-/// How many saves pass between sweeps of one shard's expired entries. With [`SHARDS`], every
-/// shard is swept once per 131,072 saves per thread.
-const SWEEP_EVERY: u64 = 512;
 
 /// Keys are already uniformly random (SHA-256 digests, random family ids): hashing them
 /// again would only cost time, so the hasher folds the key's bytes as they are.
@@ -66,27 +64,116 @@ impl ShardKey for FamilyId {
     }
 }
 
-struct Sharded<K, V> {
-    shards: Vec<Mutex<FastMap<K, V>>>,
+/// An entry the store may drop once it has expired.
+trait Expiring {
+    /// When the entry expires: it is dropped by a sweep at this time or later.
+    /// `Timestamp::MAX` for never.
+    fn expires_at(&self) -> Timestamp;
 }
 
-impl<K: ShardKey, V> Sharded<K, V> {
+/// One shard: its map, and how soon an entry of it can expire.
+///
+/// Expired entries are dropped when the map is full, just before it would grow. The sweep
+/// then reads every entry, but it comes once per growth of the map, so its cost per insert
+/// stays constant however many entries the store holds, where sweeping on a fixed count of
+/// saves would read more entries per save the bigger the store.
+struct Shard<K, V> {
+    map: FastMap<K, V>,
+    /// No entry expires before this: a lower bound (entries removed or extended since may
+    /// expire later), so a full map whose entries cannot have expired grows without a sweep.
+    earliest: Timestamp,
+}
+
+impl<K: Hash + Eq, V: Expiring> Shard<K, V> {
     fn new() -> Self {
-        Sharded { shards: (0..SHARDS).map(|_| Mutex::new(FastMap::default())).collect() }
+        Shard { map: FastMap::default(), earliest: Timestamp::MAX }
+    }
+
+    /// Inserts `value` under `key`, replacing any entry there.
+    fn insert(&mut self, key: K, value: V, clock: &dyn Clock) {
+        self.make_room(clock);
+        self.earliest = self.earliest.min(value.expires_at());
+        self.map.insert(key, value);
+    }
+
+    /// The entry under `key`, made by `make` if there is none.
+    ///
+    /// The caller may extend the entry's expiry; it must not bring it forward.
+    fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V, clock: &dyn Clock) -> &mut V {
+        if self.is_full() && !self.map.contains_key(&key) {
+            self.make_room(clock);
+        }
+        let earliest = &mut self.earliest;
+        self.map.entry(key).or_insert_with(|| {
+            let value = make();
+            *earliest = (*earliest).min(value.expires_at());
+            value
+        })
+    }
+
+    /// Whether the next insert of a new key would grow the map.
+    fn is_full(&self) -> bool {
+        self.map.len() >= self.map.capacity()
+    }
+
+    /// Before an insert: when the map is full (the insert would grow it) and an entry may have
+    /// expired, drops the expired entries. If that frees less than an eighth of the map, it
+    /// grows now, so a map kept nearly full by live entries is not swept after every few
+    /// inserts.
+    fn make_room(&mut self, clock: &dyn Clock) {
+        if !self.is_full() {
+            return;
+        }
+        let now = clock.now();
+        if self.earliest <= now {
+            self.sweep(now);
+            self.map.reserve(self.map.capacity() / 8);
+        }
+    }
+
+    /// Drops the entries expired at `now`.
+    fn sweep(&mut self, now: Timestamp) {
+        let mut earliest = Timestamp::MAX;
+        self.map.retain(|_, value| {
+            let expires_at = value.expires_at();
+            let keep = expires_at > now;
+            if keep {
+                earliest = earliest.min(expires_at);
+            }
+            keep
+        });
+        self.earliest = earliest;
+    }
+}
+
+struct Sharded<K, V> {
+    shards: Vec<Mutex<Shard<K, V>>>,
+}
+
+impl<K: ShardKey, V: Expiring> Sharded<K, V> {
+    fn new() -> Self {
+        Sharded { shards: (0..SHARDS).map(|_| Mutex::new(Shard::new())).collect() }
     }
 
     /// Locks the shard holding `key`. A poisoned lock still guards consistent data (every
     /// critical section here is a single map operation), so poisoning is not propagated.
-    fn lock(&self, key: &K) -> MutexGuard<'_, FastMap<K, V>> {
+    fn lock(&self, key: &K) -> MutexGuard<'_, Shard<K, V>> {
         self.lock_index(key.shard())
     }
 
-    fn lock_index(&self, index: usize) -> MutexGuard<'_, FastMap<K, V>> {
+    fn lock_index(&self, index: usize) -> MutexGuard<'_, Shard<K, V>> {
         self.shards[index].lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn len(&self) -> usize {
-        (0..SHARDS).map(|i| self.lock_index(i).len()).sum()
+        (0..SHARDS).map(|i| self.lock_index(i).map.len()).sum()
+    }
+
+    /// Drops every shard's entries expired at `now`.
+    fn sweep(&self, now: Timestamp) {
+        for index in 0..SHARDS {
+            self.lock_index(index).sweep(now);
+        }
     }
 }
 
@@ -103,7 +190,9 @@ impl CodeSlot {
             CodeSlot::Redeemed { family, .. } => *family,
         }
     }
+}
 
+impl Expiring for CodeSlot {
     fn expires_at(&self) -> Timestamp {
         match self {
             CodeSlot::Live(record) => record.expires_at,
@@ -153,6 +242,12 @@ impl StoredToken {
 
     fn family(&self) -> Option<FamilyId> {
         self.slot.meta.has_family().then(|| FamilyId::from_bytes(self.slot.family))
+    }
+}
+
+impl Expiring for StoredToken {
+    fn expires_at(&self) -> Timestamp {
+        self.expires_at
     }
 }
 
@@ -221,11 +316,26 @@ struct FamilyEntry {
 }
 
 impl FamilyEntry {
+    /// A family whose last code or token expires at `expires_at` (`None`: never).
+    fn until(expires_at: Option<Timestamp>) -> Self {
+        let mut entry = FamilyEntry::default();
+        entry.extend_to(expires_at);
+        entry
+    }
+
     fn extend_to(&mut self, expires_at: Option<Timestamp>) {
         match expires_at {
             Some(at) => self.latest_expiry = self.latest_expiry.max(at),
             None => self.unbounded = true,
         }
+    }
+}
+
+/// A revoked family is kept until its tokens would have expired, so a save that races the
+/// revocation still finds it revoked.
+impl Expiring for FamilyEntry {
+    fn expires_at(&self) -> Timestamp {
+        if self.unbounded { Timestamp::MAX } else { self.latest_expiry }
     }
 }
 
@@ -310,38 +420,18 @@ impl MemoryStore {
         self.len() == (0, 0)
     }
 
-    /// Every [`SWEEP_EVERY`] saves (counted per thread: a shared counter would be a cache line
-    /// every request contends for), sweeps the next shard. Sweeping one shard at a time keeps
-    /// the cost per save constant however many entries the store holds.
-    fn note_save(&self) {
-        thread_local!(static SAVES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) });
-        let saves = SAVES.with(|c| {
-            c.set(c.get().wrapping_add(1));
-            c.get()
-        });
-        if saves % SWEEP_EVERY == 0 {
-            let shard = (saves / SWEEP_EVERY) as usize % SHARDS;
-            self.sweep_shard(shard, self.clock.now());
-        }
-    }
-
     fn insert_token(&self, digest: TokenDigest, record: TokenRecord) {
-        self.tokens.lock(&digest).insert(digest, StoredToken::new(record));
+        self.tokens.lock(&digest).insert(digest, StoredToken::new(record), &*self.clock);
     }
 
     /// Drops expired codes and tokens, and families with nothing left to protect.
+    ///
+    /// The store does this on its own, a shard at a time, when a shard fills; a call frees
+    /// the memory of what has expired at once.
     pub fn sweep(&self, now: Timestamp) {
-        for shard in 0..SHARDS {
-            self.sweep_shard(shard, now);
-        }
-    }
-
-    fn sweep_shard(&self, shard: usize, now: Timestamp) {
-        self.codes.lock_index(shard).retain(|_, slot| slot.expires_at() > now);
-        self.tokens.lock_index(shard).retain(|_, stored| stored.expires_at > now);
-        // A revoked family is kept until its tokens would have expired, so a save that races
-        // the revocation still finds it revoked.
-        self.families.lock_index(shard).retain(|_, fam| fam.unbounded || fam.latest_expiry > now);
+        self.codes.sweep(now);
+        self.tokens.sweep(now);
+        self.families.sweep(now);
     }
 }
 
@@ -370,15 +460,19 @@ impl AuthorizationCodeStore for MemoryStore {
     ) -> MaybeReady<'_, Result<(), StorageError>> {
         // The family is created with the code, so a replay that revokes it before any token
         // is saved still revokes the tokens saved afterwards.
-        self.families.lock(&record.family).entry(record.family).or_default().extend_to(Some(record.expires_at));
-        self.codes.lock(&code).insert(code, CodeSlot::Live(record));
-        self.note_save();
+        let expires_at = Some(record.expires_at);
+        let clock = &*self.clock;
+        self.families
+            .lock(&record.family)
+            .get_or_insert_with(record.family, || FamilyEntry::until(expires_at), clock)
+            .extend_to(expires_at);
+        self.codes.lock(&code).insert(code, CodeSlot::Live(record), clock);
         MaybeReady::ready(Ok(()))
     }
 
     fn redeem_code(&self, code: TokenDigest) -> MaybeReady<'_, Result<CodeRedemption, StorageError>> {
         let mut codes = self.codes.lock(&code);
-        let outcome = match codes.get_mut(&code) {
+        let outcome = match codes.map.get_mut(&code) {
             None => CodeRedemption::NotFound,
             Some(CodeSlot::Redeemed { family, .. }) => CodeRedemption::AlreadyRedeemed { family: *family },
             Some(slot) => {
@@ -402,7 +496,10 @@ impl TokenStore for MemoryStore {
         let IssuedTokens { access: (digest, record), refresh } = tokens;
         let family = record.family;
         let mut families = family.map(|family| self.families.lock(&family));
-        let mut entry = families.as_mut().zip(family).map(|(families, family)| families.entry(family).or_default());
+        let expires_at = record.expires_at;
+        let mut entry = families.as_mut().zip(family).map(|(families, family)| {
+            families.get_or_insert_with(family, || FamilyEntry::until(expires_at), &*self.clock)
+        });
         if !entry.as_ref().is_some_and(|entry| entry.revoked) {
             let mut save = |digest: TokenDigest, record: TokenRecord| {
                 if let Some(entry) = entry.as_mut() {
@@ -417,19 +514,18 @@ impl TokenStore for MemoryStore {
             }
         }
         drop(families);
-        self.note_save();
         MaybeReady::ready(Ok(()))
     }
 
     fn find_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
         let tokens = self.tokens.lock(&token);
-        let found = tokens.get(&token).filter(|stored| !stored.slot.meta.retired()).map(StoredToken::record);
+        let found = tokens.map.get(&token).filter(|stored| !stored.slot.meta.retired()).map(StoredToken::record);
         MaybeReady::ready(Ok(found))
     }
 
     fn rotate_refresh_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<RefreshRotation, StorageError>> {
         let mut tokens = self.tokens.lock(&token);
-        let outcome = match tokens.get_mut(&token) {
+        let outcome = match tokens.map.get_mut(&token) {
             Some(stored) if stored.slot.meta.kind() == TokenKind::Refresh => {
                 if stored.slot.meta.retired() {
                     RefreshRotation::AlreadyRotated { family: stored.family() }
@@ -444,16 +540,16 @@ impl TokenStore for MemoryStore {
     }
 
     fn revoke_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
-        let removed = self.tokens.lock(&token).remove(&token).map(|stored| stored.record());
+        let removed = self.tokens.lock(&token).map.remove(&token).map(|stored| stored.record());
         MaybeReady::ready(Ok(removed))
     }
 
     fn revoke_family(&self, family: FamilyId) -> MaybeReady<'_, Result<(), StorageError>> {
         let mut families = self.families.lock(&family);
-        let entry = families.entry(family).or_default();
+        let entry = families.get_or_insert_with(family, FamilyEntry::default, &*self.clock);
         entry.revoked = true;
         for digest in std::mem::take(&mut entry.tokens) {
-            self.tokens.lock(&digest).remove(&digest);
+            self.tokens.lock(&digest).map.remove(&digest);
         }
         MaybeReady::ready(Ok(()))
     }
@@ -484,6 +580,115 @@ impl UserStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
+    use crate::token::{CredentialKind, RandomTokenGenerator, TokenGenerator};
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+    fn access_token(expires_at: Timestamp) -> (TokenDigest, TokenRecord) {
+        let digest = TokenDigest::of(&RandomTokenGenerator.generate(CredentialKind::AccessToken));
+        let record = TokenRecord {
+            kind: TokenKind::Access,
+            client_id: Arc::from("svc"),
+            subject: None,
+            scope: Scope::default(),
+            grant_type: GrantType::CLIENT_CREDENTIALS,
+            issued_at: 0,
+            expires_at: Some(expires_at),
+            family: None,
+            attributes: Attributes::default(),
+        };
+        (digest, record)
+    }
+
+    fn save(store: &MemoryStore, expires_at: Timestamp) -> TokenDigest {
+        let (digest, record) = access_token(expires_at);
+        let saved = store.save_tokens(IssuedTokens { access: (digest, record), refresh: None }).into_ready();
+        assert!(matches!(saved, Ok(Ok(()))));
+        digest
+    }
+
+    fn found(store: &MemoryStore, digest: TokenDigest) -> bool {
+        matches!(store.find_token(digest).into_ready(), Ok(Ok(Some(_))))
+    }
+
+    #[test]
+    fn shards_drop_expired_tokens_as_they_fill_and_keep_live_ones() {
+        let clock = Arc::new(ManualClock::new(0));
+        let store = MemoryStore::with_clock(clock.clone());
+        for _ in 0..50_000 {
+            save(&store, 100);
+        }
+        clock.advance(200);
+        let live: Vec<TokenDigest> = (0..50_000).map(|_| save(&store, 1_000)).collect();
+        let (_, tokens) = store.len();
+        // About 195 tokens a shard expired, then as many live ones filled every shard past its
+        // capacity (224), so each shard swept its expired tokens.
+        assert!(tokens < 60_000, "{tokens} tokens held, of 50,000 live");
+        assert!(live.iter().all(|&digest| found(&store, digest)), "a live token was dropped");
+    }
+
+    #[test]
+    fn a_store_of_live_tokens_grows_and_drops_none() {
+        let store = MemoryStore::with_clock(Arc::new(ManualClock::new(0)));
+        let live: Vec<TokenDigest> = (0..20_000).map(|_| save(&store, 1_000)).collect();
+        assert_eq!(store.len(), (0, 20_000));
+        assert!(live.iter().all(|&digest| found(&store, digest)));
+    }
+
+    /// An entry of the test shards: it expires at the time it holds.
+    struct Until(Timestamp);
+
+    impl Expiring for Until {
+        fn expires_at(&self) -> Timestamp {
+            self.0
+        }
+    }
+
+    /// A clock the test sets, counting how often it is read: once per full map an insert meets.
+    #[derive(Default)]
+    struct CountingClock {
+        now: AtomicU64,
+        reads: AtomicUsize,
+    }
+
+    impl Clock for CountingClock {
+        fn now(&self) -> Timestamp {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            self.now.load(Ordering::Relaxed)
+        }
+    }
+
+    #[test]
+    fn a_shard_kept_full_by_live_entries_grows_instead_of_sweeping_at_every_insert() {
+        // One entry a second, each living 448 seconds: the map holds 448 live entries, its
+        // capacity, and at each insert exactly one has expired. Sweeping without growing would
+        // free that one and sweep again at the next insert (19,560 times in this test).
+        let clock = CountingClock::default();
+        let mut shard = Shard::new();
+        // Keys spread over the hash as digests are.
+        let key = |second: u64| second.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        for second in 0..20_000u64 {
+            clock.now.store(second, Ordering::Relaxed);
+            shard.insert(key(second), Until(second + 448), &clock);
+        }
+        let full = clock.reads.load(Ordering::Relaxed);
+        assert!(full < 200, "20,000 inserts met a full map {full} times");
+        assert!((19_553..20_000).all(|second| shard.map.contains_key(&key(second))), "a live entry was dropped");
+    }
+
+    #[test]
+    fn a_sweep_keeps_what_has_not_expired_and_knows_its_earliest_expiry() {
+        let clock = ManualClock::new(0);
+        let mut shard = Shard::new();
+        for (key, until) in [(1u64, 5), (2, 10), (3, 11), (4, 30)] {
+            shard.insert(key, Until(until), &clock);
+        }
+        assert_eq!(shard.earliest, 5);
+        shard.sweep(10);
+        let mut kept: Vec<u64> = shard.map.keys().copied().collect();
+        kept.sort_unstable();
+        assert_eq!((kept, shard.earliest), (vec![3, 4], 11));
+    }
 
     #[test]
     fn a_token_slot_fits_the_112_byte_allocation_class() {

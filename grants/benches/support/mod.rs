@@ -221,8 +221,8 @@ impl SteadyStore {
     /// most five codes and tokens). A store without one is cleared before every batch. A store
     /// with one is not: sweeping it reads every entry (a hundred megabytes at a million
     /// tokens), which evicts the caches and the TLB, and after a sweep before every batch each
-    /// batch would pay for refilling them, which a server, sweeping one shard every 512 saves,
-    /// never does. The batch after a sweep still pays; the median passes over it.
+    /// batch would pay for refilling them, which a server, whose shards each drop their expired
+    /// entries only when they fill, never does. The batch after a sweep still pays; the median passes over it.
     fn clear_if_due(&self, n: usize) {
         let standing = self.standing.load(Ordering::Relaxed);
         let since = self.since_sweep.load(Ordering::Relaxed) + n;
