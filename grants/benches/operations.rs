@@ -6,7 +6,8 @@
 //! cannot avoid (parse, random token, digests, JSON).
 //!
 //! Run: `cargo bench -p grantry-grants --bench operations` (one core is enough; set
-//! `GRANTRY_BENCH_SECONDS` to change the time per operation, default 1).
+//! `GRANTRY_BENCH_SECONDS` to change the time per operation, default 1 in all, and
+//! `GRANTRY_BENCH_ROUNDS` the rounds it is shared among, default 3).
 
 mod support;
 
@@ -355,9 +356,11 @@ const GROWTH_OPERATIONS: [&str; 5] = [
 /// first thing in the process so the growth is the store's), then `live / 20` code exchanges
 /// (their codes, families, access and refresh tokens), all issued ahead (see
 /// [`SteadyStore::fill_ahead`]); then measures the operations of [`GROWTH_OPERATIONS`] on it,
-/// sweeping what each batch issues as the small store's measurements do.
-fn growth(report: &mut Report, live: usize) {
-    let before = resident_bytes();
+/// sweeping what each batch issues as the small store's measurements do. Resident memory per
+/// token is printed when `measure_memory` (in the first round: later fills reuse what the
+/// first one freed).
+fn growth(report: &mut Report, live: usize, measure_memory: bool) {
+    let before = resident_bytes().filter(|_| measure_memory);
     let (server, steady) = server();
     let request = client_credentials_request();
     let mut sampled = Vec::with_capacity(LOOKED_UP);
@@ -563,7 +566,7 @@ fn main() {
             return;
         }
         if op == "growth" {
-            growth(&mut report, growth_live());
+            growth(&mut report, growth_live(), true);
             return;
         }
         let (server, steady) = server();
@@ -576,32 +579,37 @@ fn main() {
         println!("{op} {}", support::fmt_ns(ns));
         return;
     }
-    // Growth first, while the process is fresh, so resident memory growth is the store's.
     let growth_live = growth_live();
-    growth(&mut report, growth_live);
-    let bare_small = bare_table_insert_ns(1_000);
-    let bare_large = bare_table_insert_ns(growth_live);
-    report.add("primitive: bare hash table insert, 1000 entries", bare_small, None, "");
-    report.add(&format!("primitive: bare hash table insert, {growth_live} entries"), bare_large, None, "");
-    let p = primitives(&mut report);
-    operations(&mut report, &p);
+    let bare_small_name = "primitive: bare hash table insert, 1000 entries";
+    let bare_large_name = format!("primitive: bare hash table insert, {growth_live} entries");
+    let rounds = support::rounds();
+    for round in 1..=rounds {
+        println!("\nround {round} of {rounds}");
+        // Growth first, while the process is fresh, so resident memory growth is the store's.
+        growth(&mut report, growth_live, round == 1);
+        report.add(bare_small_name, bare_table_insert_ns(1_000), None, "");
+        report.add(&bare_large_name, bare_table_insert_ns(growth_live), None, "");
+        let p = primitives(&mut report);
+        operations(&mut report, &p);
+    }
     let scaled = client_credentials_scaling(support::budget().max(Duration::from_secs(1)));
     print_scaling(scaled);
     let ((one, two), (sha_one, sha_two)) = scaled;
     report.print("grantry-grants operations (median per operation, one thread)");
     println!();
+    // Each growth ratio is the median of the rounds' ratios, with their range.
+    let growth_ratio = |large: &str, small: &str| {
+        let ratios = report.ratios(large, small);
+        format!("{:.2}× ({} over the rounds)", support::median_of(&ratios), support::fmt_range(&ratios))
+    };
     for name in GROWTH_OPERATIONS {
-        let small = report.median(name);
-        let large = report.median(&format!("{name}, {growth_live}+ live tokens"));
-        println!(
-            "growth: {name} with {growth_live}+ live tokens costs {:.2}× its cost on the small store",
-            large / small
-        );
+        let ratio = growth_ratio(&format!("{name}, {growth_live}+ live tokens"), name);
+        println!("growth: {name} with {growth_live}+ live tokens costs {ratio} its cost on the small store");
     }
     println!(
-        "growth: a bare hash table insert (no grantry code) costs {:.2}× at {growth_live} entries ({} more)",
-        bare_large / bare_small,
-        support::fmt_ns(bare_large - bare_small)
+        "growth: a bare hash table insert (no grantry code) costs {} at {growth_live} entries ({} more)",
+        growth_ratio(&bare_large_name, bare_small_name),
+        support::fmt_ns(report.median(&bare_large_name) - report.median(bare_small_name))
     );
     println!(
         "2-thread scaling of client_credentials: {:.2}× (a SHA-256 loop sharing nothing: {:.2}×)",

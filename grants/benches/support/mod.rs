@@ -1,5 +1,11 @@
 //! A small benchmark harness: medians of batch means, reported with a ratio to a floor.
 //!
+//! A run measures everything in a few rounds (`GRANTRY_BENCH_ROUNDS`, default 3), and a row's
+//! ratio to its floor is the median of its rounds' ratios, printed with their range. A machine
+//! that is slow for a few seconds then skews one round of a few rows, not the figure: in one
+//! pass, an operation and the primitives of its floor are measured up to a minute apart, and a
+//! slow spell over either moved a ratio by a third between runs.
+//!
 //! The engine's futures complete without waiting on the in-memory store, so they are polled
 //! to completion here without an async runtime: what is measured is the engine, not a
 //! scheduler. Shared by the benchmarks of `grantry-grants` and `grantry-extensions`.
@@ -26,10 +32,33 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// How long each measurement runs, from `GRANTRY_BENCH_SECONDS` (default 1 s per operation).
+/// How many rounds a run measures everything in: `GRANTRY_BENCH_ROUNDS`, default 3.
+pub fn rounds() -> usize {
+    std::env::var("GRANTRY_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3).max(1)
+}
+
+/// How long each measurement runs in one round: `GRANTRY_BENCH_SECONDS` (default 1 s per
+/// operation in all) shared among the [`rounds`].
 pub fn budget() -> Duration {
     let seconds = std::env::var("GRANTRY_BENCH_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(1.0);
-    Duration::from_secs_f64(seconds.max(0.05))
+    Duration::from_secs_f64((seconds / rounds() as f64).max(0.05))
+}
+
+/// The median of `values` (the mean of the middle two when their count is even); NaN when
+/// there are none.
+pub fn median_of(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// The smallest and largest of `values`.
+pub fn range_of(values: &[f64]) -> (f64, f64) {
+    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
 }
 
 /// The median, over batches, of the mean time of one call of `op`, in nanoseconds.
@@ -235,53 +264,98 @@ impl SteadyStore {
     }
 }
 
-/// One row of the report.
+/// One row of the report: an operation's median in each round, and its floor in each round
+/// when it has one.
 pub struct Row {
     pub name: String,
-    pub median_ns: f64,
-    pub floor_ns: Option<f64>,
+    pub medians: Vec<f64>,
+    pub floors: Vec<f64>,
     pub note: String,
 }
 
-/// Collects rows and prints them as a table.
+impl Row {
+    /// The median over the rounds.
+    pub fn median(&self) -> f64 {
+        median_of(&self.medians)
+    }
+
+    /// The floor's median over the rounds, if the row has a floor.
+    pub fn floor(&self) -> Option<f64> {
+        (!self.floors.is_empty()).then(|| median_of(&self.floors))
+    }
+
+    /// The ratio to the floor in each round: the operation and its floor measured in the
+    /// same round.
+    pub fn ratios(&self) -> Vec<f64> {
+        self.medians.iter().zip(&self.floors).map(|(m, f)| m / f).collect()
+    }
+}
+
+/// Collects rows, a measurement per round each, and prints them as a table.
 #[derive(Default)]
 pub struct Report {
     rows: Vec<Row>,
 }
 
 impl Report {
+    /// Adds this round's `median_ns` (and floor) to the row `name`, and prints it.
     pub fn add(&mut self, name: &str, median_ns: f64, floor_ns: Option<f64>, note: impl Into<String>) {
-        let row = Row { name: name.into(), median_ns, floor_ns, note: note.into() };
-        println!("{}", format_row(&row));
-        self.rows.push(row);
+        println!("{}", format_line(name, median_ns, floor_ns));
+        let index = match self.rows.iter().position(|r| r.name == name) {
+            Some(index) => index,
+            None => {
+                let row = Row { name: name.into(), medians: Vec::new(), floors: Vec::new(), note: note.into() };
+                self.rows.push(row);
+                self.rows.len() - 1
+            }
+        };
+        let row = &mut self.rows[index];
+        row.medians.push(median_ns);
+        row.floors.extend(floor_ns);
     }
 
+    /// The row `name`'s median over the rounds; NaN when there is no such row.
     pub fn median(&self, name: &str) -> f64 {
-        self.rows.iter().find(|r| r.name == name).map(|r| r.median_ns).unwrap_or(f64::NAN)
+        self.row(name).map(Row::median).unwrap_or(f64::NAN)
+    }
+
+    /// Round by round, row `numerator`'s median over row `denominator`'s.
+    pub fn ratios(&self, numerator: &str, denominator: &str) -> Vec<f64> {
+        let (Some(n), Some(d)) = (self.row(numerator), self.row(denominator)) else { return Vec::new() };
+        n.medians.iter().zip(&d.medians).map(|(n, d)| n / d).collect()
+    }
+
+    fn row(&self, name: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.name == name)
     }
 
     pub fn print(&self, title: &str) {
         println!("\n## {title}\n");
-        println!("| operation | median | floor | ratio to floor | note |");
-        println!("|---|---:|---:|---:|---|");
+        println!("| operation | median | floor | ratio to floor | ratio range over rounds | note |");
+        println!("|---|---:|---:|---:|---:|---|");
         for row in &self.rows {
-            let floor = row.floor_ns.map(fmt_ns).unwrap_or_else(|| "—".into());
-            let ratio = row.floor_ns.map(|f| format!("{:.2}×", row.median_ns / f)).unwrap_or_else(|| "—".into());
-            println!("| {} | {} | {} | {} | {} |", row.name, fmt_ns(row.median_ns), floor, ratio, row.note);
+            let floor = row.floor().map(fmt_ns).unwrap_or_else(|| "—".into());
+            let ratios = row.ratios();
+            let (ratio, range) = if ratios.is_empty() {
+                ("—".into(), "—".into())
+            } else {
+                (format!("{:.2}×", median_of(&ratios)), fmt_range(&ratios))
+            };
+            println!("| {} | {} | {floor} | {ratio} | {range} | {} |", row.name, fmt_ns(row.median()), row.note);
         }
     }
 }
 
-fn format_row(row: &Row) -> String {
-    match row.floor_ns {
-        Some(f) => format!(
-            "{:<52} {:>10}   floor {:>10}   {:.2}×",
-            row.name,
-            fmt_ns(row.median_ns),
-            fmt_ns(f),
-            row.median_ns / f
-        ),
-        None => format!("{:<52} {:>10}", row.name, fmt_ns(row.median_ns)),
+/// A ratio's range over the rounds, as `1.62–1.80×`.
+pub fn fmt_range(ratios: &[f64]) -> String {
+    let (lo, hi) = range_of(ratios);
+    format!("{lo:.2}–{hi:.2}×")
+}
+
+fn format_line(name: &str, median_ns: f64, floor_ns: Option<f64>) -> String {
+    match floor_ns {
+        Some(f) => format!("{:<52} {:>10}   floor {:>10}   {:.2}×", name, fmt_ns(median_ns), fmt_ns(f), median_ns / f),
+        None => format!("{:<52} {:>10}", name, fmt_ns(median_ns)),
     }
 }
 
