@@ -585,7 +585,8 @@ fn main() {
     let rounds = support::rounds();
     for round in 1..=rounds {
         println!("\nround {round} of {rounds}");
-        // Growth first, while the process is fresh, so resident memory growth is the store's.
+        // Growth first: in the first round the process is still fresh, so resident memory
+        // growth is the store's.
         growth(&mut report, growth_live, round == 1);
         report.add(bare_small_name, bare_table_insert_ns(1_000), None, "");
         report.add(&bare_large_name, bare_table_insert_ns(growth_live), None, "");

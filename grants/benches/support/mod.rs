@@ -56,6 +56,11 @@ pub fn median_of(values: &[f64]) -> f64 {
     }
 }
 
+/// `numerators[i] / denominators[i]` for each round `i` both have.
+pub fn per_round(numerators: &[f64], denominators: &[f64]) -> Vec<f64> {
+    numerators.iter().zip(denominators).map(|(n, d)| n / d).collect()
+}
+
 /// The smallest and largest of `values`.
 pub fn range_of(values: &[f64]) -> (f64, f64) {
     values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
@@ -251,7 +256,8 @@ impl SteadyStore {
     /// with one is not: sweeping it reads every entry (a hundred megabytes at a million
     /// tokens), which evicts the caches and the TLB, and after a sweep before every batch each
     /// batch would pay for refilling them, which a server, whose shards each drop their expired
-    /// entries only when they fill, never does. The batch after a sweep still pays; the median passes over it.
+    /// entries only when they fill, never does. The batch after a sweep still pays; the median
+    /// passes over it.
     fn clear_if_due(&self, n: usize) {
         let standing = self.standing.load(Ordering::Relaxed);
         let since = self.since_sweep.load(Ordering::Relaxed) + n;
@@ -287,7 +293,7 @@ impl Row {
     /// The ratio to the floor in each round: the operation and its floor measured in the
     /// same round.
     pub fn ratios(&self) -> Vec<f64> {
-        self.medians.iter().zip(&self.floors).map(|(m, f)| m / f).collect()
+        per_round(&self.medians, &self.floors)
     }
 }
 
@@ -322,7 +328,7 @@ impl Report {
     /// Round by round, row `numerator`'s median over row `denominator`'s.
     pub fn ratios(&self, numerator: &str, denominator: &str) -> Vec<f64> {
         let (Some(n), Some(d)) = (self.row(numerator), self.row(denominator)) else { return Vec::new() };
-        n.medians.iter().zip(&d.medians).map(|(n, d)| n / d).collect()
+        per_round(&n.medians, &d.medians)
     }
 
     fn row(&self, name: &str) -> Option<&Row> {
