@@ -23,7 +23,10 @@ use rsa::pkcs1::EncodeRsaPrivateKey as _;
 use rsa::traits::PublicKeyParts as _;
 use serde_json::json;
 use std::hint::black_box;
-use support::{REDIRECT, Report, SteadyStore, basic_auth_primitives_ns, block_on, median_ns, web_client};
+use support::{
+    FloorPart, Measurement, REDIRECT, Report, SteadyStore, basic_decode_measurement, block_on, measure_against_floor,
+    secret_compare_measurement, web_client,
+};
 
 const ISSUER: &str = "https://auth.example";
 const NOW: u64 = 1_700_000_000;
@@ -151,86 +154,107 @@ fn main() {
     let rs_request = Request::post("/token").with_form(&[("grant_type", grant), ("assertion", &rs256)]);
     let hs_request = Request::post("/token").with_form(&[("grant_type", grant), ("assertion", &hs256)]);
 
+    let random = || Measurement::of(|| drop(black_box(generator.generate(CredentialKind::AccessToken))));
+    let digest = || {
+        Measurement::of(|| {
+            black_box(TokenDigest::of(black_box(&token)));
+        })
+    };
+    let part = |name, times, measurement| FloorPart { name, times, measurement };
+    // The exchange's floor: its form, Basic authentication, three digests (the code and two
+    // tokens), two random tokens, the S256 of the verifier, the response's JSON.
+    let exchange_floor = || {
+        vec![
+            part(
+                "primitive: parse token form (4 params)",
+                1.0,
+                Measurement::of(|| drop(black_box(Params::parse(black_box(&exchange_body))))),
+            ),
+            part(
+                "primitive: Basic credentials decode",
+                1.0,
+                basic_decode_measurement(WEB_BASIC.trim_start_matches("Basic ")),
+            ),
+            part("primitive: constant-time secret compare", 1.0, secret_compare_measurement("web-secret")),
+            part("primitive: SHA-256 digest of a token", 3.0, digest()),
+            part("primitive: 32 random bytes + base64url", 2.0, random()),
+            part(
+                "primitive: PKCE S256 of a verifier",
+                1.0,
+                Measurement::of(|| drop(black_box(s256_challenge(black_box(VERIFIER))))),
+            ),
+            part(
+                "primitive: token response JSON (with refresh token)",
+                1.0,
+                Measurement::of(|| {
+                    let body = TokenJson {
+                        access_token: black_box(&token),
+                        token_type: "Bearer",
+                        expires_in: 3600,
+                        refresh_token: &token,
+                    };
+                    black_box(serde_json::to_vec(&body).unwrap_or_default());
+                }),
+            ),
+        ]
+    };
+    let authorize_floor = || {
+        vec![
+            part(
+                "primitive: parse authorize query (7 params)",
+                1.0,
+                Measurement::of(|| drop(black_box(Params::parse(black_box(&query))))),
+            ),
+            part("primitive: 32 random bytes + base64url", 1.0, random()),
+            part("primitive: SHA-256 digest of a token", 1.0, digest()),
+        ]
+    };
+    let verify_rs = || {
+        Measurement::of(|| {
+            drop(black_box(jsonwebtoken::decode::<serde_json::Value>(black_box(&rs256), &rsa.decoding, &validation)))
+        })
+    };
+    let verify_hs = || {
+        Measurement::of(|| {
+            drop(black_box(jsonwebtoken::decode::<serde_json::Value>(black_box(&hs256), &hs_key, &hs_validation)))
+        })
+    };
+
     let rounds = support::rounds();
     for round in 1..=rounds {
         println!("\nround {round} of {rounds}");
-        let parse = median_ns(|_| drop(black_box(Params::parse(black_box(&exchange_body)))));
-        let (basic_decode, secret_compare) =
-            basic_auth_primitives_ns(WEB_BASIC.trim_start_matches("Basic "), "web-secret");
-        let random = median_ns(|_| drop(black_box(generator.generate(CredentialKind::AccessToken))));
-        let digest = median_ns(|_| {
-            black_box(TokenDigest::of(black_box(&token)));
-        });
-        let s256 = median_ns(|_| drop(black_box(s256_challenge(black_box(VERIFIER)))));
-        let token_json = median_ns(|_| {
-            let body = TokenJson {
-                access_token: black_box(&token),
-                token_type: "Bearer",
-                expires_in: 3600,
-                refresh_token: &token,
-            };
-            black_box(serde_json::to_vec(&body).unwrap_or_default());
-        });
-        let parse_query = median_ns(|_| drop(black_box(Params::parse(black_box(&query)))));
-        for (name, ns) in [
-            ("primitive: parse token form (4 params)", parse),
-            ("primitive: Basic credentials decode", basic_decode),
-            ("primitive: constant-time secret compare", secret_compare),
-            ("primitive: 32 random bytes + base64url", random),
-            ("primitive: SHA-256 digest of a token", digest),
-            ("primitive: PKCE S256 of a verifier", s256),
-            ("primitive: token response JSON (with refresh token)", token_json),
-            ("primitive: parse authorize query (7 params)", parse_query),
-        ] {
-            report.add(name, ns, None, "");
-        }
-
         let (server, steady) = pkce_server();
-        let exchange_ns = steady.median_ns_batched(
+        let op = steady.measurement_batched(
             |n| (0..n).map(|_| exchange(&code(&server, &authorize))).collect(),
-            |req| {
-                black_box(block_on(server.token_endpoint(req)).body);
-            },
+            |req| drop(black_box(block_on(server.token_endpoint(req)).body)),
         );
-        let floor = parse + basic_decode + secret_compare + 3.0 * digest + 2.0 * random + s256 + token_json;
-        report.add(
-            "authorization_code + PKCE S256, token exchange only",
-            exchange_ns,
-            Some(floor),
-            "oxide-auth 4.8 µs",
-        );
-        let authorize_only = steady.median_ns(|_| {
+        let name = "authorization_code + PKCE S256, token exchange only";
+        measure_against_floor(&mut report, name, op, exchange_floor(), || "oxide-auth 4.8 µs".into());
+        let op = steady.measurement(|_| {
             let request = block_on(server.validate_authorization_request(&authorize)).unwrap();
             black_box(block_on(server.create_authorization_response(&request, Consent::allow("alice"))));
         });
-        report.add("authorization request alone (PKCE S256)", authorize_only, Some(parse_query + random + digest), "");
-        let both = steady.median_ns(|_| {
+        let name = "authorization request alone (PKCE S256)";
+        measure_against_floor(&mut report, name, op, authorize_floor(), String::new);
+        let op = steady.measurement(|_| {
             let code = code(&server, &authorize);
             black_box(block_on(server.token_endpoint(&exchange(&code))).body);
         });
-        report.add(
-            "authorize request + exchange (PKCE S256)",
-            both,
-            Some(floor + parse_query + random + digest),
-            "oxide-auth 8.9 µs",
-        );
-
-        let raw_rs = median_ns(|_| {
-            drop(black_box(jsonwebtoken::decode::<serde_json::Value>(black_box(&rs256), &rsa.decoding, &validation)))
-        });
-        let raw_hs = median_ns(|_| {
-            drop(black_box(jsonwebtoken::decode::<serde_json::Value>(black_box(&hs256), &hs_key, &hs_validation)))
-        });
-        report.add("primitive: RS256-2048 verify (jsonwebtoken, aws-lc-rs)", raw_rs, None, "");
-        report.add("primitive: HS256 verify (jsonwebtoken, aws-lc-rs)", raw_hs, None, "");
+        let both_floor = [authorize_floor(), exchange_floor()].into_iter().flatten().collect();
+        let name = "authorize request + exchange (PKCE S256)";
+        measure_against_floor(&mut report, name, op, both_floor, || "oxide-auth 8.9 µs".into());
 
         let (server, steady) = jwt_server(json!({"keys": [rsa.jwk.clone()]}));
         assert_eq!(block_on(server.token_endpoint(&rs_request)).status, 200, "the RS256 assertion is accepted");
-        let rs = steady.median_ns(|_| drop(black_box(block_on(server.token_endpoint(&rs_request)).body)));
-        report.add("JWT bearer grant, RS256 assertion", rs, Some(raw_rs), "Authlib 133 µs; target ≤ 1.2× raw verify");
         assert_eq!(block_on(server.token_endpoint(&hs_request)).status, 200, "the HS256 assertion is accepted");
-        let hs = steady.median_ns(|_| drop(black_box(block_on(server.token_endpoint(&hs_request)).body)));
-        report.add("JWT bearer grant, HS256 assertion", hs, Some(raw_hs), "Authlib 104 µs; target ≤ 1.2× raw verify");
+        let target = || "Authlib 133 µs; target ≤ 1.2× raw verify".to_string();
+        let op = steady.measurement(|_| drop(black_box(block_on(server.token_endpoint(&rs_request)).body)));
+        let floor = vec![part("primitive: RS256-2048 verify (jsonwebtoken, aws-lc-rs)", 1.0, verify_rs())];
+        measure_against_floor(&mut report, "JWT bearer grant, RS256 assertion", op, floor, target);
+        let target = || "Authlib 104 µs; target ≤ 1.2× raw verify".to_string();
+        let op = steady.measurement(|_| drop(black_box(block_on(server.token_endpoint(&hs_request)).body)));
+        let floor = vec![part("primitive: HS256 verify (jsonwebtoken, aws-lc-rs)", 1.0, verify_hs())];
+        measure_against_floor(&mut report, "JWT bearer grant, HS256 assertion", op, floor, target);
     }
 
     report.print("grantry-extensions operations (median per operation, one thread)");

@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 use support::{
-    REDIRECT, Report, SMALL_STORE_BATCH, SteadyStore, basic_auth_primitives_ns, block_on, median_ns,
-    median_ns_batched_up_to, resident_bytes, web_client,
+    FloorPart, Measurement, REDIRECT, Report, SMALL_STORE_BATCH, SteadyStore, basic_decode_measurement, block_on,
+    measure_against_floor, medians_in_turns, resident_bytes, secret_compare_measurement, web_client,
 };
 
 const SVC_BASIC: &str = "Basic c3ZjOnN2Yy1zZWNyZXQ="; // svc:svc-secret
@@ -119,111 +119,161 @@ struct IntrospectionJson<'a> {
     iss: &'a str,
 }
 
-/// The primitives, measured once each.
-struct Primitives {
-    /// Each operation's own request form: the body it parses.
-    parse_client_credentials_form: f64,
-    parse_exchange_form: f64,
-    parse_refresh_form: f64,
-    parse_introspection_form: f64,
-    parse_authorize_query: f64,
-    basic_decode: f64,
-    secret_compare: f64,
-    random_token: f64,
-    digest: f64,
-    token_json: f64,
-    token_json_with_refresh: f64,
-    introspection_json: f64,
+/// A primitive of the floors, measured beside each operation whose floor it is part of.
+#[derive(Clone, Copy)]
+enum Primitive {
+    /// The parse of each operation's own request form: the body it parses.
+    ParseClientCredentialsForm,
+    ParseExchangeForm,
+    ParseRefreshForm,
+    ParseIntrospectionForm,
+    ParseAuthorizeQuery,
+    BasicDecode,
+    SecretCompare,
+    RandomToken,
+    Digest,
+    TokenJson,
+    TokenJsonWithRefresh,
+    IntrospectionJson,
 }
 
-fn primitives(report: &mut Report) -> Primitives {
-    let query = AUTHORIZE.split_once('?').expect("query").1.as_bytes().to_vec();
-    let generator = RandomTokenGenerator;
-    let token = generator.generate(CredentialKind::AccessToken);
-    let (basic_decode, secret_compare) = basic_auth_primitives_ns("c3ZjOnN2Yy1zZWNyZXQ=", "svc-secret");
-    // Each form is built once, outside the timed region: only its parse is the floor's.
-    let parse = |request: Request| {
-        let body = request.body().to_vec();
-        median_ns(|_| drop(black_box(Params::parse(black_box(&body)))))
-    };
-    let introspection =
-        Request::post("/introspect").with_header("Authorization", SVC_BASIC).with_form(&[("token", &token)]);
-    let refresh = Request::post("/token")
-        .with_header("Authorization", WEB_BASIC)
-        .with_form(&[("grant_type", "refresh_token"), ("refresh_token", &token)]);
-    let json = |refresh_token: Option<&str>| {
-        median_ns(|_| {
-            let body =
-                TokenJson { access_token: black_box(&token), token_type: "Bearer", expires_in: 3600, refresh_token };
-            black_box(serde_json::to_vec(&body).unwrap_or_default());
-        })
-    };
-    let p = Primitives {
-        parse_client_credentials_form: parse(client_credentials_request()),
-        parse_exchange_form: parse(exchange_request(&token)),
-        parse_refresh_form: parse(refresh),
-        parse_introspection_form: parse(introspection),
-        parse_authorize_query: median_ns(|_| drop(black_box(Params::parse(black_box(&query))))),
-        basic_decode,
-        secret_compare,
-        random_token: median_ns(|_| drop(black_box(generator.generate(CredentialKind::AccessToken)))),
-        digest: median_ns(|_| {
-            black_box(TokenDigest::of(black_box(&token)));
-        }),
-        token_json: json(None),
-        token_json_with_refresh: json(Some(&token)),
-        introspection_json: median_ns(|_| {
-            let body = IntrospectionJson {
-                active: true,
-                scope: black_box("read"),
-                client_id: "svc",
-                sub: "svc",
-                token_type: "Bearer",
-                iat: 1_700_000_000,
-                exp: 1_700_003_600,
-                iss: "https://auth.example",
-            };
-            black_box(serde_json::to_vec(&body).unwrap_or_default());
-        }),
-    };
-    for (name, v) in [
-        ("primitive: parse client_credentials form", p.parse_client_credentials_form),
-        ("primitive: parse code exchange form", p.parse_exchange_form),
-        ("primitive: parse refresh form", p.parse_refresh_form),
-        ("primitive: parse introspection form", p.parse_introspection_form),
-        ("primitive: parse authorize query (5 params)", p.parse_authorize_query),
-        ("primitive: Basic credentials decode", p.basic_decode),
-        ("primitive: constant-time secret compare", p.secret_compare),
-        ("primitive: 32 random bytes + base64url", p.random_token),
-        ("primitive: SHA-256 digest of a token", p.digest),
-        ("primitive: token response JSON", p.token_json),
-        ("primitive: token response JSON, with refresh token", p.token_json_with_refresh),
-        ("primitive: introspection JSON", p.introspection_json),
-    ] {
-        report.add(name, v, None, "");
+impl Primitive {
+    fn name(self) -> &'static str {
+        match self {
+            Primitive::ParseClientCredentialsForm => "primitive: parse client_credentials form",
+            Primitive::ParseExchangeForm => "primitive: parse code exchange form",
+            Primitive::ParseRefreshForm => "primitive: parse refresh form",
+            Primitive::ParseIntrospectionForm => "primitive: parse introspection form",
+            Primitive::ParseAuthorizeQuery => "primitive: parse authorize query (5 params)",
+            Primitive::BasicDecode => "primitive: Basic credentials decode",
+            Primitive::SecretCompare => "primitive: constant-time secret compare",
+            Primitive::RandomToken => "primitive: 32 random bytes + base64url",
+            Primitive::Digest => "primitive: SHA-256 digest of a token",
+            Primitive::TokenJson => "primitive: token response JSON",
+            Primitive::TokenJsonWithRefresh => "primitive: token response JSON, with refresh token",
+            Primitive::IntrospectionJson => "primitive: introspection JSON",
+        }
     }
-    p
+}
+
+/// What the primitives run on, made once, outside every timed region.
+struct PrimitiveInputs {
+    client_credentials_form: Vec<u8>,
+    exchange_form: Vec<u8>,
+    refresh_form: Vec<u8>,
+    introspection_form: Vec<u8>,
+    authorize_query: Vec<u8>,
+    token: String,
+}
+
+impl PrimitiveInputs {
+    fn new() -> Self {
+        let token = RandomTokenGenerator.generate(CredentialKind::AccessToken);
+        let body = |request: Request| request.body().to_vec();
+        let introspection =
+            Request::post("/introspect").with_header("Authorization", SVC_BASIC).with_form(&[("token", &token)]);
+        let refresh = Request::post("/token")
+            .with_header("Authorization", WEB_BASIC)
+            .with_form(&[("grant_type", "refresh_token"), ("refresh_token", &token)]);
+        PrimitiveInputs {
+            client_credentials_form: body(client_credentials_request()),
+            exchange_form: body(exchange_request(&token)),
+            refresh_form: body(refresh),
+            introspection_form: body(introspection),
+            authorize_query: AUTHORIZE.split_once('?').expect("query").1.as_bytes().to_vec(),
+            token,
+        }
+    }
+
+    /// A measurement of `primitive`.
+    fn measurement(&self, primitive: Primitive) -> Measurement<'_> {
+        let token = self.token.as_str();
+        match primitive {
+            Primitive::ParseClientCredentialsForm => parse_measurement(&self.client_credentials_form),
+            Primitive::ParseExchangeForm => parse_measurement(&self.exchange_form),
+            Primitive::ParseRefreshForm => parse_measurement(&self.refresh_form),
+            Primitive::ParseIntrospectionForm => parse_measurement(&self.introspection_form),
+            Primitive::ParseAuthorizeQuery => parse_measurement(&self.authorize_query),
+            Primitive::BasicDecode => basic_decode_measurement("c3ZjOnN2Yy1zZWNyZXQ="),
+            Primitive::SecretCompare => secret_compare_measurement("svc-secret"),
+            Primitive::RandomToken => {
+                Measurement::of(|| drop(black_box(RandomTokenGenerator.generate(CredentialKind::AccessToken))))
+            }
+            Primitive::Digest => Measurement::of(move || {
+                black_box(TokenDigest::of(black_box(token)));
+            }),
+            Primitive::TokenJson => token_json_measurement(token, None),
+            Primitive::TokenJsonWithRefresh => token_json_measurement(token, Some(token)),
+            Primitive::IntrospectionJson => Measurement::of(|| {
+                let body = IntrospectionJson {
+                    active: true,
+                    scope: black_box("read"),
+                    client_id: "svc",
+                    sub: "svc",
+                    token_type: "Bearer",
+                    iat: 1_700_000_000,
+                    exp: 1_700_003_600,
+                    iss: "https://auth.example",
+                };
+                black_box(serde_json::to_vec(&body).unwrap_or_default());
+            }),
+        }
+    }
+}
+
+/// The parse of `form`, built beforehand: only its parse is the floor's.
+fn parse_measurement(form: &[u8]) -> Measurement<'_> {
+    Measurement::of(move || drop(black_box(Params::parse(black_box(form)))))
+}
+
+/// The JSON of a token response carrying `token` (and `refresh_token`, if any).
+fn token_json_measurement<'a>(token: &'a str, refresh_token: Option<&'a str>) -> Measurement<'a> {
+    Measurement::of(move || {
+        let body = TokenJson { access_token: black_box(token), token_type: "Bearer", expires_in: 3600, refresh_token };
+        black_box(serde_json::to_vec(&body).unwrap_or_default());
+    })
+}
+
+/// Measures `op` in turns with the primitives of its floor (each primitive and how many times
+/// the operation pays it): see [`support::measure_against_floor`].
+fn measure_against(
+    report: &mut Report,
+    name: &str,
+    op: Measurement<'_>,
+    floor: &[(Primitive, f64)],
+    inputs: &PrimitiveInputs,
+    note: impl FnOnce() -> String,
+) {
+    let parts = floor
+        .iter()
+        .map(|&(primitive, times)| FloorPart {
+            name: primitive.name(),
+            times,
+            measurement: inputs.measurement(primitive),
+        })
+        .collect();
+    measure_against_floor(report, name, op, parts, note);
 }
 
 /// client_credentials with Basic auth, on `server` swept between batches by `steady`.
-fn measure_client_credentials(server: &AuthorizationServer, steady: &SteadyStore) -> f64 {
+fn client_credentials_measurement<'a>(server: &'a AuthorizationServer, steady: &'a SteadyStore) -> Measurement<'a> {
     let request = client_credentials_request();
-    steady.median_ns(|_| drop(black_box(block_on(server.token_endpoint(&request)).body)))
+    steady.measurement(move |_| drop(black_box(block_on(server.token_endpoint(&request)).body)))
 }
 
 /// The code exchange alone: each batch's codes are made beforehand, untimed.
-fn measure_exchange(server: &AuthorizationServer, steady: &SteadyStore) -> f64 {
-    steady.median_ns_batched(
-        |n| (0..n).map(|_| exchange_request(&code(server))).collect(),
-        |req| drop(black_box(block_on(server.token_endpoint(req)).body)),
+fn exchange_measurement<'a>(server: &'a AuthorizationServer, steady: &'a SteadyStore) -> Measurement<'a> {
+    steady.measurement_batched(
+        move |n| (0..n).map(|_| exchange_request(&code(server))).collect(),
+        move |req| drop(black_box(block_on(server.token_endpoint(req)).body)),
     )
 }
 
 /// A refresh with rotation: each batch's refresh tokens are issued beforehand, untimed.
-fn measure_refresh(server: &AuthorizationServer, steady: &SteadyStore) -> f64 {
-    steady.median_ns_batched(
-        |n| refresh_requests(server, n),
-        |req| drop(black_box(block_on(server.token_endpoint(req)).body)),
+fn refresh_measurement<'a>(server: &'a AuthorizationServer, steady: &'a SteadyStore) -> Measurement<'a> {
+    steady.measurement_batched(
+        move |n| refresh_requests(server, n),
+        move |req| drop(black_box(block_on(server.token_endpoint(req)).body)),
     )
 }
 
@@ -233,65 +283,57 @@ fn store_note(reference: &str, steady: &SteadyStore) -> String {
     if reference.is_empty() { size } else { format!("{reference}; {size}") }
 }
 
-/// Each operation on a small store: cleared before every batch (see [`SteadyStore`]).
-fn operations(report: &mut Report, p: &Primitives) {
+/// Each operation on a small store, cleared before every batch (see [`SteadyStore`]), measured
+/// in turns with the primitives of its floor.
+fn operations(report: &mut Report, inputs: &PrimitiveInputs) {
+    use Primitive::*;
     // Basic authentication of the client, after parsing `form`.
-    let auth = |form: f64| form + p.basic_decode + p.secret_compare;
+    let auth = |form: Primitive| [(form, 1.0), (BasicDecode, 1.0), (SecretCompare, 1.0)];
 
     let (server, steady) = server();
-    let cc = measure_client_credentials(&server, &steady);
-    report.add(
-        "client_credentials, Basic auth",
-        cc,
-        Some(auth(p.parse_client_credentials_form) + p.random_token + p.digest + p.token_json),
-        store_note("oxide-auth 3.0 µs", &steady),
-    );
+    let floor =
+        [&auth(ParseClientCredentialsForm)[..], &[(RandomToken, 1.0), (Digest, 1.0), (TokenJson, 1.0)]].concat();
+    let op = client_credentials_measurement(&server, &steady);
+    measure_against(report, "client_credentials, Basic auth", op, &floor, inputs, || {
+        store_note("oxide-auth 3.0 µs", &steady)
+    });
 
     let (server, steady) = self::server();
-    let exchange = measure_exchange(&server, &steady);
     let exchange_floor =
-        auth(p.parse_exchange_form) + 3.0 * p.digest + 2.0 * p.random_token + p.token_json_with_refresh;
-    report.add(
-        "authorization_code, token exchange only",
-        exchange,
-        Some(exchange_floor),
-        store_note("oxide-auth 4.8 µs (with PKCE)", &steady),
-    );
+        [&auth(ParseExchangeForm)[..], &[(Digest, 3.0), (RandomToken, 2.0), (TokenJsonWithRefresh, 1.0)]].concat();
+    let op = exchange_measurement(&server, &steady);
+    measure_against(report, "authorization_code, token exchange only", op, &exchange_floor, inputs, || {
+        store_note("oxide-auth 4.8 µs (with PKCE)", &steady)
+    });
 
     let (server, steady) = self::server();
     let authorize_request = Request::get(AUTHORIZE);
-    let authorize = steady.median_ns(|_| {
+    let op = steady.measurement(|_| {
         let request = block_on(server.validate_authorization_request(&authorize_request)).expect("valid");
         black_box(block_on(server.create_authorization_response(&request, Consent::allow("alice"))));
     });
-    let authorize_floor = p.parse_authorize_query + p.random_token + p.digest;
-    report.add(
-        "authorization request alone (validate + code)",
-        authorize,
-        Some(authorize_floor),
-        store_note("", &steady),
-    );
+    let authorize_floor = [(ParseAuthorizeQuery, 1.0), (RandomToken, 1.0), (Digest, 1.0)];
+    measure_against(report, "authorization request alone (validate + code)", op, &authorize_floor, inputs, || {
+        store_note("", &steady)
+    });
 
     let (server, steady) = self::server();
-    let both = steady.median_ns(|_| {
+    let op = steady.measurement(|_| {
         let code = code(&server);
         black_box(block_on(server.token_endpoint(&exchange_request(&code))).body);
     });
-    report.add(
-        "authorize request + exchange",
-        both,
-        Some(authorize_floor + exchange_floor),
-        store_note("oxide-auth 8.9 µs", &steady),
-    );
+    let both_floor = [&authorize_floor[..], &exchange_floor].concat();
+    measure_against(report, "authorize request + exchange", op, &both_floor, inputs, || {
+        store_note("oxide-auth 8.9 µs", &steady)
+    });
 
     let (server, steady) = self::server();
-    let refresh = measure_refresh(&server, &steady);
-    report.add(
-        "refresh_token with rotation",
-        refresh,
-        Some(auth(p.parse_refresh_form) + 3.0 * p.digest + 2.0 * p.random_token + p.token_json_with_refresh),
-        store_note("oxide-auth 3.3 µs", &steady),
-    );
+    let floor =
+        [&auth(ParseRefreshForm)[..], &[(Digest, 3.0), (RandomToken, 2.0), (TokenJsonWithRefresh, 1.0)]].concat();
+    let op = refresh_measurement(&server, &steady);
+    measure_against(report, "refresh_token with rotation", op, &floor, inputs, || {
+        store_note("oxide-auth 3.3 µs", &steady)
+    });
 
     // Introspection and the resource check add nothing to the store: it holds the tokens they
     // read, and a lookup never meets the same token twice in a row.
@@ -299,48 +341,63 @@ fn operations(report: &mut Report, p: &Primitives) {
     let tokens: Vec<String> = (0..LOOKED_UP)
         .map(|_| token_field(&block_on(server.token_endpoint(&client_credentials_request())).body, "access_token"))
         .collect();
-    let (introspection, check) = lookups(&server, &tokens);
+    let lookups = Lookups::new(&server, &tokens);
     let note = format!("store: {LOOKED_UP} tokens, each read in turn");
-    report.add(
-        "introspection of an active token",
-        introspection,
-        Some(auth(p.parse_introspection_form) + p.digest + p.introspection_json),
-        format!("Authlib 12 µs; {note}"),
-    );
-    report.add("protected resource token check", check, Some(p.digest), note);
+    let floor = [&auth(ParseIntrospectionForm)[..], &[(Digest, 1.0), (IntrospectionJson, 1.0)]].concat();
+    measure_against(report, "introspection of an active token", lookups.introspection(), &floor, inputs, || {
+        format!("Authlib 12 µs; {note}")
+    });
+    measure_against(report, "protected resource token check", lookups.check(), &[(Digest, 1.0)], inputs, || {
+        note.clone()
+    });
 }
 
 /// How many different tokens the lookup benchmarks read in turn.
 const LOOKED_UP: usize = 1024;
 
-/// Medians of introspection and of the protected-resource check, reading `tokens` in turn.
-fn lookups(server: &AuthorizationServer, tokens: &[String]) -> (f64, f64) {
-    let introspect: Vec<Request> = tokens
-        .iter()
-        .map(|token| {
-            Request::post("/introspect").with_header("Authorization", SVC_BASIC).with_form(&[("token", token)])
-        })
-        .collect();
-    for request in &introspect {
-        let body = block_on(server.introspection_endpoint(request)).body;
-        assert!(body.starts_with(br#"{"active":true"#), "every looked-up token is active");
+/// Introspection and protected-resource requests for a set of tokens, read in turn.
+struct Lookups<'a> {
+    server: &'a AuthorizationServer,
+    introspect: Vec<Request>,
+    api: Vec<Request>,
+    read: Scope,
+}
+
+impl<'a> Lookups<'a> {
+    fn new(server: &'a AuthorizationServer, tokens: &[String]) -> Self {
+        let introspect: Vec<Request> = tokens
+            .iter()
+            .map(|token| {
+                Request::post("/introspect").with_header("Authorization", SVC_BASIC).with_form(&[("token", token)])
+            })
+            .collect();
+        for request in &introspect {
+            let body = block_on(server.introspection_endpoint(request)).body;
+            assert!(body.starts_with(br#"{"active":true"#), "every looked-up token is active");
+        }
+        let api = tokens
+            .iter()
+            .map(|token| Request::get("/api/me").with_header("Authorization", format!("Bearer {token}")))
+            .collect();
+        Lookups { server, introspect, api, read: Scope::parse("read").expect("scope") }
     }
-    let mut next = 0usize;
-    let introspection = median_ns(|_| {
-        next = (next + 1) % introspect.len();
-        drop(black_box(block_on(server.introspection_endpoint(&introspect[next])).body));
-    });
-    let guard = server.resource_guard();
-    let api: Vec<Request> = tokens
-        .iter()
-        .map(|token| Request::get("/api/me").with_header("Authorization", format!("Bearer {token}")))
-        .collect();
-    let read = Scope::parse("read").expect("scope");
-    let check = median_ns(|_| {
-        next = (next + 1) % api.len();
-        drop(black_box(block_on(guard.authorize(&api[next], &read))));
-    });
-    (introspection, check)
+
+    fn introspection(&self) -> Measurement<'_> {
+        let mut next = 0usize;
+        Measurement::of(move || {
+            next = (next + 1) % self.introspect.len();
+            drop(black_box(block_on(self.server.introspection_endpoint(&self.introspect[next])).body));
+        })
+    }
+
+    fn check(&self) -> Measurement<'_> {
+        let guard = self.server.resource_guard();
+        let mut next = 0usize;
+        Measurement::of(move || {
+            next = (next + 1) % self.api.len();
+            drop(black_box(block_on(guard.authorize(&self.api[next], &self.read))));
+        })
+    }
 }
 
 /// The operations growth is reported for, by their row names in the main table.
@@ -352,13 +409,12 @@ const GROWTH_OPERATIONS: [&str; 5] = [
     "protected resource token check",
 ];
 
-/// Fills a server with `live` client-credentials tokens (measuring resident memory per token,
-/// first thing in the process so the growth is the store's), then `live / 20` code exchanges
-/// (their codes, families, access and refresh tokens), all issued ahead (see
-/// [`SteadyStore::fill_ahead`]); then measures the operations of [`GROWTH_OPERATIONS`] on it,
-/// sweeping what each batch issues as the small store's measurements do. Resident memory per
-/// token is printed when `measure_memory` (in the first round: later fills reuse what the
-/// first one freed).
+/// Fills a server with `live` client-credentials tokens (measuring resident memory per token
+/// when `measure_memory`: first thing in the process, so the growth is the store's), then
+/// `live / 20` code exchanges (their codes, families, access and refresh tokens), all issued
+/// ahead (see [`SteadyStore::fill_ahead`]); then measures the operations of
+/// [`GROWTH_OPERATIONS`] on it, each in turns with the same operation on a small store, and
+/// reports the large store's figures and, round by round, their ratio to the small store's.
 fn growth(report: &mut Report, live: usize, measure_memory: bool) {
     let before = resident_bytes().filter(|_| measure_memory);
     let (server, steady) = server();
@@ -384,13 +440,27 @@ fn growth(report: &mut Report, live: usize, measure_memory: bool) {
     let (codes, tokens) = steady.store.len();
     println!("growth store: {codes} codes and {tokens} tokens, before each batch's own");
 
-    let big = |name: &str| format!("{name}, {live}+ live tokens");
-    report.add(&big(GROWTH_OPERATIONS[0]), measure_client_credentials(&server, &steady), None, "");
-    report.add(&big(GROWTH_OPERATIONS[1]), measure_exchange(&server, &steady), None, "");
-    report.add(&big(GROWTH_OPERATIONS[2]), measure_refresh(&server, &steady), None, "");
-    let (introspection, check) = lookups(&server, &sampled);
-    report.add(&big(GROWTH_OPERATIONS[3]), introspection, None, "");
-    report.add(&big(GROWTH_OPERATIONS[4]), check, None, "");
+    let (small_server, small_steady) = self::server();
+    let small_tokens: Vec<String> = (0..LOOKED_UP)
+        .map(|_| token_field(&block_on(small_server.token_endpoint(&request)).body, "access_token"))
+        .collect();
+    let (lookups, small_lookups) = (Lookups::new(&server, &sampled), Lookups::new(&small_server, &small_tokens));
+    let pairs = [
+        (
+            client_credentials_measurement(&server, &steady),
+            client_credentials_measurement(&small_server, &small_steady),
+        ),
+        (exchange_measurement(&server, &steady), exchange_measurement(&small_server, &small_steady)),
+        (refresh_measurement(&server, &steady), refresh_measurement(&small_server, &small_steady)),
+        (lookups.introspection(), small_lookups.introspection()),
+        (lookups.check(), small_lookups.check()),
+    ];
+    for (name, (large, small)) in GROWTH_OPERATIONS.iter().zip(pairs) {
+        let medians = medians_in_turns(&mut [large, small]);
+        report.add(&format!("{name}, {live}+ live tokens"), medians[0], None, "");
+        report
+            .compare(&format!("growth: {name} with {live}+ live tokens, to the small store"), medians[0] / medians[1]);
+    }
 }
 
 /// How many live tokens the growth measurements fill the store with: `GRANTRY_BENCH_LIVE`,
@@ -419,38 +489,59 @@ impl std::hash::Hasher for FirstWord {
 
 /// The memory system's share of growth, with no grantry code around it: one insert of a fresh
 /// digest with a boxed 104-byte slot (what the memory store keeps per token) into a locked
-/// hash table of `entries` entries. What a batch inserts is removed before the next, and a
-/// batch is at most [`SMALL_STORE_BATCH`] inserts, as in the store's own measurements: a bigger
-/// one would grow the small table many times over inside the timed region.
+/// hash table, of 1,000 entries and of `entries`, measured in turns. What a batch inserts is
+/// removed before the next, and a batch is at most [`SMALL_STORE_BATCH`] inserts, as in the
+/// store's own measurements: a bigger one would grow the small table many times over inside
+/// the timed region. Reports both and, round by round, their ratio.
 ///
 /// A lower bound: in this tight loop the processor overlaps one insert's cache misses with the
 /// next one's work, which a request's microsecond of other work between inserts does not allow.
-fn bare_table_insert_ns(entries: usize) -> f64 {
-    type Table = std::collections::HashMap<[u8; 32], (u64, Box<[u64; 13]>), BuildHasherDefault<FirstWord>>;
-    let generator = RandomTokenGenerator;
-    let digest = || *TokenDigest::of(&generator.generate(CredentialKind::AccessToken)).as_bytes();
-    let table = Mutex::new(Table::default());
-    {
-        let mut table = table.lock().unwrap();
+fn bare_table_inserts(report: &mut Report, entries: usize) {
+    let (small, large) = (BareTable::new(1_000), BareTable::new(entries));
+    let medians = medians_in_turns(&mut [small.measurement(), large.measurement()]);
+    report.add("primitive: bare hash table insert, 1000 entries", medians[0], None, "");
+    report.add(&format!("primitive: bare hash table insert, {entries} entries"), medians[1], None, "");
+    report.compare(
+        &format!("growth: a bare hash table insert (no grantry code) at {entries} entries, to 1000"),
+        medians[1] / medians[0],
+    );
+}
+
+type BareMap = std::collections::HashMap<[u8; 32], (u64, Box<[u64; 13]>), BuildHasherDefault<FirstWord>>;
+
+/// A locked table of random digests, and the keys the last batch inserted.
+struct BareTable {
+    table: Mutex<BareMap>,
+    pending: Mutex<Vec<[u8; 32]>>,
+}
+
+fn random_digest() -> [u8; 32] {
+    *TokenDigest::of(&RandomTokenGenerator.generate(CredentialKind::AccessToken)).as_bytes()
+}
+
+impl BareTable {
+    fn new(entries: usize) -> Self {
+        let mut table = BareMap::default();
         for _ in 0..entries {
-            table.insert(digest(), (0, Box::new([0; 13])));
+            table.insert(random_digest(), (0, Box::new([0; 13])));
         }
+        BareTable { table: Mutex::new(table), pending: Mutex::new(Vec::new()) }
     }
-    let mut pending: Vec<[u8; 32]> = Vec::new();
-    median_ns_batched_up_to(
-        SMALL_STORE_BATCH,
-        |n| {
-            let mut table = table.lock().unwrap();
+
+    fn measurement(&self) -> Measurement<'_> {
+        let setup = |n| {
+            let mut table = self.table.lock().unwrap();
+            let mut pending = self.pending.lock().unwrap();
             for key in pending.drain(..) {
                 table.remove(&key);
             }
-            pending = (0..n).map(|_| digest()).collect();
+            *pending = (0..n).map(|_| random_digest()).collect();
             pending.clone()
-        },
-        |key| {
-            table.lock().unwrap().insert(*key, (START, Box::new([0; 13])));
-        },
-    )
+        };
+        Measurement::batched(SMALL_STORE_BATCH, setup, |key| {
+            self.table.lock().unwrap().insert(*key, (START, Box::new([0; 13])));
+        })
+    }
 }
 
 /// Operations per second completed by `threads` threads each running `op`, over phases of
@@ -571,47 +662,32 @@ fn main() {
         }
         let (server, steady) = server();
         let ns = match op.as_str() {
-            "client_credentials" => measure_client_credentials(&server, &steady),
-            "refresh_token" => measure_refresh(&server, &steady),
-            "authorization_code" => measure_exchange(&server, &steady),
+            "client_credentials" => client_credentials_measurement(&server, &steady),
+            "refresh_token" => refresh_measurement(&server, &steady),
+            "authorization_code" => exchange_measurement(&server, &steady),
             other => panic!("GRANTRY_BENCH_PROFILE: no operation {other:?}"),
         };
+        let ns = medians_in_turns(&mut [ns])[0];
         println!("{op} {}", support::fmt_ns(ns));
         return;
     }
     let growth_live = growth_live();
-    let bare_small_name = "primitive: bare hash table insert, 1000 entries";
-    let bare_large_name = format!("primitive: bare hash table insert, {growth_live} entries");
+    let inputs = PrimitiveInputs::new();
     let rounds = support::rounds();
     for round in 1..=rounds {
         println!("\nround {round} of {rounds}");
         // Growth first: in the first round the process is still fresh, so resident memory
         // growth is the store's.
         growth(&mut report, growth_live, round == 1);
-        report.add(bare_small_name, bare_table_insert_ns(1_000), None, "");
-        report.add(&bare_large_name, bare_table_insert_ns(growth_live), None, "");
-        let p = primitives(&mut report);
-        operations(&mut report, &p);
+        bare_table_inserts(&mut report, growth_live);
+        operations(&mut report, &inputs);
     }
     let scaled = client_credentials_scaling(support::budget().max(Duration::from_secs(1)));
     print_scaling(scaled);
     let ((one, two), (sha_one, sha_two)) = scaled;
     report.print("grantry-grants operations (median per operation, one thread)");
     println!();
-    // Each growth ratio is the median of the rounds' ratios, with their range.
-    let growth_ratio = |large: &str, small: &str| {
-        let ratios = report.ratios(large, small);
-        format!("{:.2}× ({} over the rounds)", support::median_of(&ratios), support::fmt_range(&ratios))
-    };
-    for name in GROWTH_OPERATIONS {
-        let ratio = growth_ratio(&format!("{name}, {growth_live}+ live tokens"), name);
-        println!("growth: {name} with {growth_live}+ live tokens costs {ratio} its cost on the small store");
-    }
-    println!(
-        "growth: a bare hash table insert (no grantry code) costs {} at {growth_live} entries ({} more)",
-        growth_ratio(&bare_large_name, bare_small_name),
-        support::fmt_ns(report.median(&bare_large_name) - report.median(bare_small_name))
-    );
+    report.print_comparisons();
     println!(
         "2-thread scaling of client_credentials: {:.2}× (a SHA-256 loop sharing nothing: {:.2}×)",
         two / one,

@@ -66,67 +66,124 @@ pub fn range_of(values: &[f64]) -> (f64, f64) {
     values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
 }
 
-/// The median, over batches, of the mean time of one call of `op`, in nanoseconds.
-/// `op` gets the index of the call within its batch.
-pub fn median_ns(mut op: impl FnMut(usize)) -> f64 {
-    median_ns_batched(|n| (0..n).collect(), |&i| op(i))
-}
-
-/// Like [`median_ns`], for operations that consume their input (a code, a refresh token):
-/// each batch's inputs are made by `setup` outside the timed region, and dropped outside it
-/// too (the server API borrows a request: freeing it is the caller's cost, not the engine's).
-pub fn median_ns_batched<T>(setup: impl FnMut(usize) -> Vec<T>, op: impl FnMut(&T)) -> f64 {
-    median_ns_batched_up_to(1 << 16, setup, op)
-}
-
-/// [`median_ns_batched`] with batches of at most `max_batch` calls.
-pub fn median_ns_batched_up_to<T>(
+/// Something to time, a batch at a time, in turns with others (see [`medians_in_turns`]).
+pub struct Measurement<'a> {
+    /// Times a batch of `n` calls, inputs made and dropped outside the timed region.
+    run: Box<dyn FnMut(usize) -> Duration + 'a>,
     max_batch: usize,
-    mut setup: impl FnMut(usize) -> Vec<T>,
-    mut op: impl FnMut(&T),
-) -> f64 {
-    let mut batch = 16usize.min(max_batch);
-    loop {
-        let inputs = setup(batch);
-        let start = Instant::now();
-        for input in &inputs {
-            op(black_box(input));
-        }
-        let elapsed = start.elapsed();
-        drop(inputs);
-        if elapsed >= Duration::from_micros(1000) || batch >= max_batch {
-            break;
-        }
-        batch = (batch * 2).min(max_batch);
-    }
-    let deadline = Instant::now() + budget();
-    let mut means = Vec::new();
-    while Instant::now() < deadline || means.len() < 11 {
-        let inputs = setup(batch);
-        let start = Instant::now();
-        for input in &inputs {
-            op(black_box(input));
-        }
-        means.push(start.elapsed().as_nanos() as f64 / batch as f64);
-        drop(inputs);
-    }
-    means.sort_by(f64::total_cmp);
-    means[means.len() / 2]
 }
 
-/// The client-authentication primitives every Basic-authenticated token request pays:
-/// decoding `credentials` (the base64 of an `Authorization: Basic` header) into text, and
-/// comparing `secret` with itself in constant time. Returns (decode, compare) in nanoseconds.
-pub fn basic_auth_primitives_ns(credentials: &str, secret: &str) -> (f64, f64) {
+impl<'a> Measurement<'a> {
+    /// Calls of `op` on inputs that `setup` makes before each batch, in batches of at most
+    /// `max_batch`.
+    pub fn batched<T: 'a>(
+        max_batch: usize,
+        mut setup: impl FnMut(usize) -> Vec<T> + 'a,
+        mut op: impl FnMut(&T) + 'a,
+    ) -> Self {
+        let run = move |n: usize| {
+            // The first calls of a batch, untimed, warm what the measurement taking its turn
+            // before this one evicted.
+            let warm = (n / 8).max(4);
+            let inputs = setup(n + warm);
+            let (warming, timed) = inputs.split_at(warm.min(inputs.len()));
+            for input in warming {
+                op(black_box(input));
+            }
+            let start = Instant::now();
+            for input in timed {
+                op(black_box(input));
+            }
+            let elapsed = start.elapsed();
+            drop(inputs);
+            elapsed
+        };
+        Measurement { run: Box::new(run), max_batch }
+    }
+
+    /// Calls of `op`, which takes no input, in batches of at most [`SMALL_STORE_BATCH`]: as
+    /// long as an operation's on the small store. A batch of a primitive a millisecond long
+    /// evicted so much of what the operation taking its turn next had in cache that the
+    /// operation measured 10–40 % slower in turns than alone; at this length the two agree.
+    pub fn of(op: impl FnMut() + 'a) -> Self {
+        let mut op = op;
+        Measurement::batched(SMALL_STORE_BATCH, |n| vec![(); n], move |_| op())
+    }
+
+    /// The batch size at which a batch takes a millisecond, or `max_batch`.
+    fn calibrate(&mut self) -> usize {
+        let mut batch = 16usize.min(self.max_batch);
+        while batch < self.max_batch && (self.run)(batch) < Duration::from_micros(1000) {
+            batch = (batch * 2).min(self.max_batch);
+        }
+        batch
+    }
+}
+
+/// The median, over batches, of each measurement's mean time per call, in nanoseconds. The
+/// measurements take turns, a batch of each per turn, so whatever the machine does meanwhile
+/// weighs on all of them alike: an operation and the primitives of its floor, measured
+/// together, give a ratio that a slow spell does not skew. One measurement runs for its
+/// [`budget`], several for two (the operation's and its floor's), and each for 11 batches at
+/// least.
+pub fn medians_in_turns(measurements: &mut [Measurement<'_>]) -> Vec<f64> {
+    let batches: Vec<usize> = measurements.iter_mut().map(Measurement::calibrate).collect();
+    let mut means = vec![Vec::new(); measurements.len()];
+    let shares = if measurements.len() > 1 { 2 } else { 1 };
+    let deadline = Instant::now() + budget() * shares;
+    while Instant::now() < deadline || means.iter().any(|m| m.len() < 11) {
+        for ((measurement, &batch), means) in measurements.iter_mut().zip(&batches).zip(&mut means) {
+            means.push((measurement.run)(batch).as_nanos() as f64 / batch as f64);
+        }
+    }
+    means.iter().map(|m| median_of(m)).collect()
+}
+
+/// A primitive of an operation's floor: its row name, how many times the operation pays it,
+/// and how to measure it.
+pub struct FloorPart<'a> {
+    pub name: &'static str,
+    pub times: f64,
+    pub measurement: Measurement<'a>,
+}
+
+/// Measures `op` in turns with the primitives of its floor, and adds this round's rows: each
+/// primitive, and the operation beside its floor (the primitives' sum, each as many times as
+/// the operation pays it). `note` is asked for after the measurement.
+pub fn measure_against_floor(
+    report: &mut Report,
+    name: &str,
+    op: Measurement<'_>,
+    floor: Vec<FloorPart<'_>>,
+    note: impl FnOnce() -> String,
+) {
+    let (names, times): (Vec<_>, Vec<_>) = floor.iter().map(|part| (part.name, part.times)).unzip();
+    let mut measurements = vec![op];
+    measurements.extend(floor.into_iter().map(|part| part.measurement));
+    let medians = medians_in_turns(&mut measurements);
+    let mut floor_ns = 0.0;
+    for ((name, times), &median) in names.iter().zip(&times).zip(&medians[1..]) {
+        report.add(name, median, None, "");
+        floor_ns += times * median;
+    }
+    report.add(name, medians[0], Some(floor_ns), note());
+}
+
+/// A client-authentication primitive every Basic-authenticated token request pays: decoding
+/// `credentials` (the base64 of an `Authorization: Basic` header) into text.
+pub fn basic_decode_measurement(credentials: &str) -> Measurement<'_> {
     use base64::Engine as _;
-    let decode = median_ns(|_| {
+    Measurement::of(move || {
         let raw = base64::engine::general_purpose::STANDARD.decode(black_box(credentials)).unwrap_or_default();
         black_box(String::from_utf8(raw).ok());
-    });
-    let compare = median_ns(|_| {
+    })
+}
+
+/// The other: comparing `secret` with itself in constant time.
+pub fn secret_compare_measurement(secret: &str) -> Measurement<'_> {
+    Measurement::of(move || {
         black_box(constant_time_eq(black_box(secret.as_bytes()), black_box(secret.as_bytes())));
-    });
-    (decode, compare)
+    })
 }
 
 /// The redirect URI of [`web_client`].
@@ -230,24 +287,25 @@ impl SteadyStore {
         self.peak.load(Ordering::Relaxed)
     }
 
-    /// [`median_ns`], clearing the store before each batch.
-    pub fn median_ns(&self, mut op: impl FnMut(usize)) -> f64 {
-        self.median_ns_batched(|n| (0..n).collect(), |&i| op(i))
+    /// A [`Measurement`] of `op` on this store, cleared before each batch when it is due.
+    pub fn measurement<'a>(&'a self, mut op: impl FnMut(usize) + 'a) -> Measurement<'a> {
+        self.measurement_batched(|n| (0..n).collect(), move |&i| op(i))
     }
 
-    /// [`median_ns_batched`], clearing the store before each batch's setup when it is due (see
-    /// [`clear_if_due`](Self::clear_if_due)). A batch is at most [`SMALL_STORE_BATCH`]
-    /// operations, so what it meets is a store of about a thousand codes and tokens (plus any
-    /// standing population), not one that grows with the machine's speed.
-    pub fn median_ns_batched<T>(&self, mut setup: impl FnMut(usize) -> Vec<T>, op: impl FnMut(&T)) -> f64 {
-        median_ns_batched_up_to(
-            SMALL_STORE_BATCH,
-            |n| {
-                self.clear_if_due(n);
-                setup(n)
-            },
-            op,
-        )
+    /// A [`Measurement`] of `op` on inputs `setup` makes, the store cleared before each batch's
+    /// setup when it is due (see [`clear_if_due`](Self::clear_if_due)). A batch is at most
+    /// [`SMALL_STORE_BATCH`] operations, so what it meets is a store of about a thousand codes
+    /// and tokens (plus any standing population), not one that grows with the machine's speed.
+    pub fn measurement_batched<'a, T: 'a>(
+        &'a self,
+        mut setup: impl FnMut(usize) -> Vec<T> + 'a,
+        op: impl FnMut(&T) + 'a,
+    ) -> Measurement<'a> {
+        let setup = move |n| {
+            self.clear_if_due(n);
+            setup(n)
+        };
+        Measurement::batched(SMALL_STORE_BATCH, setup, op)
     }
 
     /// Clears the store before a batch of `n` operations unless what the batches since the
@@ -297,10 +355,12 @@ impl Row {
     }
 }
 
-/// Collects rows, a measurement per round each, and prints them as a table.
+/// Collects rows, a measurement per round each, and prints them as a table; and comparisons,
+/// a ratio per round each.
 #[derive(Default)]
 pub struct Report {
     rows: Vec<Row>,
+    comparisons: Vec<(String, Vec<f64>)>,
 }
 
 impl Report {
@@ -329,6 +389,21 @@ impl Report {
     pub fn ratios(&self, numerator: &str, denominator: &str) -> Vec<f64> {
         let (Some(n), Some(d)) = (self.row(numerator), self.row(denominator)) else { return Vec::new() };
         per_round(&n.medians, &d.medians)
+    }
+
+    /// Adds this round's `ratio` to the comparison `label` (two measurements taken in turns).
+    pub fn compare(&mut self, label: &str, ratio: f64) {
+        match self.comparisons.iter_mut().find(|(l, _)| l == label) {
+            Some((_, ratios)) => ratios.push(ratio),
+            None => self.comparisons.push((label.into(), vec![ratio])),
+        }
+    }
+
+    /// Each comparison: the median of its rounds' ratios, and their range.
+    pub fn print_comparisons(&self) {
+        for (label, ratios) in &self.comparisons {
+            println!("{label}: {:.2}× ({} over the rounds)", median_of(ratios), fmt_range(ratios));
+        }
     }
 
     fn row(&self, name: &str) -> Option<&Row> {
