@@ -1,10 +1,10 @@
 //! A small benchmark harness: medians of batch means, reported with a ratio to a floor.
 //!
-//! A run measures everything in a few rounds (`GRANTRY_BENCH_ROUNDS`, default 3), and a row's
-//! ratio to its floor is the median of its rounds' ratios, printed with their range. A machine
-//! that is slow for a few seconds then skews one round of a few rows, not the figure: in one
-//! pass, an operation and the primitives of its floor are measured up to a minute apart, and a
-//! slow spell over either moved a ratio by a third between runs.
+//! An operation is measured in turns with the primitives of its floor (see
+//! [`medians_in_turns`]), and a run measures everything in a few rounds (`GRANTRY_BENCH_ROUNDS`,
+//! default 3); a row's ratio to its floor is the median of its rounds' ratios, printed with
+//! their range. Measured apart, up to a minute between them, an operation and its floor met
+//! different spells of a shared machine, and a ratio moved by a third between runs.
 //!
 //! The engine's futures complete without waiting on the in-memory store, so they are polled
 //! to completion here without an async runtime: what is measured is the engine, not a
@@ -121,9 +121,9 @@ impl<'a> Measurement<'a> {
 }
 
 /// The median, over batches, of each measurement's mean time per call, in nanoseconds. The
-/// measurements take turns, a batch of each per turn, so whatever the machine does meanwhile
-/// weighs on all of them alike: an operation and the primitives of its floor, measured
-/// together, give a ratio that a slow spell does not skew. One measurement runs for its
+/// measurements take turns, a batch of each per turn, so a slow spell of the machine lands on
+/// all of them, not on one: an operation and the primitives of its floor, measured together,
+/// give a ratio that holds from run to run. One measurement runs for its
 /// [`budget`], several for two (the operation's and its floor's), and each for 11 batches at
 /// least.
 pub fn medians_in_turns(measurements: &mut [Measurement<'_>]) -> Vec<f64> {
