@@ -25,7 +25,7 @@ use serde_json::json;
 use std::hint::black_box;
 use support::{
     FloorPart, Measurement, REDIRECT, Report, SteadyStore, basic_decode_measurement, block_on, measure_against_floor,
-    secret_compare_measurement, web_client,
+    parse_measurement, secret_compare_measurement, web_client,
 };
 
 const ISSUER: &str = "https://auth.example";
@@ -165,11 +165,7 @@ fn main() {
     // tokens), two random tokens, the S256 of the verifier, the response's JSON.
     let exchange_floor = || {
         vec![
-            part(
-                "primitive: parse token form (4 params)",
-                1.0,
-                Measurement::of(|| drop(black_box(Params::parse(black_box(&exchange_body))))),
-            ),
+            part("primitive: parse token form (4 params)", 1.0, parse_measurement(&exchange_body)),
             part(
                 "primitive: Basic credentials decode",
                 1.0,
@@ -200,11 +196,7 @@ fn main() {
     };
     let authorize_floor = || {
         vec![
-            part(
-                "primitive: parse authorize query (7 params)",
-                1.0,
-                Measurement::of(|| drop(black_box(Params::parse(black_box(&query))))),
-            ),
+            part("primitive: parse authorize query (7 params)", 1.0, parse_measurement(&query)),
             part("primitive: 32 random bytes + base64url", 1.0, random()),
             part("primitive: SHA-256 digest of a token", 1.0, digest()),
         ]

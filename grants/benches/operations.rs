@@ -23,7 +23,7 @@ use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 use support::{
     FloorPart, Measurement, REDIRECT, Report, SMALL_STORE_BATCH, SteadyStore, basic_decode_measurement, block_on,
-    measure_against_floor, medians_in_turns, resident_bytes, secret_compare_measurement, web_client,
+    measure_against_floor, medians_in_turns, parse_measurement, resident_bytes, secret_compare_measurement, web_client,
 };
 
 const SVC_BASIC: &str = "Basic c3ZjOnN2Yy1zZWNyZXQ="; // svc:svc-secret
@@ -219,11 +219,6 @@ impl PrimitiveInputs {
             }),
         }
     }
-}
-
-/// The parse of `form`, built beforehand: only its parse is the floor's.
-fn parse_measurement(form: &[u8]) -> Measurement<'_> {
-    Measurement::of(move || drop(black_box(Params::parse(black_box(form)))))
 }
 
 /// The JSON of a token response carrying `token` (and `refresh_token`, if any).

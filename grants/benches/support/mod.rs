@@ -11,7 +11,9 @@
 //! scheduler. Shared by the benchmarks of `grantry-grants` and `grantry-extensions`.
 #![allow(dead_code)]
 
-use grantry_core::{ClientRecord, Clock, GrantType, MemoryStore, ServerConfig, Storage, Timestamp, constant_time_eq};
+use grantry_core::{
+    ClientRecord, Clock, GrantType, MemoryStore, Params, ServerConfig, Storage, Timestamp, constant_time_eq,
+};
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
@@ -167,6 +169,12 @@ pub fn measure_against_floor(
         floor_ns += times * median;
     }
     report.add(name, medians[0], Some(floor_ns), note());
+}
+
+/// The parse of `form`, a request's form or query built beforehand: only its parse is the
+/// floor's.
+pub fn parse_measurement(form: &[u8]) -> Measurement<'_> {
+    Measurement::of(move || drop(black_box(Params::parse(black_box(form)))))
 }
 
 /// A client-authentication primitive every Basic-authenticated token request pays: decoding
