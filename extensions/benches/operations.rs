@@ -13,7 +13,7 @@ mod support;
 use base64::Engine as _;
 use grantry_core::{
     AuthorizationServer, ClientRecord, Consent, CredentialKind, GrantType, Params, RandomTokenGenerator, Request,
-    ServerConfig, TokenDigest, TokenGenerator,
+    ServerConfig, TokenGenerator,
 };
 use grantry_extensions::jwt::JwtBearerGrant;
 use grantry_extensions::pkce::{CodeChallenge, s256_challenge};
@@ -24,8 +24,9 @@ use rsa::traits::PublicKeyParts as _;
 use serde_json::json;
 use std::hint::black_box;
 use support::{
-    FloorPart, Measurement, REDIRECT, Report, SteadyStore, basic_decode_measurement, block_on, measure_against_floor,
-    parse_measurement, secret_compare_measurement, web_client,
+    FloorPart, Measurement, REDIRECT, Report, SteadyStore, basic_decode_measurement, block_on, digest_measurement,
+    measure_against_floor, parse_measurement, random_token_measurement, secret_compare_measurement,
+    token_json_measurement, web_client,
 };
 
 const ISSUER: &str = "https://auth.example";
@@ -54,15 +55,6 @@ fn rsa_key() -> Rsa {
         decoding: DecodingKey::from_rsa_components(&n, &e).expect("components"),
         jwk: json!({"kty": "RSA", "kid": "k1", "use": "sig", "n": n, "e": e}),
     }
-}
-
-/// The token response, serialised the ordinary way (serde derive): the JSON floor.
-#[derive(serde::Serialize)]
-struct TokenJson<'a> {
-    access_token: &'a str,
-    token_type: &'a str,
-    expires_in: u64,
-    refresh_token: &'a str,
 }
 
 /// A server requiring PKCE, on a store the benchmark sweeps between batches.
@@ -124,8 +116,7 @@ fn main() {
         return;
     }
     let mut report = Report::default();
-    let generator = RandomTokenGenerator;
-    let token = generator.generate(CredentialKind::AccessToken);
+    let token = RandomTokenGenerator.generate(CredentialKind::AccessToken);
     // The requests are built once, outside the timed region: only their parse is the floor's.
     let exchange_body = exchange(CHALLENGE).body().to_vec();
     let authorize = authorize_request();
@@ -154,12 +145,6 @@ fn main() {
     let rs_request = Request::post("/token").with_form(&[("grant_type", grant), ("assertion", &rs256)]);
     let hs_request = Request::post("/token").with_form(&[("grant_type", grant), ("assertion", &hs256)]);
 
-    let random = || Measurement::of(|| drop(black_box(generator.generate(CredentialKind::AccessToken))));
-    let digest = || {
-        Measurement::of(|| {
-            black_box(TokenDigest::of(black_box(&token)));
-        })
-    };
     let part = |name, times, measurement| FloorPart { name, times, measurement };
     // The exchange's floor: its form, Basic authentication, three digests (the code and two
     // tokens), two random tokens, the S256 of the verifier, the response's JSON.
@@ -172,8 +157,8 @@ fn main() {
                 basic_decode_measurement(WEB_BASIC.trim_start_matches("Basic ")),
             ),
             part("primitive: constant-time secret compare", 1.0, secret_compare_measurement("web-secret")),
-            part("primitive: SHA-256 digest of a token", 3.0, digest()),
-            part("primitive: 32 random bytes + base64url", 2.0, random()),
+            part("primitive: SHA-256 digest of a token", 3.0, digest_measurement(&token)),
+            part("primitive: 32 random bytes + base64url", 2.0, random_token_measurement()),
             part(
                 "primitive: PKCE S256 of a verifier",
                 1.0,
@@ -182,23 +167,15 @@ fn main() {
             part(
                 "primitive: token response JSON (with refresh token)",
                 1.0,
-                Measurement::of(|| {
-                    let body = TokenJson {
-                        access_token: black_box(&token),
-                        token_type: "Bearer",
-                        expires_in: 3600,
-                        refresh_token: &token,
-                    };
-                    black_box(serde_json::to_vec(&body).unwrap_or_default());
-                }),
+                token_json_measurement(&token, Some(&token)),
             ),
         ]
     };
     let authorize_floor = || {
         vec![
             part("primitive: parse authorize query (7 params)", 1.0, parse_measurement(&query)),
-            part("primitive: 32 random bytes + base64url", 1.0, random()),
-            part("primitive: SHA-256 digest of a token", 1.0, digest()),
+            part("primitive: 32 random bytes + base64url", 1.0, random_token_measurement()),
+            part("primitive: SHA-256 digest of a token", 1.0, digest_measurement(&token)),
         ]
     };
     let verify_rs = || {

@@ -23,7 +23,8 @@ use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 use support::{
     FloorPart, Measurement, REDIRECT, Report, SMALL_STORE_BATCH, SteadyStore, basic_decode_measurement, block_on,
-    measure_against_floor, medians_in_turns, parse_measurement, resident_bytes, secret_compare_measurement, web_client,
+    digest_measurement, measure_against_floor, medians_in_turns, parse_measurement, random_token_measurement,
+    resident_bytes, secret_compare_measurement, token_json_measurement, web_client,
 };
 
 const SVC_BASIC: &str = "Basic c3ZjOnN2Yy1zZWNyZXQ="; // svc:svc-secret
@@ -92,18 +93,6 @@ fn refresh_requests(server: &AuthorizationServer, n: usize) -> Vec<Request> {
 fn token_field(body: &[u8], field: &str) -> String {
     let json: serde_json::Value = serde_json::from_slice(body).expect("json");
     json[field].as_str().expect("field").to_owned()
-}
-
-/// A token response with the fields every measured response carries, serialised the ordinary
-/// way (serde derive): the JSON floor. It leaves out `scope`, which only the refresh response
-/// states (it asks for no scope, RFC 6749 §5.1), so that floor is a little low.
-#[derive(serde::Serialize)]
-struct TokenJson<'a> {
-    access_token: &'a str,
-    token_type: &'a str,
-    expires_in: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<&'a str>,
 }
 
 /// The smallest active introspection response, serialised the ordinary way.
@@ -196,12 +185,8 @@ impl PrimitiveInputs {
             Primitive::ParseAuthorizeQuery => parse_measurement(&self.authorize_query),
             Primitive::BasicDecode => basic_decode_measurement("c3ZjOnN2Yy1zZWNyZXQ="),
             Primitive::SecretCompare => secret_compare_measurement("svc-secret"),
-            Primitive::RandomToken => {
-                Measurement::of(|| drop(black_box(RandomTokenGenerator.generate(CredentialKind::AccessToken))))
-            }
-            Primitive::Digest => Measurement::of(move || {
-                black_box(TokenDigest::of(black_box(token)));
-            }),
+            Primitive::RandomToken => random_token_measurement(),
+            Primitive::Digest => digest_measurement(token),
             Primitive::TokenJson => token_json_measurement(token, None),
             Primitive::TokenJsonWithRefresh => token_json_measurement(token, Some(token)),
             Primitive::IntrospectionJson => Measurement::of(|| {
@@ -219,14 +204,6 @@ impl PrimitiveInputs {
             }),
         }
     }
-}
-
-/// The JSON of a token response carrying `token` (and `refresh_token`, if any).
-fn token_json_measurement<'a>(token: &'a str, refresh_token: Option<&'a str>) -> Measurement<'a> {
-    Measurement::of(move || {
-        let body = TokenJson { access_token: black_box(token), token_type: "Bearer", expires_in: 3600, refresh_token };
-        black_box(serde_json::to_vec(&body).unwrap_or_default());
-    })
 }
 
 /// Measures `op` in turns with the primitives of its floor (each primitive and how many times

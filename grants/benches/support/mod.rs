@@ -12,7 +12,8 @@
 #![allow(dead_code)]
 
 use grantry_core::{
-    ClientRecord, Clock, GrantType, MemoryStore, Params, ServerConfig, Storage, Timestamp, constant_time_eq,
+    ClientRecord, Clock, CredentialKind, GrantType, MemoryStore, Params, RandomTokenGenerator, ServerConfig, Storage,
+    Timestamp, TokenDigest, TokenGenerator, constant_time_eq,
 };
 use std::future::Future;
 use std::hint::black_box;
@@ -175,6 +176,38 @@ pub fn measure_against_floor(
 /// floor's.
 pub fn parse_measurement(form: &[u8]) -> Measurement<'_> {
     Measurement::of(move || drop(black_box(Params::parse(black_box(form)))))
+}
+
+/// A new token: 32 random bytes, base64url-encoded.
+pub fn random_token_measurement() -> Measurement<'static> {
+    Measurement::of(|| drop(black_box(RandomTokenGenerator.generate(CredentialKind::AccessToken))))
+}
+
+/// The SHA-256 digest of `token`, as stores key it.
+pub fn digest_measurement(token: &str) -> Measurement<'_> {
+    Measurement::of(move || {
+        black_box(TokenDigest::of(black_box(token)));
+    })
+}
+
+/// A token response with the fields every measured response carries, serialised the ordinary
+/// way (serde derive): the JSON floor. It leaves out `scope`, which only the refresh response
+/// states (it asks for no scope, RFC 6749 §5.1), so that floor is a little low.
+#[derive(serde::Serialize)]
+struct TokenJson<'a> {
+    access_token: &'a str,
+    token_type: &'a str,
+    expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+}
+
+/// The JSON of a token response carrying `token` (and `refresh_token`, if any).
+pub fn token_json_measurement<'a>(token: &'a str, refresh_token: Option<&'a str>) -> Measurement<'a> {
+    Measurement::of(move || {
+        let body = TokenJson { access_token: black_box(token), token_type: "Bearer", expires_in: 3600, refresh_token };
+        black_box(serde_json::to_vec(&body).unwrap_or_default());
+    })
 }
 
 /// A client-authentication primitive every Basic-authenticated token request pays: decoding
