@@ -157,13 +157,9 @@ fn main() {
                 basic_decode_measurement(WEB_BASIC.trim_start_matches("Basic ")),
             ),
             part("primitive: constant-time secret compare", 1.0, secret_compare_measurement("web-secret")),
-            part("primitive: SHA-256 digest of a token", 3.0, digest_measurement(&token)),
+            part(support::DIGEST, 3.0, digest_measurement(&token)),
             part("primitive: 32 random bytes + base64url", 2.0, random_token_measurement()),
-            part(
-                "primitive: PKCE S256 of a verifier",
-                1.0,
-                Measurement::of(|| drop(black_box(s256_challenge(black_box(VERIFIER))))),
-            ),
+            part(support::S256, 1.0, Measurement::of(|| drop(black_box(s256_challenge(black_box(VERIFIER)))))),
             part(
                 "primitive: token response JSON (with refresh token)",
                 1.0,
@@ -175,7 +171,7 @@ fn main() {
         vec![
             part("primitive: parse authorize query (7 params)", 1.0, parse_measurement(&query)),
             part("primitive: 32 random bytes + base64url", 1.0, random_token_measurement()),
-            part("primitive: SHA-256 digest of a token", 1.0, digest_measurement(&token)),
+            part(support::DIGEST, 1.0, digest_measurement(&token)),
         ]
     };
     let verify_rs = || {

@@ -137,7 +137,7 @@ impl Primitive {
             Primitive::BasicDecode => "primitive: Basic credentials decode",
             Primitive::SecretCompare => "primitive: constant-time secret compare",
             Primitive::RandomToken => "primitive: 32 random bytes + base64url",
-            Primitive::Digest => "primitive: SHA-256 digest of a token",
+            Primitive::Digest => support::DIGEST,
             Primitive::TokenJson => "primitive: token response JSON",
             Primitive::TokenJsonWithRefresh => "primitive: token response JSON, with refresh token",
             Primitive::IntrospectionJson => "primitive: introspection JSON",
@@ -641,6 +641,12 @@ fn main() {
         };
         let ns = medians_in_turns(&mut [ns])[0];
         println!("{op} {}", support::fmt_ns(ns));
+        return;
+    }
+    // Under callgrind (see `support::count_file`): the operations' instructions, once.
+    if support::count_file().is_some() {
+        operations(&mut report, &PrimitiveInputs::new());
+        report.print("grantry-grants operations");
         return;
     }
     let growth_live = growth_live();

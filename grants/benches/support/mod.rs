@@ -6,6 +6,9 @@
 //! their range. Measured apart, up to a minute between them, an operation and its floor met
 //! different spells of a shared machine, and a ratio moved by a third between runs.
 //!
+//! Under callgrind, with `GRANTRY_BENCH_COUNT` set, a run counts instructions instead (see
+//! [`count_file`]): a figure the machine's load does not move.
+//!
 //! The engine's futures complete without waiting on the in-memory store, so they are polled
 //! to completion here without an async runtime: what is measured is the engine, not a
 //! scheduler. Shared by the benchmarks of `grantry-grants` and `grantry-extensions`.
@@ -35,10 +38,46 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// How many rounds a run measures everything in: `GRANTRY_BENCH_ROUNDS`, default 3.
+/// How many rounds a run measures everything in: `GRANTRY_BENCH_ROUNDS`, default 3; one when
+/// counting instructions, which do not vary.
 pub fn rounds() -> usize {
+    if count_file().is_some() {
+        return 1;
+    }
     std::env::var("GRANTRY_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3).max(1)
 }
+
+/// The file callgrind writes its counts to (its `--callgrind-out-file`), from
+/// `GRANTRY_BENCH_COUNT`: set, the run counts instructions instead of timing. It must run
+/// under callgrind collecting only inside [`timed_batch`] and dumping after each call, as
+/// `grants/benches/count-instructions.sh` runs it:
+///
+/// ```text
+/// GRANTRY_BENCH_COUNT=/tmp/grantry.cg valgrind --tool=callgrind --callgrind-out-file=/tmp/grantry.cg \
+///     --toggle-collect=operations::support::timed_batch \
+///     --dump-after=operations::support::timed_batch <benchmark binary> --bench
+/// ```
+///
+/// (`--dump-after` wants the full name: the pattern `*timed_batch*` dumped nothing.) Each measurement then runs
+/// one batch of [`COUNTED_CALLS`], callgrind writes its count to the next numbered dump, and
+/// [`Report::print`] reads them back. Setup, warming and the store's sweeps fall outside
+/// [`timed_batch`] and are not counted.
+pub fn count_file() -> Option<String> {
+    std::env::var("GRANTRY_BENCH_COUNT").ok().filter(|file| !file.is_empty())
+}
+
+/// The calls a measurement makes when counting instructions: one batch.
+pub const COUNTED_CALLS: usize = SMALL_STORE_BATCH;
+
+/// The name of the SHA-256 digest primitive.
+pub const DIGEST: &str = "primitive: SHA-256 digest of a token";
+
+/// The name of the PKCE S256 primitive (a SHA-256 and a base64url encoding).
+pub const S256: &str = "primitive: PKCE S256 of a verifier";
+
+/// The primitives the instruction counts also report left out: valgrind does not run the
+/// CPU's SHA instructions, so under it SHA-256 runs in software, at many times their count.
+const SHA256_PRIMITIVES: [&str; 2] = [DIGEST, S256];
 
 /// How long each measurement runs in one round: `GRANTRY_BENCH_SECONDS` (default 1 s per
 /// operation in all) shared among the [`rounds`].
@@ -93,11 +132,7 @@ impl<'a> Measurement<'a> {
             for input in warming {
                 op(black_box(input));
             }
-            let start = Instant::now();
-            for input in timed {
-                op(black_box(input));
-            }
-            let elapsed = start.elapsed();
+            let elapsed = timed_batch(timed, &mut op);
             drop(inputs);
             elapsed
         };
@@ -121,6 +156,17 @@ impl<'a> Measurement<'a> {
         }
         batch
     }
+}
+
+/// Times `op` on each of `inputs`: the timed region of every batch, a function of its own so
+/// that callgrind can count exactly it (see [`count_file`]).
+#[inline(never)]
+pub fn timed_batch<T>(inputs: &[T], op: &mut impl FnMut(&T)) -> Duration {
+    let start = Instant::now();
+    for input in inputs {
+        op(black_box(input));
+    }
+    start.elapsed()
 }
 
 /// The median, over batches, of each measurement's mean time per call, in nanoseconds. The
@@ -160,6 +206,10 @@ pub fn measure_against_floor(
     floor: Vec<FloorPart<'_>>,
     note: impl FnOnce() -> String,
 ) {
+    if count_file().is_some() {
+        report.count(name, op, floor);
+        return;
+    }
     let (names, times): (Vec<_>, Vec<_>) = floor.iter().map(|part| (part.name, part.times)).unzip();
     let mut measurements = vec![op];
     measurements.extend(floor.into_iter().map(|part| part.measurement));
@@ -402,6 +452,9 @@ impl Row {
 pub struct Report {
     rows: Vec<Row>,
     comparisons: Vec<(String, Vec<f64>)>,
+    /// When counting instructions: each counted operation, with its floor's parts (name, and
+    /// times the operation pays it), in the order their batches ran.
+    counted: Vec<(String, Vec<(&'static str, f64)>)>,
 }
 
 impl Report {
@@ -447,11 +500,27 @@ impl Report {
         }
     }
 
+    /// Runs one batch of `op` and one of each part of its `floor`, for callgrind to count (see
+    /// [`count_file`]).
+    pub fn count(&mut self, name: &str, mut op: Measurement<'_>, floor: Vec<FloorPart<'_>>) {
+        (op.run)(COUNTED_CALLS);
+        let mut parts = Vec::with_capacity(floor.len());
+        for mut part in floor {
+            (part.measurement.run)(COUNTED_CALLS);
+            parts.push((part.name, part.times));
+        }
+        self.counted.push((name.into(), parts));
+    }
+
     fn row(&self, name: &str) -> Option<&Row> {
         self.rows.iter().find(|r| r.name == name)
     }
 
+    /// Prints the table: the rows measured, or, when counting instructions, the counts.
     pub fn print(&self, title: &str) {
+        if let Some(file) = count_file() {
+            return self.print_counts(title, &file);
+        }
         println!("\n## {title}\n");
         println!("| operation | median | floor | ratio to floor | ratio range over rounds | note |");
         println!("|---|---:|---:|---:|---:|---|");
@@ -464,6 +533,58 @@ impl Report {
                 (format!("{:.2}×", median_of(&ratios)), fmt_range(&ratios))
             };
             println!("| {} | {} | {floor} | {ratio} | {range} | {} |", row.name, fmt_ns(row.median()), row.note);
+        }
+    }
+}
+
+impl Report {
+    /// The counted operations' instructions per call next to their floors', read from
+    /// callgrind's numbered dumps of `file`, one per batch in the order the batches ran.
+    fn print_counts(&self, title: &str, file: &str) {
+        let mut dump = 0;
+        let mut next_count = || {
+            dump += 1;
+            let path = format!("{file}.{dump}");
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|err| {
+                panic!("GRANTRY_BENCH_COUNT: no callgrind dump {path} ({err}); run under callgrind as support::count_file says")
+            });
+            let total = text
+                .lines()
+                .find_map(|line| line.strip_prefix("summary:").or_else(|| line.strip_prefix("totals:")))
+                .and_then(|count| count.split_whitespace().next()?.parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("{path}: no instruction total"));
+            total / COUNTED_CALLS as f64
+        };
+        // The title's parenthesis describes the timed table.
+        let title = title.split(" (").next().unwrap_or(title);
+        println!("\n## {title}: instructions per call (callgrind)\n");
+        println!("| operation | instructions | floor | ratio to floor | SHA-256 left out: operation | floor | ratio |");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        let mut primitives: Vec<(&str, f64)> = Vec::new();
+        for (name, parts) in &self.counted {
+            let op = next_count();
+            let (mut floor, mut sha256) = (0.0, 0.0);
+            for &(part, times) in parts {
+                let count = next_count();
+                floor += times * count;
+                if SHA256_PRIMITIVES.contains(&part) {
+                    sha256 += times * count;
+                }
+                if !primitives.iter().any(|&(seen, _)| seen == part) {
+                    primitives.push((part, count));
+                }
+            }
+            // A floor of SHA-256 alone leaves nothing to compare with.
+            let rest = match (op - sha256, floor - sha256) {
+                (op_rest, floor_rest) if floor_rest > 0.0 => {
+                    format!("{op_rest:.0} | {floor_rest:.0} | {:.2}×", op_rest / floor_rest)
+                }
+                (op_rest, _) => format!("{op_rest:.0} | — | —"),
+            };
+            println!("| {name} | {op:.0} | {floor:.0} | {:.2}× | {rest} |", op / floor);
+        }
+        for (name, count) in primitives {
+            println!("| {name} | {count:.0} | — | — | — | — | — |");
         }
     }
 }
