@@ -7,109 +7,23 @@
 //!
 //! Run: `cargo bench -p grantry-extensions --bench operations`.
 
+mod fixtures;
 #[path = "../../grants/benches/support/mod.rs"]
 mod support;
 
-use base64::Engine as _;
-use grantry_core::{
-    AuthorizationServer, ClientRecord, Consent, CredentialKind, GrantType, Params, RandomTokenGenerator, Request,
-    ServerConfig, TokenGenerator,
+use fixtures::{
+    CHALLENGE, HS_SECRET, ISSUER, VERIFIER, WEB_BASIC, authorize_request, bearer_request, code, exchange,
+    hs256_assertion, jwt_server, pkce_server, rs256_assertion, rsa_key,
 };
-use grantry_extensions::jwt::JwtBearerGrant;
-use grantry_extensions::pkce::{CodeChallenge, s256_challenge};
-use grantry_grants::{AuthorizationCodeGrant, RefreshTokenGrant};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rsa::pkcs1::EncodeRsaPrivateKey as _;
-use rsa::traits::PublicKeyParts as _;
+use grantry_core::{Consent, CredentialKind, RandomTokenGenerator, TokenGenerator};
+use grantry_extensions::pkce::s256_challenge;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::json;
 use std::hint::black_box;
 use support::{
-    FloorPart, Measurement, REDIRECT, Report, SteadyStore, basic_decode_measurement, block_on, digest_measurement,
-    measure_against_floor, parse_measurement, random_token_measurement, secret_compare_measurement,
-    token_json_measurement, web_client,
+    FloorPart, Measurement, Report, basic_decode_measurement, block_on, digest_measurement, measure_against_floor,
+    parse_measurement, random_token_measurement, secret_compare_measurement, token_json_measurement,
 };
-
-const ISSUER: &str = "https://auth.example";
-const NOW: u64 = 1_700_000_000;
-const WEB_BASIC: &str = "Basic d2ViOndlYi1zZWNyZXQ="; // web:web-secret
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const HS_SECRET: &str = "a-shared-secret-of-at-least-thirty-two-bytes!";
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-struct Rsa {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    jwk: serde_json::Value,
-}
-
-fn rsa_key() -> Rsa {
-    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("keygen");
-    let der = key.to_pkcs1_der().expect("der");
-    let (n, e) = (b64(&key.n().to_bytes_be()), b64(&key.e().to_bytes_be()));
-    Rsa {
-        encoding: EncodingKey::from_rsa_der(der.as_bytes()),
-        decoding: DecodingKey::from_rsa_components(&n, &e).expect("components"),
-        jwk: json!({"kty": "RSA", "kid": "k1", "use": "sig", "n": n, "e": e}),
-    }
-}
-
-/// A server requiring PKCE, on a store the benchmark sweeps between batches.
-fn pkce_server() -> (AuthorizationServer, SteadyStore) {
-    let steady = SteadyStore::new(NOW);
-    steady.store.add_client(web_client()).unwrap();
-    let mut server = AuthorizationServer::new(steady.storage(), steady.config(ServerConfig::new(ISSUER).unwrap()));
-    server.register_grant(AuthorizationCodeGrant::new(), CodeChallenge::required()).unwrap();
-    server.register_grant(RefreshTokenGrant::new(), ()).unwrap();
-    (server, steady)
-}
-
-fn authorize_request() -> Request {
-    Request::get(format!(
-        "/authorize?response_type=code&client_id=web&redirect_uri={}&scope=read&state=xyz&code_challenge={CHALLENGE}&code_challenge_method=S256",
-        grantry_core::encode_component(REDIRECT)
-    ))
-}
-
-fn code(server: &AuthorizationServer, authorize: &Request) -> String {
-    let request = block_on(server.validate_authorization_request(authorize)).unwrap();
-    let response = block_on(server.create_authorization_response(&request, Consent::allow("alice")));
-    let location = response.header("Location").unwrap();
-    Params::parse(location.split_once('?').unwrap().1.as_bytes()).unwrap().get("code").unwrap().to_owned()
-}
-
-fn exchange(code: &str) -> Request {
-    Request::post("/token").with_header("Authorization", WEB_BASIC).with_form(&[
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ])
-}
-
-/// A server for the JWT bearer grant, on a store the benchmark sweeps between batches.
-fn jwt_server(jwks: serde_json::Value) -> (AuthorizationServer, SteadyStore) {
-    let steady = SteadyStore::new(NOW);
-    let store = &steady.store;
-    let bearer = GrantType::parse(grantry_extensions::jwt::JWT_BEARER_GRANT_TYPE).unwrap();
-    store
-        .add_client(
-            ClientRecord::public("signer")
-                .with_grant_types([bearer.clone()])
-                .with_scope("read")
-                .with_metadata("jwks", jwks),
-        )
-        .unwrap();
-    store
-        .add_client(ClientRecord::confidential("hs", HS_SECRET).with_grant_types([bearer]).with_scope("read"))
-        .unwrap();
-    let mut server = AuthorizationServer::new(steady.storage(), steady.config(ServerConfig::new(ISSUER).unwrap()));
-    server.register_grant(JwtBearerGrant::new(), ()).unwrap();
-    (server, steady)
-}
 
 fn main() {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
@@ -123,17 +37,8 @@ fn main() {
     let query = authorize.query().unwrap_or_default().as_bytes().to_vec();
 
     let rsa = rsa_key();
-    let claims = json!({"iss": "signer", "sub": "signer", "aud": ISSUER, "exp": NOW + 300, "iat": NOW});
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some("k1".into());
-    let rs256 = jsonwebtoken::encode(&header, &claims, &rsa.encoding).unwrap();
-    let hs_claims = json!({"iss": "hs", "sub": "hs", "aud": ISSUER, "exp": NOW + 300, "iat": NOW});
-    let hs256 = jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &hs_claims,
-        &EncodingKey::from_secret(HS_SECRET.as_bytes()),
-    )
-    .unwrap();
+    let rs256 = rs256_assertion(&rsa);
+    let hs256 = hs256_assertion();
     let mut validation = Validation::new(Algorithm::RS256);
     validation.validate_exp = false;
     validation.set_audience(&[ISSUER]);
@@ -141,9 +46,7 @@ fn main() {
     let mut hs_validation = Validation::new(Algorithm::HS256);
     hs_validation.validate_exp = false;
     hs_validation.set_audience(&[ISSUER]);
-    let grant = grantry_extensions::jwt::JWT_BEARER_GRANT_TYPE;
-    let rs_request = Request::post("/token").with_form(&[("grant_type", grant), ("assertion", &rs256)]);
-    let hs_request = Request::post("/token").with_form(&[("grant_type", grant), ("assertion", &hs256)]);
+    let (rs_request, hs_request) = (bearer_request(&rs256), bearer_request(&hs256));
 
     let part = |name, times, measurement| FloorPart { name, times, measurement };
     // The exchange's floor: its form, Basic authentication, three digests (the code and two

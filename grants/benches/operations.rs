@@ -9,91 +9,26 @@
 //! `GRANTRY_BENCH_SECONDS` to change the time per operation, default 1 in all, and
 //! `GRANTRY_BENCH_ROUNDS` the rounds it is shared among, default 3).
 
+mod fixtures;
 mod support;
 
-use grantry_core::{
-    AuthorizationServer, ClientRecord, Consent, CredentialKind, GrantType, Params, RandomTokenGenerator, Request,
-    Scope, ServerConfig, TokenDigest, TokenGenerator,
+use fixtures::{
+    AUTHORIZE, START, SVC_BASIC, WEB_BASIC, client_credentials_request, code, exchange_request, refresh_requests,
+    server, token_field,
 };
-use grantry_grants::{AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant};
+use grantry_core::{
+    AuthorizationServer, Consent, CredentialKind, RandomTokenGenerator, Request, Scope, TokenDigest, TokenGenerator,
+};
 use std::hash::BuildHasherDefault;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 use support::{
-    FloorPart, Measurement, REDIRECT, Report, SMALL_STORE_BATCH, SteadyStore, basic_decode_measurement, block_on,
+    FloorPart, Measurement, Report, SMALL_STORE_BATCH, SteadyStore, basic_decode_measurement, block_on,
     digest_measurement, measure_against_floor, medians_in_turns, parse_measurement, random_token_measurement,
-    resident_bytes, secret_compare_measurement, token_json_measurement, web_client,
+    resident_bytes, secret_compare_measurement, token_json_measurement,
 };
-
-const SVC_BASIC: &str = "Basic c3ZjOnN2Yy1zZWNyZXQ="; // svc:svc-secret
-const WEB_BASIC: &str = "Basic d2ViOndlYi1zZWNyZXQ="; // web:web-secret
-const AUTHORIZE: &str = "/authorize?response_type=code&client_id=web&redirect_uri=https%3A%2F%2Fweb.example%2Fcb&scope=read&state=af0ifjsldkj";
-
-/// When the benchmark clocks start (any fixed time will do).
-const START: u64 = 1_700_000_000;
-
-/// A server with the clients the benchmarks use, on a store of its own whose clock the
-/// benchmark moves (see [`SteadyStore`]).
-fn server() -> (AuthorizationServer, SteadyStore) {
-    let steady = SteadyStore::new(START);
-    steady
-        .store
-        .add_client(
-            ClientRecord::confidential("svc", "svc-secret")
-                .with_grant_types([GrantType::CLIENT_CREDENTIALS])
-                .with_scope("read write"),
-        )
-        .expect("valid client");
-    steady.store.add_client(web_client()).expect("valid client");
-    let config = steady.config(ServerConfig::new("https://auth.example").expect("valid issuer"));
-    let mut server = AuthorizationServer::new(steady.storage(), config);
-    server.register_grant(AuthorizationCodeGrant::new(), ()).expect("register");
-    server.register_grant(RefreshTokenGrant::new(), ()).expect("register");
-    server.register_grant(ClientCredentialsGrant::new(), ()).expect("register");
-    (server, steady)
-}
-
-fn client_credentials_request() -> Request {
-    Request::post("/token")
-        .with_header("Authorization", SVC_BASIC)
-        .with_form(&[("grant_type", "client_credentials"), ("scope", "read")])
-}
-
-fn code(server: &AuthorizationServer) -> String {
-    let request = block_on(server.validate_authorization_request(&Request::get(AUTHORIZE))).expect("valid request");
-    let response = block_on(server.create_authorization_response(&request, Consent::allow("alice")));
-    let location = response.header("Location").expect("redirect");
-    let params = Params::parse(location.split_once('?').expect("query").1.as_bytes()).expect("params");
-    params.get("code").expect("code").to_owned()
-}
-
-fn exchange_request(code: &str) -> Request {
-    Request::post("/token").with_header("Authorization", WEB_BASIC).with_form(&[
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", REDIRECT),
-    ])
-}
-
-/// `n` refresh requests, each for a fresh refresh token of its own grant.
-fn refresh_requests(server: &AuthorizationServer, n: usize) -> Vec<Request> {
-    (0..n)
-        .map(|_| {
-            let body = block_on(server.token_endpoint(&exchange_request(&code(server)))).body;
-            let refresh_token = token_field(&body, "refresh_token");
-            Request::post("/token")
-                .with_header("Authorization", WEB_BASIC)
-                .with_form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)])
-        })
-        .collect()
-}
-
-fn token_field(body: &[u8], field: &str) -> String {
-    let json: serde_json::Value = serde_json::from_slice(body).expect("json");
-    json[field].as_str().expect("field").to_owned()
-}
 
 /// The smallest active introspection response, serialised the ordinary way.
 #[derive(serde::Serialize)]

@@ -1,0 +1,80 @@
+// Benchmark setup may panic: a panic here is a broken benchmark, not a request-driven failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! Each extension-driven operation benchmarked on its own with divan, through the public
+//! server API from raw request to serialised response: the authorization code grant with PKCE
+//! S256 and the JWT bearer grant with RS256 and HS256 assertions. Divan's statistics, for one
+//! operation at a time; the ratios to the floors are `operations.rs`'s (see the grants crate's
+//! `each_operation.rs`).
+//!
+//! Run: `cargo bench -p grantry-extensions --bench each_operation` (divan's options after `--`).
+
+mod fixtures;
+#[path = "../../grants/benches/support/mod.rs"]
+mod support;
+
+use divan::Bencher;
+use fixtures::{
+    authorize_request, bearer_request, code, exchange, hs256_assertion, jwt_server, pkce_server, rs256_assertion,
+    rsa_key,
+};
+use grantry_core::{AuthorizationServer, Consent, Request, Response};
+use serde_json::json;
+use support::block_on;
+
+fn main() {
+    divan::main();
+}
+
+/// Samples per benchmark.
+const SAMPLES: u32 = 100;
+/// Calls per sample: each benchmark makes at most 6,400 requests of a fresh server, so its
+/// store stays small.
+const SAMPLE_SIZE: u32 = 64;
+
+/// The code exchange alone, with its verifier: each code is made beforehand, untimed.
+#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+fn pkce_exchange(bencher: Bencher) {
+    let (server, _steady) = pkce_server();
+    let authorize = authorize_request();
+    bencher
+        .with_inputs(|| exchange(&code(&server, &authorize)))
+        .bench_local_refs(|request| block_on(server.token_endpoint(request)).body);
+}
+
+/// The authorization request alone, with its S256 challenge.
+#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+fn pkce_authorization_request(bencher: Bencher) {
+    let (server, _steady) = pkce_server();
+    let authorize = authorize_request();
+    bencher.bench_local(|| authorize_once(&server, &authorize));
+}
+
+#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+fn pkce_authorization_request_and_exchange(bencher: Bencher) {
+    let (server, _steady) = pkce_server();
+    let authorize = authorize_request();
+    bencher.bench_local(|| block_on(server.token_endpoint(&exchange(&code(&server, &authorize)))).body);
+}
+
+#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+fn jwt_bearer_rs256(bencher: Bencher) {
+    let rsa = rsa_key();
+    let (server, _steady) = jwt_server(json!({"keys": [rsa.jwk.clone()]}));
+    let request = bearer_request(&rs256_assertion(&rsa));
+    assert_eq!(block_on(server.token_endpoint(&request)).status, 200, "the RS256 assertion is accepted");
+    bencher.bench_local(|| block_on(server.token_endpoint(&request)).body);
+}
+
+#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+fn jwt_bearer_hs256(bencher: Bencher) {
+    let (server, _steady) = jwt_server(json!({"keys": []}));
+    let request = bearer_request(&hs256_assertion());
+    assert_eq!(block_on(server.token_endpoint(&request)).status, 200, "the HS256 assertion is accepted");
+    bencher.bench_local(|| block_on(server.token_endpoint(&request)).body);
+}
+
+fn authorize_once(server: &AuthorizationServer, authorize: &Request) -> Response {
+    let request = block_on(server.validate_authorization_request(authorize)).expect("valid request");
+    block_on(server.create_authorization_response(&request, Consent::allow("alice")))
+}
