@@ -28,8 +28,8 @@ fn main() {
 
 /// Samples per benchmark.
 const SAMPLES: u32 = 100;
-/// Calls per sample: each benchmark makes at most 6,400 requests of a fresh server, so its
-/// store stays small.
+/// Calls per sample: each benchmark times 6,400 operations on a fresh server, so its store
+/// stays small.
 const SAMPLE_SIZE: u32 = 64;
 
 /// The code exchange alone, with its verifier: each code is made beforehand, untimed.

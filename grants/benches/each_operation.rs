@@ -10,9 +10,9 @@
 //! a ratio of two figures taken apart moves with its load (README, "Performance").
 //!
 //! Run: `cargo bench -p grantry-grants --bench each_operation` (divan's options after `--`).
-//! Each benchmark gets a fresh server and makes at most [`CALLS`] requests of it, so the store
-//! stays small: a few thousand codes and tokens, where the floor report sweeps its store to
-//! about a thousand.
+//! Each benchmark gets a fresh server and times 6,400 operations on it ([`SAMPLES`] of
+//! [`SAMPLE_SIZE`]), so its store stays under about 32,000 codes and tokens (an operation
+//! leaves at most five), where the floor report sweeps its store to about a thousand.
 
 mod fixtures;
 mod support;
@@ -30,9 +30,6 @@ fn main() {
 const SAMPLES: u32 = 100;
 /// Calls per sample.
 const SAMPLE_SIZE: u32 = 64;
-/// The most requests a benchmark makes of its server (a run also makes one sample of one
-/// call first).
-pub const CALLS: u32 = SAMPLES * SAMPLE_SIZE;
 
 /// How many different tokens the lookup benchmarks read in turn, as `operations.rs`'s do.
 const LOOKED_UP: usize = 1024;

@@ -58,10 +58,10 @@ pub fn rounds() -> usize {
 ///     --dump-after=operations::support::timed_batch <benchmark binary> --bench
 /// ```
 ///
-/// (`--dump-after` wants the full name: the pattern `*timed_batch*` dumped nothing.) Each measurement then runs
-/// one batch of [`COUNTED_CALLS`], callgrind writes its count to the next numbered dump, and
-/// [`Report::print`] reads them back. Setup, warming and the store's sweeps fall outside
-/// [`timed_batch`] and are not counted.
+/// (`--dump-after` wants the full name: the pattern `*timed_batch*` dumped nothing.) Each
+/// measurement then runs one batch of [`COUNTED_CALLS`], callgrind writes its count to the
+/// next numbered dump, and [`Report::print`] reads them back. Setup, warming and the store's
+/// sweeps fall outside [`timed_batch`] and are not counted.
 pub fn count_file() -> Option<String> {
     std::env::var("GRANTRY_BENCH_COUNT").ok().filter(|file| !file.is_empty())
 }
