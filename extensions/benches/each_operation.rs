@@ -20,20 +20,14 @@ use fixtures::{
 };
 use grantry_core::{AuthorizationServer, Consent, Request, Response};
 use serde_json::json;
-use support::block_on;
+use support::{DIVAN_SAMPLE_SIZE, DIVAN_SAMPLES, block_on};
 
 fn main() {
     divan::main();
 }
 
-/// Samples per benchmark.
-const SAMPLES: u32 = 100;
-/// Calls per sample: each benchmark times 6,400 operations on a fresh server, so its store
-/// stays small.
-const SAMPLE_SIZE: u32 = 64;
-
 /// The code exchange alone, with its verifier: each code is made beforehand, untimed.
-#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn pkce_exchange(bencher: Bencher) {
     let (server, _steady) = pkce_server();
     let authorize = authorize_request();
@@ -43,21 +37,21 @@ fn pkce_exchange(bencher: Bencher) {
 }
 
 /// The authorization request alone, with its S256 challenge.
-#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn pkce_authorization_request(bencher: Bencher) {
     let (server, _steady) = pkce_server();
     let authorize = authorize_request();
     bencher.bench_local(|| authorize_once(&server, &authorize));
 }
 
-#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn pkce_authorization_request_and_exchange(bencher: Bencher) {
     let (server, _steady) = pkce_server();
     let authorize = authorize_request();
     bencher.bench_local(|| block_on(server.token_endpoint(&exchange(&code(&server, &authorize)))).body);
 }
 
-#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn jwt_bearer_rs256(bencher: Bencher) {
     let rsa = rsa_key();
     let (server, _steady) = jwt_server(json!({"keys": [rsa.jwk.clone()]}));
@@ -66,7 +60,7 @@ fn jwt_bearer_rs256(bencher: Bencher) {
     bencher.bench_local(|| block_on(server.token_endpoint(&request)).body);
 }
 
-#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn jwt_bearer_hs256(bencher: Bencher) {
     let (server, _steady) = jwt_server(json!({"keys": []}));
     let request = bearer_request(&hs256_assertion());

@@ -10,9 +10,9 @@
 //! a ratio of two figures taken apart moves with its load (README, "Performance").
 //!
 //! Run: `cargo bench -p grantry-grants --bench each_operation` (divan's options after `--`).
-//! Each benchmark gets a fresh server and times 6,400 operations on it ([`SAMPLES`] of
-//! [`SAMPLE_SIZE`]), so its store stays under about 32,000 codes and tokens (an operation
-//! leaves at most five), where the floor report sweeps its store to about a thousand.
+//! Each benchmark gets a fresh server and times 6,400 operations on it ([`DIVAN_SAMPLES`] of
+//! [`DIVAN_SAMPLE_SIZE`]), so its store stays under about 32,000 codes and tokens (an
+//! operation leaves at most five), where the floor report sweeps its store to about a thousand.
 
 mod fixtures;
 mod support;
@@ -20,21 +20,16 @@ mod support;
 use divan::Bencher;
 use fixtures::{AUTHORIZE, SVC_BASIC, client_credentials_request, code, exchange_request, refresh_requests, server};
 use grantry_core::{AuthorizationServer, Consent, Request, Scope};
-use support::block_on;
+use support::{DIVAN_SAMPLE_SIZE, DIVAN_SAMPLES, block_on};
 
 fn main() {
     divan::main();
 }
 
-/// Samples per benchmark.
-const SAMPLES: u32 = 100;
-/// Calls per sample.
-const SAMPLE_SIZE: u32 = 64;
-
 /// How many different tokens the lookup benchmarks read in turn, as `operations.rs`'s do.
 const LOOKED_UP: usize = 1024;
 
-#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn client_credentials(bencher: Bencher) {
     let (server, _steady) = server();
     let request = client_credentials_request();
@@ -42,7 +37,7 @@ fn client_credentials(bencher: Bencher) {
 }
 
 /// The code exchange alone: each code is made beforehand, untimed.
-#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn authorization_code_exchange(bencher: Bencher) {
     let (server, _steady) = server();
     bencher
@@ -51,21 +46,21 @@ fn authorization_code_exchange(bencher: Bencher) {
 }
 
 /// The authorization request alone: validation and the redirect with a code.
-#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn authorization_request(bencher: Bencher) {
     let (server, _steady) = server();
     let request = Request::get(AUTHORIZE);
     bencher.bench_local(|| authorize(&server, &request));
 }
 
-#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn authorization_request_and_exchange(bencher: Bencher) {
     let (server, _steady) = server();
     bencher.bench_local(|| block_on(server.token_endpoint(&exchange_request(&code(&server)))).body);
 }
 
 /// A refresh with rotation: each refresh token is issued beforehand, untimed.
-#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn refresh_token(bencher: Bencher) {
     let (server, _steady) = server();
     bencher
@@ -73,7 +68,7 @@ fn refresh_token(bencher: Bencher) {
         .bench_local_refs(|request| block_on(server.token_endpoint(request)).body);
 }
 
-#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn introspection(bencher: Bencher) {
     let (server, _steady) = server();
     let requests: Vec<Request> = tokens(&server)
@@ -90,7 +85,7 @@ fn introspection(bencher: Bencher) {
 }
 
 /// A protected resource's check of a bearer token for scope `read`.
-#[divan::bench(sample_count = SAMPLES, sample_size = SAMPLE_SIZE)]
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn resource_check(bencher: Bencher) {
     let (server, _steady) = server();
     let requests: Vec<Request> = tokens(&server)

@@ -38,6 +38,12 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// Samples per benchmark of the divan benchmarks (`each_operation.rs`).
+pub const DIVAN_SAMPLES: u32 = 100;
+/// Calls per sample of the divan benchmarks: each times 6,400 operations on a fresh server,
+/// so its store stays small.
+pub const DIVAN_SAMPLE_SIZE: u32 = 64;
+
 /// How many rounds a run measures everything in: `GRANTRY_BENCH_ROUNDS`, default 3; one when
 /// counting instructions, which do not vary.
 pub fn rounds() -> usize {
