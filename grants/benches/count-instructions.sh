@@ -4,6 +4,8 @@
 #
 #   bash grants/benches/count-instructions.sh grantry-grants      (or grantry-extensions)
 set -euo pipefail
+# From the workspace root, where cargo's "Executable" paths start.
+cd "$(dirname "$0")/../.."
 package=${1:-grantry-grants}
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
 binary=$(cargo bench -p "$package" --bench operations --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
