@@ -424,6 +424,25 @@ impl MemoryStore {
         self.tokens.lock(&digest).insert(digest, StoredToken::new(record), &*self.clock);
     }
 
+    /// Lists `digest` among its family's tokens, for the family's revocation to find.
+    ///
+    /// Rotation keeps a family alive as long as its client refreshes, so the list would
+    /// otherwise grow by every token the family was ever issued. When the list is full, it
+    /// first drops the tokens the store no longer holds live (expired, revoked or swept): a
+    /// revocation has nothing left to do to them. It then keeps room for as many again, so
+    /// the lookups cost at most a few per save however long the family lives.
+    fn add_to_family(&self, family: &mut FamilyEntry, digest: TokenDigest) {
+        let tokens = &mut family.tokens;
+        if !tokens.is_empty() && tokens.len() == tokens.capacity() {
+            let now = self.clock.now();
+            tokens.retain(|held| self.tokens.lock(held).map.get(held).is_some_and(|stored| stored.expires_at > now));
+            let live = tokens.len();
+            tokens.shrink_to(4 * live);
+            tokens.reserve(live.max(4));
+        }
+        tokens.push(digest);
+    }
+
     /// Drops expired codes and tokens, and families with nothing left to protect.
     ///
     /// The store does this on its own, a shard at a time, when a shard fills; a call frees
@@ -504,7 +523,7 @@ impl TokenStore for MemoryStore {
             let mut save = |digest: TokenDigest, record: TokenRecord| {
                 if let Some(entry) = entry.as_mut() {
                     entry.extend_to(record.expires_at);
-                    entry.tokens.push(digest);
+                    self.add_to_family(entry, digest);
                 }
                 self.insert_token(digest, record);
             };
@@ -633,6 +652,58 @@ mod tests {
         let live: Vec<TokenDigest> = (0..20_000).map(|_| save(&store, 1_000)).collect();
         assert_eq!(store.len(), (0, 20_000));
         assert!(live.iter().all(|&digest| found(&store, digest)));
+    }
+
+    /// Saves an access and a refresh token into `family`, both expiring at `expires_at`.
+    fn save_into(store: &MemoryStore, family: FamilyId, expires_at: Timestamp) -> [TokenDigest; 2] {
+        let (access, mut access_record) = access_token(expires_at);
+        let (refresh, mut refresh_record) = access_token(expires_at);
+        access_record.family = Some(family);
+        refresh_record.family = Some(family);
+        refresh_record.kind = TokenKind::Refresh;
+        let tokens = IssuedTokens { access: (access, access_record), refresh: Some((refresh, refresh_record)) };
+        assert!(matches!(store.save_tokens(tokens).into_ready(), Ok(Ok(()))));
+        [access, refresh]
+    }
+
+    fn listed_in(store: &MemoryStore, family: FamilyId) -> usize {
+        store.families.lock(&family).map.get(&family).map_or(0, |entry| entry.tokens.len())
+    }
+
+    #[test]
+    fn a_family_kept_alive_by_rotation_lists_only_its_live_tokens() {
+        // A year of refreshes every 15 minutes, each token living an hour: the family never
+        // expires, but at most 4 issuances (8 tokens) are live at once.
+        let clock = Arc::new(ManualClock::new(0));
+        let store = MemoryStore::with_clock(clock.clone());
+        let family = FamilyId::random();
+        let mut latest = Vec::new();
+        for _ in 0..35_040 {
+            latest = save_into(&store, family, clock.now() + 3_600).to_vec();
+            clock.advance(900);
+        }
+        let listed = listed_in(&store, family);
+        assert!(listed <= 32, "the family lists {listed} tokens for at most 8 live ones");
+        assert!(latest.iter().all(|&digest| found(&store, digest)));
+        assert!(matches!(store.revoke_family(family).into_ready(), Ok(Ok(()))));
+        assert!(latest.iter().all(|&digest| !found(&store, digest)), "a live token survived its family's revocation");
+    }
+
+    #[test]
+    fn pruning_a_family_keeps_every_live_token_listed_for_its_revocation() {
+        let store = MemoryStore::with_clock(Arc::new(ManualClock::new(0)));
+        let family = FamilyId::random();
+        let [revoked_alone, first_refresh] = save_into(&store, family, 1_000);
+        let second = save_into(&store, family, 1_000);
+        // Revoked on its own (RFC 7009): the next save finds the list full and drops it.
+        assert!(matches!(store.revoke_token(revoked_alone).into_ready(), Ok(Ok(Some(_)))));
+        // The list fills and is pruned again at 8, 16, ... 2,048 entries, finding all live.
+        let rest: Vec<TokenDigest> = (0..998).flat_map(|_| save_into(&store, family, 1_000)).collect();
+        assert_eq!(listed_in(&store, family), 1 + second.len() + rest.len());
+        assert!(matches!(store.revoke_family(family).into_ready(), Ok(Ok(()))));
+        let live = [first_refresh].into_iter().chain(second).chain(rest);
+        assert!(live.into_iter().all(|digest| !found(&store, digest)), "a live token survived its family's revocation");
+        assert_eq!(store.len().1, 0);
     }
 
     /// An entry of the test shards: it expires at the time it holds.
