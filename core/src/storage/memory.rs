@@ -436,9 +436,11 @@ impl MemoryStore {
         if !tokens.is_empty() && tokens.len() == tokens.capacity() {
             let now = self.clock.now();
             tokens.retain(|held| self.tokens.lock(held).map.get(held).is_some_and(|stored| stored.expires_at > now));
-            let live = tokens.len();
-            tokens.shrink_to(4 * live);
-            tokens.reserve(live.max(4));
+            // Room for as many again (at least 4), in at most four times that: one
+            // reallocation at most, where shrinking then reserving could make two.
+            let room = tokens.len().max(4);
+            tokens.reserve(room);
+            tokens.shrink_to(4 * room);
         }
         tokens.push(digest);
     }
