@@ -69,6 +69,11 @@ trait Expiring {
     /// When the entry expires: it is dropped by a sweep at this time or later.
     /// `Timestamp::MAX` for never.
     fn expires_at(&self) -> Timestamp;
+
+    /// Whether the entry has not expired at `now`: a sweep at `now` keeps it.
+    fn live_at(&self, now: Timestamp) -> bool {
+        self.expires_at() > now
+    }
 }
 
 /// One shard: its map, and how soon an entry of it can expire.
@@ -135,10 +140,9 @@ impl<K: Hash + Eq, V: Expiring> Shard<K, V> {
     fn sweep(&mut self, now: Timestamp) {
         let mut earliest = Timestamp::MAX;
         self.map.retain(|_, value| {
-            let expires_at = value.expires_at();
-            let keep = expires_at > now;
+            let keep = value.live_at(now);
             if keep {
-                earliest = earliest.min(expires_at);
+                earliest = earliest.min(value.expires_at());
             }
             keep
         });
@@ -435,7 +439,7 @@ impl MemoryStore {
         let tokens = &mut family.tokens;
         if !tokens.is_empty() && tokens.len() == tokens.capacity() {
             let now = self.clock.now();
-            tokens.retain(|held| self.tokens.lock(held).map.get(held).is_some_and(|stored| stored.expires_at > now));
+            tokens.retain(|held| self.tokens.lock(held).map.get(held).is_some_and(|stored| stored.live_at(now)));
             // Room for as many again (at least 4), in at most four times that: one
             // reallocation at most, where shrinking then reserving could make two.
             let room = tokens.len().max(4);
