@@ -38,31 +38,73 @@ impl ResponseMode {
 }
 
 /// An authorization request the engine and its grant have validated, ready to be shown to the
-/// resource owner for consent.
+/// resource owner for consent. It cannot be changed: the engine checked every part of it.
 #[derive(Debug, Clone)]
 pub struct AuthorizationRequest {
-    /// The client.
-    pub client: Arc<dyn Client>,
-    /// The response type.
-    pub response_type: ResponseType,
-    /// Where the response goes: a registered redirect URI.
-    pub redirect_uri: String,
-    /// Whether the request named the redirect URI (rather than the default being used).
-    pub redirect_uri_given: bool,
-    /// How the response parameters are sent.
-    pub response_mode: ResponseMode,
-    /// The scope to be granted.
-    pub scope: Scope,
-    /// The scope the client asked for, if it asked.
-    pub requested_scope: Option<Scope>,
-    /// `state`, returned verbatim.
-    pub state: Option<String>,
-    /// All request parameters.
-    pub params: Params,
-    /// Data the grant and its extensions attach (stored with the code, for example the PKCE
-    /// challenge).
-    pub attributes: Attributes,
+    pub(crate) client: Arc<dyn Client>,
+    pub(crate) response_type: ResponseType,
+    pub(crate) redirect_uri: String,
+    pub(crate) redirect_uri_given: bool,
+    pub(crate) response_mode: ResponseMode,
+    pub(crate) scope: Scope,
+    pub(crate) requested_scope: Option<Scope>,
+    pub(crate) state: Option<String>,
+    pub(crate) params: Params,
+    pub(crate) attributes: Attributes,
     pub(crate) registration: usize,
+}
+
+impl AuthorizationRequest {
+    /// The client.
+    pub fn client(&self) -> &Arc<dyn Client> {
+        &self.client
+    }
+
+    /// The response type.
+    pub fn response_type(&self) -> &ResponseType {
+        &self.response_type
+    }
+
+    /// Where the response goes: a registered redirect URI, matched exactly.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// Whether the request named the redirect URI (rather than the default being used).
+    pub fn redirect_uri_given(&self) -> bool {
+        self.redirect_uri_given
+    }
+
+    /// How the response parameters are sent.
+    pub fn response_mode(&self) -> ResponseMode {
+        self.response_mode
+    }
+
+    /// The scope to be granted: the requested one within the client's allowed scope.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The scope the client asked for, if it asked.
+    pub fn requested_scope(&self) -> Option<&Scope> {
+        self.requested_scope.as_ref()
+    }
+
+    /// `state`, returned verbatim.
+    pub fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+
+    /// All request parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Data the grant and its extensions attached (stored with a code, such as the PKCE
+    /// challenge).
+    pub fn attributes(&self) -> &Attributes {
+        &self.attributes
+    }
 }
 
 /// The resource owner's decision.
@@ -76,6 +118,7 @@ pub enum Consent {
 
 /// An approval: who approved, and optionally a narrower scope than was asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Approval {
     /// The resource owner's subject identifier.
     pub subject: String,
@@ -83,10 +126,83 @@ pub struct Approval {
     pub scope: Option<Scope>,
 }
 
+impl Approval {
+    /// Approval of the whole requested scope by `subject`.
+    pub fn new(subject: impl Into<String>) -> Self {
+        Approval { subject: subject.into(), scope: None }
+    }
+
+    /// Approves only `scope` (cut back to what was requested).
+    pub fn with_scope(mut self, scope: Scope) -> Self {
+        self.scope = Some(scope);
+        self
+    }
+}
+
 impl Consent {
     /// Approval of the whole requested scope by `subject`.
     pub fn allow(subject: impl Into<String>) -> Self {
-        Consent::Allow(Approval { subject: subject.into(), scope: None })
+        Consent::Allow(Approval::new(subject))
+    }
+}
+
+/// Parameters the engine owns in an authorization response, which no extension may set.
+const RESERVED_PARAMS: [&str; 11] = [
+    "code",
+    "state",
+    "access_token",
+    "token_type",
+    "expires_in",
+    "scope",
+    "refresh_token",
+    "id_token",
+    "error",
+    "error_description",
+    "error_uri",
+];
+
+/// The parameters of an authorization response redirect. Extensions may add their own (RFC
+/// 9207 `iss`), never set one the engine owns (`code`, `state`, the token and error members).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedirectParams(Vec<(String, String)>);
+
+/// An extension tried to set a redirect parameter the engine owns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an extension may not set the redirect parameter {0}")]
+pub struct ReservedParam(pub String);
+
+impl RedirectParams {
+    pub(crate) fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        RedirectParams(pairs)
+    }
+
+    pub(crate) fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    /// Sets `name` to `value`, replacing an earlier value; refused for the parameters the
+    /// engine owns.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) -> Result<(), ReservedParam> {
+        if RESERVED_PARAMS.contains(&name) {
+            return Err(ReservedParam(name.to_owned()));
+        }
+        self.0.retain(|(n, _)| n != name);
+        self.0.push((name.to_owned(), value.into()));
+        Ok(())
+    }
+
+    /// The value of `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The parameters, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    pub(crate) fn as_pairs(&self) -> &[(String, String)] {
+        &self.0
     }
 }
 
@@ -104,14 +220,14 @@ pub(crate) enum ErrorTarget {
 pub struct AuthorizationError {
     error: OAuthError,
     pub(crate) target: ErrorTarget,
-    pub(crate) extra: Vec<(String, String)>,
+    pub(crate) extra: RedirectParams,
     /// The registration the request was dispatched to, once known (for its hooks).
     pub(crate) registration: Option<usize>,
 }
 
 impl AuthorizationError {
     pub(crate) fn direct(error: OAuthError) -> Self {
-        AuthorizationError { error, target: ErrorTarget::Direct, extra: Vec::new(), registration: None }
+        AuthorizationError { error, target: ErrorTarget::Direct, extra: RedirectParams::default(), registration: None }
     }
 
     pub(crate) fn redirect(error: OAuthError, redirect_uri: &str, mode: ResponseMode, state: Option<&str>) -> Self {
@@ -122,7 +238,7 @@ impl AuthorizationError {
                 mode,
                 state: state.map(str::to_owned),
             },
-            extra: Vec::new(),
+            extra: RedirectParams::default(),
             registration: None,
         }
     }
@@ -152,7 +268,7 @@ impl AuthorizationError {
                 if let Some(state) = state {
                     params.push(("state".into(), state.clone()));
                 }
-                params.extend(self.extra.iter().cloned());
+                params.extend(self.extra.as_pairs().iter().cloned());
                 Response::redirect(302, build_redirect(redirect_uri, *mode, &params))
             }
         }

@@ -2,7 +2,7 @@
 
 use crate::client::Client;
 use crate::clock::{Clock, SystemClock};
-use crate::grant::AccessGrant;
+use crate::issuance::Issuance;
 use crate::grant_type::GrantType;
 use crate::params::Params;
 use crate::storage::TokenRecord;
@@ -240,9 +240,9 @@ impl ServerConfig {
         &self.introspection_access
     }
 
-    /// The access token lifetime for this grant and request.
-    pub fn access_token_ttl(&self, grant: &AccessGrant, params: &Params) -> u64 {
-        self.expires_in.get(&grant.grant_type).unwrap_or(&self.access_token_ttl).seconds(grant, params)
+    /// The access token lifetime for this issuance and request.
+    pub fn access_token_ttl(&self, issuance: &Issuance, params: &Params) -> u64 {
+        self.expires_in.get(issuance.grant_type()).unwrap_or(&self.access_token_ttl).seconds(issuance, params)
     }
 
     /// The refresh token lifetime.

@@ -1,239 +1,409 @@
-//! The [`Grant`] trait: what every grant, built-in or user-written, implements.
+//! What every grant, built-in or user-written, implements: [`Grant`] says what it serves, and
+//! [`TokenGrant`] and [`AuthorizationGrant`] are its steps at the two endpoints.
+//!
+//! A grant only *decides*. Everything that keeps a server safe is the engine's, and no grant can
+//! widen, swap or skip it:
+//!
+//! | the engine (before or after the grant runs) | the grant |
+//! |---|---|
+//! | parses the request, at most one of each parameter | reads the parameters it needs |
+//! | authenticates the client with a method the grant declared (and the registration kept) | checks its own credentials (an API key, an assertion, a password through [`UserStore`](crate::storage::UserStore)) |
+//! | checks the client is allowed the grant type | decides whom the tokens are for |
+//! | resolves the requested scope within the client's allowed scope, and refuses a grant's or hook's scope wider than that (`invalid_scope`) | may narrow the scope |
+//! | redeems codes and refresh tokens once, bound to their client, revoking the family on reuse | asks for the redemption |
+//! | mints codes bound to client, redirect URI, scope, subject, expiry and every extension's data | decides to answer with a code |
+//! | makes the tokens, their lifetime and the response; stores digests; sends what it stored | offers a refresh token |
+//! | runs the extensions, which may refuse, narrow or add response members, never replace the engine's | — |
+//!
+//! What a grant must still do itself: check the credentials it reads (in constant time where
+//! they are secrets), keep its own secrets single-use (an assertion's `jti`), and refuse with the
+//! RFC's error when they do not hold.
 
 use crate::authorization::{Approval, AuthorizationRequest};
-use crate::client::Client;
-use crate::context::GrantContext;
+use crate::context::TokenRequest;
+use crate::decision::{AuthorizationDecision, TokenDecision};
 use crate::error::OAuthError;
-use crate::future::MaybeReady;
 use crate::grant_type::{ClientAuthMethod, GrantType, ResponseType};
-use crate::params::Params;
-use crate::request::Request;
-use crate::scope::Scope;
-use crate::storage::{Attributes, FamilyId};
-use std::sync::Arc;
+use crate::storage::Attributes;
+use std::future::Future;
+use std::pin::Pin;
+
+/// A heap-allocated, `Send` future: what the engine holds a grant's step as.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A grant: states up front what it serves and allows, with a [`Serves`] built from the steps
+/// it implements, so a grant cannot declare an endpoint it does not serve.
+///
+/// ```
+/// use grantry_core::{Grant, GrantType, OAuthError, Serves, TokenDecision, TokenGrant, TokenRequest};
+///
+/// /// Exchanges a fixed API key for an access token (a toy URN grant).
+/// struct ApiKeyGrant;
+///
+/// const API_KEY: GrantType = GrantType::from_static("urn:example:params:oauth:grant-type:api-key");
+///
+/// impl Grant for ApiKeyGrant {
+///     fn serves(&self) -> Serves<Self> {
+///         Serves::token_endpoint(API_KEY)
+///     }
+/// }
+///
+/// impl TokenGrant for ApiKeyGrant {
+///     async fn exchange(&self, request: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> {
+///         // The grant's own credential check; client, scope and tokens are the engine's.
+///         if request.params().require("api_key")? != "let-me-in" {
+///             return Err(OAuthError::invalid_grant("unknown API key"));
+///         }
+///         Ok(TokenDecision::for_user("alice"))
+///     }
+/// }
+/// ```
+///
+/// Declaring an endpoint without its step does not compile:
+///
+/// ```compile_fail
+/// use grantry_core::{Grant, GrantType, Serves};
+/// struct Forgetful;
+/// impl Grant for Forgetful {
+///     // error: `Forgetful` does not implement `TokenGrant`.
+///     fn serves(&self) -> Serves<Self> {
+///         Serves::token_endpoint(GrantType::CLIENT_CREDENTIALS)
+///     }
+/// }
+/// ```
+pub trait Grant: Send + Sync + Sized + 'static {
+    /// What the grant serves and allows.
+    fn serves(&self) -> Serves<Self>;
+}
+
+/// A grant's step at the token endpoint (RFC 6749 §3.2).
+pub trait TokenGrant: Grant {
+    /// Checks what is the grant's own in a token request and decides what it grants. The
+    /// engine has parsed the request and authenticated the client; it then checks the
+    /// decision, runs the extensions, and issues and stores the tokens.
+    fn exchange(&self, request: &TokenRequest<'_>) -> impl Future<Output = Result<TokenDecision, OAuthError>> + Send;
+}
+
+/// A grant's step at the authorization endpoint (RFC 6749 §3.1).
+pub trait AuthorizationGrant: Grant {
+    /// Grant-specific checks of an authorization request the engine validated (client,
+    /// redirect URI, response type, scope). May attach data to `attach`, which the engine stores
+    /// with a code it mints. Extensions run after this.
+    fn validate(
+        &self,
+        _request: &AuthorizationRequest,
+        _attach: &mut Attributes,
+    ) -> impl Future<Output = Result<(), OAuthError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Decides the response once the resource owner approved: a code, or an access token in
+    /// the fragment. The engine mints and stores it, bound to the request and the approval.
+    fn respond(
+        &self,
+        request: &AuthorizationRequest,
+        approval: &Approval,
+    ) -> impl Future<Output = Result<AuthorizationDecision, OAuthError>> + Send;
+}
 
 /// Whether the token endpoint must authenticate the client before the grant runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClientAuthentication {
     /// A client must authenticate with one of the grant's allowed methods.
     Required,
     /// Client credentials are checked if present; otherwise the grant identifies the client
-    /// itself (as the JWT bearer grant does from the assertion's issuer, RFC 7523 §3.1).
+    /// itself (as the JWT bearer grant does from the assertion's issuer, RFC 7523 §3.1), with
+    /// [`TokenDecision::identified_client`]. The engine then looks the client up and checks it.
     Optional,
 }
 
-/// What a grant serves and allows, declared as data: the registry reads it once, at
-/// registration, without calling into the flow.
-///
-/// ```
-/// use grantry_core::{ClientAuthMethod, GrantMetadata, GrantType, ResponseType};
-/// let code = GrantMetadata::token_endpoint(GrantType::AUTHORIZATION_CODE)
-///     .with_response_types([ResponseType::CODE])
-///     .with_auth_methods([ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::NONE]);
-/// assert_eq!(code.grant_type, Some(GrantType::AUTHORIZATION_CODE));
-/// ```
+/// The client authentication methods a grant allows at the token endpoint. The engine also
+/// requires the method to be the one the client registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAuthMethods(Methods);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Methods {
+    Any,
+    WithCredentials,
+    Only(Vec<ClientAuthMethod>),
+}
+
+impl ClientAuthMethods {
+    /// Every method the server has, `none` (public clients) included.
+    pub fn any() -> Self {
+        ClientAuthMethods(Methods::Any)
+    }
+
+    /// Every method the server has that proves who the client is: all but `none`.
+    pub fn with_credentials() -> Self {
+        ClientAuthMethods(Methods::WithCredentials)
+    }
+
+    /// Exactly these methods.
+    pub fn only(methods: impl IntoIterator<Item = ClientAuthMethod>) -> Self {
+        let mut methods: Vec<_> = methods.into_iter().collect();
+        methods.sort();
+        methods.dedup();
+        ClientAuthMethods(Methods::Only(methods))
+    }
+
+    /// Whether `method` is allowed.
+    pub fn allows(&self, method: &ClientAuthMethod) -> bool {
+        match &self.0 {
+            Methods::Any => true,
+            Methods::WithCredentials => *method != ClientAuthMethod::NONE,
+            Methods::Only(methods) => methods.contains(method),
+        }
+    }
+
+    /// The methods listed, when the list is explicit (`None` for [`any`](Self::any) and
+    /// [`with_credentials`](Self::with_credentials), whose members depend on the server).
+    pub fn listed(&self) -> Option<&[ClientAuthMethod]> {
+        match &self.0 {
+            Methods::Only(methods) => Some(methods),
+            _ => None,
+        }
+    }
+
+    /// Whether no method at all is allowed.
+    pub fn is_empty(&self) -> bool {
+        self.listed().is_some_and(<[_]>::is_empty)
+    }
+}
+
+/// What a registered grant serves and allows, as data: what the registry, the metadata
+/// document and the endpoints read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantMetadata {
-    /// The `grant_type` the grant serves at the token endpoint, if any.
-    pub grant_type: Option<GrantType>,
-    /// The `response_type`s the grant serves at the authorization endpoint.
-    pub response_types: Vec<ResponseType>,
-    /// The client authentication methods allowed at the token endpoint.
-    pub auth_methods: Vec<ClientAuthMethod>,
-    /// Whether client authentication is required.
-    pub client_authentication: ClientAuthentication,
+    grant_type: Option<GrantType>,
+    response_types: Vec<ResponseType>,
+    auth_methods: ClientAuthMethods,
+    client_authentication: ClientAuthentication,
 }
 
 impl GrantMetadata {
-    /// A token endpoint grant allowing `client_secret_basic` (Authlib's default).
+    /// The `grant_type` served at the token endpoint, if any.
+    pub fn grant_type(&self) -> Option<&GrantType> {
+        self.grant_type.as_ref()
+    }
+
+    /// The `response_type`s served at the authorization endpoint.
+    pub fn response_types(&self) -> &[ResponseType] {
+        &self.response_types
+    }
+
+    /// The client authentication methods allowed at the token endpoint.
+    pub fn auth_methods(&self) -> &ClientAuthMethods {
+        &self.auth_methods
+    }
+
+    /// Whether client authentication is required.
+    pub fn client_authentication(&self) -> ClientAuthentication {
+        self.client_authentication
+    }
+
+    pub(crate) fn restrict_auth_methods(&mut self, methods: ClientAuthMethods) {
+        self.auth_methods = methods;
+    }
+}
+
+/// A grant's declaration of what it serves, built only from the steps it implements:
+/// [`token_endpoint`](Self::token_endpoint) needs a [`TokenGrant`],
+/// [`authorization_endpoint`](Self::authorization_endpoint) an [`AuthorizationGrant`].
+///
+/// ```
+/// # use grantry_core::*;
+/// # struct CodeGrant;
+/// # impl TokenGrant for CodeGrant {
+/// #     async fn exchange(&self, r: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> { unimplemented!() }
+/// # }
+/// # impl AuthorizationGrant for CodeGrant {
+/// #     async fn respond(&self, _: &AuthorizationRequest, _: &Approval) -> Result<AuthorizationDecision, OAuthError> { Ok(AuthorizationDecision::code()) }
+/// # }
+/// impl Grant for CodeGrant {
+///     fn serves(&self) -> Serves<Self> {
+///         Serves::token_endpoint(GrantType::AUTHORIZATION_CODE)
+///             .and_authorization_endpoint([ResponseType::CODE])
+///             .with_auth_methods(ClientAuthMethods::any())
+///     }
+/// }
+/// ```
+pub struct Serves<G> {
+    metadata: GrantMetadata,
+    token: Option<TokenStep<G>>,
+    authorization: Option<AuthorizationSteps<G>>,
+}
+
+/// The token step of `G`, erased to a function pointer, so the registry can hold any grant.
+type TokenStep<G> =
+    for<'a> fn(&'a G, &'a TokenRequest<'a>) -> BoxFuture<'a, Result<TokenDecision, OAuthError>>;
+
+/// The authorization steps of `G`, erased likewise.
+struct AuthorizationSteps<G> {
+    validate: for<'a> fn(&'a G, &'a AuthorizationRequest, &'a mut Attributes) -> BoxFuture<'a, Result<(), OAuthError>>,
+    respond: for<'a> fn(
+        &'a G,
+        &'a AuthorizationRequest,
+        &'a Approval,
+    ) -> BoxFuture<'a, Result<AuthorizationDecision, OAuthError>>,
+}
+
+impl<G> Clone for AuthorizationSteps<G> {
+    fn clone(&self) -> Self {
+        AuthorizationSteps { validate: self.validate, respond: self.respond }
+    }
+}
+
+impl<G: TokenGrant> Serves<G> {
+    /// Serves `grant_type` at the token endpoint, allowing every client authentication method
+    /// that proves who the client is ([`ClientAuthMethods::with_credentials`]) unless
+    /// [`with_auth_methods`](Self::with_auth_methods) says otherwise.
     pub fn token_endpoint(grant_type: GrantType) -> Self {
-        GrantMetadata {
-            grant_type: Some(grant_type),
-            response_types: Vec::new(),
-            auth_methods: vec![ClientAuthMethod::CLIENT_SECRET_BASIC],
-            client_authentication: ClientAuthentication::Required,
+        Serves {
+            metadata: GrantMetadata {
+                grant_type: Some(grant_type),
+                response_types: Vec::new(),
+                auth_methods: ClientAuthMethods::with_credentials(),
+                client_authentication: ClientAuthentication::Required,
+            },
+            token: Some(|grant, request| Box::pin(grant.exchange(request))),
+            authorization: None,
         }
     }
+}
 
-    /// An authorization-endpoint-only grant (such as implicit).
+impl<G: AuthorizationGrant> Serves<G> {
+    /// Serves `response_types` at the authorization endpoint, and nothing at the token
+    /// endpoint (as the implicit grant does).
     pub fn authorization_endpoint(response_types: impl IntoIterator<Item = ResponseType>) -> Self {
-        GrantMetadata {
-            grant_type: None,
-            response_types: response_types.into_iter().collect(),
-            auth_methods: Vec::new(),
-            client_authentication: ClientAuthentication::Required,
+        Serves {
+            metadata: GrantMetadata {
+                grant_type: None,
+                response_types: Vec::new(),
+                auth_methods: ClientAuthMethods::only([]),
+                client_authentication: ClientAuthentication::Required,
+            },
+            token: None,
+            authorization: None,
         }
+        .and_authorization_endpoint(response_types)
     }
 
-    /// Adds response types served at the authorization endpoint.
-    pub fn with_response_types(mut self, response_types: impl IntoIterator<Item = ResponseType>) -> Self {
-        self.response_types.extend(response_types);
+    /// Serves `response_types` at the authorization endpoint too (as the authorization code
+    /// grant serves `code`).
+    pub fn and_authorization_endpoint(mut self, response_types: impl IntoIterator<Item = ResponseType>) -> Self {
+        self.metadata.response_types.extend(response_types);
+        self.authorization = Some(AuthorizationSteps {
+            validate: |grant, request, attach| Box::pin(grant.validate(request, attach)),
+            respond: |grant, request, approval| Box::pin(grant.respond(request, approval)),
+        });
         self
     }
+}
 
-    /// Replaces the allowed client authentication methods.
-    pub fn with_auth_methods(mut self, methods: impl IntoIterator<Item = ClientAuthMethod>) -> Self {
-        self.auth_methods = methods.into_iter().collect();
+impl<G> Serves<G> {
+    /// Sets the client authentication methods allowed at the token endpoint. A registration
+    /// can narrow them further, never widen them.
+    pub fn with_auth_methods(mut self, methods: ClientAuthMethods) -> Self {
+        self.metadata.auth_methods = methods;
         self
     }
 
     /// Sets whether client authentication is required.
     pub fn with_client_authentication(mut self, requirement: ClientAuthentication) -> Self {
-        self.client_authentication = requirement;
+        self.metadata.client_authentication = requirement;
         self
+    }
+
+    /// The declaration as data.
+    pub fn metadata(&self) -> &GrantMetadata {
+        &self.metadata
     }
 }
 
-/// What a validated token request grants: the grant's answer, from which the engine issues
-/// tokens after the extensions have seen it.
-#[derive(Debug, Clone)]
-pub struct AccessGrant {
-    /// The client the tokens are for.
-    pub client: Arc<dyn Client>,
-    /// The grant type being used.
-    pub grant_type: GrantType,
-    /// The resource owner, if the tokens act for one.
-    pub subject: Option<Arc<str>>,
-    /// The scope granted.
-    pub scope: Scope,
-    /// The scope the client asked for, if it asked (the response carries `scope` whenever the
-    /// two differ).
-    pub requested_scope: Option<Scope>,
-    /// The token family to continue (a code's or a refresh token's), or `None` for a new one.
-    pub family: Option<FamilyId>,
-    /// Whether the grant offers a refresh token. The engine issues one only when, besides,
-    /// the client is allowed the `refresh_token` grant and a refresh grant is registered that
-    /// accepts the client's authentication method: a token the client cannot use is not issued.
-    pub offers_refresh_token: bool,
-    /// The scope of the refresh token, when it differs from the access token's: a refresh
-    /// grant that narrows the access token keeps the refresh token's original scope
-    /// (RFC 6749 §6).
-    pub refresh_scope: Option<Scope>,
-    /// Data carried from the authorization (such as the PKCE challenge) and stored with the tokens.
-    pub attributes: Attributes,
+/// A grant with its type erased, as the registry and plugin constructors hold it.
+pub struct BoxedGrant {
+    pub(crate) metadata: GrantMetadata,
+    pub(crate) steps: Box<dyn ErasedGrant>,
 }
 
-impl AccessGrant {
-    /// A grant of `scope` to `client`, for no user, with a new family and no refresh token.
-    pub fn new(client: Arc<dyn Client>, grant_type: GrantType, scope: Scope, requested_scope: Option<Scope>) -> Self {
-        AccessGrant {
-            client,
-            grant_type,
-            subject: None,
-            scope,
-            requested_scope,
-            family: None,
-            offers_refresh_token: false,
-            refresh_scope: None,
-            attributes: Attributes::new(),
+impl BoxedGrant {
+    /// Erases `grant`, reading its declaration once.
+    pub fn new<G: Grant>(grant: G) -> Self {
+        let Serves { metadata, token, authorization } = grant.serves();
+        BoxedGrant { metadata, steps: Box::new(Erased { grant, token, authorization }) }
+    }
+
+    /// What the grant serves and allows.
+    pub fn metadata(&self) -> &GrantMetadata {
+        &self.metadata
+    }
+}
+
+impl std::fmt::Debug for BoxedGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoxedGrant").field("metadata", &self.metadata).finish_non_exhaustive()
+    }
+}
+
+/// The object-safe face of a grant: its steps as boxed futures.
+pub(crate) trait ErasedGrant: Send + Sync {
+    fn exchange<'a>(&'a self, request: &'a TokenRequest<'a>) -> BoxFuture<'a, Result<TokenDecision, OAuthError>>;
+    fn validate<'a>(
+        &'a self,
+        request: &'a AuthorizationRequest,
+        attach: &'a mut Attributes,
+    ) -> BoxFuture<'a, Result<(), OAuthError>>;
+    fn respond<'a>(
+        &'a self,
+        request: &'a AuthorizationRequest,
+        approval: &'a Approval,
+    ) -> BoxFuture<'a, Result<AuthorizationDecision, OAuthError>>;
+}
+
+struct Erased<G> {
+    grant: G,
+    token: Option<TokenStep<G>>,
+    authorization: Option<AuthorizationSteps<G>>,
+}
+
+fn not_served<'a, T: Send + 'a>(error: OAuthError) -> BoxFuture<'a, Result<T, OAuthError>> {
+    Box::pin(std::future::ready(Err(error)))
+}
+
+impl<G: Grant> ErasedGrant for Erased<G> {
+    fn exchange<'a>(&'a self, request: &'a TokenRequest<'a>) -> BoxFuture<'a, Result<TokenDecision, OAuthError>> {
+        match self.token {
+            Some(step) => step(&self.grant, request),
+            None => not_served(OAuthError::unsupported_grant_type("this grant does not serve the token endpoint")),
         }
     }
 
-    /// Sets the resource owner.
-    pub fn for_subject(mut self, subject: impl Into<Arc<str>>) -> Self {
-        self.subject = Some(subject.into());
-        self
+    fn validate<'a>(
+        &'a self,
+        request: &'a AuthorizationRequest,
+        attach: &'a mut Attributes,
+    ) -> BoxFuture<'a, Result<(), OAuthError>> {
+        match &self.authorization {
+            Some(steps) => (steps.validate)(&self.grant, request, attach),
+            None => not_served(unsupported_response_type()),
+        }
     }
 
-    /// Offers a refresh token (subject to the client's allowed grant types).
-    pub fn with_refresh_token(mut self) -> Self {
-        self.offers_refresh_token = true;
-        self
+    fn respond<'a>(
+        &'a self,
+        request: &'a AuthorizationRequest,
+        approval: &'a Approval,
+    ) -> BoxFuture<'a, Result<AuthorizationDecision, OAuthError>> {
+        match &self.authorization {
+            Some(steps) => (steps.respond)(&self.grant, request, approval),
+            None => not_served(unsupported_response_type()),
+        }
     }
 }
 
-/// A token request as a grant sees it, after the engine parsed it, dispatched it and
-/// authenticated the client.
-pub struct TokenRequest<'a> {
-    /// The raw request.
-    pub request: &'a Request,
-    /// Its form parameters.
-    pub params: &'a Params,
-    /// The authenticated client: always `Some` for grants with
-    /// [`ClientAuthentication::Required`].
-    pub client: Option<Arc<dyn Client>>,
-    /// The grant type requested.
-    pub grant_type: &'a GrantType,
-    /// Access to storage, configuration and token issuance.
-    pub ctx: GrantContext<'a>,
-}
-
-impl TokenRequest<'_> {
-    /// The authenticated client, for grants that require client authentication.
-    pub fn client(&self) -> Result<&Arc<dyn Client>, OAuthError> {
-        self.client.as_ref().ok_or_else(|| OAuthError::invalid_client("client authentication required"))
-    }
-}
-
-/// The parameters a grant adds to the authorization response redirect (for example `code`, or
-/// the token fields of the implicit grant). The engine adds `state` and sends the redirect.
-pub type RedirectParams = Vec<(String, String)>;
-
-/// A grant: a plugin serving one `grant_type` at the token endpoint and/or `response_type`s at
-/// the authorization endpoint.
-///
-/// The engine owns everything common to all grants (parsing, client authentication,
-/// redirect URI and scope checks, extensions, issuing and storing tokens); a grant implements
-/// only what is its own. Async steps return a [`MaybeReady`]: `MaybeReady::ready(value)` when
-/// nothing needs waiting, `MaybeReady::boxed(async move { ... })` otherwise.
-///
-/// ```
-/// use grantry_core::{AccessGrant, MaybeReady, Grant, GrantMetadata, GrantType, OAuthError, Scope, TokenRequest};
-///
-/// /// Exchanges a fixed API key for an access token (a toy URN grant).
-/// struct ApiKeyGrant;
-///
-/// impl Grant for ApiKeyGrant {
-///     fn metadata(&self) -> GrantMetadata {
-///         let grant_type = GrantType::parse("urn:example:params:oauth:grant-type:api-key").unwrap();
-///         GrantMetadata::token_endpoint(grant_type)
-///     }
-///
-///     fn validate_token_request<'a>(&'a self, req: &'a TokenRequest<'a>) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
-///         MaybeReady::boxed(async move {
-///             let client = req.client()?.clone();
-///             if req.params.require("api_key")? != "let-me-in" {
-///                 return Err(OAuthError::invalid_grant("unknown API key"));
-///             }
-///             let (scope, requested) = Scope::resolve(req.params.get("scope"), client.allowed_scope())?;
-///             Ok(AccessGrant::new(client, req.grant_type.clone(), scope, requested))
-///         })
-///     }
-/// }
-/// ```
-pub trait Grant: Send + Sync + 'static {
-    /// What the grant serves and allows.
-    fn metadata(&self) -> GrantMetadata;
-
-    /// Grant-specific checks of an authorization request. The engine has already checked the
-    /// client, the redirect URI, the response type and the scope; extensions run after this.
-    fn validate_authorization_request<'a>(
-        &'a self,
-        _request: &'a mut AuthorizationRequest,
-        _ctx: &'a GrantContext<'a>,
-    ) -> MaybeReady<'a, Result<(), OAuthError>> {
-        MaybeReady::ready(Ok(()))
-    }
-
-    /// Creates the authorization response once the resource owner approved: the parameters
-    /// of the redirect.
-    fn create_authorization_response<'a>(
-        &'a self,
-        _request: &'a AuthorizationRequest,
-        _approval: &'a Approval,
-        _ctx: &'a GrantContext<'a>,
-    ) -> MaybeReady<'a, Result<RedirectParams, OAuthError>> {
-        MaybeReady::ready(Err(OAuthError::unsupported_response_type(
-            "this grant does not serve the authorization endpoint",
-        )))
-    }
-
-    /// Validates a token request and says what it grants. The engine then runs the
-    /// extensions, issues and stores the tokens.
-    fn validate_token_request<'a>(
-        &'a self,
-        _request: &'a TokenRequest<'a>,
-    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
-        MaybeReady::ready(Err(OAuthError::unsupported_grant_type("this grant does not serve the token endpoint")))
-    }
+fn unsupported_response_type() -> OAuthError {
+    OAuthError::unsupported_response_type("this grant does not serve the authorization endpoint")
 }

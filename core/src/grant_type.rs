@@ -110,6 +110,27 @@ impl GrantType {
 
     const STANDARD: [&'static str; 4] = ["authorization_code", "password", "client_credentials", "refresh_token"];
 
+    /// A grant type from a constant, checked when the program is compiled: use it in a `const`
+    /// (or a `static`), and a name that is neither a standard grant type nor an absolute URI
+    /// fails the build. (Called at run time, it panics on such a name instead; use
+    /// [`GrantType::parse`] for names that are not constants.)
+    ///
+    /// ```
+    /// use grantry_core::GrantType;
+    /// const API_KEY: GrantType = GrantType::from_static("urn:example:params:oauth:grant-type:api-key");
+    /// assert_eq!(API_KEY, GrantType::parse("urn:example:params:oauth:grant-type:api-key").unwrap());
+    /// ```
+    ///
+    /// ```compile_fail
+    /// use grantry_core::GrantType;
+    /// // A typo (no scheme): rejected at compile time.
+    /// const API_KEY: GrantType = GrantType::from_static("urn_example:api-key");
+    /// ```
+    pub const fn from_static(name: &'static str) -> GrantType {
+        assert!(is_const_grant_type(name.as_bytes()), "not a standard grant type or an absolute URI");
+        GrantType(Name::Static(name))
+    }
+
     /// Validates a grant type a grant serves at the token endpoint.
     pub fn parse(name: &str) -> Result<GrantType, NameError> {
         if let Some(std) = Self::STANDARD.iter().find(|s| **s == name) {
@@ -131,6 +152,55 @@ impl GrantType {
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
+}
+
+/// [`is_absolute_uri`] as a `const fn`, for [`GrantType::from_static`]: a standard name, or a
+/// scheme (a letter, then letters, digits, `+`, `-`, `.`), a colon and a non-empty rest of
+/// printable ASCII without `#`. Stricter than the run-time check (which also accepts non-ASCII
+/// that `url` accepts), never looser.
+const fn is_const_grant_type(name: &[u8]) -> bool {
+    let mut s = 0;
+    while s < GrantType::STANDARD.len() {
+        if bytes_eq(GrantType::STANDARD[s].as_bytes(), name) {
+            return true;
+        }
+        s += 1;
+    }
+    let mut i = 0;
+    while i < name.len() && name[i] != b':' {
+        let c = name[i];
+        let ok = c.is_ascii_alphabetic() || (i > 0 && (c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.')));
+        if !ok {
+            return false;
+        }
+        i += 1;
+    }
+    if i == 0 || i + 1 >= name.len() {
+        return false;
+    }
+    i += 1;
+    while i < name.len() {
+        let c = name[i];
+        if !(c.is_ascii_graphic()) || c == b'#' {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// An absolute URI (RFC 3986 §4.3): a scheme, a colon and the rest, no fragment, no white space.

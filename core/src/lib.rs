@@ -6,7 +6,7 @@
 //! server's endpoints dispatch to it by `grant_type` or `response_type`.
 //!
 //! The core is framework-agnostic (a [`Request`] goes in, a [`Response`] comes out) and
-//! runtime-agnostic (async traits return a [`MaybeReady`] future any executor can drive).
+//! runtime-agnostic (its futures run on any executor).
 //!
 //! ```
 //! use grantry_core::{AuthorizationServer, ClientRecord, MemoryStore, Request, ServerConfig};
@@ -31,10 +31,15 @@
 //! | parse | [`request`](crate::Request), [`params`](crate::Params) |
 //! | client authentication | `client_auth/`, `endpoint/client_authentication.rs` |
 //! | registry dispatch | `registry.rs` |
-//! | grant | a [`Grant`] implementation (the `grantry-grants` crate for RFC 6749) |
-//! | extensions | [`GrantExtension`] hooks, run from `endpoint/token.rs` and `context.rs` |
-//! | token issuance | `context.rs` ([`GrantContext::issue`]), `token.rs` |
+//! | grant | a [`TokenGrant`] implementation (the `grantry-grants` crate for RFC 6749), which answers with a [`TokenDecision`] |
+//! | the decision checked | `endpoint/issue.rs` (client, scope limits) |
+//! | extensions | [`GrantExtension`] hooks on an [`Issuance`], run from `endpoint/issue.rs` |
+//! | token issuance | `endpoint/issue.rs`, `token.rs` |
 //! | storage | `storage/` |
+//!
+//! The plugin-facing layer (`grant.rs`, `decision.rs`, `context.rs`, `issuance.rs`,
+//! `extension.rs`) depends on values and storage traits only, never on the server: a grant
+//! gets narrow capabilities ([`TokenRequest`]), not a handle on the engine.
 //!
 //! With the cargo feature `http`, the `adapter` module converts `http::Request`s and engine
 //! [`Response`]s, with a body limit, for any framework built on the `http` crate.
@@ -47,12 +52,13 @@ pub mod client_auth;
 mod clock;
 mod config;
 mod context;
+mod decision;
 mod endpoint;
 mod error;
 mod extension;
-mod future;
 mod grant;
 mod grant_type;
+mod issuance;
 mod json;
 mod params;
 pub mod plugin;
@@ -66,17 +72,24 @@ mod server;
 pub mod storage;
 mod token;
 
-pub use authorization::{Approval, AuthorizationError, AuthorizationRequest, Consent, ResponseMode, build_redirect};
+pub use async_trait::async_trait;
+pub use authorization::{
+    Approval, AuthorizationError, AuthorizationRequest, Consent, RedirectParams, ReservedParam, ResponseMode,
+    build_redirect,
+};
 pub use client::{Client, ClientConfigError, ClientRecord, ClientSecret};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::{ConfigError, IntrospectionAccess, IntrospectionRule, ServerConfig};
-pub use context::GrantContext;
+pub use context::{RedeemedCode, RefreshedToken, TokenRequest};
+pub use decision::{AuthorizationDecision, TokenDecision};
 pub use error::{ErrorCode, OAuthError};
 pub use extension::{GrantExtension, IntoExtensions};
-pub use future::{BoxFuture, MaybeReady};
-pub use grant::{AccessGrant, ClientAuthentication, Grant, GrantMetadata, RedirectParams, TokenRequest};
+pub use grant::{
+    AuthorizationGrant, BoxedGrant, ClientAuthMethods, ClientAuthentication, Grant, GrantMetadata, Serves, TokenGrant,
+};
 pub use grant_type::{ClientAuthMethod, GrantType, NameError, ResponseType};
 pub use inventory;
+pub use issuance::{Issuance, ResponseMembers};
 pub use params::{Params, encode_component, encode_form};
 pub use registry::{GrantRegistry, Registration, RegistryError};
 pub use request::{Headers, Method, Request};

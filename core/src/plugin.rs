@@ -18,14 +18,14 @@
 
 use crate::client_auth::ClientAuthenticator;
 use crate::extension::GrantExtension;
-use crate::grant::Grant;
+use crate::grant::BoxedGrant;
 use crate::registry::RegistryError;
 use crate::server::{AuthorizationServer, DuplicateAuthMethod, RegisteredGrant};
 use serde::de::DeserializeOwned;
 use std::fmt;
 
 /// Builds a grant from its configuration.
-pub type GrantConstructor = fn(&serde_json::Value) -> Result<Box<dyn Grant>, PluginError>;
+pub type GrantConstructor = fn(&serde_json::Value) -> Result<BoxedGrant, PluginError>;
 /// Builds an extension from its configuration.
 pub type ExtensionConstructor = fn(&serde_json::Value) -> Result<Box<dyn GrantExtension>, PluginError>;
 /// Builds a client authentication method from its configuration.

@@ -2,7 +2,7 @@
 //! extensions attached to it.
 
 use crate::extension::GrantExtension;
-use crate::grant::{Grant, GrantMetadata};
+use crate::grant::{BoxedGrant, ClientAuthMethods, ErasedGrant, GrantMetadata};
 use crate::grant_type::{ClientAuthMethod, GrantType, ResponseType};
 use std::collections::{BTreeSet, HashMap};
 
@@ -24,6 +24,10 @@ pub enum RegistryError {
     /// An allowed method has no authenticator on this server.
     #[error("client authentication method {0} is not available on this server")]
     UnknownAuthMethod(ClientAuthMethod),
+    /// A registration tried to allow a client authentication method its grant does not
+    /// declare: registrations can only narrow what a grant allows.
+    #[error("the grant does not allow client authentication method {0}; a registration can only narrow its methods")]
+    WidensAuthMethods(ClientAuthMethod),
     /// A grant type name from configuration is invalid.
     #[error(transparent)]
     InvalidName(#[from] crate::grant_type::NameError),
@@ -31,15 +35,18 @@ pub enum RegistryError {
 
 /// A grant as registered: the grant, its metadata (read once) and its extensions.
 pub struct Registration {
-    pub(crate) grant: Box<dyn Grant>,
-    pub(crate) metadata: GrantMetadata,
+    pub(crate) grant: BoxedGrant,
     pub(crate) extensions: Vec<Box<dyn GrantExtension>>,
 }
 
 impl Registration {
-    /// The grant's metadata, with any per-registration changes.
+    /// The grant's metadata, with any per-registration narrowing.
     pub fn metadata(&self) -> &GrantMetadata {
-        &self.metadata
+        &self.grant.metadata
+    }
+
+    pub(crate) fn steps(&self) -> &dyn ErasedGrant {
+        &*self.grant.steps
     }
 
     /// The names of the attached extensions, in hook order.
@@ -56,7 +63,7 @@ impl Registration {
 impl std::fmt::Debug for Registration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registration")
-            .field("metadata", &self.metadata)
+            .field("metadata", self.metadata())
             .field("extensions", &self.extension_names().collect::<Vec<_>>())
             .finish()
     }
@@ -84,45 +91,72 @@ struct AuthMethods {
 
 impl GrantRegistry {
     /// Adds a registration after checking it does not collide with an existing one.
-    pub(crate) fn insert(&mut self, registration: Registration) -> Result<usize, RegistryError> {
-        let meta = &registration.metadata;
-        if meta.grant_type.is_none() && meta.response_types.is_empty() {
+    /// `available` are the server's client authentication methods.
+    pub(crate) fn insert(
+        &mut self,
+        registration: Registration,
+        available: &[ClientAuthMethod],
+    ) -> Result<usize, RegistryError> {
+        let meta = registration.metadata();
+        if meta.grant_type().is_none() && meta.response_types().is_empty() {
             return Err(RegistryError::ServesNothing);
         }
-        if let Some(gt) = &meta.grant_type {
+        if let Some(gt) = meta.grant_type() {
             if self.serves_grant_type(gt) {
                 return Err(RegistryError::DuplicateGrantType(gt.clone()));
             }
-            if meta.auth_methods.is_empty() {
+            if meta.auth_methods().is_empty() {
                 return Err(RegistryError::NoAuthMethods(gt.clone()));
             }
         }
         let mut seen = BTreeSet::new();
-        for rt in &meta.response_types {
+        for rt in meta.response_types() {
             if self.by_response_type.contains_key(rt) || !seen.insert(rt) {
                 return Err(RegistryError::DuplicateResponseType(rt.clone()));
             }
         }
         let index = self.registrations.len();
-        for rt in &meta.response_types {
+        for rt in meta.response_types() {
             self.by_response_type.insert(rt.clone(), index);
         }
         self.registrations.push(registration);
-        self.derive_auth_methods();
+        self.derive_auth_methods(available);
         Ok(index)
     }
 
-    /// Replaces the client authentication methods registration `index` allows.
-    pub(crate) fn set_auth_methods(&mut self, index: usize, methods: Vec<ClientAuthMethod>) {
-        if let Some(registration) = self.registrations.get_mut(index) {
-            registration.metadata.auth_methods = methods;
-            self.derive_auth_methods();
+    /// Narrows the client authentication methods registration `index` allows to `methods`,
+    /// each of which its grant must allow already.
+    pub(crate) fn restrict_auth_methods(
+        &mut self,
+        index: usize,
+        methods: Vec<ClientAuthMethod>,
+        available: &[ClientAuthMethod],
+    ) -> Result<(), RegistryError> {
+        let Some(registration) = self.registrations.get_mut(index) else { return Ok(()) };
+        let meta = &mut registration.grant.metadata;
+        if let Some(widening) = methods.iter().find(|m| !meta.auth_methods().allows(m)) {
+            return Err(RegistryError::WidensAuthMethods(widening.clone()));
         }
+        if let (true, Some(gt)) = (methods.is_empty(), meta.grant_type()) {
+            return Err(RegistryError::NoAuthMethods(gt.clone()));
+        }
+        meta.restrict_auth_methods(ClientAuthMethods::only(methods));
+        self.derive_auth_methods(available);
+        Ok(())
     }
 
-    fn derive_auth_methods(&mut self) {
-        let all: BTreeSet<_> =
-            self.registrations.iter().flat_map(|r| r.metadata.auth_methods.iter().cloned()).collect();
+    /// Derives what revocation and introspection check against from the registrations and
+    /// the server's `available` methods (again whenever either changes).
+    pub(crate) fn derive_auth_methods(&mut self, available: &[ClientAuthMethod]) {
+        let all: BTreeSet<_> = available
+            .iter()
+            .filter(|m| {
+                self.registrations
+                    .iter()
+                    .any(|r| r.metadata().grant_type().is_some() && r.metadata().auth_methods().allows(m))
+            })
+            .cloned()
+            .collect();
         let all: Vec<_> = all.into_iter().collect();
         let with_credentials = all.iter().filter(|m| **m != ClientAuthMethod::NONE).cloned().collect();
         self.auth_methods = AuthMethods { all, with_credentials };
@@ -145,7 +179,7 @@ impl GrantRegistry {
         self.registrations
             .iter()
             .enumerate()
-            .find(|(_, r)| r.metadata.grant_type.as_ref().is_some_and(|gt| gt.as_str() == grant_type))
+            .find(|(_, r)| r.metadata().grant_type().is_some_and(|gt| gt.as_str() == grant_type))
     }
 
     /// The registration serving `response_type`.
@@ -166,7 +200,7 @@ impl GrantRegistry {
 
     /// The registered grant types, sorted.
     pub fn grant_types(&self) -> Vec<GrantType> {
-        let set: BTreeSet<_> = self.registrations.iter().filter_map(|r| r.metadata.grant_type.clone()).collect();
+        let set: BTreeSet<_> = self.registrations.iter().filter_map(|r| r.metadata().grant_type().cloned()).collect();
         set.into_iter().collect()
     }
 

@@ -4,7 +4,7 @@
 use crate::client_auth::{ClientAuthenticator, ClientSecretBasic, ClientSecretPost, NoneAuthenticator};
 use crate::config::ServerConfig;
 use crate::extension::{GrantExtension, IntoExtensions};
-use crate::grant::Grant;
+use crate::grant::{BoxedGrant, ClientAuthMethods, Grant};
 use crate::grant_type::ClientAuthMethod;
 use crate::registry::{GrantRegistry, Registration, RegistryError};
 use crate::storage::Storage;
@@ -56,32 +56,34 @@ impl AuthorizationServer {
 
     /// Registers a grant with extensions attached (`()` for none). Fails, leaving the server
     /// unchanged, if the grant's `grant_type` or a `response_type` is served already, or it
-    /// allows a client authentication method this server does not have.
+    /// lists a client authentication method this server does not have.
     ///
-    /// The returned handle can change the registration's allowed authentication methods.
+    /// The returned handle can narrow the registration's allowed authentication methods and
+    /// attach more extensions.
     pub fn register_grant(
         &mut self,
         grant: impl Grant,
         extensions: impl IntoExtensions,
     ) -> Result<RegisteredGrant<'_>, RegistryError> {
-        self.register_boxed(Box::new(grant), extensions.into_extensions())
+        self.register_boxed(BoxedGrant::new(grant), extensions.into_extensions())
     }
 
     /// [`register_grant`](Self::register_grant) for a grant already boxed (as plugin
     /// constructors make them).
     pub fn register_boxed(
         &mut self,
-        grant: Box<dyn Grant>,
+        grant: BoxedGrant,
         extensions: Vec<Box<dyn GrantExtension>>,
     ) -> Result<RegisteredGrant<'_>, RegistryError> {
-        let metadata = grant.metadata();
-        self.check_auth_methods(&metadata.auth_methods)?;
-        let index = self.registry.insert(Registration { grant, metadata, extensions })?;
+        self.check_auth_methods(grant.metadata().auth_methods())?;
+        let available = self.auth_methods();
+        let index = self.registry.insert(Registration { grant, extensions }, &available)?;
         Ok(RegisteredGrant { server: self, index })
     }
 
     /// Adds a client authentication method (for example a JWT method from a plugin). Grants
-    /// name it in their allowed methods.
+    /// that allow [`ClientAuthMethods::any`] or [`ClientAuthMethods::with_credentials`] accept
+    /// it; others name it in their list.
     pub fn add_client_authenticator(
         &mut self,
         authenticator: impl ClientAuthenticator,
@@ -100,6 +102,8 @@ impl AuthorizationServer {
             return Err(DuplicateAuthMethod(method));
         }
         self.authenticators.push(Arc::from(authenticator));
+        let available = self.auth_methods();
+        self.registry.derive_auth_methods(&available);
         Ok(())
     }
 
@@ -124,8 +128,9 @@ impl AuthorizationServer {
         self.authenticators.iter().find(|a| a.method() == *method).map(|a| &**a)
     }
 
-    fn check_auth_methods(&self, methods: &[ClientAuthMethod]) -> Result<(), RegistryError> {
-        match methods.iter().find(|m| self.authenticator(m).is_none()) {
+    fn check_auth_methods(&self, methods: &ClientAuthMethods) -> Result<(), RegistryError> {
+        let listed = methods.listed().unwrap_or_default();
+        match listed.iter().find(|m| self.authenticator(m).is_none()) {
             Some(unknown) => Err(RegistryError::UnknownAuthMethod(unknown.clone())),
             None => Ok(()),
         }
@@ -154,17 +159,18 @@ pub struct RegisteredGrant<'a> {
 }
 
 impl RegisteredGrant<'_> {
-    /// Replaces the client authentication methods this registration allows at the token
-    /// endpoint (each must be available on the server).
-    pub fn with_auth_methods(self, methods: impl IntoIterator<Item = ClientAuthMethod>) -> Result<Self, RegistryError> {
+    /// Narrows the client authentication methods this registration allows at the token
+    /// endpoint to `methods`. Each must be available on the server and allowed by the grant
+    /// already ([`RegistryError::WidensAuthMethods`] otherwise): a registration can only take
+    /// away what a grant declared, never add to it.
+    pub fn restrict_auth_methods(
+        self,
+        methods: impl IntoIterator<Item = ClientAuthMethod>,
+    ) -> Result<Self, RegistryError> {
         let methods: Vec<_> = methods.into_iter().collect();
-        self.server.check_auth_methods(&methods)?;
-        if let Some(reg) = self.server.registry.get(self.index) {
-            if let (true, Some(gt)) = (methods.is_empty(), &reg.metadata.grant_type) {
-                return Err(RegistryError::NoAuthMethods(gt.clone()));
-            }
-        }
-        self.server.registry.set_auth_methods(self.index, methods);
+        self.server.check_auth_methods(&ClientAuthMethods::only(methods.iter().cloned()))?;
+        let available = self.server.auth_methods();
+        self.server.registry.restrict_auth_methods(self.index, methods, &available)?;
         Ok(self)
     }
 

@@ -1,6 +1,6 @@
 //! Token generation and the token response.
 
-use crate::grant::AccessGrant;
+use crate::issuance::{Issuance, ResponseMembers};
 use crate::params::Params;
 use crate::scope::Scope;
 use crate::secret::Secret;
@@ -42,7 +42,7 @@ impl TokenGenerator for RandomTokenGenerator {
 }
 
 /// A computed lifetime: a function of the grant and the request parameters.
-pub type ExpiresInFn = dyn Fn(&AccessGrant, &Params) -> u64 + Send + Sync;
+pub type ExpiresInFn = dyn Fn(&Issuance, &Params) -> u64 + Send + Sync;
 
 /// An access token lifetime: fixed, or computed from the request.
 #[derive(Clone)]
@@ -55,15 +55,15 @@ pub enum ExpiresIn {
 
 impl ExpiresIn {
     /// A computed lifetime.
-    pub fn computed(f: impl Fn(&AccessGrant, &Params) -> u64 + Send + Sync + 'static) -> Self {
+    pub fn computed(f: impl Fn(&Issuance, &Params) -> u64 + Send + Sync + 'static) -> Self {
         ExpiresIn::Computed(Arc::new(f))
     }
 
     /// The lifetime for this grant and request.
-    pub fn seconds(&self, grant: &AccessGrant, params: &Params) -> u64 {
+    pub fn seconds(&self, issuance: &Issuance, params: &Params) -> u64 {
         match self {
             ExpiresIn::Seconds(s) => *s,
-            ExpiresIn::Computed(f) => f(grant, params),
+            ExpiresIn::Computed(f) => f(issuance, params),
         }
     }
 }
@@ -77,91 +77,106 @@ impl fmt::Debug for ExpiresIn {
     }
 }
 
-/// A successful token response (RFC 6749 §5.1).
-#[derive(Debug, Clone, PartialEq)]
-pub struct TokenResponse {
-    /// The access token.
-    pub access_token: Secret,
-    /// `Bearer`, unless an extension issues another type.
-    pub token_type: Cow<'static, str>,
-    /// Lifetime in seconds.
-    pub expires_in: Option<u64>,
-    /// The refresh token, if one is issued.
-    pub refresh_token: Option<Secret>,
-    /// The granted scope: always in the response when it differs from the requested one.
-    pub scope: Scope,
-    /// Whether `scope` goes into the response.
-    pub include_scope: bool,
-    /// Further fields added by extensions. They cannot replace the standard fields.
-    pub extra: serde_json::Map<String, serde_json::Value>,
+/// The token response's JSON (RFC 6749 §5.1). The extension members come last and never
+/// repeat a standard one: [`ResponseMembers`] refuses them.
+#[derive(serde::Serialize)]
+struct WireTokenResponse<'a> {
+    access_token: &'a str,
+    token_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
+    #[serde(flatten)]
+    extra: &'a serde_json::Map<String, serde_json::Value>,
 }
 
-const STANDARD_FIELDS: [&str; 5] = ["access_token", "token_type", "expires_in", "refresh_token", "scope"];
+/// A successful token response (RFC 6749 §5.1), made by the engine from what it stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenResponse {
+    access_token: Secret,
+    token_type: Cow<'static, str>,
+    expires_in: Option<u64>,
+    refresh_token: Option<Secret>,
+    scope: Scope,
+    include_scope: bool,
+    extra: ResponseMembers,
+}
 
 impl TokenResponse {
-    /// The response as JSON.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut map = serde_json::Map::new();
-        map.insert("access_token".into(), self.access_token.expose().into());
-        map.insert("token_type".into(), self.token_type.as_ref().into());
-        if let Some(exp) = self.expires_in {
-            map.insert("expires_in".into(), exp.into());
+    /// A `Bearer` response; `scope` goes into it when `include_scope` (the granted scope
+    /// differs from the requested one, RFC 6749 §5.1).
+    pub(crate) fn bearer(
+        access_token: Secret,
+        expires_in: u64,
+        refresh_token: Option<Secret>,
+        scope: Scope,
+        include_scope: bool,
+        extra: ResponseMembers,
+    ) -> Self {
+        TokenResponse {
+            access_token,
+            token_type: Cow::Borrowed("Bearer"),
+            expires_in: Some(expires_in),
+            refresh_token,
+            scope,
+            include_scope,
+            extra,
         }
-        if let Some(rt) = &self.refresh_token {
-            map.insert("refresh_token".into(), rt.expose().into());
-        }
-        if self.include_scope {
-            map.insert("scope".into(), self.scope.to_string().into());
-        }
-        for (k, v) in &self.extra {
-            if !STANDARD_FIELDS.contains(&k.as_str()) {
-                map.insert(k.clone(), v.clone());
-            }
-        }
-        serde_json::Value::Object(map)
     }
 
-    /// The response as JSON bytes, written directly: the token endpoint's hot path, with the
-    /// same content as [`to_json`](Self::to_json).
+    /// The access token.
+    pub fn access_token(&self) -> &Secret {
+        &self.access_token
+    }
+
+    /// The token type: `Bearer`.
+    pub fn token_type(&self) -> &str {
+        &self.token_type
+    }
+
+    /// The access token's lifetime in seconds, as stored.
+    pub fn expires_in(&self) -> Option<u64> {
+        self.expires_in
+    }
+
+    /// The refresh token, if one was issued (and stored).
+    pub fn refresh_token(&self) -> Option<&Secret> {
+        self.refresh_token.as_ref()
+    }
+
+    /// The granted scope.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The members extensions added.
+    pub fn extra(&self) -> &ResponseMembers {
+        &self.extra
+    }
+
+    /// The members as they go on the wire.
+    fn wire(&self) -> WireTokenResponse<'_> {
+        WireTokenResponse {
+            access_token: self.access_token.expose(),
+            token_type: &self.token_type,
+            expires_in: self.expires_in,
+            refresh_token: self.refresh_token.as_ref().map(Secret::expose),
+            scope: self.include_scope.then(|| self.scope.as_str()),
+            extra: &self.extra.0,
+        }
+    }
+
+    /// The response as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.wire()).unwrap_or_default()
+    }
+
+    /// The response as JSON bytes.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        // Room for the standard members as they come without escapes, so the string is
-        // allocated once: the names and punctuation, the quoted values, 20 digits at most.
-        let quoted = |value: &str| value.len() + 2;
-        let capacity = 16
-            + quoted(self.access_token.expose())
-            + 14
-            + quoted(&self.token_type)
-            + self.expires_in.map_or(0, |_| 14 + 20)
-            + self.refresh_token.as_ref().map_or(0, |rt| 17 + quoted(rt.expose()))
-            + if self.include_scope { 9 + quoted(self.scope.as_str()) } else { 0 }
-            + 1;
-        let mut out = String::with_capacity(capacity);
-        out.push_str("{\"access_token\":");
-        crate::json::push_string(&mut out, self.access_token.expose());
-        out.push_str(",\"token_type\":");
-        crate::json::push_string(&mut out, &self.token_type);
-        if let Some(exp) = self.expires_in {
-            out.push_str(",\"expires_in\":");
-            crate::json::push_u64(&mut out, exp);
-        }
-        if let Some(rt) = &self.refresh_token {
-            out.push_str(",\"refresh_token\":");
-            crate::json::push_string(&mut out, rt.expose());
-        }
-        if self.include_scope {
-            out.push_str(",\"scope\":");
-            crate::json::push_string(&mut out, self.scope.as_str());
-        }
-        for (k, v) in &self.extra {
-            if !STANDARD_FIELDS.contains(&k.as_str()) {
-                out.push(',');
-                crate::json::push_string(&mut out, k);
-                out.push(':');
-                out.push_str(&v.to_string());
-            }
-        }
-        out.push('}');
-        out.into_bytes()
+        serde_json::to_vec(&self.wire()).unwrap_or_default()
     }
 
     /// The response as string pairs, for a redirect fragment (implicit grant).
@@ -197,43 +212,17 @@ mod tests {
     }
 
     #[test]
-    fn extra_fields_cannot_replace_standard_ones() {
-        let mut extra = serde_json::Map::new();
-        extra.insert("access_token".into(), "forged".into());
-        extra.insert("id_token".into(), "x".into());
-        let resp = TokenResponse {
-            access_token: Secret::new("real"),
-            token_type: "Bearer".into(),
-            expires_in: Some(60),
-            refresh_token: None,
-            scope: Scope::empty(),
-            include_scope: false,
-            extra,
-        };
-        let json = resp.to_json();
-        let fast: serde_json::Value = serde_json::from_slice(&resp.to_json_bytes()).unwrap();
-        assert_eq!(fast, json, "both serialisations agree");
+    fn extra_members_never_replace_standard_ones() {
+        let mut extra = ResponseMembers::default();
+        assert!(extra.insert("access_token", "forged").is_err());
+        assert!(extra.insert("expires_in", 1).is_err());
+        extra.insert("key_owner", "alice").unwrap();
+        let resp = TokenResponse::bearer(Secret::new("real"), 60, None, Scope::empty(), false, extra);
+        let json: serde_json::Value = serde_json::from_slice(&resp.to_json_bytes()).unwrap();
+        assert_eq!(json, resp.to_json());
         assert_eq!(json["access_token"], "real");
-        assert_eq!(json["id_token"], "x");
+        assert_eq!(json["expires_in"], 60);
+        assert_eq!(json["key_owner"], "alice");
         assert!(json.get("scope").is_none());
-    }
-
-    #[test]
-    fn the_json_body_is_written_into_one_allocation() {
-        let g = RandomTokenGenerator;
-        let resp = TokenResponse {
-            access_token: Secret::new(g.generate(CredentialKind::AccessToken)),
-            token_type: "Bearer".into(),
-            expires_in: Some(u64::MAX),
-            refresh_token: Some(Secret::new(g.generate(CredentialKind::RefreshToken))),
-            scope: Scope::parse("read write").unwrap(),
-            include_scope: true,
-            extra: serde_json::Map::new(),
-        };
-        let bytes = resp.to_json_bytes();
-        let fast: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(fast, resp.to_json());
-        // Exactly the computed room, not a grown buffer: u64::MAX has the 20 digits allowed for.
-        assert_eq!(bytes.capacity(), bytes.len());
     }
 }

@@ -32,8 +32,8 @@ impl GrantExtension for IssuerIdentification {
     }
 
     fn before_authorization_response(&self, params: &mut RedirectParams) {
-        params.retain(|(name, _)| name != "iss");
-        params.push(("iss".into(), self.issuer.clone()));
+        // `iss` is no parameter the engine owns: setting it cannot fail.
+        let _ = params.set("iss", self.issuer.clone());
     }
 
     fn metadata(&self) -> serde_json::Map<String, serde_json::Value> {

@@ -2,9 +2,8 @@
 //! RFC 9700 §2.1.1).
 
 use base64::Engine as _;
-use grantry_core::{
-    AccessGrant, AuthorizationRequest, GrantExtension, GrantType, OAuthError, Params, constant_time_eq,
-};
+use grantry_core::storage::Attributes;
+use grantry_core::{AuthorizationRequest, Client, GrantExtension, Issuance, OAuthError, Params, constant_time_eq};
 use sha2::{Digest as _, Sha256};
 
 /// Which clients must send a `code_challenge`.
@@ -127,10 +126,10 @@ impl CodeChallenge {
         methods
     }
 
-    fn is_required_for(&self, request: &AuthorizationRequest) -> bool {
+    fn is_required_for(&self, client: &dyn Client) -> bool {
         match self.requirement {
             PkceRequirement::AllClients => true,
-            PkceRequirement::PublicClients => request.client.is_public(),
+            PkceRequirement::PublicClients => client.is_public(),
             PkceRequirement::None => false,
         }
     }
@@ -141,17 +140,21 @@ impl GrantExtension for CodeChallenge {
         "pkce"
     }
 
-    fn after_authorization_request_validated(&self, request: &mut AuthorizationRequest) -> Result<(), OAuthError> {
-        if !request.response_type.includes("code") {
+    fn after_authorization_request_validated(
+        &self,
+        request: &AuthorizationRequest,
+        attach: &mut Attributes,
+    ) -> Result<(), OAuthError> {
+        if !request.response_type().includes("code") {
             return Ok(());
         }
-        let challenge = request.params.get(CHALLENGE);
-        let method = request.params.get(METHOD);
+        let challenge = request.params().get(CHALLENGE);
+        let method = request.params().get(METHOD);
         let Some(challenge) = challenge else {
             if method.is_some() {
                 return Err(OAuthError::invalid_request("code_challenge_method given without code_challenge"));
             }
-            if self.is_required_for(request) {
+            if self.is_required_for(&**request.client()) {
                 return Err(OAuthError::invalid_request("code_challenge is required"));
             }
             return Ok(());
@@ -169,20 +172,25 @@ impl GrantExtension for CodeChallenge {
             return Err(OAuthError::invalid_request("code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]"));
         }
         let challenge = challenge.to_owned();
-        request.attributes.insert(CHALLENGE.into(), challenge.into());
-        request.attributes.insert(METHOD.into(), method.as_str().into());
+        attach.insert(CHALLENGE.into(), challenge.into());
+        attach.insert(METHOD.into(), method.as_str().into());
         Ok(())
     }
 
-    fn after_token_request_validated(&self, params: &Params, grant: &mut AccessGrant) -> Result<(), OAuthError> {
-        if grant.grant_type != GrantType::AUTHORIZATION_CODE {
+    fn after_token_request_validated(&self, params: &Params, issuance: &mut Issuance) -> Result<(), OAuthError> {
+        if !issuance.is_from_code() {
             return Ok(());
         }
         // Taken out of the attributes: the challenge has no business in the token records.
-        let challenge = grant.attributes.remove(CHALLENGE);
-        let method = grant.attributes.remove(METHOD);
+        let challenge = issuance.attributes_mut().remove(CHALLENGE);
+        let method = issuance.attributes_mut().remove(METHOD);
         let verifier = params.get("code_verifier");
         match (challenge, verifier) {
+            // However the code was minted, a client PKCE is required of never redeems one
+            // without a challenge (RFC 9700 §2.1.1).
+            (None, None) if self.is_required_for(&**issuance.client()) => Err(OAuthError::invalid_grant(
+                "the authorization code was issued without code_challenge, which this client must use",
+            )),
             (None, None) => Ok(()),
             (None, Some(_)) => Err(OAuthError::invalid_grant(
                 "code_verifier sent for an authorization code issued without code_challenge",

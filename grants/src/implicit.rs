@@ -1,8 +1,9 @@
 //! The implicit grant (RFC 6749 §4.2).
 
+use grantry_core::storage::Attributes;
 use grantry_core::{
-    AccessGrant, Approval, AuthorizationRequest, Grant, GrantContext, GrantMetadata, GrantType, MaybeReady, OAuthError,
-    RedirectParams, ResponseType,
+    Approval, AuthorizationDecision, AuthorizationGrant, AuthorizationRequest, Grant, GrantType, OAuthError,
+    ResponseType, Serves,
 };
 
 /// The implicit grant: `response_type=token`, the access token in the redirect fragment.
@@ -23,48 +24,30 @@ impl ImplicitGrant {
 }
 
 impl Grant for ImplicitGrant {
-    fn metadata(&self) -> GrantMetadata {
-        GrantMetadata::authorization_endpoint([ResponseType::TOKEN])
+    fn serves(&self) -> Serves<Self> {
+        Serves::authorization_endpoint([ResponseType::TOKEN])
+    }
+}
+
+impl AuthorizationGrant for ImplicitGrant {
+    async fn validate(&self, request: &AuthorizationRequest, _attach: &mut Attributes) -> Result<(), OAuthError> {
+        if !request.client().is_public() {
+            return Err(OAuthError::unauthorized_client("the implicit grant is for public clients only"));
+        }
+        if !request.client().allows_grant_type(&GrantType::IMPLICIT) {
+            return Err(OAuthError::unauthorized_client("the client is not allowed the implicit grant"));
+        }
+        Ok(())
     }
 
-    fn validate_authorization_request<'a>(
-        &'a self,
-        request: &'a mut AuthorizationRequest,
-        _ctx: &'a GrantContext<'a>,
-    ) -> MaybeReady<'a, Result<(), OAuthError>> {
-        let outcome = if !request.client.is_public() {
-            Err(OAuthError::unauthorized_client("the implicit grant is for public clients only"))
-        } else if !request.client.allows_grant_type(&GrantType::IMPLICIT) {
-            Err(OAuthError::unauthorized_client("the client is not allowed the implicit grant"))
-        } else {
-            Ok(())
-        };
-        MaybeReady::ready(outcome)
-    }
-
-    fn create_authorization_response<'a>(
-        &'a self,
-        request: &'a AuthorizationRequest,
-        approval: &'a Approval,
-        ctx: &'a GrantContext<'a>,
-    ) -> MaybeReady<'a, Result<RedirectParams, OAuthError>> {
-        MaybeReady::boxed(async move {
-            let grant = AccessGrant::new(
-                request.client.clone(),
-                GrantType::IMPLICIT,
-                approval.granted_scope(request),
-                request.requested_scope.clone(),
-            )
-            .for_subject(approval.subject.clone());
-            let token = ctx.issue(grant, &request.params).await?;
-            Ok(token.to_pairs())
-        })
+    async fn respond(&self, _: &AuthorizationRequest, _: &Approval) -> Result<AuthorizationDecision, OAuthError> {
+        Ok(AuthorizationDecision::access_token())
     }
 }
 
 grantry_core::inventory::submit! {
     grantry_core::plugin::Plugin::grant("implicit", "The implicit grant, response_type=token (RFC 6749 section 4.2).", |config| {
         grantry_core::plugin::parse_config::<crate::NoConfig>("implicit", config)?;
-        Ok(Box::new(ImplicitGrant::new()))
+        Ok(grantry_core::BoxedGrant::new(ImplicitGrant::new()))
     })
 }

@@ -1,11 +1,12 @@
 //! The resource owner password credentials grant (RFC 6749 §4.3).
 
 use crate::storage_failure;
-use grantry_core::{AccessGrant, Grant, GrantMetadata, GrantType, MaybeReady, OAuthError, Scope, TokenRequest};
+use grantry_core::{ClientAuthMethods, Grant, GrantType, OAuthError, Serves, TokenDecision, TokenGrant, TokenRequest};
 
 /// The password grant: the client sends the resource owner's username and password, checked
 /// through the [`UserStore`](grantry_core::storage::UserStore). Wrong credentials are
-/// `invalid_grant`. Allowed client authentication: `client_secret_basic`.
+/// `invalid_grant`. Allowed client authentication: every method that proves the client (not
+/// `none`).
 ///
 /// RFC 9700 §2.4 says this grant must not be used; it exists for migrating legacy clients.
 #[derive(Debug, Default, Clone)]
@@ -21,37 +22,30 @@ impl PasswordGrant {
 }
 
 impl Grant for PasswordGrant {
-    fn metadata(&self) -> GrantMetadata {
-        GrantMetadata::token_endpoint(GrantType::PASSWORD)
+    fn serves(&self) -> Serves<Self> {
+        Serves::token_endpoint(GrantType::PASSWORD).with_auth_methods(ClientAuthMethods::with_credentials())
     }
+}
 
-    fn validate_token_request<'a>(
-        &'a self,
-        req: &'a TokenRequest<'a>,
-    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
-        MaybeReady::boxed(async move {
-            let client = req.client()?;
-            let username = req.params.require("username")?;
-            let password = req.params.require("password")?;
-            let (scope, requested) = Scope::resolve(req.params.get("scope"), client.allowed_scope())?;
-            let subject = req
-                .ctx
-                .storage()
-                .users
-                .authenticate(username, password)
-                .await
-                .map_err(storage_failure)?
-                .ok_or_else(|| OAuthError::invalid_grant("invalid resource owner credentials"))?;
-            Ok(AccessGrant::new(client.clone(), GrantType::PASSWORD, scope, requested)
-                .for_subject(subject)
-                .with_refresh_token())
-        })
+impl TokenGrant for PasswordGrant {
+    /// RFC 6749 §4.3.2: checks the resource owner's credentials; the engine resolves the scope
+    /// and issues the tokens.
+    async fn exchange(&self, request: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> {
+        let username = request.params().require("username")?;
+        let password = request.params().require("password")?;
+        let subject = request
+            .users()
+            .authenticate(username, password)
+            .await
+            .map_err(storage_failure)?
+            .ok_or_else(|| OAuthError::invalid_grant("invalid resource owner credentials"))?;
+        Ok(TokenDecision::for_user(subject).with_refresh_token())
     }
 }
 
 grantry_core::inventory::submit! {
     grantry_core::plugin::Plugin::grant("password", "The resource owner password credentials grant (RFC 6749 section 4.3).", |config| {
         grantry_core::plugin::parse_config::<crate::NoConfig>("password", config)?;
-        Ok(Box::new(PasswordGrant::new()))
+        Ok(grantry_core::BoxedGrant::new(PasswordGrant::new()))
     })
 }

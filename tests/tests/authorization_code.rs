@@ -422,7 +422,7 @@ async fn confidential_client_cannot_authenticate_with_client_id_only() {
 async fn narrowed_approval_makes_token_response_include_scope() {
     let h = Harness::new();
     let consent =
-        Consent::Allow(Approval { subject: USERNAME.into(), scope: Some(Scope::parse("read").expect("scope")) });
+        Consent::Allow(Approval::new(USERNAME).with_scope(Scope::parse("read").expect("scope")));
     let code = h.obtain_code_with(WEB.0, Some(WEB_REDIRECT), Some(FULL_SCOPE), consent).await;
 
     let json = token_json(&h.exchange_code(WEB, &code, Some(WEB_REDIRECT)).await);
@@ -435,10 +435,7 @@ async fn narrowed_approval_makes_token_response_include_scope() {
 #[tokio::test]
 async fn approval_wider_than_requested_is_cut_back() {
     let h = Harness::new();
-    let consent = Consent::Allow(Approval {
-        subject: USERNAME.into(),
-        scope: Some(Scope::parse("read write admin").expect("scope")),
-    });
+    let consent = Consent::Allow(Approval::new(USERNAME).with_scope(Scope::parse("read write admin").expect("scope")));
     let code = h.obtain_code_with(WEB.0, Some(WEB_REDIRECT), Some("read"), consent).await;
 
     let json = token_json(&h.exchange_code(WEB, &code, Some(WEB_REDIRECT)).await);

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use grantry_core::storage::TokenKind;
-use grantry_core::{ClientAuthMethod, ClientRecord, GrantType};
+use grantry_core::{AuthorizationServer, ClientAuthMethod, ClientRecord, GrantType, MemoryStore, RegistryError, ServerConfig};
 use grantry_grants::ClientCredentialsGrant;
 
 const CC: &[(&str, &str)] = &[("grant_type", "client_credentials")];
@@ -120,24 +120,25 @@ async fn public_client_cannot_use_client_credentials_grant() {
 }
 
 #[tokio::test]
-async fn public_client_is_unauthorized_even_where_none_is_allowed() {
-    let h = Harness::custom(
-        |config| config,
-        |server| {
-            register_allowing(
-                server,
-                ClientCredentialsGrant::new(),
-                [ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::NONE],
-            );
-        },
-    );
+async fn a_public_client_cannot_use_client_credentials_and_none_cannot_be_allowed_for_it() {
+    let h = Harness::new();
     h.add_client(
         ClientRecord::public("public-cc").with_grant_types([GrantType::CLIENT_CREDENTIALS]).with_scope(FULL_SCOPE),
     );
 
     let response = h.token(&token_request(&[("grant_type", "client_credentials"), ("client_id", "public-cc")])).await;
+    // 400: no Authorization header was used (RFC 6749 §5.2).
+    assert_error(&response, 400, "invalid_client");
+    assert_eq!(h.store.len(), (0, 0), "nothing issued");
 
-    assert_error(&response, 400, "unauthorized_client");
+    // The grant allows only methods that prove the client: a registration cannot add `none`.
+    let mut server = AuthorizationServer::new(MemoryStore::new(), ServerConfig::new("https://as.example").unwrap());
+    let refused = server
+        .register_grant(ClientCredentialsGrant::new(), ())
+        .expect("register")
+        .restrict_auth_methods([ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::NONE])
+        .map(|_| ());
+    assert_eq!(refused, Err(RegistryError::WidensAuthMethods(ClientAuthMethod::NONE)));
 }
 
 #[tokio::test]

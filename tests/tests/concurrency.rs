@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use grantry_core::storage::{FamilyId, IssuedTokens, RefreshRotation, StorageError, TokenRecord, TokenStore};
-use grantry_core::{MaybeReady, MemoryStore, Request, Response, Storage, TokenDigest};
+use grantry_core::{MemoryStore, Request, Response, Storage, TokenDigest};
 use std::sync::Arc;
 use tokio::sync::{Barrier, Notify, Semaphore};
 
@@ -128,30 +128,29 @@ struct GatedSaves {
     gate: Arc<Semaphore>,
 }
 
+#[grantry_core::async_trait]
 impl TokenStore for GatedSaves {
-    fn save_tokens(&self, tokens: IssuedTokens) -> MaybeReady<'_, Result<(), StorageError>> {
-        MaybeReady::boxed(async move {
-            self.waiting.notify_one();
-            let permit = self.gate.acquire().await.expect("the gate is never closed");
-            permit.forget();
-            self.inner.save_tokens(tokens).await
-        })
+    async fn save_tokens(&self, tokens: IssuedTokens) -> Result<(), StorageError> {
+        self.waiting.notify_one();
+        let permit = self.gate.acquire().await.expect("the gate is never closed");
+        permit.forget();
+        self.inner.save_tokens(tokens).await
     }
 
-    fn find_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
-        self.inner.find_token(token)
+    async fn find_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError> {
+        self.inner.find_token(token).await
     }
 
-    fn rotate_refresh_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<RefreshRotation, StorageError>> {
-        self.inner.rotate_refresh_token(token)
+    async fn rotate_refresh_token(&self, token: TokenDigest) -> Result<RefreshRotation, StorageError> {
+        self.inner.rotate_refresh_token(token).await
     }
 
-    fn revoke_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
-        self.inner.revoke_token(token)
+    async fn revoke_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError> {
+        self.inner.revoke_token(token).await
     }
 
-    fn revoke_family(&self, family: FamilyId) -> MaybeReady<'_, Result<(), StorageError>> {
-        self.inner.revoke_family(family)
+    async fn revoke_family(&self, family: FamilyId) -> Result<(), StorageError> {
+        self.inner.revoke_family(family).await
     }
 }
 

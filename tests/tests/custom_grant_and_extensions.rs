@@ -1,10 +1,11 @@
 //! A custom URN grant defined outside the engine crates, and a test extension proving that
 //! every hook point runs, in order, and can reject the request.
 
+use grantry_core::storage::Attributes;
 use grantry_core::{
-    AccessGrant, Approval, AuthorizationRequest, AuthorizationServer, ClientAuthMethod, ClientRecord, Consent, Grant,
-    GrantExtension, GrantMetadata, GrantType, MaybeReady, MemoryStore, OAuthError, Params, Request, ResponseType,
-    Scope, ServerConfig, TokenRequest, TokenResponse,
+    Approval, AuthorizationRequest, AuthorizationServer, ClientAuthMethod, ClientAuthMethods, ClientRecord, Consent,
+    Grant, GrantExtension, GrantType, Issuance, MemoryStore, OAuthError, Params, Request, ResponseMembers,
+    ResponseType, ServerConfig, Serves, TokenDecision, TokenGrant, TokenRequest,
 };
 use grantry_grants::AuthorizationCodeGrant;
 use std::sync::{Arc, Mutex};
@@ -15,24 +16,18 @@ const API_KEY_GRANT: &str = "urn:example:params:oauth:grant-type:api-key";
 struct ApiKeyGrant;
 
 impl Grant for ApiKeyGrant {
-    fn metadata(&self) -> GrantMetadata {
-        GrantMetadata::token_endpoint(GrantType::parse(API_KEY_GRANT).unwrap())
-            .with_auth_methods([ClientAuthMethod::CLIENT_SECRET_POST])
+    fn serves(&self) -> Serves<Self> {
+        Serves::token_endpoint(GrantType::from_static(API_KEY_GRANT))
+            .with_auth_methods(ClientAuthMethods::only([ClientAuthMethod::CLIENT_SECRET_POST]))
     }
+}
 
-    fn validate_token_request<'a>(
-        &'a self,
-        req: &'a TokenRequest<'a>,
-    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
-        MaybeReady::boxed(async move {
-            let client = req.client()?.clone();
-            let owner = match req.params.require("api_key")? {
-                "key-of-alice" => "alice",
-                _ => return Err(OAuthError::invalid_grant("unknown API key")),
-            };
-            let (scope, requested) = Scope::resolve(req.params.get("scope"), client.allowed_scope())?;
-            Ok(AccessGrant::new(client, req.grant_type.clone(), scope, requested).for_subject(owner))
-        })
+impl TokenGrant for ApiKeyGrant {
+    async fn exchange(&self, request: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> {
+        match request.params().require("api_key")? {
+            "key-of-alice" => Ok(TokenDecision::for_user("alice")),
+            _ => Err(OAuthError::invalid_grant("unknown API key")),
+        }
     }
 }
 
@@ -71,22 +66,26 @@ impl GrantExtension for Recorder {
         "recorder"
     }
 
-    fn after_authorization_request_validated(&self, request: &mut AuthorizationRequest) -> Result<(), OAuthError> {
-        request.attributes.insert("recorded".into(), "yes".into());
+    fn after_authorization_request_validated(
+        &self,
+        _request: &AuthorizationRequest,
+        attach: &mut Attributes,
+    ) -> Result<(), OAuthError> {
+        attach.insert("recorded".into(), "yes".into());
         self.hook("after_authorization_request_validated", RejectAt::AuthorizationRequest)
     }
 
-    fn after_token_request_validated(&self, _params: &Params, grant: &mut AccessGrant) -> Result<(), OAuthError> {
+    fn after_token_request_validated(&self, _params: &Params, issuance: &mut Issuance) -> Result<(), OAuthError> {
         // Data attached at the authorization request arrives with the code (absent for
         // grants without an authorization step).
-        if grant.grant_type == GrantType::AUTHORIZATION_CODE {
-            assert_eq!(grant.attributes.get("recorded").map(|v| &**v), Some("yes"));
+        if issuance.is_from_code() {
+            assert_eq!(issuance.attributes().get("recorded").map(|v| &**v), Some("yes"));
         }
         self.hook("after_token_request_validated", RejectAt::TokenRequest)
     }
 
-    fn before_token_issued(&self, _grant: &AccessGrant, token: &mut TokenResponse) -> Result<(), OAuthError> {
-        token.extra.insert("recorded_by".into(), "recorder".into());
+    fn before_token_issued(&self, _issuance: &Issuance, members: &mut ResponseMembers) -> Result<(), OAuthError> {
+        members.insert("recorded_by", "recorder")?;
         self.hook("before_token_issued", RejectAt::TokenIssue)
     }
 }
@@ -186,7 +185,7 @@ async fn authorization_hook_runs_and_its_data_reaches_the_token_request() {
     let (server, calls) = code_server(RejectAt::Nowhere).await;
     let validated = server.validate_authorization_request(&Request::get(AUTHORIZE)).await.unwrap();
     let redirect = server
-        .create_authorization_response(&validated, Consent::Allow(Approval { subject: "alice".into(), scope: None }))
+        .create_authorization_response(&validated, Consent::Allow(Approval::new("alice")))
         .await;
     let location = redirect.header("Location").unwrap();
     let query = Params::parse(location.split_once('?').unwrap().1.as_bytes()).unwrap();

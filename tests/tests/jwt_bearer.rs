@@ -156,14 +156,14 @@ async fn refresh_token_only_when_offered() {
     server.register_grant(JwtBearerGrant::new().with_refresh_token(true), ()).unwrap();
     // The public client could not use a refresh token unless the refresh grant accepts `none`.
     let public_refresh = [ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::NONE];
-    server.register_grant(RefreshTokenGrant::new(), ()).unwrap().with_auth_methods(public_refresh.clone()).unwrap();
+    server.register_grant(RefreshTokenGrant::new(), ()).unwrap().restrict_auth_methods(public_refresh.clone()).unwrap();
     let (status, body) = exchange(&server, &sign_rs256(&claims(KEY_CLIENT, "alice"))).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["refresh_token"].is_string(), "{body}");
 
     // Without the offer, no refresh token even though the client and server allow one.
     let mut server = default_server();
-    server.register_grant(RefreshTokenGrant::new(), ()).unwrap().with_auth_methods(public_refresh).unwrap();
+    server.register_grant(RefreshTokenGrant::new(), ()).unwrap().restrict_auth_methods(public_refresh).unwrap();
     let (status, body) = exchange(&server, &sign_rs256(&claims(KEY_CLIENT, "alice"))).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.get("refresh_token").is_none(), "{body}");
@@ -372,7 +372,7 @@ async fn client_authenticated_by_private_key_jwt_may_use_the_grant() {
     server
         .register_grant(JwtBearerGrant::new(), ())
         .unwrap()
-        .with_auth_methods([ClientAuthMethod::PRIVATE_KEY_JWT])
+        .restrict_auth_methods([ClientAuthMethod::PRIVATE_KEY_JWT])
         .unwrap();
     let client_assertion = sign_es256(&claims("jwt-authenticated", "jwt-authenticated"));
     let assertion = sign_rs256(&claims("jwt-authenticated", "alice"));

@@ -62,7 +62,7 @@ fn server_with(secret_jwt: ClientSecretJwt, key_jwt: PrivateKeyJwt) -> Authoriza
     server
         .register_grant(ClientCredentialsGrant::new(), ())
         .unwrap()
-        .with_auth_methods([
+        .restrict_auth_methods([
             ClientAuthMethod::CLIENT_SECRET_BASIC,
             ClientAuthMethod::CLIENT_SECRET_JWT,
             ClientAuthMethod::PRIVATE_KEY_JWT,
@@ -322,7 +322,12 @@ async fn unknown_client_is_refused() {
 async fn method_not_allowed_on_the_grant_is_refused() {
     let mut server = server(store());
     server.add_client_authenticator(PrivateKeyJwt::new()).unwrap();
-    server.register_grant(ClientCredentialsGrant::new(), ()).unwrap();
+    // The grant allows every method with credentials; the registration narrows it to Basic.
+    server
+        .register_grant(ClientCredentialsGrant::new(), ())
+        .unwrap()
+        .restrict_auth_methods([grantry_core::ClientAuthMethod::CLIENT_SECRET_BASIC])
+        .unwrap();
     let response = authenticate(&server, &sign_rs256(&client_claims(KEY_CLIENT))).await;
     assert_invalid_client(&response, "client authentication method private_key_jwt is not allowed here");
 }

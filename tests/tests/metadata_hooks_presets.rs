@@ -2,9 +2,10 @@
 //! hooks (per server and per grant), and the pre-configured servers.
 
 use grantry_core::{
-    AccessGrant, Approval, AuthorizationRequest, AuthorizationServer, Client, ClientAuthMethod, ClientRecord,
-    ConfigError, Consent, Grant, GrantExtension, GrantMetadata, GrantType, MaybeReady, MemoryStore, OAuthError, Params,
-    Request, ResponseType, ServerConfig, TokenRequest, TokenResponse, encode_form, storage::Attributes,
+    Approval, AuthorizationRequest, AuthorizationServer, Client, ClientAuthMethod, ClientAuthMethods, ClientRecord,
+    ConfigError, Consent, Grant, GrantExtension, GrantType, Issuance, MemoryStore, OAuthError, Params, Request,
+    ResponseMembers, ResponseType, ServerConfig, Serves, TokenDecision, TokenGrant, TokenRequest, encode_form,
+    storage::Attributes,
 };
 use grantry_extensions::issuer::IssuerIdentification;
 use grantry_extensions::pkce::CodeChallenge;
@@ -77,15 +78,15 @@ fn metadata_is_derived_from_the_registry() {
 struct DeviceGrant;
 
 impl Grant for DeviceGrant {
-    fn metadata(&self) -> GrantMetadata {
-        GrantMetadata::token_endpoint(GrantType::parse("urn:example:grant-type:device").unwrap())
-            .with_auth_methods([ClientAuthMethod::CLIENT_SECRET_POST])
+    fn serves(&self) -> Serves<Self> {
+        Serves::token_endpoint(GrantType::from_static("urn:example:grant-type:device"))
+            .with_auth_methods(ClientAuthMethods::only([ClientAuthMethod::CLIENT_SECRET_POST]))
     }
-    fn validate_token_request<'a>(
-        &'a self,
-        _req: &'a TokenRequest<'a>,
-    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
-        MaybeReady::boxed(async { Err(OAuthError::invalid_grant("never")) })
+}
+
+impl TokenGrant for DeviceGrant {
+    async fn exchange(&self, _: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> {
+        Err(OAuthError::invalid_grant("never"))
     }
 }
 
@@ -221,9 +222,9 @@ impl GrantExtension for Gate {
         assert!(client.is_some(), "the client is authenticated before this hook");
         self.check("before_token_request_validated")
     }
-    fn before_token_issued(&self, grant: &AccessGrant, token: &mut TokenResponse) -> Result<(), OAuthError> {
-        if let Some(by) = grant.attributes.get("approved_by") {
-            token.extra.insert("approved_by".into(), by.clone().into());
+    fn before_token_issued(&self, issuance: &Issuance, members: &mut ResponseMembers) -> Result<(), OAuthError> {
+        if let Some(by) = issuance.attributes().get("approved_by") {
+            members.insert("approved_by", by.to_string())?;
         }
         self.check("before_token_issued")
     }

@@ -118,8 +118,11 @@ async fn client_not_allowed_password_grant_is_unauthorized_client() {
 }
 
 #[tokio::test]
-async fn client_secret_post_is_not_allowed_for_password_grant_by_default() {
-    let h = Harness::new();
+async fn client_secret_post_is_refused_where_the_registration_narrows_to_basic() {
+    let h = Harness::custom(
+        |config| config,
+        |server| register_allowing(server, PasswordGrant::new(), [ClientAuthMethod::CLIENT_SECRET_BASIC]),
+    );
     h.add_client(post_client());
 
     let response = h.token(&token_request(&post_form(POST_CLIENT))).await;
@@ -141,7 +144,7 @@ async fn client_secret_post_works_once_allowed_for_password_grant() {
     );
     h.add_client(post_client());
     let registration = h.server.registry().by_grant_type("password").expect("registered").1;
-    assert_eq!(registration.metadata().auth_methods, [ClientAuthMethod::CLIENT_SECRET_POST]);
+    assert_eq!(registration.metadata().auth_methods().listed(), Some(&[ClientAuthMethod::CLIENT_SECRET_POST][..]));
 
     let json = token_json(&h.token(&token_request(&post_form(POST_CLIENT))).await);
     assert!(json.get("refresh_token").is_some());

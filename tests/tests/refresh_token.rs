@@ -257,9 +257,15 @@ async fn public_client_refreshes_only_where_none_is_allowed() {
         token_request(&[("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", SPA)])
     };
 
-    // By default the refresh grant allows only client_secret_basic: a public client could
-    // not use a refresh token, so none is issued even though it lists the refresh_token grant.
-    let h = Harness::new();
+    // Where the refresh grant is narrowed to client_secret_basic, a public client could not
+    // use a refresh token, so none is issued even though it lists the refresh_token grant.
+    let h = Harness::custom(
+        |config| config,
+        |server| {
+            server.register_grant(AuthorizationCodeGrant::new(), ()).expect("register");
+            register_allowing(server, RefreshTokenGrant::new(), [ClientAuthMethod::CLIENT_SECRET_BASIC]);
+        },
+    );
     let code = h.obtain_code(SPA, Some(SPA_REDIRECT), None).await;
     let exchange = token_request(&[
         ("grant_type", "authorization_code"),
@@ -270,7 +276,7 @@ async fn public_client_refreshes_only_where_none_is_allowed() {
     let json = token_json(&h.token(&exchange).await);
     assert!(json.get("refresh_token").is_none(), "{json}");
 
-    // Allowing `none` for the refresh grant lets it refresh, with rotation.
+    // The refresh grant's own methods (every one, `none` included) let it refresh, with rotation.
     let h = Harness::custom(
         |config| config,
         |server| {

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use grantry_core::{
-    AuthorizationServer, ClientAuthMethod, Grant, GrantMetadata, GrantType, Method, Request, Response, ResponseType,
+    AuthorizationServer, ClientAuthMethod, Grant, Approval, AuthorizationDecision, AuthorizationGrant, AuthorizationRequest, ClientAuthMethods, OAuthError, Serves, TokenDecision, TokenGrant, TokenRequest, GrantType, Method, Request, Response, ResponseType,
     ServerConfig,
 };
 use grantry_core::{MemoryStore, RegistryError};
@@ -266,12 +266,24 @@ async fn registering_a_response_type_twice_is_refused_and_the_first_still_serves
     assert!(redirect.fragment_param("access_token").is_some(), "{}", redirect.location);
 }
 
-/// A toy grant with the metadata it is given.
-struct MetadataOnly(GrantMetadata);
+/// A toy grant serving what its function declares.
+struct Toy(fn() -> Serves<Toy>);
 
-impl Grant for MetadataOnly {
-    fn metadata(&self) -> GrantMetadata {
-        self.0.clone()
+impl Grant for Toy {
+    fn serves(&self) -> Serves<Self> {
+        (self.0)()
+    }
+}
+
+impl TokenGrant for Toy {
+    async fn exchange(&self, _: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> {
+        Err(OAuthError::invalid_grant("toy"))
+    }
+}
+
+impl AuthorizationGrant for Toy {
+    async fn respond(&self, _: &AuthorizationRequest, _: &Approval) -> Result<AuthorizationDecision, OAuthError> {
+        Ok(AuthorizationDecision::code())
     }
 }
 
@@ -286,24 +298,26 @@ async fn refused_registration_leaves_no_trace() {
 
     // A grant serving a new grant type and an already-served response type: refused whole,
     // so its grant type is not served either.
-    let colliding = GrantMetadata::token_endpoint(urn_grant_type()).with_response_types([ResponseType::CODE]);
-    let err = server.register_grant(MetadataOnly(colliding), ()).map(|_| ()).expect_err("code is taken");
+    let colliding = Toy(|| Serves::token_endpoint(urn_grant_type()).and_authorization_endpoint([ResponseType::CODE]));
+    let err = server.register_grant(colliding, ()).map(|_| ()).expect_err("code is taken");
     assert_eq!(err, RegistryError::DuplicateResponseType(ResponseType::CODE));
     assert!(!server.registry().serves_grant_type(&urn_grant_type()));
 
     // A method the server does not have.
-    let unknown_method =
-        GrantMetadata::token_endpoint(urn_grant_type()).with_auth_methods([ClientAuthMethod::PRIVATE_KEY_JWT]);
-    let err = server.register_grant(MetadataOnly(unknown_method), ()).map(|_| ()).expect_err("no such method");
+    let unknown_method = Toy(|| {
+        Serves::token_endpoint(urn_grant_type())
+            .with_auth_methods(ClientAuthMethods::only([ClientAuthMethod::PRIVATE_KEY_JWT]))
+    });
+    let err = server.register_grant(unknown_method, ()).map(|_| ()).expect_err("no such method");
     assert_eq!(err, RegistryError::UnknownAuthMethod(ClientAuthMethod::PRIVATE_KEY_JWT));
     assert!(!server.registry().serves_grant_type(&urn_grant_type()));
 
     // Serving nothing, or allowing no method at the token endpoint.
-    let nothing = GrantMetadata::authorization_endpoint(Vec::new());
-    let err = server.register_grant(MetadataOnly(nothing), ()).map(|_| ()).expect_err("serves nothing");
+    let nothing = Toy(|| Serves::authorization_endpoint(Vec::new()));
+    let err = server.register_grant(nothing, ()).map(|_| ()).expect_err("serves nothing");
     assert_eq!(err, RegistryError::ServesNothing);
-    let no_methods = GrantMetadata::token_endpoint(urn_grant_type()).with_auth_methods(Vec::new());
-    let err = server.register_grant(MetadataOnly(no_methods), ()).map(|_| ()).expect_err("no methods");
+    let no_methods = Toy(|| Serves::token_endpoint(urn_grant_type()).with_auth_methods(ClientAuthMethods::only([])));
+    let err = server.register_grant(no_methods, ()).map(|_| ()).expect_err("no methods");
     assert_eq!(err, RegistryError::NoAuthMethods(urn_grant_type()));
 
     assert_eq!(server.registry().registrations().count(), 1);
@@ -311,19 +325,19 @@ async fn refused_registration_leaves_no_trace() {
     assert_eq!(server.registry().response_types(), [ResponseType::CODE]);
 
     // The grant type is still free.
-    server.register_grant(MetadataOnly(GrantMetadata::token_endpoint(urn_grant_type())), ()).expect("register");
+    server.register_grant(Toy(|| Serves::token_endpoint(urn_grant_type())), ()).expect("register");
     assert!(server.registry().serves_grant_type(&urn_grant_type()));
 
     // A refused change of methods leaves the registration's methods as they were.
     let err = server
         .register_grant(PasswordGrant::new(), ())
         .expect("register")
-        .with_auth_methods(Vec::new())
+        .restrict_auth_methods(Vec::new())
         .map(|_| ())
         .expect_err("no methods");
     assert_eq!(err, RegistryError::NoAuthMethods(GrantType::PASSWORD));
     let password = server.registry().by_grant_type("password").expect("registered").1;
-    assert_eq!(password.metadata().auth_methods, [ClientAuthMethod::CLIENT_SECRET_BASIC]);
+    assert_eq!(*password.metadata().auth_methods(), ClientAuthMethods::with_credentials());
 }
 
 #[tokio::test]
@@ -336,7 +350,11 @@ async fn registry_lists_what_was_registered() {
     server.register_grant(ClientCredentialsGrant::new(), ()).expect("register");
     assert_eq!(server.registry().grant_types(), [GrantType::CLIENT_CREDENTIALS]);
     assert!(server.registry().response_types().is_empty());
-    assert_eq!(server.registry().token_endpoint_auth_methods(), [ClientAuthMethod::CLIENT_SECRET_BASIC]);
+    assert_eq!(
+        server.registry().token_endpoint_auth_methods(),
+        [ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::CLIENT_SECRET_POST],
+        "every method that proves the client"
+    );
 
     register_all_but_client_credentials(&mut server);
 
@@ -363,14 +381,20 @@ async fn endpoint_auth_methods_follow_the_registrations() {
     server
         .register_grant(ClientCredentialsGrant::new(), ())
         .expect("register")
-        .with_auth_methods([ClientAuthMethod::NONE, ClientAuthMethod::CLIENT_SECRET_POST])
+        .restrict_auth_methods([ClientAuthMethod::CLIENT_SECRET_POST])
         .expect("methods");
-    assert_eq!(server.revocation_auth_methods(), [ClientAuthMethod::CLIENT_SECRET_POST, ClientAuthMethod::NONE]);
-    assert_eq!(server.introspection_auth_methods(), [ClientAuthMethod::CLIENT_SECRET_POST], "none proves nothing");
+    assert_eq!(server.revocation_auth_methods(), [ClientAuthMethod::CLIENT_SECRET_POST]);
+    assert_eq!(server.introspection_auth_methods(), [ClientAuthMethod::CLIENT_SECRET_POST]);
+    // The refresh grant allows public clients too.
     server.register_grant(RefreshTokenGrant::new(), ()).expect("register");
     assert_eq!(
+        server.revocation_auth_methods(),
+        [ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::CLIENT_SECRET_POST, ClientAuthMethod::NONE]
+    );
+    assert_eq!(
         server.introspection_auth_methods(),
-        [ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::CLIENT_SECRET_POST]
+        [ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::CLIENT_SECRET_POST],
+        "none proves nothing"
     );
 }
 

@@ -1,9 +1,8 @@
 //! `client_secret_basic`: client id and secret in the `Authorization: Basic` header.
 
-use super::{ClientAuthInput, ClientAuthenticator, Presence, find_client, found_client, verified};
+use super::{ClientAuthInput, ClientAuthenticator, Presence, find_client, verified};
 use crate::client::Client;
 use crate::error::OAuthError;
-use crate::future::MaybeReady;
 use crate::grant_type::ClientAuthMethod;
 use crate::params::{Params, decode_component, has_escape};
 use crate::request::Request;
@@ -86,6 +85,7 @@ fn credentials<'b>(
     Ok((id, secret))
 }
 
+#[async_trait::async_trait]
 impl ClientAuthenticator for ClientSecretBasic {
     fn method(&self) -> ClientAuthMethod {
         ClientAuthMethod::CLIENT_SECRET_BASIC
@@ -99,25 +99,10 @@ impl ClientAuthenticator for ClientSecretBasic {
         }
     }
 
-    fn authenticate<'a>(
-        &'a self,
-        input: &'a ClientAuthInput<'a>,
-    ) -> MaybeReady<'a, Result<Arc<dyn Client>, OAuthError>> {
+    async fn authenticate(&self, input: &ClientAuthInput<'_>) -> Result<Arc<dyn Client>, OAuthError> {
         let mut buf = [0u8; INLINE_CREDENTIALS];
-        let (id, secret) = match credentials(input, &mut buf) {
-            Ok(credentials) => credentials,
-            Err(err) => return MaybeReady::ready(Err(err)),
-        };
-        match input.clients.find_client(&id).into_ready() {
-            // The store answered at once (an in-memory store always does): no future needed.
-            Ok(answer) => MaybeReady::ready(verified(found_client(answer), &secret)),
-            // The lookup borrows credentials decoded into this frame; the future that outlives
-            // the frame gets its own copy and asks again (a lookup changes nothing).
-            Err(_) => {
-                let (id, secret) = (id.to_string(), secret.to_string());
-                MaybeReady::boxed(async move { verified(find_client(input.clients, &id).await, &secret) })
-            }
-        }
+        let (id, secret) = credentials(input, &mut buf)?;
+        verified(find_client(input.clients, &id).await, &secret)
     }
 
     fn challenge(&self) -> Option<&'static str> {
@@ -144,16 +129,15 @@ mod tests {
         lookups: std::sync::atomic::AtomicUsize,
     }
 
+    #[async_trait::async_trait]
     impl crate::storage::ClientStore for SlowClients {
-        fn find_client<'a>(
-            &'a self,
-            client_id: &'a str,
-        ) -> MaybeReady<'a, Result<Option<Arc<dyn Client>>, crate::storage::StorageError>> {
+        async fn find_client(
+            &self,
+            client_id: &str,
+        ) -> Result<Option<Arc<dyn Client>>, crate::storage::StorageError> {
             self.lookups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            MaybeReady::boxed(async move {
-                tokio::task::yield_now().await;
-                self.inner.find_client(client_id).await
-            })
+            tokio::task::yield_now().await;
+            self.inner.find_client(client_id).await
         }
     }
 
@@ -187,8 +171,7 @@ mod tests {
                 );
             }
         }
-        // A pending answer is dropped unpolled and the lookup asked again from the future.
-        assert_eq!(slow.lookups.load(std::sync::atomic::Ordering::Relaxed), 6);
+        assert_eq!(slow.lookups.load(std::sync::atomic::Ordering::Relaxed), 3, "one lookup a request");
     }
 
     #[test]

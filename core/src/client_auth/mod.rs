@@ -16,7 +16,6 @@ pub use post::ClientSecretPost;
 use crate::client::Client;
 use crate::clock::{Clock, Timestamp};
 use crate::error::OAuthError;
-use crate::future::MaybeReady;
 use crate::grant_type::ClientAuthMethod;
 use crate::params::Params;
 use crate::request::Request;
@@ -64,6 +63,7 @@ impl ClientAuthInput<'_> {
 /// that the grant allows it, calls [`authenticate`](ClientAuthenticator::authenticate), and
 /// finally checks that the client is registered for that method: an authenticator only has to
 /// verify its own credentials.
+#[async_trait::async_trait]
 pub trait ClientAuthenticator: Send + Sync + 'static {
     /// The method's name.
     fn method(&self) -> ClientAuthMethod;
@@ -72,10 +72,7 @@ pub trait ClientAuthenticator: Send + Sync + 'static {
     fn presence(&self, request: &Request, params: &Params) -> Presence;
 
     /// Verifies the credentials and returns the client. Every failure is `invalid_client`.
-    fn authenticate<'a>(
-        &'a self,
-        input: &'a ClientAuthInput<'a>,
-    ) -> MaybeReady<'a, Result<Arc<dyn Client>, OAuthError>>;
+    async fn authenticate(&self, input: &ClientAuthInput<'_>) -> Result<Arc<dyn Client>, OAuthError>;
 
     /// The `WWW-Authenticate` challenge for a failure of this method, for methods that use the
     /// `Authorization` header.
@@ -95,7 +92,11 @@ pub const AUTHENTICATION_FAILED: &str = "client authentication failed";
 
 /// Looks up a client, mapping "not found" to `invalid_client` and storage errors to `server_error`.
 pub async fn find_client(clients: &dyn ClientStore, client_id: &str) -> Result<Arc<dyn Client>, OAuthError> {
-    found_client(clients.find_client(client_id).await)
+    clients
+        .find_client(client_id)
+        .await
+        .map_err(storage_failure)?
+        .ok_or_else(|| OAuthError::invalid_client(AUTHENTICATION_FAILED))
 }
 
 /// The client, if the presented secret is its own (`invalid_client` otherwise, as for an
@@ -109,13 +110,6 @@ pub(crate) fn verified(
         return Err(OAuthError::invalid_client(AUTHENTICATION_FAILED));
     }
     Ok(client)
-}
-
-/// A client store's answer as [`find_client`] gives it.
-pub(crate) fn found_client(
-    answer: Result<Option<Arc<dyn Client>>, StorageError>,
-) -> Result<Arc<dyn Client>, OAuthError> {
-    answer.map_err(storage_failure)?.ok_or_else(|| OAuthError::invalid_client(AUTHENTICATION_FAILED))
 }
 
 /// The `server_error` a storage failure becomes; the cause is not shown to the client.

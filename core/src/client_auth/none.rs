@@ -3,7 +3,6 @@
 use super::{ClientAuthInput, ClientAuthenticator, Presence, find_client};
 use crate::client::Client;
 use crate::error::OAuthError;
-use crate::future::MaybeReady;
 use crate::grant_type::ClientAuthMethod;
 use crate::params::Params;
 use crate::request::Request;
@@ -15,6 +14,7 @@ use std::sync::Arc;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoneAuthenticator;
 
+#[async_trait::async_trait]
 impl ClientAuthenticator for NoneAuthenticator {
     fn method(&self) -> ClientAuthMethod {
         ClientAuthMethod::NONE
@@ -24,13 +24,8 @@ impl ClientAuthenticator for NoneAuthenticator {
         if params.contains("client_id") { Presence::IdentifiesOnly } else { Presence::Absent }
     }
 
-    fn authenticate<'a>(
-        &'a self,
-        input: &'a ClientAuthInput<'a>,
-    ) -> MaybeReady<'a, Result<Arc<dyn Client>, OAuthError>> {
-        MaybeReady::boxed(async move {
-            let id = input.params.require("client_id")?;
-            find_client(input.clients, id).await
-        })
+    async fn authenticate(&self, input: &ClientAuthInput<'_>) -> Result<Arc<dyn Client>, OAuthError> {
+        let id = input.params.require("client_id")?;
+        find_client(input.clients, id).await
     }
 }

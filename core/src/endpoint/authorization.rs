@@ -3,12 +3,21 @@
 //! Validation order matters: until the client and its redirect URI are known good, errors are
 //! shown directly and never redirected (§4.1.2.1); after that, they go back to the client.
 
-use crate::authorization::{Approval, AuthorizationError, AuthorizationRequest, Consent, ResponseMode, build_redirect};
+use super::issue::unauthorized;
+use crate::authorization::{
+    Approval, AuthorizationError, AuthorizationRequest, Consent, RedirectParams, ResponseMode, build_redirect,
+};
 use crate::client::Client;
 use crate::client_auth::storage_failure;
-use crate::context::GrantContext;
+use crate::decision::{AuthorizationDecision, AuthorizationResponseKind};
 use crate::error::OAuthError;
-use crate::grant_type::ResponseType;
+use crate::grant_type::{GrantType, ResponseType};
+use crate::issuance::Issuance;
+use crate::registry::Registration;
+use crate::secret::TokenDigest;
+use crate::storage::{AuthorizationCodeRecord, FamilyId};
+use crate::token::CredentialKind;
+use std::sync::Arc;
 use crate::params::{Params, duplicate_error};
 use crate::request::{Method, Request};
 use crate::response::Response;
@@ -53,7 +62,7 @@ impl AuthorizationServer {
     fn decorate_error(&self, mut err: AuthorizationError) -> AuthorizationError {
         if err.is_redirect() {
             let registration = err.registration.and_then(|i| self.registry.get(i));
-            let mut extra = Vec::new();
+            let mut extra = RedirectParams::default();
             match registration {
                 Some(registration) => {
                     self.hooks(registration).for_each(|h| h.before_authorization_response(&mut extra))
@@ -161,11 +170,14 @@ impl AuthorizationServer {
             attributes: Attributes::new(),
             registration: index,
         };
-        let ctx = GrantContext::new(self, registration);
-        registration.grant.validate_authorization_request(&mut request, &ctx).await.map_err(fail)?;
+        // The grant and the hooks see the request read-only; what they attach is collected
+        // apart and becomes part of the request only after the last of them.
+        let mut attach = Attributes::new();
+        registration.steps().validate(&request, &mut attach).await.map_err(fail)?;
         for hook in self.hooks(registration) {
-            hook.after_authorization_request_validated(&mut request).map_err(fail)?;
+            hook.after_authorization_request_validated(&request, &mut attach).map_err(fail)?;
         }
+        request.attributes = attach;
         Ok(request)
     }
 
@@ -191,17 +203,88 @@ impl AuthorizationServer {
         let Some(registration) = self.registry.get(request.registration) else {
             return error(OAuthError::server_error("the request was validated by another server"));
         };
-        let ctx = GrantContext::new(self, registration);
-        match registration.grant.create_authorization_response(request, &approval, &ctx).await {
+        let decided = match registration.steps().respond(request, &approval).await {
+            Ok(decision) => self.authorization_response_params(registration, request, &approval, decision).await,
+            Err(err) => Err(err),
+        };
+        match decided {
             Ok(mut params) => {
                 if let Some(state) = &request.state {
-                    params.push(("state".into(), state.clone()));
+                    params.push("state", state.clone());
                 }
                 self.hooks(registration).for_each(|h| h.before_authorization_response(&mut params));
-                Response::redirect(302, build_redirect(&request.redirect_uri, request.response_mode, &params))
+                Response::redirect(302, build_redirect(&request.redirect_uri, request.response_mode, params.as_pairs()))
             }
             Err(err) => error(err),
         }
+    }
+
+    /// What the grant's decision becomes: a code the engine mints, or an access token it
+    /// issues, for exactly this request and approval.
+    async fn authorization_response_params(
+        &self,
+        registration: &Registration,
+        request: &AuthorizationRequest,
+        approval: &Approval,
+        decision: AuthorizationDecision,
+    ) -> Result<RedirectParams, OAuthError> {
+        match decision.response {
+            AuthorizationResponseKind::Code => {
+                let code = self.mint_code(registration, request, approval).await?;
+                Ok(RedirectParams::from_pairs(vec![("code".to_owned(), code)]))
+            }
+            AuthorizationResponseKind::AccessToken => {
+                if !request.client.allows_grant_type(&GrantType::IMPLICIT) {
+                    return Err(unauthorized(&GrantType::IMPLICIT));
+                }
+                let scope = approval.granted_scope(request);
+                let issuance = Issuance {
+                    client: request.client.clone(),
+                    grant_type: GrantType::IMPLICIT,
+                    subject: Some(Arc::from(approval.subject.as_str())),
+                    limit: scope.clone(),
+                    scope,
+                    requested_scope: request.requested_scope.clone(),
+                    family: None,
+                    refresh_scope: None,
+                    // RFC 6749 §4.2.2: the implicit grant never issues a refresh token.
+                    offers_refresh_token: false,
+                    attributes: Attributes::new(),
+                    from_code: false,
+                };
+                let token = self.issue(registration, issuance, &request.params).await?;
+                Ok(RedirectParams::from_pairs(token.to_pairs()))
+            }
+        }
+    }
+
+    /// Mints and stores an authorization code bound to the client, the redirect URI, the
+    /// approved scope, the resource owner, the code lifetime, and the data the grant and every
+    /// extension attached (the request's, then each `before_code_issued` hook's).
+    async fn mint_code(
+        &self,
+        registration: &Registration,
+        request: &AuthorizationRequest,
+        approval: &Approval,
+    ) -> Result<String, OAuthError> {
+        let mut attributes = request.attributes.clone();
+        for hook in self.hooks(registration) {
+            hook.before_code_issued(request, approval, &mut attributes)?;
+        }
+        let code = self.config.token_generator().generate(CredentialKind::AuthorizationCode);
+        let record = AuthorizationCodeRecord {
+            client_id: request.client.shared_client_id(),
+            redirect_uri: request.redirect_uri.clone(),
+            redirect_uri_given: request.redirect_uri_given,
+            subject: Arc::from(approval.subject.as_str()),
+            scope: approval.granted_scope(request),
+            requested_scope: request.requested_scope.clone(),
+            expires_at: self.config.clock().now().saturating_add(self.config.code_ttl()),
+            family: FamilyId::random(),
+            attributes,
+        };
+        self.storage.codes.save_code(TokenDigest::of(&code), record).await.map_err(storage_failure)?;
+        Ok(code)
     }
 }
 

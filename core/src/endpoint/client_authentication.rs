@@ -3,7 +3,7 @@
 use crate::client::Client;
 use crate::client_auth::{ClientAuthInput, ClientAuthenticator, Presence};
 use crate::error::OAuthError;
-use crate::grant::ClientAuthentication;
+use crate::grant::{ClientAuthMethods, ClientAuthentication};
 use crate::grant_type::ClientAuthMethod;
 use crate::params::Params;
 use crate::request::Request;
@@ -21,13 +21,24 @@ impl AuthorizationServer {
         &self,
         request: &Request,
         params: &Params,
-        allowed: &[ClientAuthMethod],
+        allowed: &ClientAuthMethods,
+        requirement: ClientAuthentication,
+    ) -> Result<Option<Arc<dyn Client>>, OAuthError> {
+        self.authenticate_with(request, params, &|method| allowed.allows(method), requirement).await
+    }
+
+    /// [`authenticate_client`](Self::authenticate_client) with the allowed methods as a test.
+    pub(crate) async fn authenticate_with(
+        &self,
+        request: &Request,
+        params: &Params,
+        allowed: &(dyn Fn(&ClientAuthMethod) -> bool + Sync),
         requirement: ClientAuthentication,
     ) -> Result<Option<Arc<dyn Client>>, OAuthError> {
         let Some(authenticator) = self.select_authenticator(request, params)? else {
             return match requirement {
-                ClientAuthentication::Required => Err(OAuthError::invalid_client("client authentication required")),
                 ClientAuthentication::Optional => Ok(None),
+                _ => Err(OAuthError::invalid_client("client authentication required")),
             };
         };
         let challenge = |err: OAuthError| match authenticator.challenge() {
@@ -35,7 +46,7 @@ impl AuthorizationServer {
             _ => err,
         };
         let method = authenticator.method();
-        if !allowed.contains(&method) {
+        if !allowed(&method) {
             return Err(challenge(OAuthError::invalid_client(format!(
                 "client authentication method {method} is not allowed here"
             ))));

@@ -6,6 +6,7 @@
 mod authorization;
 mod client_authentication;
 mod introspection;
+mod issue;
 mod metadata;
 mod revocation;
 mod token;

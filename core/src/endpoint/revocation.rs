@@ -77,7 +77,7 @@ impl AuthorizationServer {
         }
         let params = request.form_params()?;
         let client = self
-            .authenticate_client(request, &params, methods, ClientAuthentication::Required)
+            .authenticate_with(request, &params, &|method| methods.contains(method), ClientAuthentication::Required)
             .await?
             .ok_or_else(|| OAuthError::invalid_client("client authentication required"))?;
         Ok((params, client))

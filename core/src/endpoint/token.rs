@@ -1,9 +1,9 @@
-//! The token endpoint (RFC 6749 §3.2): parse → authenticate the client → dispatch to the
-//! grant → extensions → issue and store tokens.
+//! The token endpoint (RFC 6749 §3.2): parse → dispatch → authenticate the client → the grant
+//! decides → the engine checks the decision → extensions → issue and store tokens.
 
-use crate::context::GrantContext;
+use super::issue::unauthorized;
+use crate::context::TokenRequest;
 use crate::error::OAuthError;
-use crate::grant::TokenRequest;
 use crate::request::{Method, Request};
 use crate::response::Response;
 use crate::server::AuthorizationServer;
@@ -34,30 +34,23 @@ impl AuthorizationServer {
             .by_grant_type(grant_type)
             .ok_or_else(|| OAuthError::unsupported_grant_type("no grant is registered for this grant_type"))?;
         let meta = registration.metadata();
-        let Some(grant_type) = meta.grant_type.as_ref() else {
+        let Some(grant_type) = meta.grant_type() else {
             return Err(OAuthError::unsupported_grant_type("no grant is registered for this grant_type"));
         };
 
-        let client = self.authenticate_client(request, &params, &meta.auth_methods, meta.client_authentication).await?;
-        let unauthorized =
-            || OAuthError::unauthorized_client(format!("the client is not allowed the {grant_type} grant type"));
+        let client = self
+            .authenticate_client(request, &params, meta.auth_methods(), meta.client_authentication())
+            .await?;
         if client.as_ref().is_some_and(|c| !c.allows_grant_type(grant_type)) {
-            return Err(unauthorized());
+            return Err(unauthorized(grant_type));
         }
 
         for hook in self.hooks(registration) {
             hook.before_token_request_validated(&params, client.as_deref())?;
         }
-        let ctx = GrantContext::new(self, registration);
-        let token_request = TokenRequest { request, params: &params, client, grant_type, ctx };
-        let mut grant = registration.grant.validate_token_request(&token_request).await?;
-        // A grant that identified the client itself is held to the same rule.
-        if !grant.client.allows_grant_type(grant_type) {
-            return Err(unauthorized());
-        }
-        for hook in self.hooks(registration) {
-            hook.after_token_request_validated(&params, &mut grant)?;
-        }
-        ctx.issue(grant, &params).await
+        let token_request = TokenRequest::new(&params, grant_type, client.as_ref(), &self.storage, &self.config);
+        let decision = registration.steps().exchange(&token_request).await?;
+        let issuance = self.settle(registration, decision, client.as_ref(), grant_type, &params).await?;
+        self.issue(registration, issuance, &params).await
     }
 }

@@ -11,7 +11,6 @@ use super::records::{
 use super::{AuthorizationCodeStore, ClientStore, StorageError, TokenStore, UserStore};
 use crate::client::{Client, ClientConfigError, ClientRecord};
 use crate::clock::{Clock, SystemClock, Timestamp};
-use crate::future::MaybeReady;
 use crate::grant_type::GrantType;
 use crate::scope::Scope;
 use crate::secret::{TokenDigest, constant_time_eq};
@@ -471,18 +470,19 @@ pub enum AddClientError {
     Duplicate(String),
 }
 
+#[async_trait::async_trait]
 impl ClientStore for MemoryStore {
-    fn find_client<'a>(&'a self, client_id: &'a str) -> MaybeReady<'a, Result<Option<Arc<dyn Client>>, StorageError>> {
-        MaybeReady::ready(Ok(self.clients.get(client_id)))
+    async fn find_client(&self, client_id: &str) -> Result<Option<Arc<dyn Client>>, StorageError> {
+        Ok(self.clients.get(client_id))
     }
 }
 
+#[async_trait::async_trait]
 impl AuthorizationCodeStore for MemoryStore {
-    fn save_code(
-        &self,
+    async fn save_code(&self,
         code: TokenDigest,
         record: AuthorizationCodeRecord,
-    ) -> MaybeReady<'_, Result<(), StorageError>> {
+    ) -> Result<(), StorageError> {
         // The family is created with the code, so a replay that revokes it before any token
         // is saved still revokes the tokens saved afterwards.
         let expires_at = Some(record.expires_at);
@@ -492,10 +492,10 @@ impl AuthorizationCodeStore for MemoryStore {
             .get_or_insert_with(record.family, || FamilyEntry::until(expires_at), clock)
             .extend_to(expires_at);
         self.codes.lock(&code).insert(code, CodeSlot::Live(record), clock);
-        MaybeReady::ready(Ok(()))
+        Ok(())
     }
 
-    fn redeem_code(&self, code: TokenDigest) -> MaybeReady<'_, Result<CodeRedemption, StorageError>> {
+    async fn redeem_code(&self, code: TokenDigest) -> Result<CodeRedemption, StorageError> {
         let mut codes = self.codes.lock(&code);
         let outcome = match codes.map.get_mut(&code) {
             None => CodeRedemption::NotFound,
@@ -509,12 +509,13 @@ impl AuthorizationCodeStore for MemoryStore {
                 }
             }
         };
-        MaybeReady::ready(Ok(outcome))
+        Ok(outcome)
     }
 }
 
+#[async_trait::async_trait]
 impl TokenStore for MemoryStore {
-    fn save_tokens(&self, tokens: IssuedTokens) -> MaybeReady<'_, Result<(), StorageError>> {
+    async fn save_tokens(&self, tokens: IssuedTokens) -> Result<(), StorageError> {
         // The two records are taken apart rather than iterated: each is moved once, straight
         // into its slot. The family's lock is held across the inserts, so a save that races
         // the family's revocation either lands before it (and is revoked) or finds it revoked.
@@ -539,16 +540,16 @@ impl TokenStore for MemoryStore {
             }
         }
         drop(families);
-        MaybeReady::ready(Ok(()))
+        Ok(())
     }
 
-    fn find_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
+    async fn find_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError> {
         let tokens = self.tokens.lock(&token);
         let found = tokens.map.get(&token).filter(|stored| !stored.slot.meta.retired()).map(StoredToken::record);
-        MaybeReady::ready(Ok(found))
+        Ok(found)
     }
 
-    fn rotate_refresh_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<RefreshRotation, StorageError>> {
+    async fn rotate_refresh_token(&self, token: TokenDigest) -> Result<RefreshRotation, StorageError> {
         let mut tokens = self.tokens.lock(&token);
         let outcome = match tokens.map.get_mut(&token) {
             Some(stored) if stored.slot.meta.kind() == TokenKind::Refresh => {
@@ -561,44 +562,44 @@ impl TokenStore for MemoryStore {
             }
             _ => RefreshRotation::NotFound,
         };
-        MaybeReady::ready(Ok(outcome))
+        Ok(outcome)
     }
 
-    fn revoke_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
+    async fn revoke_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError> {
         let removed = self.tokens.lock(&token).map.remove(&token).map(|stored| stored.record());
-        MaybeReady::ready(Ok(removed))
+        Ok(removed)
     }
 
-    fn revoke_family(&self, family: FamilyId) -> MaybeReady<'_, Result<(), StorageError>> {
+    async fn revoke_family(&self, family: FamilyId) -> Result<(), StorageError> {
         let mut families = self.families.lock(&family);
         let entry = families.get_or_insert_with(family, FamilyEntry::default, &*self.clock);
         entry.revoked = true;
         for digest in std::mem::take(&mut entry.tokens) {
             self.tokens.lock(&digest).map.remove(&digest);
         }
-        MaybeReady::ready(Ok(()))
+        Ok(())
     }
 }
 
+#[async_trait::async_trait]
 impl UserStore for MemoryStore {
-    fn authenticate<'a>(
-        &'a self,
-        username: &'a str,
-        password: &'a str,
-    ) -> MaybeReady<'a, Result<Option<String>, StorageError>> {
+    async fn authenticate(&self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<String>, StorageError> {
         let presented: [u8; 32] = Sha256::digest(password.as_bytes()).into();
         let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
         let subject = users
             .get(username)
             .filter(|user| constant_time_eq(&user.password_digest, &presented))
             .map(|user| user.subject.clone());
-        MaybeReady::ready(Ok(subject))
+        Ok(subject)
     }
 
-    fn user_exists<'a>(&'a self, subject: &'a str) -> MaybeReady<'a, Result<bool, StorageError>> {
+    async fn user_exists(&self, subject: &str) -> Result<bool, StorageError> {
         let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
         // Subjects are usernames in this store.
-        MaybeReady::ready(Ok(users.contains_key(subject)))
+        Ok(users.contains_key(subject))
     }
 }
 
@@ -608,6 +609,15 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::token::{CredentialKind, RandomTokenGenerator, TokenGenerator};
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+    /// The answer of a store call that completes at its first poll, as the memory store's do.
+    fn answered<T>(call: impl std::future::Future<Output = T>) -> Result<T, ()> {
+        let mut call = std::pin::pin!(call);
+        match call.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+            std::task::Poll::Ready(value) => Ok(value),
+            std::task::Poll::Pending => Err(()),
+        }
+    }
 
     fn access_token(expires_at: Timestamp) -> (TokenDigest, TokenRecord) {
         let digest = TokenDigest::of(&RandomTokenGenerator.generate(CredentialKind::AccessToken));
@@ -627,13 +637,13 @@ mod tests {
 
     fn save(store: &MemoryStore, expires_at: Timestamp) -> TokenDigest {
         let (digest, record) = access_token(expires_at);
-        let saved = store.save_tokens(IssuedTokens { access: (digest, record), refresh: None }).into_ready();
+        let saved = answered(store.save_tokens(IssuedTokens { access: (digest, record), refresh: None }));
         assert!(matches!(saved, Ok(Ok(()))));
         digest
     }
 
     fn found(store: &MemoryStore, digest: TokenDigest) -> bool {
-        matches!(store.find_token(digest).into_ready(), Ok(Ok(Some(_))))
+        matches!(answered(store.find_token(digest)), Ok(Ok(Some(_))))
     }
 
     #[test]
@@ -668,7 +678,7 @@ mod tests {
         refresh_record.family = Some(family);
         refresh_record.kind = TokenKind::Refresh;
         let tokens = IssuedTokens { access: (access, access_record), refresh: Some((refresh, refresh_record)) };
-        assert!(matches!(store.save_tokens(tokens).into_ready(), Ok(Ok(()))));
+        assert!(matches!(answered(store.save_tokens(tokens)), Ok(Ok(()))));
         [access, refresh]
     }
 
@@ -691,7 +701,7 @@ mod tests {
         let listed = listed_in(&store, family);
         assert!(listed <= 32, "the family lists {listed} tokens for at most 8 live ones");
         assert!(latest.iter().all(|&digest| found(&store, digest)));
-        assert!(matches!(store.revoke_family(family).into_ready(), Ok(Ok(()))));
+        assert!(matches!(answered(store.revoke_family(family)), Ok(Ok(()))));
         assert!(latest.iter().all(|&digest| !found(&store, digest)), "a live token survived its family's revocation");
     }
 
@@ -702,11 +712,11 @@ mod tests {
         let [revoked_alone, first_refresh] = save_into(&store, family, 1_000);
         let second = save_into(&store, family, 1_000);
         // Revoked on its own (RFC 7009): the next save finds the list full and drops it.
-        assert!(matches!(store.revoke_token(revoked_alone).into_ready(), Ok(Ok(Some(_)))));
+        assert!(matches!(answered(store.revoke_token(revoked_alone)), Ok(Ok(Some(_)))));
         // The list fills and is pruned again at 8, 16, ... 2,048 entries, finding all live.
         let rest: Vec<TokenDigest> = (0..998).flat_map(|_| save_into(&store, family, 1_000)).collect();
         assert_eq!(listed_in(&store, family), 1 + second.len() + rest.len());
-        assert!(matches!(store.revoke_family(family).into_ready(), Ok(Ok(()))));
+        assert!(matches!(answered(store.revoke_family(family)), Ok(Ok(()))));
         let live = [first_refresh].into_iter().chain(second).chain(rest);
         assert!(live.into_iter().all(|digest| !found(&store, digest)), "a live token survived its family's revocation");
         assert_eq!(store.len().1, 0);

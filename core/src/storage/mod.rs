@@ -1,8 +1,9 @@
 //! Storage traits, split by concern, and the records they hold.
 //!
-//! Every method is async (returns a [`MaybeReady`]) so a database can sit behind it without
-//! blocking an async runtime. Codes and tokens reach a store only as [`TokenDigest`]s, passed
-//! by value (they are `Copy`), so a store's future owns its key and borrows only the store.
+//! Every method is async, so a database can sit behind it without blocking an async runtime.
+//! The engine holds stores as trait objects (`Arc<dyn TokenStore>`), so the traits use
+//! [`async_trait`]: implement them with `#[async_trait::async_trait]` on the `impl` and
+//! plain `async fn`s. Codes and tokens reach a store only as [`TokenDigest`]s.
 //!
 //! | trait | concern |
 //! |---|---|
@@ -21,7 +22,6 @@ pub use records::{
 };
 
 use crate::client::Client;
-use crate::future::MaybeReady;
 use crate::secret::TokenDigest;
 use std::sync::Arc;
 
@@ -39,24 +39,23 @@ impl StorageError {
 }
 
 /// Where registered clients live.
+#[async_trait::async_trait]
 pub trait ClientStore: Send + Sync {
-    /// The client with `client_id`, if registered. A lookup must change nothing: a caller may
-    /// drop a pending answer before polling it and ask again (the `client_secret_basic`
-    /// authenticator does, to finish without a future of its own when the answer is ready).
-    fn find_client<'a>(&'a self, client_id: &'a str) -> MaybeReady<'a, Result<Option<Arc<dyn Client>>, StorageError>>;
+    /// The client with `client_id`, if registered.
+    async fn find_client(&self, client_id: &str) -> Result<Option<Arc<dyn Client>>, StorageError>;
 }
 
 /// Where authorization codes live between the authorization and the token request.
+#[async_trait::async_trait]
 pub trait AuthorizationCodeStore: Send + Sync {
     /// Saves a new code.
-    fn save_code(&self, code: TokenDigest, record: AuthorizationCodeRecord)
-    -> MaybeReady<'_, Result<(), StorageError>>;
+    async fn save_code(&self, code: TokenDigest, record: AuthorizationCodeRecord) -> Result<(), StorageError>;
 
     /// Redeems a code: atomically marks it used and returns its record. Of any number of
     /// concurrent calls for one code, exactly one gets [`CodeRedemption::Redeemed`]; the others,
     /// and every later call until the code expires, get [`CodeRedemption::AlreadyRedeemed`]
     /// with the code's family, so the engine can revoke what the code produced.
-    fn redeem_code(&self, code: TokenDigest) -> MaybeReady<'_, Result<CodeRedemption, StorageError>>;
+    async fn redeem_code(&self, code: TokenDigest) -> Result<CodeRedemption, StorageError>;
 }
 
 /// Where access and refresh tokens live.
@@ -65,38 +64,36 @@ pub trait AuthorizationCodeStore: Send + Sync {
 /// one grant with a refresh token, and every refresh of them). Revoking a family is final:
 /// tokens saved into a revoked family must never be found afterwards, even if the save races
 /// the revocation. A lone access token with nothing to be revoked with belongs to no family.
+#[async_trait::async_trait]
 pub trait TokenStore: Send + Sync {
     /// Saves the tokens of one issuance, into their family if they have one.
-    fn save_tokens(&self, tokens: IssuedTokens) -> MaybeReady<'_, Result<(), StorageError>>;
+    async fn save_tokens(&self, tokens: IssuedTokens) -> Result<(), StorageError>;
 
     /// The token with this digest, of any kind, unless revoked or rotated out.
-    fn find_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>>;
+    async fn find_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError>;
 
     /// Retires a refresh token for rotation: atomically marks it used.
     /// Of concurrent calls exactly one gets [`RefreshRotation::Rotated`]; the others, and every
     /// later call, get [`RefreshRotation::AlreadyRotated`] with the family.
-    fn rotate_refresh_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<RefreshRotation, StorageError>>;
+    async fn rotate_refresh_token(&self, token: TokenDigest) -> Result<RefreshRotation, StorageError>;
 
     /// Revokes one token; returns its record if it existed.
-    fn revoke_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>>;
+    async fn revoke_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError>;
 
     /// Revokes every token of a family, now and for any token saved into it later.
-    fn revoke_family(&self, family: FamilyId) -> MaybeReady<'_, Result<(), StorageError>>;
+    async fn revoke_family(&self, family: FamilyId) -> Result<(), StorageError>;
 }
 
 /// Where resource owners are authenticated.
+#[async_trait::async_trait]
 pub trait UserStore: Send + Sync {
     /// Checks a username and password; returns the user's subject identifier when they match.
     /// Implementations compare in constant time and should keep only password hashes.
-    fn authenticate<'a>(
-        &'a self,
-        username: &'a str,
-        password: &'a str,
-    ) -> MaybeReady<'a, Result<Option<String>, StorageError>>;
+    async fn authenticate(&self, username: &str, password: &str) -> Result<Option<String>, StorageError>;
 
     /// Whether `subject` names a known user (used by grants that assert a user, such as
     /// the JWT bearer grant).
-    fn user_exists<'a>(&'a self, subject: &'a str) -> MaybeReady<'a, Result<bool, StorageError>>;
+    async fn user_exists(&self, subject: &str) -> Result<bool, StorageError>;
 }
 
 /// The stores a server uses, one per concern. One type may serve several (as [`MemoryStore`]

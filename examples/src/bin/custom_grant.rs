@@ -9,42 +9,45 @@
 
 use grantry_core::plugin::{self, Plugin, PluginKind};
 use grantry_core::{
-    AccessGrant, AuthorizationServer, ClientAuthMethod, ClientRecord, Grant, GrantExtension, GrantMetadata, GrantType,
-    MaybeReady, MemoryStore, OAuthError, Request, Scope, ServerConfig, TokenRequest, TokenResponse, encode_form,
+    AuthorizationServer, BoxedGrant, ClientAuthMethod, ClientAuthMethods, ClientRecord, Grant, GrantExtension,
+    GrantType, Issuance, MemoryStore, OAuthError, Request, ResponseMembers, ServerConfig, Serves, TokenDecision,
+    TokenGrant, TokenRequest, encode_form,
 };
 use std::collections::HashMap;
 // Links the built-in grants, so their plugins are listed beside this one.
 use grantry_grants as _;
 
-const API_KEY: &str = "urn:example:params:oauth:grant-type:api-key";
+/// The grant type's name, which the plugin is enabled by.
+const API_KEY_NAME: &str = "urn:example:params:oauth:grant-type:api-key";
+/// The grant type, checked when this program is compiled: a typo fails the build.
+const API_KEY: GrantType = GrantType::from_static(API_KEY_NAME);
 
-/// Step 1: the grant. It owns only what is its own: checking the key and saying what it grants.
+/// Step 1: the grant. It owns only what is its own: checking the key and saying whom the
+/// tokens are for.
 struct ApiKeyGrant {
-    /// API key → the user it belongs to. A real grant would look keys up in a database.
+    /// API key → the user it belongs to. A real grant would look keys up in a database, and
+    /// compare them in constant time.
     keys: HashMap<String, String>,
 }
 
+/// Step 2: its metadata, stated up front: the grant type it serves and the client
+/// authentication methods it allows (a registration can narrow them, never widen them).
 impl Grant for ApiKeyGrant {
-    /// Step 2: its metadata, stated up front: the grant type it serves and the client
-    /// authentication methods it allows.
-    fn metadata(&self) -> GrantMetadata {
-        let grant_type = GrantType::parse(API_KEY).unwrap_or(GrantType::CLIENT_CREDENTIALS);
-        GrantMetadata::token_endpoint(grant_type)
-            .with_auth_methods([ClientAuthMethod::CLIENT_SECRET_BASIC, ClientAuthMethod::CLIENT_SECRET_POST])
+    fn serves(&self) -> Serves<Self> {
+        Serves::token_endpoint(API_KEY).with_auth_methods(ClientAuthMethods::only([
+            ClientAuthMethod::CLIENT_SECRET_BASIC,
+            ClientAuthMethod::CLIENT_SECRET_POST,
+        ]))
     }
+}
 
-    fn validate_token_request<'a>(
-        &'a self,
-        req: &'a TokenRequest<'a>,
-    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
-        MaybeReady::boxed(async move {
-            // The engine has parsed the request and authenticated the client already.
-            let client = req.client()?.clone();
-            let key = req.params.require("api_key")?;
-            let owner = self.keys.get(key).ok_or_else(|| OAuthError::invalid_grant("unknown API key"))?;
-            let (scope, requested) = Scope::resolve(req.params.get("scope"), client.allowed_scope())?;
-            Ok(AccessGrant::new(client, req.grant_type.clone(), scope, requested).for_subject(owner.clone()))
-        })
+impl TokenGrant for ApiKeyGrant {
+    async fn exchange(&self, request: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> {
+        // The engine has parsed the request and authenticated the client already; after this
+        // it resolves the scope within the client's, and makes and stores the tokens.
+        let key = request.params().require("api_key")?;
+        let owner = self.keys.get(key).ok_or_else(|| OAuthError::invalid_grant("unknown API key"))?;
+        Ok(TokenDecision::for_user(owner.as_str()))
     }
 }
 
@@ -56,9 +59,9 @@ impl GrantExtension for KeyOwnerClaim {
         "key-owner"
     }
 
-    fn before_token_issued(&self, grant: &AccessGrant, token: &mut TokenResponse) -> Result<(), OAuthError> {
-        if let Some(owner) = &grant.subject {
-            token.extra.insert("key_owner".into(), owner[..].into());
+    fn before_token_issued(&self, issuance: &Issuance, members: &mut ResponseMembers) -> Result<(), OAuthError> {
+        if let Some(owner) = issuance.subject() {
+            members.insert("key_owner", owner)?;
         }
         Ok(())
     }
@@ -66,9 +69,9 @@ impl GrantExtension for KeyOwnerClaim {
 
 // Step 4: announce it, so a configuration file can enable it by name.
 grantry_core::inventory::submit! {
-    Plugin::grant(API_KEY, "Exchanges an API key for an access token.", |config| {
-        let keys: HashMap<String, String> = plugin::parse_config(API_KEY, config)?;
-        Ok(Box::new(ApiKeyGrant { keys }))
+    Plugin::grant(API_KEY_NAME, "Exchanges an API key for an access token.", |config| {
+        let keys: HashMap<String, String> = plugin::parse_config(API_KEY_NAME, config)?;
+        Ok(BoxedGrant::new(ApiKeyGrant { keys }))
     })
 }
 
@@ -87,7 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     store.add_client(
         ClientRecord::confidential("reporting", "reporting-secret")
             .with_auth_method(ClientAuthMethod::CLIENT_SECRET_POST)
-            .with_grant_types([GrantType::parse(API_KEY)?])
+            .with_grant_types([API_KEY])
             .with_scope("reports:read"),
     )?;
     let mut server = AuthorizationServer::new(store, ServerConfig::new("https://auth.example")?);
@@ -95,19 +98,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Step 5: enable it by name, with its configuration, and the extension attached —
     // exactly as a built-in grant is enabled.
     let config = serde_json::json!({ "k-123": "alice" });
-    server.enable_grant(API_KEY, &config, &[("key-owner", &serde_json::Value::Null)])?;
+    server.enable_grant(API_KEY_NAME, &config, &[("key-owner", &serde_json::Value::Null)])?;
     println!(
         "\nRegistered grant types: {:?}",
         server.registry().grant_types().iter().map(|g| g.as_str()).collect::<Vec<_>>()
     );
 
     let form = [
-        ("grant_type", API_KEY),
+        ("grant_type", API_KEY_NAME),
         ("api_key", "k-123"),
         ("client_id", "reporting"),
         ("client_secret", "reporting-secret"),
     ];
-    println!("\n-> POST /token {}", encode_form(&[("grant_type", API_KEY), ("api_key", "k-123")]));
+    println!("\n-> POST /token {}", encode_form(&[("grant_type", API_KEY_NAME), ("api_key", "k-123")]));
     let response = server.token_endpoint(&Request::post("/token").with_form(&form)).await;
     println!("<- HTTP {} {}", response.status, String::from_utf8_lossy(&response.body));
 

@@ -61,7 +61,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Err(err.error().clone().into());
         }
     };
-    println!("   valid: client {} asks for scope '{}'", validated.client.client_id(), validated.scope);
+    println!("   valid: client {} asks for scope '{}'", validated.client().client_id(), validated.scope());
 
     println!("4. Alice logs in and allows it; the server redirects back with a code.");
     let redirect = server.create_authorization_response(&validated, Consent::allow("alice")).await;

@@ -18,8 +18,8 @@ const JWT_AUTH_METHODS: [&str; 2] = ["client_secret_jwt", "private_key_jwt"];
 /// - [`IssuerIdentification`] adds RFC 9207 `iss` to every authorization response;
 /// - the `client_secret_jwt` and `private_key_jwt` methods are enabled by name;
 /// - each grant of `grants` is enabled by name (the `pkce` extension attached to
-///   `authorization_code` with the `pkce` policy), and allows at the token endpoint every
-///   client authentication method the configured clients use.
+///   `authorization_code` with the `pkce` policy), narrowed at the token endpoint to the client
+///   authentication methods the configured clients use (of those the grant allows).
 ///
 /// ```
 /// use grantry_examples::server::{ServerConfigFile, build_server};
@@ -55,11 +55,14 @@ pub fn build_server(config: &ServerConfigFile) -> Result<AuthorizationServer, Co
             let field = if err.to_string().contains("\"pkce\"") { "pkce".to_owned() } else { field.clone() };
             ConfigFileError::new(field, err.to_string())
         })?;
-        let serves_token_endpoint = registered.registration().is_some_and(|r| r.metadata().grant_type.is_some());
-        if serves_token_endpoint && !auth_methods.is_empty() {
-            registered
-                .with_auth_methods(auth_methods.clone())
-                .map_err(|err| ConfigFileError::new(field, err.to_string()))?;
+        let allowed: Vec<ClientAuthMethod> = match registered.registration() {
+            Some(r) if r.metadata().grant_type().is_some() => {
+                auth_methods.iter().filter(|m| r.metadata().auth_methods().allows(m)).cloned().collect()
+            }
+            _ => Vec::new(),
+        };
+        if !allowed.is_empty() {
+            registered.restrict_auth_methods(allowed).map_err(|err| ConfigFileError::new(field, err.to_string()))?;
         }
     }
     Ok(server)

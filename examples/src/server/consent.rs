@@ -120,7 +120,7 @@ fn canonical(params: &[(String, String)]) -> String {
 /// all of them, less any named like one of the form's own fields.
 pub fn hidden_params(request: &AuthorizationRequest) -> Vec<(String, String)> {
     request
-        .params
+        .params()
         .iter()
         .filter(|(name, _)| !FORM_FIELDS.contains(name))
         .map(|(n, v)| (n.to_owned(), v.to_owned()))
@@ -169,9 +169,9 @@ pub fn consent_page(
     username: Option<&str>,
     error: Option<&str>,
 ) -> String {
-    let client_id = escape(request.client.client_id());
+    let client_id = escape(request.client().client_id());
     let mut body = format!("<h1>Authorize <code>{client_id}</code></h1>\n");
-    let scopes: Vec<&str> = request.scope.iter().collect();
+    let scopes: Vec<&str> = request.scope().iter().collect();
     if scopes.is_empty() {
         body.push_str("<p>The application asks to act for you (no particular scope).</p>\n");
     } else {
@@ -205,9 +205,9 @@ pub fn consent_page(
     let _ = writeln!(
         body,
         "<p class=\"small\">Either way, you are sent back to <code>{}</code>.</p>",
-        escape(&request.redirect_uri)
+        escape(request.redirect_uri())
     );
-    page(&format!("Authorize {}", request.client.client_id()), &body)
+    page(&format!("Authorize {}", request.client().client_id()), &body)
 }
 
 /// The page of an error that must be shown rather than redirected (RFC 6749 §4.1.2.1).

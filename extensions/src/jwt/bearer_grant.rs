@@ -8,18 +8,15 @@ use super::keys::AssertionKeys;
 use super::subject::{ClientOrUser, SubjectResolver};
 use grantry_core::client_auth::storage_failure;
 use grantry_core::{
-    AccessGrant, Client, ClientAuthMethod, ClientAuthentication, Grant, GrantMetadata, GrantType, MaybeReady,
-    OAuthError, Scope, TokenRequest,
+    Client, ClientAuthMethods, ClientAuthentication, Grant, GrantType, OAuthError, Serves, TokenDecision, TokenGrant,
+    TokenRequest,
 };
 use jsonwebtoken::Algorithm;
 use std::fmt;
 use std::sync::Arc;
 
-/// The grant type, from a constant that is a valid absolute URI (checked by a unit test).
-#[allow(clippy::expect_used)]
-fn jwt_bearer_grant_type() -> GrantType {
-    GrantType::parse(JWT_BEARER_GRANT_TYPE).expect("the JWT bearer grant type is an absolute URI")
-}
+/// The grant type, checked at compile time.
+const JWT_BEARER: GrantType = GrantType::from_static(JWT_BEARER_GRANT_TYPE);
 
 /// The JWT bearer grant: `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with an
 /// `assertion` (RFC 7523 §2.1, §3).
@@ -38,8 +35,8 @@ fn jwt_bearer_grant_type() -> GrantType {
 /// Every refusal of the assertion is `invalid_grant` whose description names the check; a
 /// missing `assertion` is `invalid_request`.
 ///
-/// Allowed client authentication methods: `client_secret_basic`, `client_secret_post`,
-/// `none` (change them at registration with `with_auth_methods`).
+/// Allowed client authentication methods: every method on the server, `none` included (narrow
+/// them at registration with `restrict_auth_methods`).
 #[derive(Clone)]
 pub struct JwtBearerGrant {
     verifier: AssertionVerifier,
@@ -79,7 +76,7 @@ impl JwtBearerGrant {
 
     /// The grant type this grant serves.
     pub fn grant_type() -> GrantType {
-        jwt_bearer_grant_type()
+        JWT_BEARER
     }
 
     /// Replaces the allowed signature algorithms.
@@ -134,7 +131,7 @@ impl JwtBearerGrant {
     /// The client the assertion's issuer names: the authenticated client, which must be the
     /// issuer, or else the registered client with the issuer's id.
     async fn issuing_client(&self, req: &TokenRequest<'_>, issuer: &str) -> Result<Arc<dyn Client>, OAuthError> {
-        if let Some(client) = &req.client {
+        if let Some(client) = req.client() {
             if client.client_id() != issuer {
                 return Err(OAuthError::invalid_grant("assertion issuer does not match the authenticated client"));
             }
@@ -142,12 +139,10 @@ impl JwtBearerGrant {
         }
         // Credentials no authenticator took (no JWT authenticator on this server) must not be
         // ignored.
-        if req.params.contains("client_assertion") || req.params.contains("client_assertion_type") {
+        if req.params().contains("client_assertion") || req.params().contains("client_assertion_type") {
             return Err(OAuthError::invalid_client("client_assertion is not supported here"));
         }
-        req.ctx
-            .storage()
-            .clients
+        req.clients()
             .find_client(issuer)
             .await
             .map_err(storage_failure)?
@@ -171,63 +166,57 @@ impl JwtBearerGrant {
 }
 
 impl Grant for JwtBearerGrant {
-    fn metadata(&self) -> GrantMetadata {
-        GrantMetadata::token_endpoint(jwt_bearer_grant_type())
-            .with_auth_methods([
-                ClientAuthMethod::CLIENT_SECRET_BASIC,
-                ClientAuthMethod::CLIENT_SECRET_POST,
-                ClientAuthMethod::NONE,
-            ])
+    fn serves(&self) -> Serves<Self> {
+        Serves::token_endpoint(JWT_BEARER)
+            .with_auth_methods(ClientAuthMethods::any())
             .with_client_authentication(ClientAuthentication::Optional)
     }
+}
 
-    fn validate_token_request<'a>(
-        &'a self,
-        req: &'a TokenRequest<'a>,
-    ) -> MaybeReady<'a, Result<AccessGrant, OAuthError>> {
-        MaybeReady::boxed(async move {
-            let assertion = req.params.require("assertion")?;
-            let parsed = self.verifier.parse(assertion).map_err(AssertionError::into_invalid_grant)?;
-            let issuer = parsed.issuer().map_err(AssertionError::into_invalid_grant)?;
-            let client = self.issuing_client(req, issuer).await?;
-            let config = req.ctx.config();
-            let audiences = [config.issuer(), config.token_endpoint()];
-            let now = req.ctx.now();
-            let claims = self
-                .verifier
-                .verify(parsed, &client, &audiences, now)
-                .await
-                .map_err(AssertionError::into_invalid_grant)?;
-            if !client.allows_grant_type(req.grant_type) {
-                return Err(OAuthError::unauthorized_client(format!(
-                    "the client is not allowed the {} grant type",
-                    req.grant_type
-                )));
-            }
-            let subject = self.subjects.resolve_subject(&claims, &client, &req.ctx).await?;
-            let (scope, requested) = Scope::resolve(req.params.get("scope"), client.allowed_scope())?;
-            self.use_jti(&claims, now).await?;
-            let mut grant = AccessGrant::new(client, req.grant_type.clone(), scope, requested);
-            if let Some(subject) = subject {
-                grant = grant.for_subject(subject);
-            }
-            if self.refresh_token {
-                grant = grant.with_refresh_token();
-            }
-            Ok(grant)
-        })
+impl TokenGrant for JwtBearerGrant {
+    /// RFC 7523 §2.1, §3: the assertion names and authenticates the client; the grant checks it
+    /// and says whom the tokens are for, and the engine looks the client up again, checks it is
+    /// allowed this grant type, resolves the scope and issues the tokens.
+    async fn exchange(&self, req: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> {
+        let assertion = req.params().require("assertion")?;
+        let parsed = self.verifier.parse(assertion).map_err(AssertionError::into_invalid_grant)?;
+        let issuer = parsed.issuer().map_err(AssertionError::into_invalid_grant)?;
+        let client = self.issuing_client(req, issuer).await?;
+        let config = req.config();
+        let audiences = [config.issuer(), config.token_endpoint()];
+        let now = req.now();
+        let claims =
+            self.verifier.verify(parsed, &client, &audiences, now).await.map_err(AssertionError::into_invalid_grant)?;
+        // The engine checks this too; checked here first so that a refused request does not
+        // use up the assertion's jti.
+        if !client.allows_grant_type(req.grant_type()) {
+            return Err(OAuthError::unauthorized_client(format!(
+                "the client is not allowed the {} grant type",
+                req.grant_type()
+            )));
+        }
+        let subject = self.subjects.resolve_subject(&claims, &client, req).await?;
+        self.use_jti(&claims, now).await?;
+        let decision = match subject {
+            Some(subject) => TokenDecision::for_user(subject),
+            None => TokenDecision::for_client(),
+        };
+        let decision = decision.identified_client(client.client_id());
+        Ok(if self.refresh_token { decision.with_refresh_token() } else { decision })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use grantry_core::ClientAuthMethod;
 
     #[test]
     fn serves_the_jwt_bearer_grant_type_with_optional_client_authentication() {
-        let meta = JwtBearerGrant::new().metadata();
-        assert_eq!(meta.grant_type.as_ref().map(GrantType::as_str), Some(JWT_BEARER_GRANT_TYPE));
-        assert_eq!(meta.client_authentication, ClientAuthentication::Optional);
-        assert!(meta.auth_methods.contains(&ClientAuthMethod::NONE));
+        let serves = JwtBearerGrant::new().serves();
+        let meta = serves.metadata();
+        assert_eq!(meta.grant_type().map(GrantType::as_str), Some(JWT_BEARER_GRANT_TYPE));
+        assert_eq!(meta.client_authentication(), ClientAuthentication::Optional);
+        assert!(meta.auth_methods().allows(&ClientAuthMethod::NONE));
     }
 }

@@ -14,7 +14,7 @@ use super::jti::{JtiStore, JtiUse, MemoryJtiStore};
 use super::keys::{AssertionKeys, algorithm_name, is_hmac};
 use super::{DEFAULT_ALGORITHMS, JWT_BEARER_ASSERTION_TYPE};
 use grantry_core::client_auth::{ClientAuthInput, ClientAuthenticator, Presence, find_client, storage_failure};
-use grantry_core::{Client, ClientAuthMethod, MaybeReady, OAuthError, Params, Request};
+use grantry_core::{Client, ClientAuthMethod, OAuthError, Params, Request};
 use jsonwebtoken::Algorithm;
 use std::fmt;
 use std::sync::Arc;
@@ -168,6 +168,7 @@ impl ClientSecretJwt {
 /// The two methods differ only in their name and in which assertions they claim.
 macro_rules! jwt_authenticator {
     ($ty:ty, $method:expr, hmac = $hmac:expr) => {
+        #[grantry_core::async_trait]
         impl ClientAuthenticator for $ty {
             fn method(&self) -> ClientAuthMethod {
                 $method
@@ -177,11 +178,8 @@ macro_rules! jwt_authenticator {
                 if assertion_family(params) == Some($hmac) { Presence::Credentials } else { Presence::Absent }
             }
 
-            fn authenticate<'a>(
-                &'a self,
-                input: &'a ClientAuthInput<'a>,
-            ) -> MaybeReady<'a, Result<Arc<dyn Client>, OAuthError>> {
-                MaybeReady::boxed(self.0.authenticate(input))
+            async fn authenticate(&self, input: &ClientAuthInput<'_>) -> Result<Arc<dyn Client>, OAuthError> {
+                self.0.authenticate(input).await
             }
 
             fn signing_algorithms(&self) -> Vec<String> {

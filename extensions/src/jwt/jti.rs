@@ -1,7 +1,7 @@
 //! Single use of assertions: the [`JtiStore`] trait and [`MemoryJtiStore`].
 
 use grantry_core::storage::StorageError;
-use grantry_core::{MaybeReady, Timestamp};
+use grantry_core::Timestamp;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
@@ -17,17 +17,18 @@ pub enum JtiUse {
 
 /// Where the `jti` values of accepted assertions are remembered until they expire, so each
 /// assertion is accepted once (RFC 7523 §3, item 7).
+#[grantry_core::async_trait]
 pub trait JtiStore: Send + Sync + 'static {
     /// Atomically checks whether `(issuer, jti)` is recorded and unexpired at `now`, and if
     /// not, records it until `expires_at`. Of any number of concurrent calls for one pair,
     /// exactly one gets [`JtiUse::First`].
-    fn check_and_record<'a>(
-        &'a self,
-        issuer: &'a str,
-        jti: &'a str,
+    async fn check_and_record(
+        &self,
+        issuer: &str,
+        jti: &str,
         expires_at: Timestamp,
         now: Timestamp,
-    ) -> MaybeReady<'a, Result<JtiUse, StorageError>>;
+    ) -> Result<JtiUse, StorageError>;
 }
 
 /// How many records pass between sweeps of expired entries.
@@ -99,15 +100,16 @@ impl MemoryJtiStore {
     }
 }
 
+#[grantry_core::async_trait]
 impl JtiStore for MemoryJtiStore {
-    fn check_and_record<'a>(
-        &'a self,
-        issuer: &'a str,
-        jti: &'a str,
+    async fn check_and_record(
+        &self,
+        issuer: &str,
+        jti: &str,
         expires_at: Timestamp,
         now: Timestamp,
-    ) -> MaybeReady<'a, Result<JtiUse, StorageError>> {
-        MaybeReady::ready(Ok(self.record(issuer, jti, expires_at, now)))
+    ) -> Result<JtiUse, StorageError> {
+        Ok(self.record(issuer, jti, expires_at, now))
     }
 }
 

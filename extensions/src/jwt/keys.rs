@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantry_core::storage::StorageError;
-use grantry_core::{Client, MaybeReady};
+use grantry_core::Client;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize as _;
@@ -69,24 +69,24 @@ impl KeyQuery<'_> {
 /// empty list fails the assertion. Keys must never be taken from the assertion itself.
 ///
 /// ```
-/// use grantry_core::MaybeReady;
 /// use grantry_core::storage::StorageError;
 /// use grantry_extensions::jwt::{AssertionKeys, DecodingKey, KeyQuery};
 ///
 /// /// One HMAC key per issuer, from the service's own configuration.
 /// struct ConfiguredSecrets(std::collections::HashMap<String, Vec<u8>>);
 ///
+/// #[grantry_core::async_trait]
 /// impl AssertionKeys for ConfiguredSecrets {
-///     fn decoding_keys<'a>(&'a self, query: &'a KeyQuery<'a>) -> MaybeReady<'a, Result<Vec<DecodingKey>, StorageError>> {
-///         let keys = self.0.get(query.issuer()).map(|k| DecodingKey::from_secret(k)).into_iter().collect();
-///         MaybeReady::ready(Ok(keys))
+///     async fn decoding_keys(&self, query: &KeyQuery<'_>) -> Result<Vec<DecodingKey>, StorageError> {
+///         Ok(self.0.get(query.issuer()).map(|k| DecodingKey::from_secret(k)).into_iter().collect())
 ///     }
 /// }
 /// ```
+#[grantry_core::async_trait]
 pub trait AssertionKeys: Send + Sync + 'static {
     /// The keys to try for the assertion described by `query`. A backend failure (such as an
     /// unreachable key store) is an error; no fitting key is an empty list.
-    fn decoding_keys<'a>(&'a self, query: &'a KeyQuery<'a>) -> MaybeReady<'a, Result<Vec<DecodingKey>, StorageError>>;
+    async fn decoding_keys(&self, query: &KeyQuery<'_>) -> Result<Vec<DecodingKey>, StorageError>;
 }
 
 /// Keys from the issuing client's registration:
@@ -158,10 +158,10 @@ impl ClientKeys {
     }
 }
 
+#[grantry_core::async_trait]
 impl AssertionKeys for ClientKeys {
-    fn decoding_keys<'a>(&'a self, query: &'a KeyQuery<'a>) -> MaybeReady<'a, Result<Vec<DecodingKey>, StorageError>> {
-        let keys = self.keys_for(&**query.client, query.alg, query.kid);
-        MaybeReady::ready(Ok(keys))
+    async fn decoding_keys(&self, query: &KeyQuery<'_>) -> Result<Vec<DecodingKey>, StorageError> {
+        Ok(self.keys_for(&**query.client, query.alg, query.kid))
     }
 }
 

@@ -25,7 +25,7 @@
 //! server
 //!     .register_grant(JwtBearerGrant::new(), ())
 //!     .unwrap()
-//!     .with_auth_methods([ClientAuthMethod::PRIVATE_KEY_JWT, ClientAuthMethod::NONE])
+//!     .restrict_auth_methods([ClientAuthMethod::PRIVATE_KEY_JWT, ClientAuthMethod::NONE])
 //!     .unwrap();
 //! assert!(server.auth_methods().contains(&ClientAuthMethod::CLIENT_SECRET_JWT));
 //! ```

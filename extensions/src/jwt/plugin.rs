@@ -100,7 +100,7 @@ fn private_key_jwt(config: &serde_json::Value) -> Result<PrivateKeyJwt, PluginEr
 
 grantry_core::inventory::submit! {
     Plugin::grant(JWT_BEARER_GRANT_TYPE, "The JWT bearer grant (RFC 7523 section 2.1).", |config| {
-        Ok(Box::new(bearer_grant(config)?))
+        Ok(grantry_core::BoxedGrant::new(bearer_grant(config)?))
     })
 }
 

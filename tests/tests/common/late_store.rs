@@ -1,61 +1,54 @@
-//! A store whose every call does its work on the second poll, as a database's would: grants
-//! that answer at once when the store does then take their waiting paths.
+//! A store whose every call answers late, as a database's would, so the engine's waiting paths
+//! are exercised.
 
 use grantry_core::storage::{
     AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation,
     StorageError, TokenRecord, TokenStore,
 };
-use grantry_core::{MaybeReady, MemoryStore, TokenDigest};
+use grantry_core::{MemoryStore, TokenDigest};
 use std::sync::Arc;
 
-/// Codes and tokens on a [`MemoryStore`], each call deferred to the second poll. A pending call
-/// dropped instead of awaited does nothing, so a test fails if a grant drops one.
+/// Codes and tokens on a [`MemoryStore`], each call answered only after a yield to the runtime,
+/// as a database's answer would be.
 pub struct LateStore(pub Arc<MemoryStore>);
 
-impl LateStore {
-    fn late<'a, T: Send + 'a>(
-        &'a self,
-        call: impl FnOnce(&'a MemoryStore) -> MaybeReady<'a, T> + Send + 'a,
-    ) -> MaybeReady<'a, T> {
-        MaybeReady::boxed(async move {
-            tokio::task::yield_now().await;
-            call(&self.0).await
-        })
-    }
-}
-
+#[grantry_core::async_trait]
 impl AuthorizationCodeStore for LateStore {
-    fn save_code(
-        &self,
-        code: TokenDigest,
-        record: AuthorizationCodeRecord,
-    ) -> MaybeReady<'_, Result<(), StorageError>> {
-        self.late(move |store| store.save_code(code, record))
+    async fn save_code(&self, code: TokenDigest, record: AuthorizationCodeRecord) -> Result<(), StorageError> {
+        tokio::task::yield_now().await;
+        self.0.save_code(code, record).await
     }
 
-    fn redeem_code(&self, code: TokenDigest) -> MaybeReady<'_, Result<CodeRedemption, StorageError>> {
-        self.late(move |store| store.redeem_code(code))
+    async fn redeem_code(&self, code: TokenDigest) -> Result<CodeRedemption, StorageError> {
+        tokio::task::yield_now().await;
+        self.0.redeem_code(code).await
     }
 }
 
+#[grantry_core::async_trait]
 impl TokenStore for LateStore {
-    fn save_tokens(&self, tokens: IssuedTokens) -> MaybeReady<'_, Result<(), StorageError>> {
-        self.late(move |store| store.save_tokens(tokens))
+    async fn save_tokens(&self, tokens: IssuedTokens) -> Result<(), StorageError> {
+        tokio::task::yield_now().await;
+        self.0.save_tokens(tokens).await
     }
 
-    fn find_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
-        self.late(move |store| store.find_token(token))
+    async fn find_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError> {
+        tokio::task::yield_now().await;
+        self.0.find_token(token).await
     }
 
-    fn rotate_refresh_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<RefreshRotation, StorageError>> {
-        self.late(move |store| store.rotate_refresh_token(token))
+    async fn rotate_refresh_token(&self, token: TokenDigest) -> Result<RefreshRotation, StorageError> {
+        tokio::task::yield_now().await;
+        self.0.rotate_refresh_token(token).await
     }
 
-    fn revoke_token(&self, token: TokenDigest) -> MaybeReady<'_, Result<Option<TokenRecord>, StorageError>> {
-        self.late(move |store| store.revoke_token(token))
+    async fn revoke_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError> {
+        tokio::task::yield_now().await;
+        self.0.revoke_token(token).await
     }
 
-    fn revoke_family(&self, family: FamilyId) -> MaybeReady<'_, Result<(), StorageError>> {
-        self.late(move |store| store.revoke_family(family))
+    async fn revoke_family(&self, family: FamilyId) -> Result<(), StorageError> {
+        tokio::task::yield_now().await;
+        self.0.revoke_family(family).await
     }
 }

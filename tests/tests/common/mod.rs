@@ -69,13 +69,13 @@ pub struct Harness {
     pub clock: Arc<ManualClock>,
 }
 
-/// Registers `grant` allowing exactly `methods` at the token endpoint.
+/// Registers `grant` allowing only `methods` at the token endpoint (which the grant must allow).
 pub fn register_allowing(
     server: &mut AuthorizationServer,
     grant: impl grantry_core::Grant,
     methods: impl IntoIterator<Item = grantry_core::ClientAuthMethod>,
 ) {
-    server.register_grant(grant, ()).expect("register").with_auth_methods(methods).expect("methods available");
+    server.register_grant(grant, ()).expect("register").restrict_auth_methods(methods).expect("methods the grant allows");
 }
 
 /// Registers the five RFC 6749 grants with their defaults.

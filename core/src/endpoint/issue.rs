@@ -1,0 +1,186 @@
+//! Turning a grant's decision into tokens: the engine's checks of the decision (client, scope
+//! limits), the extensions' hooks, the re-check after them, and the tokens made and stored.
+//! What is sent is built from what is stored, after both are decided.
+
+use crate::client::Client;
+use crate::client_auth::storage_failure;
+use crate::decision::{Origin, TokenDecision};
+use crate::error::OAuthError;
+use crate::grant::ClientAuthentication;
+use crate::grant_type::GrantType;
+use crate::issuance::{Issuance, ResponseMembers};
+use crate::params::Params;
+use crate::registry::Registration;
+use crate::scope::Scope;
+use crate::secret::{Secret, TokenDigest};
+use crate::server::AuthorizationServer;
+use crate::storage::{FamilyId, IssuedTokens, TokenKind, TokenRecord};
+use crate::token::{CredentialKind, TokenResponse};
+use std::sync::Arc;
+
+impl AuthorizationServer {
+    /// Checks a grant's decision and makes it an [`Issuance`]: the client is the authenticated
+    /// one (or the one the grant identified, looked up and checked here), allowed the grant
+    /// type; the scope is within the engine's limit (`invalid_scope` otherwise).
+    pub(crate) async fn settle(
+        &self,
+        registration: &Registration,
+        decision: TokenDecision,
+        authenticated: Option<&Arc<dyn Client>>,
+        grant_type: &GrantType,
+        params: &Params,
+    ) -> Result<Issuance, OAuthError> {
+        let client = self.decided_client(registration, &decision, authenticated).await?;
+        if !client.allows_grant_type(grant_type) {
+            return Err(unauthorized(grant_type));
+        }
+        let TokenDecision { origin, within, offers_refresh_token, attributes, .. } = decision;
+        let bound_to_client = |client_id: &str| {
+            if client_id == client.client_id() {
+                Ok(())
+            } else {
+                Err(OAuthError::invalid_grant("the grant was issued to another client"))
+            }
+        };
+        let requested = params.get("scope");
+        // The widest scope the engine allows, and whether the client's `scope` parameter
+        // chooses within it (a code's scope was chosen at the authorization request).
+        let (limit, subject, family, refresh_scope, from_code, requested_code_scope) = match origin {
+            Origin::Client => (client.allowed_scope().clone(), None, None, None, false, None),
+            Origin::User(subject) => (client.allowed_scope().clone(), Some(subject), None, None, false, None),
+            Origin::Code(record) => {
+                bound_to_client(&record.client_id)?;
+                let requested = Some(record.requested_scope);
+                (record.scope, Some(record.subject), Some(record.family), None, true, requested)
+            }
+            Origin::Refresh(record) => {
+                bound_to_client(&record.client_id)?;
+                let original = record.scope.clone();
+                (record.scope, record.subject, record.family, Some(original), false, None)
+            }
+        };
+        let limit = match within {
+            Some(narrower) if !narrower.is_subset_of(&limit) => {
+                return Err(OAuthError::invalid_scope("the grant decided a scope wider than the client may be granted"));
+            }
+            Some(narrower) => narrower,
+            None => limit,
+        };
+        let (scope, requested_scope) = match requested_code_scope {
+            Some(requested) => (limit.clone(), requested),
+            None => Scope::resolve(requested, &limit)?,
+        };
+        Ok(Issuance {
+            client,
+            grant_type: grant_type.clone(),
+            subject,
+            limit: scope.clone(),
+            scope,
+            requested_scope,
+            family,
+            refresh_scope,
+            offers_refresh_token,
+            attributes,
+            from_code,
+        })
+    }
+
+    /// The client a decision is for: the authenticated one, or, for a grant with optional
+    /// client authentication, the one it identified (which must then be registered, and be the
+    /// authenticated one if a client did authenticate).
+    async fn decided_client(
+        &self,
+        registration: &Registration,
+        decision: &TokenDecision,
+        authenticated: Option<&Arc<dyn Client>>,
+    ) -> Result<Arc<dyn Client>, OAuthError> {
+        match (&decision.identified_client, authenticated) {
+            (None, Some(client)) => Ok(client.clone()),
+            (Some(id), Some(client)) if **id == *client.client_id() => Ok(client.clone()),
+            (Some(_), Some(_)) => {
+                Err(OAuthError::invalid_grant("the grant identified a client other than the authenticated one"))
+            }
+            (Some(id), None) if registration.metadata().client_authentication() == ClientAuthentication::Optional => {
+                self.storage
+                    .clients
+                    .find_client(id)
+                    .await
+                    .map_err(storage_failure)?
+                    .ok_or_else(|| OAuthError::invalid_grant("the grant identified an unknown client"))
+            }
+            _ => Err(OAuthError::invalid_client("client authentication required")),
+        }
+    }
+
+    /// Runs the extensions on an issuance, re-checks what they may not change, then makes the
+    /// tokens and stores their digests. Nothing is stored if a hook refuses; the response is
+    /// built from exactly what was stored.
+    pub(crate) async fn issue(
+        &self,
+        registration: &Registration,
+        mut issuance: Issuance,
+        params: &Params,
+    ) -> Result<TokenResponse, OAuthError> {
+        for hook in self.hooks(registration) {
+            hook.after_token_request_validated(params, &mut issuance)?;
+        }
+        let mut members = ResponseMembers::default();
+        for hook in self.hooks(registration) {
+            hook.before_token_issued(&issuance, &mut members)?;
+        }
+        // The hooks' mutators only narrow; this holds whatever they did.
+        if !issuance.scope.is_subset_of(&issuance.limit) {
+            return Err(OAuthError::invalid_scope("the scope exceeds what the client may be granted"));
+        }
+
+        let config = &self.config;
+        let now = config.clock().now();
+        let expires_in = config.access_token_ttl(&issuance, params);
+        let refresh = issuance.offers_refresh_token && self.client_can_refresh(&*issuance.client);
+        let generator = config.token_generator();
+        let access_token = Secret::new(generator.generate(CredentialKind::AccessToken));
+        let refresh_token = refresh.then(|| Secret::new(generator.generate(CredentialKind::RefreshToken)));
+        // A refresh token starts a family if the issuance continues none; a lone access token has none.
+        let family = issuance.family.or_else(|| refresh.then(FamilyId::random));
+        let Issuance { client, grant_type, subject, scope, requested_scope, refresh_scope, attributes, .. } = issuance;
+        let client_id = client.shared_client_id();
+        let record = |kind, scope, expires_at| TokenRecord {
+            kind,
+            client_id: client_id.clone(),
+            subject: subject.clone(),
+            scope,
+            grant_type: grant_type.clone(),
+            issued_at: now,
+            expires_at,
+            family,
+            attributes: attributes.clone(),
+        };
+        let access = (
+            TokenDigest::of(access_token.expose()),
+            record(TokenKind::Access, scope.clone(), Some(now.saturating_add(expires_in))),
+        );
+        let refresh = refresh_token.as_ref().map(|token| {
+            let expires_at = config.refresh_token_ttl().map(|ttl| now.saturating_add(ttl));
+            let scope = refresh_scope.unwrap_or_else(|| scope.clone());
+            (TokenDigest::of(token.expose()), record(TokenKind::Refresh, scope, expires_at))
+        });
+        self.storage.tokens.save_tokens(IssuedTokens { access, refresh }).await.map_err(storage_failure)?;
+        let include_scope = requested_scope.as_ref() != Some(&scope);
+        Ok(TokenResponse::bearer(access_token, expires_in, refresh_token, scope, include_scope, members))
+    }
+
+    /// Whether a refresh token would be of use to `client`: it is allowed the `refresh_token`
+    /// grant, and a refresh grant is registered that accepts the client's authentication method.
+    fn client_can_refresh(&self, client: &dyn Client) -> bool {
+        client.allows_grant_type(&GrantType::REFRESH_TOKEN)
+            && self
+                .registry
+                .by_grant_type(GrantType::REFRESH_TOKEN.as_str())
+                .is_some_and(|(_, r)| r.metadata().auth_methods().allows(client.token_endpoint_auth_method()))
+    }
+}
+
+/// `unauthorized_client` for a grant type the client is not allowed.
+pub(crate) fn unauthorized(grant_type: &GrantType) -> OAuthError {
+    OAuthError::unauthorized_client(format!("the client is not allowed the {grant_type} grant type"))
+}
