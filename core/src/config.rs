@@ -2,8 +2,8 @@
 
 use crate::client::Client;
 use crate::clock::{Clock, SystemClock};
-use crate::issuance::Issuance;
 use crate::grant_type::GrantType;
+use crate::issuance::Issuance;
 use crate::params::Params;
 use crate::storage::TokenRecord;
 use crate::token::{ExpiresIn, RandomTokenGenerator, TokenGenerator};

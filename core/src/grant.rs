@@ -237,8 +237,7 @@ pub struct Serves<G> {
 }
 
 /// The token step of `G`, erased to a function pointer, so the registry can hold any grant.
-type TokenStep<G> =
-    for<'a> fn(&'a G, &'a TokenRequest<'a>) -> BoxFuture<'a, Result<TokenDecision, OAuthError>>;
+type TokenStep<G> = for<'a> fn(&'a G, &'a TokenRequest<'a>) -> BoxFuture<'a, Result<TokenDecision, OAuthError>>;
 
 /// The authorization steps of `G`, erased likewise.
 struct AuthorizationSteps<G> {

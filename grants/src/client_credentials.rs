@@ -29,7 +29,9 @@ impl TokenGrant for ClientCredentialsGrant {
     /// is the engine's to resolve.
     async fn exchange(&self, request: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> {
         if request.client().is_some_and(|client| client.is_public()) {
-            return Err(OAuthError::unauthorized_client("the client credentials grant is for confidential clients only"));
+            return Err(OAuthError::unauthorized_client(
+                "the client credentials grant is for confidential clients only",
+            ));
         }
         Ok(TokenDecision::for_client())
     }

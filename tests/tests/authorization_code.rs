@@ -421,8 +421,7 @@ async fn confidential_client_cannot_authenticate_with_client_id_only() {
 #[tokio::test]
 async fn narrowed_approval_makes_token_response_include_scope() {
     let h = Harness::new();
-    let consent =
-        Consent::Allow(Approval::new(USERNAME).with_scope(Scope::parse("read").expect("scope")));
+    let consent = Consent::Allow(Approval::new(USERNAME).with_scope(Scope::parse("read").expect("scope")));
     let code = h.obtain_code_with(WEB.0, Some(WEB_REDIRECT), Some(FULL_SCOPE), consent).await;
 
     let json = token_json(&h.exchange_code(WEB, &code, Some(WEB_REDIRECT)).await);

@@ -5,7 +5,9 @@ mod common;
 
 use common::*;
 use grantry_core::storage::TokenKind;
-use grantry_core::{AuthorizationServer, ClientAuthMethod, ClientRecord, GrantType, MemoryStore, RegistryError, ServerConfig};
+use grantry_core::{
+    AuthorizationServer, ClientAuthMethod, ClientRecord, GrantType, MemoryStore, RegistryError, ServerConfig,
+};
 use grantry_grants::ClientCredentialsGrant;
 
 const CC: &[(&str, &str)] = &[("grant_type", "client_credentials")];

@@ -184,9 +184,7 @@ const AUTHORIZE: &str = "/authorize?response_type=code&client_id=spa&state=s1";
 async fn authorization_hook_runs_and_its_data_reaches_the_token_request() {
     let (server, calls) = code_server(RejectAt::Nowhere).await;
     let validated = server.validate_authorization_request(&Request::get(AUTHORIZE)).await.unwrap();
-    let redirect = server
-        .create_authorization_response(&validated, Consent::Allow(Approval::new("alice")))
-        .await;
+    let redirect = server.create_authorization_response(&validated, Consent::Allow(Approval::new("alice"))).await;
     let location = redirect.header("Location").unwrap();
     let query = Params::parse(location.split_once('?').unwrap().1.as_bytes()).unwrap();
     let code = query.get("code").unwrap();

@@ -4,8 +4,9 @@ mod common;
 
 use common::*;
 use grantry_core::{
-    AuthorizationServer, ClientAuthMethod, Grant, Approval, AuthorizationDecision, AuthorizationGrant, AuthorizationRequest, ClientAuthMethods, OAuthError, Serves, TokenDecision, TokenGrant, TokenRequest, GrantType, Method, Request, Response, ResponseType,
-    ServerConfig,
+    Approval, AuthorizationDecision, AuthorizationGrant, AuthorizationRequest, AuthorizationServer, ClientAuthMethod,
+    ClientAuthMethods, Grant, GrantType, Method, OAuthError, Request, Response, ResponseType, ServerConfig, Serves,
+    TokenDecision, TokenGrant, TokenRequest,
 };
 use grantry_core::{MemoryStore, RegistryError};
 use grantry_grants::{AuthorizationCodeGrant, ClientCredentialsGrant, ImplicitGrant, PasswordGrant, RefreshTokenGrant};

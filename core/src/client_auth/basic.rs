@@ -131,10 +131,7 @@ mod tests {
 
     #[async_trait::async_trait]
     impl crate::storage::ClientStore for SlowClients {
-        async fn find_client(
-            &self,
-            client_id: &str,
-        ) -> Result<Option<Arc<dyn Client>>, crate::storage::StorageError> {
+        async fn find_client(&self, client_id: &str) -> Result<Option<Arc<dyn Client>>, crate::storage::StorageError> {
             self.lookups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tokio::task::yield_now().await;
             self.inner.find_client(client_id).await

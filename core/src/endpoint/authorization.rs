@@ -13,17 +13,17 @@ use crate::decision::{AuthorizationDecision, AuthorizationResponseKind};
 use crate::error::OAuthError;
 use crate::grant_type::{GrantType, ResponseType};
 use crate::issuance::Issuance;
-use crate::registry::Registration;
-use crate::secret::TokenDigest;
-use crate::storage::{AuthorizationCodeRecord, FamilyId};
-use crate::token::CredentialKind;
-use std::sync::Arc;
 use crate::params::{Params, duplicate_error};
+use crate::registry::Registration;
 use crate::request::{Method, Request};
 use crate::response::Response;
 use crate::scope::Scope;
+use crate::secret::TokenDigest;
 use crate::server::AuthorizationServer;
 use crate::storage::Attributes;
+use crate::storage::{AuthorizationCodeRecord, FamilyId};
+use crate::token::CredentialKind;
+use std::sync::Arc;
 
 impl AuthorizationServer {
     /// Validates an authorization request (`GET` with a query, or `POST` with a form body).

@@ -61,7 +61,9 @@ impl AuthorizationServer {
         };
         let limit = match within {
             Some(narrower) if !narrower.is_subset_of(&limit) => {
-                return Err(OAuthError::invalid_scope("the grant decided a scope wider than the client may be granted"));
+                return Err(OAuthError::invalid_scope(
+                    "the grant decided a scope wider than the client may be granted",
+                ));
             }
             Some(narrower) => narrower,
             None => limit,

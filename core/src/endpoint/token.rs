@@ -38,9 +38,8 @@ impl AuthorizationServer {
             return Err(OAuthError::unsupported_grant_type("no grant is registered for this grant_type"));
         };
 
-        let client = self
-            .authenticate_client(request, &params, meta.auth_methods(), meta.client_authentication())
-            .await?;
+        let client =
+            self.authenticate_client(request, &params, meta.auth_methods(), meta.client_authentication()).await?;
         if client.as_ref().is_some_and(|c| !c.allows_grant_type(grant_type)) {
             return Err(unauthorized(grant_type));
         }

@@ -479,10 +479,7 @@ impl ClientStore for MemoryStore {
 
 #[async_trait::async_trait]
 impl AuthorizationCodeStore for MemoryStore {
-    async fn save_code(&self,
-        code: TokenDigest,
-        record: AuthorizationCodeRecord,
-    ) -> Result<(), StorageError> {
+    async fn save_code(&self, code: TokenDigest, record: AuthorizationCodeRecord) -> Result<(), StorageError> {
         // The family is created with the code, so a replay that revokes it before any token
         // is saved still revokes the tokens saved afterwards.
         let expires_at = Some(record.expires_at);
@@ -583,10 +580,7 @@ impl TokenStore for MemoryStore {
 
 #[async_trait::async_trait]
 impl UserStore for MemoryStore {
-    async fn authenticate(&self,
-        username: &str,
-        password: &str,
-    ) -> Result<Option<String>, StorageError> {
+    async fn authenticate(&self, username: &str, password: &str) -> Result<Option<String>, StorageError> {
         let presented: [u8; 32] = Sha256::digest(password.as_bytes()).into();
         let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
         let subject = users

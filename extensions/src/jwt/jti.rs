@@ -1,7 +1,7 @@
 //! Single use of assertions: the [`JtiStore`] trait and [`MemoryJtiStore`].
 
-use grantry_core::storage::StorageError;
 use grantry_core::Timestamp;
+use grantry_core::storage::StorageError;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Mutex, PoisonError};

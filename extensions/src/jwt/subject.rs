@@ -46,8 +46,7 @@ impl SubjectResolver for ClientOrUser {
         if subject == client.client_id() {
             return Ok(None);
         }
-        let known =
-            request.users().user_exists(subject).await.map_err(grantry_core::client_auth::storage_failure)?;
+        let known = request.users().user_exists(subject).await.map_err(grantry_core::client_auth::storage_failure)?;
         if known {
             Ok(Some(subject.to_owned()))
         } else {

@@ -75,7 +75,11 @@ pub fn register_allowing(
     grant: impl grantry_core::Grant,
     methods: impl IntoIterator<Item = grantry_core::ClientAuthMethod>,
 ) {
-    server.register_grant(grant, ()).expect("register").restrict_auth_methods(methods).expect("methods the grant allows");
+    server
+        .register_grant(grant, ())
+        .expect("register")
+        .restrict_auth_methods(methods)
+        .expect("methods the grant allows");
 }
 
 /// Registers the five RFC 6749 grants with their defaults.
