@@ -38,7 +38,22 @@ impl ResponseMode {
 }
 
 /// An authorization request the engine and its grant have validated, ready to be shown to the
-/// resource owner for consent. It cannot be changed: the engine checked every part of it.
+/// resource owner for consent. It cannot be changed: the engine checked every part of it, and
+/// grants and hooks see it read-only.
+///
+/// ```compile_fail,E0616
+/// # use grantry_core::*;
+/// # use grantry_core::storage::Attributes;
+/// struct Redirector;
+/// impl GrantExtension for Redirector {
+///     fn name(&self) -> &str { "redirector" }
+///     fn after_authorization_request_validated(&self, request: &AuthorizationRequest, _: &mut Attributes) -> Result<(), OAuthError> {
+///         // error: the redirect URI the engine matched exactly cannot be rewritten.
+///         request.redirect_uri = "https://attacker.example/".into();
+///         Ok(())
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct AuthorizationRequest {
     pub(crate) client: Arc<dyn Client>,

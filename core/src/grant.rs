@@ -1,23 +1,7 @@
 //! What every grant, built-in or user-written, implements: [`Grant`] says what it serves, and
 //! [`TokenGrant`] and [`AuthorizationGrant`] are its steps at the two endpoints.
 //!
-//! A grant only *decides*. Everything that keeps a server safe is the engine's, and no grant can
-//! widen, swap or skip it:
-//!
-//! | the engine (before or after the grant runs) | the grant |
-//! |---|---|
-//! | parses the request, at most one of each parameter | reads the parameters it needs |
-//! | authenticates the client with a method the grant declared (and the registration kept) | checks its own credentials (an API key, an assertion, a password through [`UserStore`](crate::storage::UserStore)) |
-//! | checks the client is allowed the grant type | decides whom the tokens are for |
-//! | resolves the requested scope within the client's allowed scope, and refuses a grant's or hook's scope wider than that (`invalid_scope`) | may narrow the scope |
-//! | redeems codes and refresh tokens once, bound to their client, revoking the family on reuse | asks for the redemption |
-//! | mints codes bound to client, redirect URI, scope, subject, expiry and every extension's data | decides to answer with a code |
-//! | makes the tokens, their lifetime and the response; stores digests; sends what it stored | offers a refresh token |
-//! | runs the extensions, which may refuse, narrow or add response members, never replace the engine's | — |
-//!
-//! What a grant must still do itself: check the credentials it reads (in constant time where
-//! they are secrets), keep its own secrets single-use (an assertion's `jti`), and refuse with the
-//! RFC's error when they do not hold.
+//! The division of work between a grant and the engine is on [`Grant`].
 
 use crate::authorization::{Approval, AuthorizationRequest};
 use crate::context::TokenRequest;
@@ -32,36 +16,87 @@ use std::pin::Pin;
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A grant: states up front what it serves and allows, with a [`Serves`] built from the steps
-/// it implements, so a grant cannot declare an endpoint it does not serve.
+/// it implements ([`TokenGrant`], [`AuthorizationGrant`]), so a grant cannot declare an endpoint
+/// it does not serve.
+///
+/// A grant only *decides*. Everything that keeps a server safe is the engine's, and no grant can
+/// widen, swap or skip it:
+///
+/// | the engine (before or after the grant runs) | the grant |
+/// |---|---|
+/// | parses the request, at most one of each parameter | reads the parameters it needs |
+/// | authenticates the client with a method the grant declared (and the registration kept) | checks its own credentials (an API key, an assertion, a password through [`UserStore`](crate::storage::UserStore)) |
+/// | checks the client is allowed the grant type | decides whom the tokens are for |
+/// | resolves the requested scope within the client's allowed scope, and refuses a grant's or hook's scope wider than that (`invalid_scope`) | may narrow the scope |
+/// | redeems codes and refresh tokens once, bound to their client, revoking the family on reuse | asks for the redemption |
+/// | mints codes bound to client, redirect URI, scope, subject, expiry and every extension's data | decides to answer with a code |
+/// | makes the tokens, their lifetime and the response; stores digests; sends what it stored | offers a refresh token |
+/// | runs the extensions, which may refuse, narrow or add response members, never replace the engine's | — |
+///
+/// What a grant must still do itself: check the credentials it reads (in constant time where
+/// they are secrets), keep its own secrets single-use (an assertion's `jti`), and refuse with the
+/// RFC's error when they do not hold.
+///
+/// A new URN grant, served by the engine with no change to it:
 ///
 /// ```
-/// use grantry_core::{Grant, GrantType, OAuthError, Serves, TokenDecision, TokenGrant, TokenRequest};
+/// use grantry_core::{
+///     AuthorizationServer, ClientRecord, Grant, GrantType, MemoryStore, OAuthError, Request, ServerConfig, Serves,
+///     TokenDecision, TokenGrant, TokenRequest,
+/// };
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
 ///
-/// /// Exchanges a fixed API key for an access token (a toy URN grant).
-/// struct ApiKeyGrant;
+/// /// Checked at compile time: a typo in the URN fails the build.
+/// const ONE_TIME_KEY: GrantType = GrantType::from_static("urn:example:params:oauth:grant-type:one-time-key");
 ///
-/// const API_KEY: GrantType = GrantType::from_static("urn:example:params:oauth:grant-type:api-key");
+/// /// Exchanges a one-time key for an access token acting for the key's owner.
+/// struct OneTimeKeyGrant {
+///     /// Key → owner. (A real grant keeps digests of its keys in a database.)
+///     keys: Mutex<HashMap<String, String>>,
+/// }
 ///
-/// impl Grant for ApiKeyGrant {
+/// impl Grant for OneTimeKeyGrant {
 ///     fn serves(&self) -> Serves<Self> {
-///         Serves::token_endpoint(API_KEY)
+///         // Every client authentication method that proves the client (the default).
+///         Serves::token_endpoint(ONE_TIME_KEY)
 ///     }
 /// }
 ///
-/// impl TokenGrant for ApiKeyGrant {
+/// impl TokenGrant for OneTimeKeyGrant {
 ///     async fn exchange(&self, request: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> {
-///         // The grant's own credential check; client, scope and tokens are the engine's.
-///         if request.params().require("api_key")? != "let-me-in" {
-///             return Err(OAuthError::invalid_grant("unknown API key"));
-///         }
-///         Ok(TokenDecision::for_user("alice"))
+///         let key = request.params().require("key")?;
+///         // The grant's own duties: check its credential, and let it be used once.
+///         let mut keys = self.keys.lock().map_err(|_| OAuthError::server_error("key store unavailable"))?;
+///         let owner = keys.remove(key).ok_or_else(|| OAuthError::invalid_grant("unknown or used key"))?;
+///         // Whom the tokens are for; the client, scope, tokens and expiry are the engine's.
+///         Ok(TokenDecision::for_user(owner))
 ///     }
 /// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = MemoryStore::new();
+/// store.add_client(ClientRecord::confidential("app", "app-secret").with_grant_types([ONE_TIME_KEY]).with_scope("read"))?;
+/// let mut server = AuthorizationServer::new(store, ServerConfig::new("https://auth.example")?);
+/// let keys = HashMap::from([("k-1".to_owned(), "alice".to_owned())]);
+/// server.register_grant(OneTimeKeyGrant { keys: Mutex::new(keys) }, ())?;
+///
+/// let request = Request::post("/token").with_header("Authorization", "Basic YXBwOmFwcC1zZWNyZXQ=").with_form(&[
+///     ("grant_type", ONE_TIME_KEY.as_str()),
+///     ("key", "k-1"),
+/// ]);
+/// let first = server.token_endpoint(&request).await;
+/// assert_eq!(first.status, 200);
+/// let second = server.token_endpoint(&request).await;
+/// assert_eq!(second.json().unwrap()["error"], "invalid_grant", "the key is single-use");
+/// # Ok(())
+/// # }
 /// ```
 ///
 /// Declaring an endpoint without its step does not compile:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// use grantry_core::{Grant, GrantType, Serves};
 /// struct Forgetful;
 /// impl Grant for Forgetful {

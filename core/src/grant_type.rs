@@ -121,7 +121,7 @@ impl GrantType {
     /// assert_eq!(API_KEY, GrantType::parse("urn:example:params:oauth:grant-type:api-key").unwrap());
     /// ```
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0080
     /// use grantry_core::GrantType;
     /// // A typo (no scheme): rejected at compile time.
     /// const API_KEY: GrantType = GrantType::from_static("urn_example:api-key");

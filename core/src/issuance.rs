@@ -11,6 +11,14 @@ use std::sync::Arc;
 /// Tokens the engine is about to issue: for which client, grant type, resource owner and
 /// scope. Extensions read it and may only narrow it: no method changes the client, the grant
 /// type or the subject, and the scope can only shrink.
+///
+/// ```compile_fail,E0616
+/// # use grantry_core::*;
+/// fn impersonate(issuance: &mut Issuance) {
+///     // error: the subject is the engine's.
+///     issuance.subject = Some("admin".into());
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Issuance {
     pub(crate) client: Arc<dyn Client>,

@@ -62,7 +62,71 @@ impl ClientAuthInput<'_> {
 /// The engine decides which method a request uses (from each method's [`Presence`]), checks
 /// that the grant allows it, calls [`authenticate`](ClientAuthenticator::authenticate), and
 /// finally checks that the client is registered for that method: an authenticator only has to
-/// verify its own credentials.
+/// verify its own credentials, in constant time, failing with `invalid_client`.
+///
+/// The engine holds authenticators as trait objects, so the trait is an
+/// [`async_trait`](crate::async_trait): put `#[grantry_core::async_trait]` on the `impl`.
+///
+/// A custom method, `client_key_header`: the client sends `X-Client-Key: id.secret`.
+///
+/// ```
+/// use grantry_core::client_auth::{AUTHENTICATION_FAILED, ClientAuthInput, ClientAuthenticator, Presence, find_client};
+/// use grantry_core::{
+///     AuthorizationServer, Client, ClientAuthMethod, ClientRecord, GrantType, MemoryStore, OAuthError, Params,
+///     Request, ServerConfig,
+/// };
+/// use std::sync::Arc;
+///
+/// struct ClientKeyHeader;
+///
+/// #[grantry_core::async_trait]
+/// impl ClientAuthenticator for ClientKeyHeader {
+///     fn method(&self) -> ClientAuthMethod {
+///         ClientAuthMethod::parse("client_key_header").unwrap()
+///     }
+///
+///     fn presence(&self, request: &Request, _: &Params) -> Presence {
+///         if request.headers().get("x-client-key").is_some() { Presence::Credentials } else { Presence::Absent }
+///     }
+///
+///     async fn authenticate(&self, input: &ClientAuthInput<'_>) -> Result<Arc<dyn Client>, OAuthError> {
+///         let failed = || OAuthError::invalid_client(AUTHENTICATION_FAILED);
+///         let header = input.request.headers().get("x-client-key").ok_or_else(failed)?;
+///         let (id, secret) = header.split_once('.').ok_or_else(failed)?;
+///         let client = find_client(input.clients, id).await?;
+///         // The client's own constant-time check.
+///         if client.check_secret(secret) { Ok(client) } else { Err(failed()) }
+///     }
+/// }
+///
+/// # use grantry_core::{Grant, Serves, TokenDecision, TokenGrant, TokenRequest};
+/// # struct ClientCredentials;
+/// # impl Grant for ClientCredentials {
+/// #     fn serves(&self) -> Serves<Self> { Serves::token_endpoint(GrantType::CLIENT_CREDENTIALS) }
+/// # }
+/// # impl TokenGrant for ClientCredentials {
+/// #     async fn exchange(&self, _: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> { Ok(TokenDecision::for_client()) }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let method = ClientAuthMethod::parse("client_key_header")?;
+/// let store = MemoryStore::new();
+/// store.add_client(
+///     ClientRecord::confidential("svc", "s3cret")
+///         .with_auth_method(method.clone())
+///         .with_grant_types([GrantType::CLIENT_CREDENTIALS]),
+/// )?;
+/// let mut server = AuthorizationServer::new(store, ServerConfig::new("https://auth.example")?);
+/// server.add_client_authenticator(ClientKeyHeader)?;
+/// // A grant allowing every method that proves the client (the default) accepts this one too.
+/// server.register_grant(ClientCredentials, ())?;
+/// let request = Request::post("/token")
+///     .with_header("X-Client-Key", "svc.s3cret")
+///     .with_form(&[("grant_type", "client_credentials")]);
+/// assert_eq!(server.token_endpoint(&request).await.status, 200);
+/// # Ok(())
+/// # }
+/// ```
 #[async_trait::async_trait]
 pub trait ClientAuthenticator: Send + Sync + 'static {
     /// The method's name.
