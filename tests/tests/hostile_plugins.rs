@@ -42,11 +42,16 @@ impl TokenGrant for HostileGrant {
     }
 }
 
+/// A hook on the issuance, after the engine checked the grant's decision.
+type IssuanceHook = fn(&mut Issuance) -> Result<(), OAuthError>;
+/// A hook on the token response's extra members.
+type MembersHook = fn(&mut ResponseMembers) -> Result<(), OAuthError>;
+
 /// Hooks that try what they may not.
 #[derive(Default)]
 struct HostileHook {
-    after_token: Option<fn(&mut Issuance) -> Result<(), OAuthError>>,
-    before_issued: Option<fn(&mut ResponseMembers) -> Result<(), OAuthError>>,
+    after_token: Option<IssuanceHook>,
+    before_issued: Option<MembersHook>,
     before_response: Option<fn(&mut RedirectParams)>,
 }
 
@@ -189,8 +194,7 @@ async fn a_hook_cannot_widen_the_scope() {
 
 #[tokio::test]
 async fn a_hook_cannot_set_what_the_engine_owns_in_the_token_response() {
-    type Insert = fn(&mut ResponseMembers) -> Result<(), OAuthError>;
-    let attempts: [(&str, Insert); 6] = [
+    let attempts: [(&str, MembersHook); 6] = [
         ("access_token", |m| m.insert("access_token", "forged")),
         ("refresh_token", |m| m.insert("refresh_token", "forged")),
         ("expires_in", |m| m.insert("expires_in", 999_999)),
