@@ -64,6 +64,7 @@ const ENGINE_HEADERS: [&str; 3] = ["authorization", "content-type", "content-len
 
 /// Why an `http` request could not be handed to the engine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AdapterError {
     /// The body is longer than the limit (by its `Content-Length`, or once read).
     #[error("the request body exceeds the limit of {limit} bytes")]

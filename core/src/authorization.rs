@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 /// How the authorization response parameters travel back to the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ResponseMode {
     /// In the redirect URI's query (the default for `code`).
     Query,

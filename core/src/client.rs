@@ -90,6 +90,7 @@ impl fmt::Debug for ClientSecret {
 
 /// Why a client registration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientConfigError {
     /// `client_id` is empty.
     #[error("client_id must not be empty")]
@@ -114,6 +115,17 @@ pub enum ClientConfigError {
     },
 }
 
+impl ClientConfigError {
+    /// The registration field at fault, as RFC 7591 names it.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ClientConfigError::EmptyClientId => "client_id",
+            ClientConfigError::RedirectUri { .. } => "redirect_uris",
+            ClientConfigError::Secret { .. } => "client_secret",
+        }
+    }
+}
+
 /// A client registration held in memory: RFC 7591 metadata plus its secret.
 ///
 /// ```
@@ -126,6 +138,7 @@ pub enum ClientConfigError {
 /// assert!(!web.is_public());
 /// ```
 #[derive(Debug, Clone, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ClientRecord {
     /// The `client_id`.
     pub client_id: Arc<str>,

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 /// Why a configuration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// The issuer identifier breaks RFC 8414 §2.
     #[error("issuer {issuer:?}: {problem}")]
@@ -49,6 +50,7 @@ pub type IntrospectionRule = dyn Fn(&dyn Client, &TokenRecord) -> bool + Send + 
 /// Which tokens an authenticated caller may see at the introspection endpoint (RFC 7662 §4:
 /// the server decides; a token the caller may not see is reported inactive).
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum IntrospectionAccess {
     /// Only tokens issued to the caller itself (the default).
     OwnTokens,

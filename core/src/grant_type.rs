@@ -70,6 +70,7 @@ impl serde::Serialize for Name {
 
 /// Why a grant type, response type or method name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NameError {
     /// A grant type must be a standard RFC 6749 name or an absolute URI (RFC 6749 §4.5).
     #[error("grant type {0:?} is neither a standard name nor an absolute URI")]

@@ -33,6 +33,7 @@ pub type AuthenticatorConstructor = fn(&serde_json::Value) -> Result<Box<dyn Cli
 
 /// What a plugin makes.
 #[derive(Clone, Copy)]
+#[non_exhaustive]
 pub enum PluginFactory {
     /// A grant.
     Grant(GrantConstructor),
@@ -44,6 +45,7 @@ pub enum PluginFactory {
 
 /// The kind of a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PluginKind {
     /// A grant.
     Grant,
@@ -152,6 +154,7 @@ pub fn parse_config<T: DeserializeOwned>(plugin: &str, config: &serde_json::Valu
 
 /// Why a plugin could not be enabled.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PluginError {
     /// No linked-in plugin of that kind has that name.
     #[error("unknown plugin {name:?}; available {kind}s: {available}")]

@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Why a registration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
     /// Another grant already serves this `grant_type`.
     #[error("grant type {0} is already registered")]

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 /// What a valid bearer token grants: handed to the protected resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ResourceAccess {
     /// The client the token was issued to.
     pub client_id: Arc<str>,
@@ -25,6 +26,7 @@ pub struct ResourceAccess {
 
 /// Why a request was refused access (RFC 6750 §3.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BearerError {
     /// No token in the request: `401` with a bare challenge.
     Missing,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 /// What a generated credential will be used as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CredentialKind {
     /// An access token.
     AccessToken,
@@ -46,6 +47,7 @@ pub type ExpiresInFn = dyn Fn(&Issuance, &Params) -> u64 + Send + Sync;
 
 /// An access token lifetime: fixed, or computed from the request.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum ExpiresIn {
     /// A fixed number of seconds.
     Seconds(u64),

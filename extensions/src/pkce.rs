@@ -9,6 +9,7 @@ use sha2::{Digest as _, Sha256};
 /// Which clients must send a `code_challenge`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PkceRequirement {
     /// Every client.
     AllClients,
@@ -20,6 +21,7 @@ pub enum PkceRequirement {
 
 /// A `code_challenge_method`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChallengeMethod {
     /// `S256`: the challenge is BASE64URL(SHA256(verifier)).
     S256,

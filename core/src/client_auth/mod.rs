@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 /// Whether a request carries a method's credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Presence {
     /// Nothing of this method is in the request.
     Absent,
@@ -35,6 +36,7 @@ pub enum Presence {
 }
 
 /// What an authenticator sees of the request and the server.
+#[non_exhaustive]
 pub struct ClientAuthInput<'a> {
     /// The request.
     pub request: &'a Request,

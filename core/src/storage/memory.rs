@@ -461,6 +461,7 @@ impl MemoryStore {
 
 /// Why a client could not be added to a [`MemoryStore`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AddClientError {
     /// The registration is invalid.
     #[error(transparent)]

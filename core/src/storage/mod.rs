@@ -99,6 +99,7 @@ pub trait UserStore: Send + Sync {
 /// The stores a server uses, one per concern. One type may serve several (as [`MemoryStore`]
 /// serves all four).
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Storage {
     /// Clients.
     pub clients: Arc<dyn ClientStore>,

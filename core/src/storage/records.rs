@@ -73,6 +73,7 @@ pub struct AuthorizationCodeRecord {
 
 /// The outcome of [`AuthorizationCodeStore::redeem_code`](super::AuthorizationCodeStore::redeem_code).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CodeRedemption {
     /// First redemption: the code's record.
     Redeemed(AuthorizationCodeRecord),
@@ -155,6 +156,7 @@ impl IntoIterator for IssuedTokens {
 
 /// The outcome of [`TokenStore::rotate_refresh_token`](super::TokenStore::rotate_refresh_token).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RefreshRotation {
     /// First use: the refresh token is now retired. (The grant read its record before, with
     /// [`find_token`](super::TokenStore::find_token), to check it; nothing is copied twice.)

@@ -14,7 +14,7 @@
 //! | `users` | `{"username": …, "password": …}` | `[]` |
 
 use grantry_core::plugin::{self, PluginKind};
-use grantry_core::{ClientAuthMethod, ClientConfigError, ClientRecord, GrantType, ResponseType, Scope, ServerConfig};
+use grantry_core::{ClientAuthMethod, ClientRecord, GrantType, ResponseType, Scope, ServerConfig};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -331,14 +331,7 @@ fn parse_clients(value: Option<&Value>) -> Result<Vec<ClientRecord>, ConfigFileE
         if clients.iter().any(|c| c.client_id == client.client_id) {
             return Err(ConfigFileError::new(at("client_id"), format!("duplicate client_id {:?}", client.client_id)));
         }
-        client.validate().map_err(|err| {
-            let field = match &err {
-                ClientConfigError::EmptyClientId => "client_id",
-                ClientConfigError::RedirectUri { .. } => "redirect_uris",
-                ClientConfigError::Secret { .. } => "client_secret",
-            };
-            ConfigFileError::new(at(field), err.to_string())
-        })?;
+        client.validate().map_err(|err| ConfigFileError::new(at(err.field()), err.to_string()))?;
         let method = &client.token_endpoint_auth_method;
         if !AUTH_METHODS.contains(method) {
             let names: Vec<&str> = AUTH_METHODS.iter().map(ClientAuthMethod::as_str).collect();

@@ -28,6 +28,7 @@ const MAC_CONTEXT: &[u8] = b"grantry-server consent form v1\n";
 
 /// Why a CSRF token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CsrfError {
     /// No token was submitted.
     Missing,

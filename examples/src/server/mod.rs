@@ -49,6 +49,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Why the server did not start.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum StartError {
     /// The configuration is refused (checked before anything listens).
     Config(ConfigFileError),
@@ -91,6 +92,7 @@ impl From<ConfigFileError> for StartError {
 
 /// Why a shutdown was not clean.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ShutdownError {
     /// In-flight requests did not finish within the grace period; they were dropped.
     TimedOut(Duration),

@@ -8,6 +8,7 @@ use std::sync::{Mutex, PoisonError};
 
 /// Whether a `jti` was seen before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JtiUse {
     /// First use: the `jti` is now recorded.
     First,

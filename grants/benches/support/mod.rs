@@ -27,7 +27,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// Polls a future to completion on this thread.
-pub fn block_on<F: Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let mut cx = Context::from_waker(Waker::noop());
     loop {
@@ -39,14 +39,14 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 /// Samples per benchmark of the divan benchmarks (`each_operation.rs`).
-pub const DIVAN_SAMPLES: u32 = 100;
+pub(crate) const DIVAN_SAMPLES: u32 = 100;
 /// Calls per sample of the divan benchmarks: each times 6,400 operations on a fresh server,
 /// so its store stays small.
-pub const DIVAN_SAMPLE_SIZE: u32 = 64;
+pub(crate) const DIVAN_SAMPLE_SIZE: u32 = 64;
 
 /// How many rounds a run measures everything in: `GRANTRY_BENCH_ROUNDS`, default 3; one when
 /// counting instructions, which do not vary.
-pub fn rounds() -> usize {
+pub(crate) fn rounds() -> usize {
     if count_file().is_some() {
         return 1;
     }
@@ -68,18 +68,18 @@ pub fn rounds() -> usize {
 /// measurement then runs one batch of [`COUNTED_CALLS`], callgrind writes its count to the
 /// next numbered dump, and [`Report::print`] reads them back. Setup, warming and the store's
 /// sweeps fall outside [`timed_batch`] and are not counted.
-pub fn count_file() -> Option<String> {
+pub(crate) fn count_file() -> Option<String> {
     std::env::var("GRANTRY_BENCH_COUNT").ok().filter(|file| !file.is_empty())
 }
 
 /// The calls a measurement makes when counting instructions: one batch.
-pub const COUNTED_CALLS: usize = SMALL_STORE_BATCH;
+pub(crate) const COUNTED_CALLS: usize = SMALL_STORE_BATCH;
 
 /// The name of the SHA-256 digest primitive.
-pub const DIGEST: &str = "primitive: SHA-256 digest of a token";
+pub(crate) const DIGEST: &str = "primitive: SHA-256 digest of a token";
 
 /// The name of the PKCE S256 primitive (a SHA-256 and a base64url encoding).
-pub const S256: &str = "primitive: PKCE S256 of a verifier";
+pub(crate) const S256: &str = "primitive: PKCE S256 of a verifier";
 
 /// The primitives the instruction counts also report left out: valgrind does not run the
 /// CPU's SHA instructions, so under it SHA-256 runs in software, at many times their count.
@@ -87,14 +87,14 @@ const SHA256_PRIMITIVES: [&str; 2] = [DIGEST, S256];
 
 /// How long each measurement runs in one round: `GRANTRY_BENCH_SECONDS` (default 1 s per
 /// operation in all) shared among the [`rounds`].
-pub fn budget() -> Duration {
+pub(crate) fn budget() -> Duration {
     let seconds = std::env::var("GRANTRY_BENCH_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(1.0);
     Duration::from_secs_f64((seconds / rounds() as f64).max(0.05))
 }
 
 /// The median of `values` (the mean of the middle two when their count is even); NaN when
 /// there are none.
-pub fn median_of(values: &[f64]) -> f64 {
+pub(crate) fn median_of(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     match sorted.len() {
@@ -105,17 +105,17 @@ pub fn median_of(values: &[f64]) -> f64 {
 }
 
 /// `numerators[i] / denominators[i]` for each round `i` both have.
-pub fn per_round(numerators: &[f64], denominators: &[f64]) -> Vec<f64> {
+pub(crate) fn per_round(numerators: &[f64], denominators: &[f64]) -> Vec<f64> {
     numerators.iter().zip(denominators).map(|(n, d)| n / d).collect()
 }
 
 /// The smallest and largest of `values`.
-pub fn range_of(values: &[f64]) -> (f64, f64) {
+pub(crate) fn range_of(values: &[f64]) -> (f64, f64) {
     values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
 }
 
 /// Something to time, a batch at a time, in turns with others (see [`medians_in_turns`]).
-pub struct Measurement<'a> {
+pub(crate) struct Measurement<'a> {
     /// Times a batch of `n` calls, inputs made and dropped outside the timed region.
     run: Box<dyn FnMut(usize) -> Duration + 'a>,
     max_batch: usize,
@@ -124,7 +124,7 @@ pub struct Measurement<'a> {
 impl<'a> Measurement<'a> {
     /// Calls of `op` on inputs that `setup` makes before each batch, in batches of at most
     /// `max_batch`.
-    pub fn batched<T: 'a>(
+    pub(crate) fn batched<T: 'a>(
         max_batch: usize,
         mut setup: impl FnMut(usize) -> Vec<T> + 'a,
         mut op: impl FnMut(&T) + 'a,
@@ -149,7 +149,7 @@ impl<'a> Measurement<'a> {
     /// long as an operation's on the small store. A batch of a primitive a millisecond long
     /// evicted so much of what the operation taking its turn next had in cache that the
     /// operation measured 10–40 % slower in turns than alone; at this length the two agree.
-    pub fn of(op: impl FnMut() + 'a) -> Self {
+    pub(crate) fn of(op: impl FnMut() + 'a) -> Self {
         let mut op = op;
         Measurement::batched(SMALL_STORE_BATCH, |n| vec![(); n], move |_| op())
     }
@@ -167,7 +167,7 @@ impl<'a> Measurement<'a> {
 /// Times `op` on each of `inputs`: the timed region of every batch, a function of its own so
 /// that callgrind can count exactly it (see [`count_file`]).
 #[inline(never)]
-pub fn timed_batch<T>(inputs: &[T], op: &mut impl FnMut(&T)) -> Duration {
+pub(crate) fn timed_batch<T>(inputs: &[T], op: &mut impl FnMut(&T)) -> Duration {
     let start = Instant::now();
     for input in inputs {
         op(black_box(input));
@@ -181,7 +181,7 @@ pub fn timed_batch<T>(inputs: &[T], op: &mut impl FnMut(&T)) -> Duration {
 /// give a ratio that holds from run to run. One measurement runs for its
 /// [`budget`], several for two (the operation's and its floor's), and each for 11 batches at
 /// least.
-pub fn medians_in_turns(measurements: &mut [Measurement<'_>]) -> Vec<f64> {
+pub(crate) fn medians_in_turns(measurements: &mut [Measurement<'_>]) -> Vec<f64> {
     let batches: Vec<usize> = measurements.iter_mut().map(Measurement::calibrate).collect();
     let mut means = vec![Vec::new(); measurements.len()];
     let shares = if measurements.len() > 1 { 2 } else { 1 };
@@ -196,16 +196,16 @@ pub fn medians_in_turns(measurements: &mut [Measurement<'_>]) -> Vec<f64> {
 
 /// A primitive of an operation's floor: its row name, how many times the operation pays it,
 /// and how to measure it.
-pub struct FloorPart<'a> {
-    pub name: &'static str,
-    pub times: f64,
-    pub measurement: Measurement<'a>,
+pub(crate) struct FloorPart<'a> {
+    pub(crate) name: &'static str,
+    pub(crate) times: f64,
+    pub(crate) measurement: Measurement<'a>,
 }
 
 /// Measures `op` in turns with the primitives of its floor, and adds this round's rows: each
 /// primitive, and the operation beside its floor (the primitives' sum, each as many times as
 /// the operation pays it). `note` is asked for after the measurement.
-pub fn measure_against_floor(
+pub(crate) fn measure_against_floor(
     report: &mut Report,
     name: &str,
     op: Measurement<'_>,
@@ -230,17 +230,17 @@ pub fn measure_against_floor(
 
 /// The parse of `form`, a request's form or query built beforehand: only its parse is the
 /// floor's.
-pub fn parse_measurement(form: &[u8]) -> Measurement<'_> {
+pub(crate) fn parse_measurement(form: &[u8]) -> Measurement<'_> {
     Measurement::of(move || drop(black_box(Params::parse(black_box(form)))))
 }
 
 /// A new token: 32 random bytes, base64url-encoded.
-pub fn random_token_measurement() -> Measurement<'static> {
+pub(crate) fn random_token_measurement() -> Measurement<'static> {
     Measurement::of(|| drop(black_box(RandomTokenGenerator.generate(CredentialKind::AccessToken))))
 }
 
 /// The SHA-256 digest of `token`, as stores key it.
-pub fn digest_measurement(token: &str) -> Measurement<'_> {
+pub(crate) fn digest_measurement(token: &str) -> Measurement<'_> {
     Measurement::of(move || {
         black_box(TokenDigest::of(black_box(token)));
     })
@@ -259,7 +259,7 @@ struct TokenJson<'a> {
 }
 
 /// The JSON of a token response carrying `token` (and `refresh_token`, if any).
-pub fn token_json_measurement<'a>(token: &'a str, refresh_token: Option<&'a str>) -> Measurement<'a> {
+pub(crate) fn token_json_measurement<'a>(token: &'a str, refresh_token: Option<&'a str>) -> Measurement<'a> {
     Measurement::of(move || {
         let body = TokenJson { access_token: black_box(token), token_type: "Bearer", expires_in: 3600, refresh_token };
         black_box(serde_json::to_vec(&body).unwrap_or_default());
@@ -268,7 +268,7 @@ pub fn token_json_measurement<'a>(token: &'a str, refresh_token: Option<&'a str>
 
 /// A client-authentication primitive every Basic-authenticated token request pays: decoding
 /// `credentials` (the base64 of an `Authorization: Basic` header) into text.
-pub fn basic_decode_measurement(credentials: &str) -> Measurement<'_> {
+pub(crate) fn basic_decode_measurement(credentials: &str) -> Measurement<'_> {
     use base64::Engine as _;
     Measurement::of(move || {
         let raw = base64::engine::general_purpose::STANDARD.decode(black_box(credentials)).unwrap_or_default();
@@ -277,18 +277,18 @@ pub fn basic_decode_measurement(credentials: &str) -> Measurement<'_> {
 }
 
 /// The other: comparing `secret` with itself in constant time.
-pub fn secret_compare_measurement(secret: &str) -> Measurement<'_> {
+pub(crate) fn secret_compare_measurement(secret: &str) -> Measurement<'_> {
     Measurement::of(move || {
         black_box(constant_time_eq(black_box(secret.as_bytes()), black_box(secret.as_bytes())));
     })
 }
 
 /// The redirect URI of [`web_client`].
-pub const REDIRECT: &str = "https://web.example/cb";
+pub(crate) const REDIRECT: &str = "https://web.example/cb";
 
 /// The confidential client the code-flow benchmarks use: `web`, secret `web-secret`
 /// (`Authorization: Basic d2ViOndlYi1zZWNyZXQ=`), redirecting to [`REDIRECT`].
-pub fn web_client() -> ClientRecord {
+pub(crate) fn web_client() -> ClientRecord {
     ClientRecord::confidential("web", "web-secret")
         .with_redirect_uri(REDIRECT)
         .with_grant_types([GrantType::AUTHORIZATION_CODE, GrantType::REFRESH_TOKEN])
@@ -296,7 +296,7 @@ pub fn web_client() -> ClientRecord {
 }
 
 /// A clock the benchmark sets, forward or back.
-pub struct BenchClock(AtomicU64);
+pub(crate) struct BenchClock(AtomicU64);
 
 impl Clock for BenchClock {
     fn now(&self) -> Timestamp {
@@ -312,15 +312,15 @@ const LONGEST_LIFETIME: u64 = 30 * 24 * 3600;
 /// The most operations between two sweeps of a [`SteadyStore`]: a refresh batch of this size
 /// leaves about 1,300 codes and tokens behind it (each refresh token came with a code and an
 /// access token, and its refresh issues two more), a client credentials batch 256.
-pub const SMALL_STORE_BATCH: usize = 256;
+pub(crate) const SMALL_STORE_BATCH: usize = 256;
 
 /// An in-memory store on a clock the benchmark controls, so that everything a measurement
 /// issues can be swept between batches: each batch then meets the same store (empty, or the
 /// fill of [`fill_ahead`](Self::fill_ahead) and at most 1 % more) however long the run, and
 /// its tables have their steady-state size instead of growing through resizes. Without it, a
 /// longer run would measure a bigger store.
-pub struct SteadyStore {
-    pub store: Arc<MemoryStore>,
+pub(crate) struct SteadyStore {
+    pub(crate) store: Arc<MemoryStore>,
     clock: Arc<BenchClock>,
     /// The most codes plus tokens seen in the store just before a sweep.
     peak: AtomicUsize,
@@ -332,7 +332,7 @@ pub struct SteadyStore {
 
 impl SteadyStore {
     /// An empty store whose clock shows `now` (and stays there).
-    pub fn new(now: Timestamp) -> Self {
+    pub(crate) fn new(now: Timestamp) -> Self {
         let clock = Arc::new(BenchClock(AtomicU64::new(now)));
         let store = Arc::new(MemoryStore::with_clock(clock.clone()));
         SteadyStore {
@@ -345,18 +345,18 @@ impl SteadyStore {
     }
 
     /// The storage to build a server on.
-    pub fn storage(&self) -> Storage {
+    pub(crate) fn storage(&self) -> Storage {
         Storage::single(self.store.clone())
     }
 
     /// `config` on this store's clock.
-    pub fn config(&self, config: ServerConfig) -> ServerConfig {
+    pub(crate) fn config(&self, config: ServerConfig) -> ServerConfig {
         config.with_clock(self.clock.clone())
     }
 
     /// Runs `fill` with the clock ten years ahead: what it issues outlives every sweep of
     /// [`clear`](Self::clear), so it stays as the store's standing population.
-    pub fn fill_ahead(&self, fill: impl FnOnce()) {
+    pub(crate) fn fill_ahead(&self, fill: impl FnOnce()) {
         let now = self.clock.now();
         self.clock.0.store(now + AHEAD, Ordering::Relaxed);
         fill();
@@ -367,7 +367,7 @@ impl SteadyStore {
 
     /// Sweeps everything issued at the current time (it all expires within
     /// [`LONGEST_LIFETIME`]), keeping what [`fill_ahead`](Self::fill_ahead) issued.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         let (codes, tokens) = self.store.len();
         self.peak.fetch_max(codes + tokens, Ordering::Relaxed);
         self.sweep();
@@ -375,17 +375,17 @@ impl SteadyStore {
 
     /// [`clear`](Self::clear) without noting the store's size (which locks every shard once
     /// more), for clearing inside a measurement.
-    pub fn sweep(&self) {
+    pub(crate) fn sweep(&self) {
         self.store.sweep(self.clock.now() + LONGEST_LIFETIME);
     }
 
     /// The most codes and tokens the store held at once, so far.
-    pub fn peak(&self) -> usize {
+    pub(crate) fn peak(&self) -> usize {
         self.peak.load(Ordering::Relaxed)
     }
 
     /// A [`Measurement`] of `op` on this store, cleared before each batch when it is due.
-    pub fn measurement<'a>(&'a self, mut op: impl FnMut(usize) + 'a) -> Measurement<'a> {
+    pub(crate) fn measurement<'a>(&'a self, mut op: impl FnMut(usize) + 'a) -> Measurement<'a> {
         self.measurement_batched(|n| (0..n).collect(), move |&i| op(i))
     }
 
@@ -393,7 +393,7 @@ impl SteadyStore {
     /// setup when it is due (see [`clear_if_due`](Self::clear_if_due)). A batch is at most
     /// [`SMALL_STORE_BATCH`] operations, so what it meets is a store of about a thousand codes
     /// and tokens (plus any standing population), not one that grows with the machine's speed.
-    pub fn measurement_batched<'a, T: 'a>(
+    pub(crate) fn measurement_batched<'a, T: 'a>(
         &'a self,
         mut setup: impl FnMut(usize) -> Vec<T> + 'a,
         op: impl FnMut(&T) + 'a,
@@ -427,27 +427,27 @@ impl SteadyStore {
 
 /// One row of the report: an operation's median in each round, and its floor in each round
 /// when it has one.
-pub struct Row {
-    pub name: String,
-    pub medians: Vec<f64>,
-    pub floors: Vec<f64>,
-    pub note: String,
+pub(crate) struct Row {
+    pub(crate) name: String,
+    pub(crate) medians: Vec<f64>,
+    pub(crate) floors: Vec<f64>,
+    pub(crate) note: String,
 }
 
 impl Row {
     /// The median over the rounds.
-    pub fn median(&self) -> f64 {
+    pub(crate) fn median(&self) -> f64 {
         median_of(&self.medians)
     }
 
     /// The floor's median over the rounds, if the row has a floor.
-    pub fn floor(&self) -> Option<f64> {
+    pub(crate) fn floor(&self) -> Option<f64> {
         (!self.floors.is_empty()).then(|| median_of(&self.floors))
     }
 
     /// The ratio to the floor in each round: the operation and its floor measured in the
     /// same round.
-    pub fn ratios(&self) -> Vec<f64> {
+    pub(crate) fn ratios(&self) -> Vec<f64> {
         per_round(&self.medians, &self.floors)
     }
 }
@@ -455,7 +455,7 @@ impl Row {
 /// Collects rows, a measurement per round each, and prints them as a table; and comparisons,
 /// a ratio per round each.
 #[derive(Default)]
-pub struct Report {
+pub(crate) struct Report {
     rows: Vec<Row>,
     comparisons: Vec<(String, Vec<f64>)>,
     /// When counting instructions: each counted operation, with its floor's parts (name, and
@@ -465,7 +465,7 @@ pub struct Report {
 
 impl Report {
     /// Adds this round's `median_ns` (and floor) to the row `name`, and prints it.
-    pub fn add(&mut self, name: &str, median_ns: f64, floor_ns: Option<f64>, note: impl Into<String>) {
+    pub(crate) fn add(&mut self, name: &str, median_ns: f64, floor_ns: Option<f64>, note: impl Into<String>) {
         println!("{}", format_line(name, median_ns, floor_ns));
         let index = match self.rows.iter().position(|r| r.name == name) {
             Some(index) => index,
@@ -481,18 +481,18 @@ impl Report {
     }
 
     /// The row `name`'s median over the rounds; NaN when there is no such row.
-    pub fn median(&self, name: &str) -> f64 {
+    pub(crate) fn median(&self, name: &str) -> f64 {
         self.row(name).map(Row::median).unwrap_or(f64::NAN)
     }
 
     /// Round by round, row `numerator`'s median over row `denominator`'s.
-    pub fn ratios(&self, numerator: &str, denominator: &str) -> Vec<f64> {
+    pub(crate) fn ratios(&self, numerator: &str, denominator: &str) -> Vec<f64> {
         let (Some(n), Some(d)) = (self.row(numerator), self.row(denominator)) else { return Vec::new() };
         per_round(&n.medians, &d.medians)
     }
 
     /// Adds this round's `ratio` to the comparison `label` (two measurements taken in turns).
-    pub fn compare(&mut self, label: &str, ratio: f64) {
+    pub(crate) fn compare(&mut self, label: &str, ratio: f64) {
         match self.comparisons.iter_mut().find(|(l, _)| l == label) {
             Some((_, ratios)) => ratios.push(ratio),
             None => self.comparisons.push((label.into(), vec![ratio])),
@@ -500,7 +500,7 @@ impl Report {
     }
 
     /// Each comparison: the median of its rounds' ratios, and their range.
-    pub fn print_comparisons(&self) {
+    pub(crate) fn print_comparisons(&self) {
         for (label, ratios) in &self.comparisons {
             println!("{label}: {:.2}× ({} over the rounds)", median_of(ratios), fmt_range(ratios));
         }
@@ -508,7 +508,7 @@ impl Report {
 
     /// Runs one batch of `op` and one of each part of its `floor`, for callgrind to count (see
     /// [`count_file`]).
-    pub fn count(&mut self, name: &str, mut op: Measurement<'_>, floor: Vec<FloorPart<'_>>) {
+    pub(crate) fn count(&mut self, name: &str, mut op: Measurement<'_>, floor: Vec<FloorPart<'_>>) {
         (op.run)(COUNTED_CALLS);
         let mut parts = Vec::with_capacity(floor.len());
         for mut part in floor {
@@ -523,7 +523,7 @@ impl Report {
     }
 
     /// Prints the table: the rows measured, or, when counting instructions, the counts.
-    pub fn print(&self, title: &str) {
+    pub(crate) fn print(&self, title: &str) {
         if let Some(file) = count_file() {
             return self.print_counts(title, &file);
         }
@@ -596,7 +596,7 @@ impl Report {
 }
 
 /// A ratio's range over the rounds, as `1.62–1.80×`.
-pub fn fmt_range(ratios: &[f64]) -> String {
+pub(crate) fn fmt_range(ratios: &[f64]) -> String {
     let (lo, hi) = range_of(ratios);
     format!("{lo:.2}–{hi:.2}×")
 }
@@ -608,12 +608,12 @@ fn format_line(name: &str, median_ns: f64, floor_ns: Option<f64>) -> String {
     }
 }
 
-pub fn fmt_ns(ns: f64) -> String {
+pub(crate) fn fmt_ns(ns: f64) -> String {
     if ns >= 1000.0 { format!("{:.2} µs", ns / 1000.0) } else { format!("{ns:.0} ns") }
 }
 
 /// Resident memory of this process in bytes (Linux), for memory-per-token figures.
-pub fn resident_bytes() -> Option<u64> {
+pub(crate) fn resident_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
