@@ -176,9 +176,46 @@ impl TokenResponse {
         serde_json::to_value(self.wire()).unwrap_or_default()
     }
 
-    /// The response as JSON bytes.
+    /// The response as JSON bytes, written directly (the token endpoint's hot path), with the
+    /// same content as [`to_json`](Self::to_json); a unit test keeps the two equal.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.wire()).unwrap_or_default()
+        // Room for the standard members as they come without escapes, so the string is
+        // allocated once: the names and punctuation, the quoted values, 20 digits at most.
+        let quoted = |value: &str| value.len() + 2;
+        let capacity = 16
+            + quoted(self.access_token.expose())
+            + 14
+            + quoted(&self.token_type)
+            + self.expires_in.map_or(0, |_| 14 + 20)
+            + self.refresh_token.as_ref().map_or(0, |rt| 17 + quoted(rt.expose()))
+            + if self.include_scope { 9 + quoted(self.scope.as_str()) } else { 0 }
+            + 1;
+        let mut out = String::with_capacity(capacity);
+        out.push_str("{\"access_token\":");
+        crate::json::push_string(&mut out, self.access_token.expose());
+        out.push_str(",\"token_type\":");
+        crate::json::push_string(&mut out, &self.token_type);
+        if let Some(exp) = self.expires_in {
+            out.push_str(",\"expires_in\":");
+            crate::json::push_u64(&mut out, exp);
+        }
+        if let Some(rt) = &self.refresh_token {
+            out.push_str(",\"refresh_token\":");
+            crate::json::push_string(&mut out, rt.expose());
+        }
+        if self.include_scope {
+            out.push_str(",\"scope\":");
+            crate::json::push_string(&mut out, self.scope.as_str());
+        }
+        // ResponseMembers refuses the standard members: these never repeat one.
+        for (k, v) in self.extra.iter() {
+            out.push(',');
+            crate::json::push_string(&mut out, k);
+            out.push(':');
+            out.push_str(&v.to_string());
+        }
+        out.push('}');
+        out.into_bytes()
     }
 
     /// The response as string pairs, for a redirect fragment (implicit grant).
@@ -221,10 +258,33 @@ mod tests {
         extra.insert("key_owner", "alice").unwrap();
         let resp = TokenResponse::bearer(Secret::new("real"), 60, None, Scope::empty(), false, extra);
         let json: serde_json::Value = serde_json::from_slice(&resp.to_json_bytes()).unwrap();
-        assert_eq!(json, resp.to_json());
+        assert_eq!(json, resp.to_json(), "both serialisations agree");
         assert_eq!(json["access_token"], "real");
         assert_eq!(json["expires_in"], 60);
         assert_eq!(json["key_owner"], "alice");
         assert!(json.get("scope").is_none());
+    }
+
+    #[test]
+    fn the_json_body_is_written_into_one_allocation() {
+        let g = RandomTokenGenerator;
+        let mut extra = ResponseMembers::default();
+        extra.insert("note", "a \"quoted\" value").unwrap();
+        let resp = TokenResponse::bearer(
+            Secret::new(g.generate(CredentialKind::AccessToken)),
+            u64::MAX,
+            Some(Secret::new(g.generate(CredentialKind::RefreshToken))),
+            Scope::parse("read write").unwrap(),
+            true,
+            ResponseMembers::default(),
+        );
+        let bytes = resp.to_json_bytes();
+        let fast: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(fast, resp.to_json());
+        // Exactly the computed room, not a grown buffer: u64::MAX has the 20 digits allowed for.
+        assert_eq!(bytes.capacity(), bytes.len());
+        let with_extra = TokenResponse::bearer(Secret::new("t"), 1, None, Scope::empty(), false, extra);
+        let fast: serde_json::Value = serde_json::from_slice(&with_extra.to_json_bytes()).unwrap();
+        assert_eq!(fast, with_extra.to_json());
     }
 }
