@@ -12,7 +12,7 @@ use crate::params::Params;
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
 use crate::storage::{
-    AuthorizationCodeRecord, ClientStore, CodeRedemption, FamilyId, RefreshRotation, Storage, TokenKind, TokenRecord,
+    AuthorizationCodeRecord, ClientStore, FamilyId, RefreshRotation, Storage, StoredCode, TokenKind, TokenRecord,
     UserStore,
 };
 use std::sync::Arc;
@@ -79,25 +79,33 @@ impl<'a> TokenRequest<'a> {
         self.client.ok_or_else(|| OAuthError::invalid_client("client authentication required"))
     }
 
-    /// Redeems an authorization code for the authenticated client (RFC 6749 §4.1.3): once,
-    /// whatever the concurrency; issued to this client; not expired; with the `redirect_uri`
-    /// of the authorization request when it named one. A code presented again is
-    /// `invalid_grant`, and every token issued from it is revoked (RFC 9700 §4.14.2).
+    /// Checks an authorization code for the authenticated client (RFC 6749 §4.1.3): issued to
+    /// this client, not expired, with the `redirect_uri` of the authorization request when it
+    /// named one. The engine redeems it (once, whatever the concurrency) only when it issues
+    /// the tokens, after every check, the extensions' (PKCE's) included.
+    ///
+    /// A refused request changes nothing: a code presented by another client, or by its own
+    /// client with the wrong `redirect_uri` or `code_verifier`, stays redeemable by its owner.
+    /// RFC 6749 §10.5 makes codes single-use and short-lived, which this keeps; consuming on a
+    /// failed check would let anyone who saw a code burn it (a public client proves nothing),
+    /// and RFC 9700 §2.1.1 relies on PKCE to keep an intercepted code useless, which a code
+    /// kept live does not weaken: a verifier has at least 256 bits. A code presented again by
+    /// its own client after it was redeemed is `invalid_grant`, and every token issued from
+    /// it is revoked (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
     pub async fn redeem_code(&self, code: &str) -> Result<RedeemedCode, OAuthError> {
         let client = self.authenticated()?;
-        let redemption = self.storage.codes.redeem_code(TokenDigest::of(code)).await.map_err(storage_failure)?;
-        let record = match redemption {
-            CodeRedemption::Redeemed(record) => record,
-            CodeRedemption::AlreadyRedeemed { family } => {
+        let digest = TokenDigest::of(code);
+        let record = match self.storage.codes.find_code(digest).await.map_err(storage_failure)? {
+            Some(StoredCode::Live(record)) => record,
+            Some(StoredCode::Redeemed { client_id, family }) if *client_id == *client.client_id() => {
                 self.revoke_family(family).await?;
-                return Err(OAuthError::invalid_grant(
-                    "authorization code was already used; the tokens issued from it are revoked",
-                ));
+                return Err(code_replayed());
             }
-            CodeRedemption::NotFound => return Err(OAuthError::invalid_grant("unknown authorization code")),
+            Some(_) => return Err(other_client("authorization code")),
+            None => return Err(OAuthError::invalid_grant("unknown authorization code")),
         };
         if *record.client_id != *client.client_id() {
-            return Err(OAuthError::invalid_grant("authorization code was issued to another client"));
+            return Err(other_client("authorization code"));
         }
         if self.now() >= record.expires_at {
             return Err(OAuthError::invalid_grant("authorization code has expired"));
@@ -111,87 +119,104 @@ impl<'a> TokenRequest<'a> {
             }
             None => {}
         }
-        Ok(RedeemedCode(record))
+        Ok(RedeemedCode { digest, record })
     }
 
-    /// Redeems a refresh token for the authenticated client (RFC 6749 §6): a live refresh
-    /// token issued to this client, with the requested `scope` within its original scope.
-    /// Every check comes before the rotation, so a refused request changes nothing. With
-    /// `rotate`, the token is retired once, whatever the concurrency, and a retired one
-    /// presented again revokes its whole family (RFC 9700 §4.14.2).
+    /// Checks a refresh token for the authenticated client (RFC 6749 §6): a live refresh token
+    /// issued to this client, with the requested `scope` within its original scope. With
+    /// `rotate`, the engine retires it (once, whatever the concurrency) when it issues the new
+    /// tokens, after every check; a retired one presented again by its own client revokes its
+    /// whole family (RFC 9700 §4.14.2). A refused request, or one from another client, changes
+    /// nothing.
     pub async fn redeem_refresh_token(&self, token: &str, rotate: bool) -> Result<RefreshedToken, OAuthError> {
         let client = self.authenticated()?;
         let digest = TokenDigest::of(token);
         let found = self.storage.tokens.find_token(digest).await.map_err(storage_failure)?;
         let Some(record) = found.filter(|record| record.kind == TokenKind::Refresh) else {
-            // Not live: with rotation, a retired token means a replay, which revokes the family.
-            if rotate {
-                if let RefreshRotation::AlreadyRotated { family } =
-                    self.storage.tokens.rotate_refresh_token(digest).await.map_err(storage_failure)?
-                {
-                    return Err(self.replayed(family).await);
-                }
-            }
-            return Err(OAuthError::invalid_grant("unknown refresh token"));
+            // Not live: a retired token presented by its client is a replay.
+            let retired = self.storage.tokens.rotate_refresh_token(digest, client.client_id());
+            return Err(match retired.await.map_err(storage_failure)? {
+                RefreshRotation::AlreadyRotated { family } => self.replayed(family).await,
+                RefreshRotation::WrongClient => other_client("refresh token"),
+                _ => OAuthError::invalid_grant("unknown refresh token"),
+            });
         };
         if *record.client_id != *client.client_id() {
-            return Err(OAuthError::invalid_grant("refresh token was issued to another client"));
+            return Err(other_client("refresh token"));
         }
         if record.is_expired(self.now()) {
             return Err(OAuthError::invalid_grant("refresh token has expired"));
         }
         Scope::resolve(self.params.get("scope"), &record.scope)?;
-        if rotate {
-            match self.storage.tokens.rotate_refresh_token(digest).await.map_err(storage_failure)? {
-                RefreshRotation::Rotated => {}
-                // A concurrent request used it first.
-                RefreshRotation::AlreadyRotated { family } => return Err(self.replayed(family).await),
-                _ => return Err(OAuthError::invalid_grant("refresh token was revoked")),
-            }
-        }
-        Ok(RefreshedToken { record, rotated: rotate })
+        Ok(RefreshedToken { digest, record, rotate })
     }
 
     /// A retired refresh token came back: someone holds a copy, so the whole family is revoked.
-    async fn replayed(&self, family: Option<FamilyId>) -> OAuthError {
-        let revoked = match family {
-            Some(family) => self.revoke_family(family).await,
-            None => Ok(()),
-        };
-        match revoked {
-            Ok(()) => OAuthError::invalid_grant("refresh token was already used; the tokens of this grant are revoked"),
-            Err(err) => err,
-        }
+    pub(crate) async fn replayed(&self, family: Option<FamilyId>) -> OAuthError {
+        replayed(self.storage, family).await
     }
 
     async fn revoke_family(&self, family: FamilyId) -> Result<(), OAuthError> {
-        self.storage.tokens.revoke_family(family).await.map_err(storage_failure)
+        revoke_family(self.storage, family).await
     }
 }
 
-/// An authorization code the engine redeemed for the authenticated client: the only way to a
+/// Revokes every token of a family (after a replayed code or refresh token).
+pub(crate) async fn revoke_family(storage: &Storage, family: FamilyId) -> Result<(), OAuthError> {
+    storage.tokens.revoke_family(family).await.map_err(storage_failure)
+}
+
+/// A retired refresh token came back: the whole family is revoked. Returns the error to answer.
+pub(crate) async fn replayed(storage: &Storage, family: Option<FamilyId>) -> OAuthError {
+    let revoked = match family {
+        Some(family) => revoke_family(storage, family).await,
+        None => Ok(()),
+    };
+    match revoked {
+        Ok(()) => OAuthError::invalid_grant("refresh token was already used; the tokens of this grant are revoked"),
+        Err(err) => err,
+    }
+}
+
+/// A redeemed code came back from its client.
+pub(crate) fn code_replayed() -> OAuthError {
+    OAuthError::invalid_grant("authorization code was already used; the tokens issued from it are revoked")
+}
+
+/// A code or refresh token presented by a client it was not issued to.
+pub(crate) fn other_client(what: &str) -> OAuthError {
+    OAuthError::invalid_grant(format!("{what} was issued to another client"))
+}
+
+/// An authorization code the engine checked for the authenticated client, to be redeemed
+/// when the tokens are issued: the only way to a
 /// [`TokenDecision::from_code`](crate::TokenDecision::from_code).
 #[derive(Debug)]
-pub struct RedeemedCode(pub(crate) AuthorizationCodeRecord);
+pub struct RedeemedCode {
+    pub(crate) digest: TokenDigest,
+    pub(crate) record: AuthorizationCodeRecord,
+}
 
 impl RedeemedCode {
     /// The resource owner who approved.
     pub fn subject(&self) -> &str {
-        &self.0.subject
+        &self.record.subject
     }
 
     /// The approved scope.
     pub fn scope(&self) -> &Scope {
-        &self.0.scope
+        &self.record.scope
     }
 }
 
-/// A refresh token the engine redeemed for the authenticated client: the only way to a
+/// A refresh token the engine checked for the authenticated client, to be retired (when
+/// rotating) as the new tokens are issued: the only way to a
 /// [`TokenDecision::from_refresh_token`](crate::TokenDecision::from_refresh_token).
 #[derive(Debug)]
 pub struct RefreshedToken {
+    pub(crate) digest: TokenDigest,
     pub(crate) record: TokenRecord,
-    pub(crate) rotated: bool,
+    pub(crate) rotate: bool,
 }
 
 impl RefreshedToken {

@@ -3,6 +3,7 @@
 
 use crate::context::{RedeemedCode, RefreshedToken};
 use crate::scope::Scope;
+use crate::secret::TokenDigest;
 use crate::storage::{Attributes, AuthorizationCodeRecord, TokenRecord};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -34,10 +35,10 @@ pub(crate) enum Origin {
     Client,
     /// Tokens acting for a resource owner the grant authenticated.
     User(Arc<str>),
-    /// An authorization code the engine redeemed.
-    Code(AuthorizationCodeRecord),
-    /// A refresh token the engine redeemed.
-    Refresh(TokenRecord),
+    /// An authorization code the engine checked, redeemed as the tokens are issued.
+    Code(TokenDigest, AuthorizationCodeRecord),
+    /// A refresh token the engine checked, retired as the tokens are issued when `rotate`.
+    Refresh { digest: TokenDigest, record: TokenRecord, rotate: bool },
 }
 
 impl TokenDecision {
@@ -67,18 +68,22 @@ impl TokenDecision {
     /// the approved scope, in the code's family, carrying the data attached to the code. A
     /// refresh token is offered.
     pub fn from_code(code: RedeemedCode) -> Self {
-        let RedeemedCode(record) = code;
+        let RedeemedCode { digest, record } = code;
         let attributes = record.attributes.clone();
-        TokenDecision { attributes, offers_refresh_token: true, ..Self::new(Origin::Code(record)) }
+        TokenDecision { attributes, offers_refresh_token: true, ..Self::new(Origin::Code(digest, record)) }
     }
 
     /// Tokens from a refresh token the engine redeemed: for its subject, in its family, with
     /// the requested scope within the original grant's (RFC 6749 §6). A new refresh token is
     /// offered when the old one was rotated out.
     pub fn from_refresh_token(token: RefreshedToken) -> Self {
-        let RefreshedToken { record, rotated } = token;
+        let RefreshedToken { digest, record, rotate } = token;
         let attributes = record.attributes.clone();
-        TokenDecision { attributes, offers_refresh_token: rotated, ..Self::new(Origin::Refresh(record)) }
+        TokenDecision {
+            attributes,
+            offers_refresh_token: rotate,
+            ..Self::new(Origin::Refresh { digest, record, rotate })
+        }
     }
 
     /// Grants at most `scope`: the engine grants what the client asked for within it (all of

@@ -5,6 +5,7 @@ use crate::client::Client;
 use crate::error::OAuthError;
 use crate::grant_type::GrantType;
 use crate::scope::Scope;
+use crate::secret::TokenDigest;
 use crate::storage::{Attributes, FamilyId};
 use std::sync::Arc;
 
@@ -33,6 +34,17 @@ pub struct Issuance {
     pub(crate) offers_refresh_token: bool,
     pub(crate) attributes: Attributes,
     pub(crate) from_code: bool,
+    /// What the engine consumes, atomically, just before it stores the new tokens.
+    pub(crate) consumes: Consumes,
+}
+
+/// A code or refresh token an issuance uses up when it is issued, and not before: a request
+/// refused before then changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Consumes {
+    Nothing,
+    Code(TokenDigest),
+    RefreshToken(TokenDigest),
 }
 
 impl Issuance {

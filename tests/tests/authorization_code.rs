@@ -295,11 +295,40 @@ async fn code_issued_to_another_client_is_invalid_grant() {
     let h = Harness::new();
     let code = h.obtain_code(WEB.0, Some(WEB_REDIRECT), None).await;
 
-    // The other client authenticates correctly but presents web's code.
+    // The other client authenticates correctly but presents web's code; so does a public
+    // client, which needs no credentials at all.
     for redirect_uri in [WEB_REDIRECT, OTHER_REDIRECT] {
         let response = h.exchange_code(OTHER, &code, Some(redirect_uri)).await;
         assert_error(&response, 400, "invalid_grant");
     }
+    let as_spa = token_request(&[("grant_type", "authorization_code"), ("code", &code), ("client_id", SPA)]);
+    assert_error(&h.token(&as_spa).await, 400, "invalid_grant");
+    assert_eq!(h.store.len().1, 0, "nothing issued");
+
+    // The code is exactly as it was for its owner.
+    token_json(&h.exchange_code(WEB, &code, Some(WEB_REDIRECT)).await);
+}
+
+#[tokio::test]
+async fn a_replayed_code_from_another_client_revokes_nothing() {
+    let h = Harness::new();
+    let code = h.obtain_code(WEB.0, Some(WEB_REDIRECT), None).await;
+    let tokens = token_json(&h.exchange_code(WEB, &code, Some(WEB_REDIRECT)).await);
+
+    let as_spa = token_request(&[("grant_type", "authorization_code"), ("code", &code), ("client_id", SPA)]);
+    assert_error(&h.token(&as_spa).await, 400, "invalid_grant");
+    assert_error(&h.exchange_code(OTHER, &code, Some(OTHER_REDIRECT)).await, 400, "invalid_grant");
+    assert!(h.is_stored(&field(&tokens, "access_token")).await, "web's tokens live on");
+    assert!(h.is_stored(&field(&tokens, "refresh_token")).await);
+}
+
+#[tokio::test]
+async fn a_failed_check_by_the_owner_leaves_the_code_redeemable() {
+    let h = Harness::new();
+    let code = h.obtain_code(WEB.0, Some(WEB_REDIRECT), None).await;
+    assert_error(&h.exchange_code(WEB, &code, Some("https://evil.example/cb")).await, 400, "invalid_grant");
+    assert_error(&h.exchange_code(WEB, &code, None).await, 400, "invalid_request");
+    token_json(&h.exchange_code(WEB, &code, Some(WEB_REDIRECT)).await);
 }
 
 #[tokio::test]

@@ -141,8 +141,8 @@ impl TokenStore for GatedSaves {
         self.inner.find_token(token).await
     }
 
-    async fn rotate_refresh_token(&self, token: TokenDigest) -> Result<RefreshRotation, StorageError> {
-        self.inner.rotate_refresh_token(token).await
+    async fn rotate_refresh_token(&self, token: TokenDigest, client_id: &str) -> Result<RefreshRotation, StorageError> {
+        self.inner.rotate_refresh_token(token, client_id).await
     }
 
     async fn revoke_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError> {

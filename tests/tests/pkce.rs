@@ -99,15 +99,19 @@ async fn s256_flow_with_the_rfc7636_appendix_b_vector() {
 }
 
 #[tokio::test]
-async fn wrong_verifier_is_invalid_grant_and_burns_the_code() {
+async fn wrong_verifier_is_invalid_grant_and_leaves_the_code_to_its_owner() {
     let server = server(CodeChallenge::required());
     let code =
         authorize(&server, "spa", &[("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]).await.unwrap();
     let other_verifier = "x".repeat(43);
     let (status, body) = exchange(&server, "spa", &code, Some(&other_verifier)).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    // Whoever sent the wrong verifier (a public client proves nothing) could not burn the code.
+    let (status, body) = exchange(&server, "spa", &code, Some(VERIFIER)).await;
+    assert_eq!(status, 200, "{body}");
+    // And once redeemed, it is single-use.
     let (_, body) = exchange(&server, "spa", &code, Some(VERIFIER)).await;
-    assert_eq!(body["error"], "invalid_grant", "a code is single-use even when its first use failed");
+    assert_eq!(body["error"], "invalid_grant");
 }
 
 #[tokio::test]

@@ -144,6 +144,27 @@ async fn refresh_token_of_another_client_is_invalid_grant_and_not_burned() {
 }
 
 #[tokio::test]
+async fn a_rotated_refresh_token_from_another_client_revokes_nothing() {
+    let h = Harness::new();
+    let code = h.obtain_code(WEB.0, Some(WEB_REDIRECT), None).await;
+    let first = token_json(&h.exchange_code(WEB, &code, Some(WEB_REDIRECT)).await);
+    let old = field(&first, "refresh_token");
+    let live = token_json(&h.refresh(WEB, &old, None).await);
+
+    // The retired token, presented by a public client with no credentials, then by another
+    // confidential client: refused, and web's live family is untouched.
+    let as_spa = token_request(&[("grant_type", "refresh_token"), ("refresh_token", &old), ("client_id", SPA)]);
+    assert_error(&h.token(&as_spa).await, 400, "invalid_grant");
+    assert_error(&h.refresh(OTHER, &old, None).await, 400, "invalid_grant");
+    assert!(h.is_stored(&field(&live, "access_token")).await);
+    assert!(h.is_stored(&field(&live, "refresh_token")).await);
+
+    // Its owner presenting it is a replay: the family goes.
+    assert_error(&h.refresh(WEB, &old, None).await, 400, "invalid_grant");
+    assert!(!h.is_stored(&field(&live, "refresh_token")).await);
+}
+
+#[tokio::test]
 async fn without_rotation_no_new_refresh_token_and_old_one_keeps_working() {
     let h = Harness::custom(
         |config| config,

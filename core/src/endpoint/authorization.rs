@@ -12,7 +12,7 @@ use crate::client_auth::storage_failure;
 use crate::decision::{AuthorizationDecision, AuthorizationResponseKind};
 use crate::error::OAuthError;
 use crate::grant_type::{GrantType, ResponseType};
-use crate::issuance::Issuance;
+use crate::issuance::{Consumes, Issuance};
 use crate::params::{Params, duplicate_error};
 use crate::registry::Registration;
 use crate::request::{Method, Request};
@@ -251,6 +251,7 @@ impl AuthorizationServer {
                     offers_refresh_token: false,
                     attributes: Attributes::new(),
                     from_code: false,
+                    consumes: Consumes::Nothing,
                 };
                 let token = self.issue(registration, issuance, &request.params).await?;
                 Ok(RedirectParams::from_pairs(token.to_pairs()))

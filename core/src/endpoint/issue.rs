@@ -4,17 +4,18 @@
 
 use crate::client::Client;
 use crate::client_auth::storage_failure;
+use crate::context::{code_replayed, other_client, replayed, revoke_family};
 use crate::decision::{Origin, TokenDecision};
 use crate::error::OAuthError;
 use crate::grant::ClientAuthentication;
 use crate::grant_type::GrantType;
-use crate::issuance::{Issuance, ResponseMembers};
+use crate::issuance::{Consumes, Issuance, ResponseMembers};
 use crate::params::Params;
 use crate::registry::Registration;
 use crate::scope::Scope;
 use crate::secret::{Secret, TokenDigest};
 use crate::server::AuthorizationServer;
-use crate::storage::{FamilyId, IssuedTokens, TokenKind, TokenRecord};
+use crate::storage::{CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, TokenKind, TokenRecord};
 use crate::token::{CredentialKind, TokenResponse};
 use std::sync::Arc;
 
@@ -45,20 +46,26 @@ impl AuthorizationServer {
         let requested = params.get("scope");
         // The widest scope the engine allows, and whether the client's `scope` parameter
         // chooses within it (a code's scope was chosen at the authorization request).
-        let (limit, subject, family, refresh_scope, from_code, requested_code_scope) = match origin {
-            Origin::Client => (client.allowed_scope().clone(), None, None, None, false, None),
-            Origin::User(subject) => (client.allowed_scope().clone(), Some(subject), None, None, false, None),
-            Origin::Code(record) => {
+        let mut consumes = Consumes::Nothing;
+        let (limit, subject, family, refresh_scope, requested_code_scope) = match origin {
+            Origin::Client => (client.allowed_scope().clone(), None, None, None, None),
+            Origin::User(subject) => (client.allowed_scope().clone(), Some(subject), None, None, None),
+            Origin::Code(digest, record) => {
                 bound_to_client(&record.client_id)?;
+                consumes = Consumes::Code(digest);
                 let requested = Some(record.requested_scope);
-                (record.scope, Some(record.subject), Some(record.family), None, true, requested)
+                (record.scope, Some(record.subject), Some(record.family), None, requested)
             }
-            Origin::Refresh(record) => {
+            Origin::Refresh { digest, record, rotate } => {
                 bound_to_client(&record.client_id)?;
+                if rotate {
+                    consumes = Consumes::RefreshToken(digest);
+                }
                 let original = record.scope.clone();
-                (record.scope, record.subject, record.family, Some(original), false, None)
+                (record.scope, record.subject, record.family, Some(original), None)
             }
         };
+        let from_code = matches!(consumes, Consumes::Code(_));
         let limit = match within {
             Some(narrower) if !narrower.is_subset_of(&limit) => {
                 return Err(OAuthError::invalid_scope(
@@ -84,6 +91,7 @@ impl AuthorizationServer {
             offers_refresh_token,
             attributes,
             from_code,
+            consumes,
         })
     }
 
@@ -134,6 +142,8 @@ impl AuthorizationServer {
         if !issuance.scope.is_subset_of(&issuance.limit) {
             return Err(OAuthError::invalid_scope("the scope exceeds what the client may be granted"));
         }
+        // Every check passed: now, and only now, the code or refresh token is used up.
+        self.consume(issuance.consumes, issuance.client.client_id()).await?;
 
         let config = &self.config;
         let now = config.clock().now();
@@ -169,6 +179,34 @@ impl AuthorizationServer {
         self.storage.tokens.save_tokens(IssuedTokens { access, refresh }).await.map_err(storage_failure)?;
         let include_scope = requested_scope.as_ref() != Some(&scope);
         Ok(TokenResponse::bearer(access_token, expires_in, refresh_token, scope, include_scope, members))
+    }
+
+    /// Uses up what an issuance consumes, compare-and-consume in the store: exactly one of
+    /// concurrent requests wins; a loser that is the owner meets a replay, which revokes the
+    /// family (RFC 9700 §4.14.2).
+    async fn consume(&self, consumes: Consumes, client_id: &str) -> Result<(), OAuthError> {
+        let codes = &self.storage.codes;
+        let tokens = &self.storage.tokens;
+        match consumes {
+            Consumes::Nothing => Ok(()),
+            Consumes::Code(digest) => match codes.redeem_code(digest, client_id).await.map_err(storage_failure)? {
+                CodeRedemption::Redeemed => Ok(()),
+                CodeRedemption::AlreadyRedeemed { family } => {
+                    revoke_family(&self.storage, family).await?;
+                    Err(code_replayed())
+                }
+                CodeRedemption::WrongClient => Err(other_client("authorization code")),
+                _ => Err(OAuthError::invalid_grant("unknown authorization code")),
+            },
+            Consumes::RefreshToken(digest) => {
+                match tokens.rotate_refresh_token(digest, client_id).await.map_err(storage_failure)? {
+                    RefreshRotation::Rotated => Ok(()),
+                    RefreshRotation::AlreadyRotated { family } => Err(replayed(&self.storage, family).await),
+                    RefreshRotation::WrongClient => Err(other_client("refresh token")),
+                    _ => Err(OAuthError::invalid_grant("refresh token was revoked")),
+                }
+            }
+        }
     }
 
     /// Whether a refresh token would be of use to `client`: it is allowed the `refresh_token`

@@ -5,8 +5,8 @@
 //! fills, before it would grow.
 
 use super::records::{
-    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, TokenKind,
-    TokenRecord,
+    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, StoredCode,
+    TokenKind, TokenRecord,
 };
 use super::{AuthorizationCodeStore, ClientStore, StorageError, TokenStore, UserStore};
 use crate::client::{Client, ClientConfigError, ClientRecord};
@@ -183,14 +183,14 @@ impl<K: ShardKey, V: Expiring> Sharded<K, V> {
 /// A code: its record until it is redeemed, then only what replay detection needs.
 enum CodeSlot {
     Live(AuthorizationCodeRecord),
-    Redeemed { family: FamilyId, expires_at: Timestamp },
+    Redeemed { client_id: Arc<str>, family: FamilyId, expires_at: Timestamp },
 }
 
 impl CodeSlot {
-    fn family(&self) -> FamilyId {
+    fn client_id(&self) -> &str {
         match self {
-            CodeSlot::Live(record) => record.family,
-            CodeSlot::Redeemed { family, .. } => *family,
+            CodeSlot::Live(record) => &record.client_id,
+            CodeSlot::Redeemed { client_id, .. } => client_id,
         }
     }
 }
@@ -493,18 +493,33 @@ impl AuthorizationCodeStore for MemoryStore {
         Ok(())
     }
 
-    async fn redeem_code(&self, code: TokenDigest) -> Result<CodeRedemption, StorageError> {
+    async fn find_code(&self, code: TokenDigest) -> Result<Option<StoredCode>, StorageError> {
+        let found = self.codes.lock(&code).map.get(&code).map(|slot| match slot {
+            CodeSlot::Live(record) => StoredCode::Live(record.clone()),
+            CodeSlot::Redeemed { client_id, family, .. } => {
+                StoredCode::Redeemed { client_id: client_id.clone(), family: *family }
+            }
+        });
+        Ok(found)
+    }
+
+    async fn redeem_code(&self, code: TokenDigest, client_id: &str) -> Result<CodeRedemption, StorageError> {
         let mut codes = self.codes.lock(&code);
         let outcome = match codes.map.get_mut(&code) {
             None => CodeRedemption::NotFound,
+            Some(slot) if slot.client_id() != client_id => CodeRedemption::WrongClient,
             Some(CodeSlot::Redeemed { family, .. }) => CodeRedemption::AlreadyRedeemed { family: *family },
             Some(slot) => {
-                // The record is handed over, not copied: only the family stays, for replays.
-                let marker = CodeSlot::Redeemed { family: slot.family(), expires_at: slot.expires_at() };
-                match std::mem::replace(slot, marker) {
-                    CodeSlot::Live(record) => CodeRedemption::Redeemed(record),
-                    CodeSlot::Redeemed { family, .. } => CodeRedemption::AlreadyRedeemed { family },
+                // Only what a replay needs stays.
+                if let CodeSlot::Live(record) = slot {
+                    let marker = CodeSlot::Redeemed {
+                        client_id: record.client_id.clone(),
+                        family: record.family,
+                        expires_at: record.expires_at,
+                    };
+                    *slot = marker;
                 }
+                CodeRedemption::Redeemed
             }
         };
         Ok(outcome)
@@ -547,9 +562,12 @@ impl TokenStore for MemoryStore {
         Ok(found)
     }
 
-    async fn rotate_refresh_token(&self, token: TokenDigest) -> Result<RefreshRotation, StorageError> {
+    async fn rotate_refresh_token(&self, token: TokenDigest, client_id: &str) -> Result<RefreshRotation, StorageError> {
         let mut tokens = self.tokens.lock(&token);
         let outcome = match tokens.map.get_mut(&token) {
+            Some(stored) if stored.slot.meta.kind() == TokenKind::Refresh && *stored.slot.client_id != *client_id => {
+                RefreshRotation::WrongClient
+            }
             Some(stored) if stored.slot.meta.kind() == TokenKind::Refresh => {
                 if stored.slot.meta.retired() {
                     RefreshRotation::AlreadyRotated { family: stored.family() }

@@ -17,8 +17,8 @@ mod records;
 
 pub use memory::MemoryStore;
 pub use records::{
-    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, TokenKind,
-    TokenRecord,
+    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, StoredCode,
+    TokenKind, TokenRecord,
 };
 
 use crate::client::Client;
@@ -51,11 +51,19 @@ pub trait AuthorizationCodeStore: Send + Sync {
     /// Saves a new code.
     async fn save_code(&self, code: TokenDigest, record: AuthorizationCodeRecord) -> Result<(), StorageError>;
 
-    /// Redeems a code: atomically marks it used and returns its record. Of any number of
+    /// The code as stored, changing nothing: its record while it is live, then who it was
+    /// issued to and its family once redeemed (until it expires). The engine checks a code
+    /// with this before it redeems it, so a refused request leaves the code as it was.
+    async fn find_code(&self, code: TokenDigest) -> Result<Option<StoredCode>, StorageError>;
+
+    /// Redeems a code issued to `client_id`: compare and consume, atomically (in SQL, one
+    /// `UPDATE … WHERE digest = $1 AND client_id = $2 AND NOT redeemed`). Of any number of
     /// concurrent calls for one code, exactly one gets [`CodeRedemption::Redeemed`]; the others,
-    /// and every later call until the code expires, get [`CodeRedemption::AlreadyRedeemed`]
-    /// with the code's family, so the engine can revoke what the code produced.
-    async fn redeem_code(&self, code: TokenDigest) -> Result<CodeRedemption, StorageError>;
+    /// and every later call by its client until the code expires, get
+    /// [`CodeRedemption::AlreadyRedeemed`] with the code's family, so the engine can revoke what
+    /// the code produced. A call naming another client gets [`CodeRedemption::WrongClient`] and
+    /// changes nothing.
+    async fn redeem_code(&self, code: TokenDigest, client_id: &str) -> Result<CodeRedemption, StorageError>;
 }
 
 /// Where access and refresh tokens live.
@@ -72,10 +80,12 @@ pub trait TokenStore: Send + Sync {
     /// The token with this digest, of any kind, unless revoked or rotated out.
     async fn find_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError>;
 
-    /// Retires a refresh token for rotation: atomically marks it used.
-    /// Of concurrent calls exactly one gets [`RefreshRotation::Rotated`]; the others, and every
-    /// later call, get [`RefreshRotation::AlreadyRotated`] with the family.
-    async fn rotate_refresh_token(&self, token: TokenDigest) -> Result<RefreshRotation, StorageError>;
+    /// Retires a refresh token issued to `client_id`, for rotation: compare and consume,
+    /// atomically. Of concurrent calls exactly one gets [`RefreshRotation::Rotated`]; the
+    /// others, and every later call by its client, get [`RefreshRotation::AlreadyRotated`] with
+    /// the family. A call naming another client gets [`RefreshRotation::WrongClient`] and
+    /// changes nothing.
+    async fn rotate_refresh_token(&self, token: TokenDigest, client_id: &str) -> Result<RefreshRotation, StorageError>;
 
     /// Revokes one token; returns its record if it existed.
     async fn revoke_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError>;

@@ -71,17 +71,35 @@ pub struct AuthorizationCodeRecord {
     pub attributes: Attributes,
 }
 
+/// A code as [`AuthorizationCodeStore::find_code`](super::AuthorizationCodeStore::find_code)
+/// finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoredCode {
+    /// Not redeemed yet.
+    Live(AuthorizationCodeRecord),
+    /// Redeemed: only what a replay needs is kept.
+    Redeemed {
+        /// The client it was issued to.
+        client_id: Arc<str>,
+        /// The family of the tokens issued from it.
+        family: FamilyId,
+    },
+}
+
 /// The outcome of [`AuthorizationCodeStore::redeem_code`](super::AuthorizationCodeStore::redeem_code).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CodeRedemption {
-    /// First redemption: the code's record.
-    Redeemed(AuthorizationCodeRecord),
-    /// The code was redeemed before: a replay.
+    /// First redemption: the code is now used.
+    Redeemed,
+    /// The code was redeemed before, by its own client: a replay.
     AlreadyRedeemed {
         /// The family of the tokens issued from the code.
         family: FamilyId,
     },
+    /// The code was issued to another client: nothing changed.
+    WrongClient,
     /// No such code (or it expired and was purged).
     NotFound,
 }
@@ -161,11 +179,13 @@ pub enum RefreshRotation {
     /// First use: the refresh token is now retired. (The grant read its record before, with
     /// [`find_token`](super::TokenStore::find_token), to check it; nothing is copied twice.)
     Rotated,
-    /// The refresh token was already rotated out: a replay.
+    /// The refresh token was already rotated out, and is presented by its own client: a replay.
     AlreadyRotated {
         /// Its family (always present for tokens the engine issued).
         family: Option<FamilyId>,
     },
+    /// The refresh token was issued to another client: nothing changed.
+    WrongClient,
     /// No such refresh token.
     NotFound,
 }

@@ -3,7 +3,7 @@
 
 use grantry_core::storage::{
     AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation,
-    StorageError, TokenRecord, TokenStore,
+    StorageError, StoredCode, TokenRecord, TokenStore,
 };
 use grantry_core::{MemoryStore, TokenDigest};
 use std::sync::Arc;
@@ -19,9 +19,14 @@ impl AuthorizationCodeStore for LateStore {
         self.0.save_code(code, record).await
     }
 
-    async fn redeem_code(&self, code: TokenDigest) -> Result<CodeRedemption, StorageError> {
+    async fn find_code(&self, code: TokenDigest) -> Result<Option<StoredCode>, StorageError> {
         tokio::task::yield_now().await;
-        self.0.redeem_code(code).await
+        self.0.find_code(code).await
+    }
+
+    async fn redeem_code(&self, code: TokenDigest, client_id: &str) -> Result<CodeRedemption, StorageError> {
+        tokio::task::yield_now().await;
+        self.0.redeem_code(code, client_id).await
     }
 }
 
@@ -37,9 +42,9 @@ impl TokenStore for LateStore {
         self.0.find_token(token).await
     }
 
-    async fn rotate_refresh_token(&self, token: TokenDigest) -> Result<RefreshRotation, StorageError> {
+    async fn rotate_refresh_token(&self, token: TokenDigest, client_id: &str) -> Result<RefreshRotation, StorageError> {
         tokio::task::yield_now().await;
-        self.0.rotate_refresh_token(token).await
+        self.0.rotate_refresh_token(token, client_id).await
     }
 
     async fn revoke_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError> {
