@@ -305,3 +305,31 @@ async fn missing_grant_type_is_invalid_request() {
         assert_eq!(json["error_description"], "missing parameter: grant_type");
     }
 }
+
+/// RFC 6749 §5.2: a failed attempt through the Authorization header is 401 with a challenge,
+/// whatever the scheme, at every endpoint that authenticates clients.
+#[tokio::test]
+async fn authorization_header_failures_are_401_with_a_basic_challenge() {
+    let h = Harness::new();
+    for header in ["Basic", "Basic ", "Basic !!!", "Bearer abc", "Digest username=\"svc\"", "svc:svc-secret"] {
+        for (path, form) in [
+            ("/token", vec![("grant_type", "client_credentials")]),
+            ("/revoke", vec![("token", "x")]),
+            ("/introspect", vec![("token", "x")]),
+        ] {
+            // With a client_id in the body too: the header attempt is not ignored.
+            let mut form = form;
+            form.push(("client_id", SPA));
+            let request = grantry_core::Request::post(path).with_header("Authorization", header).with_form(&form);
+            let response = match path {
+                "/token" => h.server.token_endpoint(&request).await,
+                "/revoke" => h.server.revocation_endpoint(&request).await,
+                _ => h.server.introspection_endpoint(&request).await,
+            };
+            assert_error(&response, 401, "invalid_client");
+            let challenge = response.header("WWW-Authenticate").unwrap_or_default();
+            assert!(challenge.starts_with("Basic realm="), "{header} at {path}: {challenge:?}");
+        }
+    }
+    assert_eq!(h.store.len(), (0, 0), "nothing issued");
+}

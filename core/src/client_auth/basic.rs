@@ -17,7 +17,8 @@ use std::sync::Arc;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ClientSecretBasic;
 
-const CHALLENGE: &str = "Basic realm=\"grantry\", charset=\"UTF-8\"";
+/// The `WWW-Authenticate` challenge of a failed Basic authentication (RFC 7617).
+pub(crate) const CHALLENGE: &str = "Basic realm=\"grantry\", charset=\"UTF-8\"";
 
 /// The credentials of an `Authorization: Basic` header value.
 fn basic_credentials(value: &str) -> Option<&str> {

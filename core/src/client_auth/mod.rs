@@ -9,6 +9,7 @@ mod basic;
 mod none;
 mod post;
 
+pub(crate) use basic::CHALLENGE as BASIC_CHALLENGE;
 pub use basic::ClientSecretBasic;
 pub use none::NoneAuthenticator;
 pub use post::ClientSecretPost;

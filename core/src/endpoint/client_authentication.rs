@@ -1,7 +1,7 @@
 //! Choosing and running the client authentication method of a request.
 
 use crate::client::Client;
-use crate::client_auth::{ClientAuthInput, ClientAuthenticator, Presence};
+use crate::client_auth::{BASIC_CHALLENGE, ClientAuthInput, ClientAuthenticator, Presence};
 use crate::error::OAuthError;
 use crate::grant::{ClientAuthMethods, ClientAuthentication};
 use crate::grant_type::ClientAuthMethod;
@@ -35,7 +35,15 @@ impl AuthorizationServer {
         allowed: &(dyn Fn(&ClientAuthMethod) -> bool + Sync),
         requirement: ClientAuthentication,
     ) -> Result<Option<Arc<dyn Client>>, OAuthError> {
-        let Some(authenticator) = self.select_authenticator(request, params)? else {
+        let selected = self.select_authenticator(request, params)?;
+        // RFC 6749 §5.2: a client that tried the Authorization header gets 401 with a challenge,
+        // for its scheme where this server has it, else for Basic. A scheme no method reads
+        // (Bearer, Digest, a bare "Basic") is such an attempt, never ignored.
+        if request.headers().get("authorization").is_some() && selected.and_then(|a| a.challenge()).is_none() {
+            return Err(OAuthError::invalid_client("the Authorization header does not carry Basic client credentials")
+                .with_challenge(BASIC_CHALLENGE));
+        }
+        let Some(authenticator) = selected else {
             return match requirement {
                 ClientAuthentication::Optional => Ok(None),
                 _ => Err(OAuthError::invalid_client("client authentication required")),
