@@ -57,6 +57,10 @@ pub trait Client: Send + Sync + fmt::Debug {
     }
 }
 
+/// The JWT bearer grant type (RFC 7523 §2.1), whose HS256 assertions are signed with the
+/// client secret.
+const JWT_BEARER_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
 /// How a [`ClientRecord`] keeps its secret.
 #[derive(Clone, PartialEq, Eq)]
 pub enum ClientSecret {
@@ -240,6 +244,17 @@ impl ClientRecord {
         self
     }
 
+    /// The record as a store keeps it: the secret replaced by its SHA-256 digest, unless a use
+    /// the client registered for signs with the secret itself, so the server needs it in the
+    /// clear: `client_secret_jwt` (RFC 7523 §2.2), or HS256 assertions of the JWT bearer grant
+    /// (RFC 7523 §2.1). [`MemoryStore::add_client`](crate::MemoryStore::add_client) keeps every
+    /// record so.
+    pub fn for_storage(self) -> Self {
+        let signs_with_secret = self.token_endpoint_auth_method == ClientAuthMethod::CLIENT_SECRET_JWT
+            || self.grant_types.iter().any(|g| g.as_str() == JWT_BEARER_GRANT_TYPE);
+        if signs_with_secret { self } else { self.hash_secret() }
+    }
+
     /// Replaces the secret by its SHA-256 digest, so the record no longer holds the secret.
     pub fn hash_secret(mut self) -> Self {
         if let Some(ClientSecret::Plain(s)) = &self.secret {
@@ -347,6 +362,34 @@ mod tests {
         assert!(!c.check_secret("s3cre"));
         assert!(c.shared_secret().is_none());
         assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_stored_record_keeps_its_secret_in_the_clear_only_where_a_signature_needs_it() {
+        let basic = ClientRecord::confidential("basic", "s3cret").for_storage();
+        assert!(matches!(basic.secret, Some(ClientSecret::Sha256(_))), "client_secret_basic: a digest");
+        assert!(basic.check_secret("s3cret") && basic.shared_secret().is_none());
+
+        let post = ClientRecord::confidential("post", "s3cret").with_auth_method(ClientAuthMethod::CLIENT_SECRET_POST);
+        assert!(matches!(post.for_storage().secret, Some(ClientSecret::Sha256(_))));
+
+        let hmac = ClientRecord::confidential("hmac", "s3cret").with_auth_method(ClientAuthMethod::CLIENT_SECRET_JWT);
+        assert_eq!(hmac.for_storage().shared_secret().map(Secret::expose), Some("s3cret"));
+
+        let bearer = ClientRecord::confidential("bearer", "s3cret")
+            .with_grant_types([GrantType::parse(JWT_BEARER_GRANT_TYPE).unwrap()]);
+        assert!(bearer.for_storage().shared_secret().is_some(), "HS256 bearer assertions sign with it");
+    }
+
+    #[test]
+    fn a_secret_matches_only_itself_whatever_the_presented_length() {
+        // Both sides are digested first: a presented secret of any length compares the same
+        // 32 bytes, so timing cannot reveal the stored secret's length.
+        let secret = Secret::new("correct horse battery staple");
+        assert!(secret.matches("correct horse battery staple"));
+        for wrong in ["", "c", "correct horse battery stapl", "correct horse battery staple!"] {
+            assert!(!secret.matches(wrong));
+        }
     }
 
     #[test]

@@ -26,9 +26,12 @@ impl Secret {
         &self.0
     }
 
-    /// Compares with `presented` in time independent of where they differ.
+    /// Compares with `presented` in time independent of where they differ and of either's
+    /// length: the two SHA-256 digests are compared, so not even the secret's length leaks.
     pub fn matches(&self, presented: &str) -> bool {
-        constant_time_eq(self.0.as_bytes(), presented.as_bytes())
+        let mine: [u8; 32] = Sha256::digest(self.0.as_bytes()).into();
+        let theirs: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        constant_time_eq(&mine, &theirs)
     }
 }
 

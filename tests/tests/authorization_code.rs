@@ -16,8 +16,9 @@ use std::sync::Arc;
 #[tokio::test]
 async fn authorization_response_carries_code_in_query_and_state_verbatim() {
     let h = Harness::new();
-    // A state full of characters that must survive encoding round trips.
-    let state = "s t&a=t/e?+%~\u{e9}";
+    // A state full of characters that must survive encoding round trips (all VSCHAR, RFC 6749
+    // Appendix A.5: anything else is refused).
+    let state = "s t&a=t/e?+%~#\"<>";
     let response = h
         .authorize(
             &[
@@ -195,15 +196,16 @@ async fn missing_response_type_redirects_invalid_request_with_state() {
 async fn unsupported_response_type_redirects_unsupported_response_type() {
     let h = Harness::new();
 
-    // A well-formed response type no grant serves. Its default response mode is the fragment
-    // (only `code` and `none` default to the query), so the error travels there.
+    // A well-formed response type no grant serves: the error goes in the query (RFC 6749
+    // §4.1.2.1), as a code client reads it, not in the fragment its name might suggest.
     let response = h
         .authorize(&[("response_type", "id_token"), ("client_id", WEB.0), ("state", "xyz")], Consent::allow(USERNAME))
         .await;
     let redirect = Redirect::of(&response);
     assert_eq!(redirect.target, WEB_REDIRECT);
-    assert_eq!(redirect.fragment_param("error"), Some("unsupported_response_type"));
-    assert_eq!(redirect.fragment_param("state"), Some("xyz"));
+    assert_eq!(redirect.query_param("error"), Some("unsupported_response_type"), "{}", redirect.location);
+    assert_eq!(redirect.query_param("state"), Some("xyz"));
+    assert!(!redirect.location.contains('#'));
 
     // A malformed response type: reported in the query.
     let response = h
@@ -212,6 +214,26 @@ async fn unsupported_response_type_redirects_unsupported_response_type() {
     let redirect = Redirect::of(&response);
     assert_eq!(redirect.query_param("error"), Some("unsupported_response_type"));
     assert_eq!(redirect.query_param("state"), Some("xyz"));
+}
+
+#[tokio::test]
+async fn state_outside_vschar_is_invalid_request_and_not_echoed() {
+    let h = Harness::new();
+    for state in ["caf\u{e9}", "tab\there", "nul\u{0}", "line\nbreak"] {
+        let response = h
+            .authorize(&[("response_type", "code"), ("client_id", WEB.0), ("state", state)], Consent::allow(USERNAME))
+            .await;
+        let redirect = Redirect::of(&response);
+        assert_eq!(redirect.query_param("error"), Some("invalid_request"), "{state:?}: {}", redirect.location);
+        assert_eq!(redirect.query_param("state"), None, "{state:?}");
+        assert!(redirect.query_param("code").is_none());
+    }
+    // Every printable ASCII character is a valid state, returned verbatim.
+    let printable: String = (0x20u8..=0x7e).map(char::from).collect();
+    let code = h
+        .authorize(&[("response_type", "code"), ("client_id", WEB.0), ("state", &printable)], Consent::allow(USERNAME))
+        .await;
+    assert_eq!(Redirect::of(&code).query_param("state"), Some(printable.as_str()));
 }
 
 #[tokio::test]

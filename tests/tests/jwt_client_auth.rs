@@ -298,10 +298,11 @@ async fn unsigned_assertion_is_refused() {
 #[tokio::test]
 async fn hs256_assertion_from_a_private_key_jwt_client_is_refused() {
     let server = default_server();
-    // Signed with the client's (valid) secret, but the client is registered for private_key_jwt.
+    // Signed with the client's (valid) secret, but the client is registered for private_key_jwt:
+    // its store keeps only a digest of the secret, so no HMAC key exists to verify with.
     let assertion = sign_hs256(&client_claims(KEY_CLIENT), KEY_CLIENT_SECRET);
     let response = authenticate(&server, &assertion).await;
-    assert_invalid_client(&response, "not registered for client authentication method client_secret_jwt");
+    assert_invalid_client(&response, "client assertion matches no registered key of its issuer");
 }
 
 #[tokio::test]

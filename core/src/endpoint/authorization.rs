@@ -100,8 +100,18 @@ impl AuthorizationServer {
         let state = params.get("state").map(str::to_owned);
         let raw_response_type = params.get("response_type");
         let parsed_response_type = raw_response_type.map(ResponseType::parse);
+        // A response type this server serves, or the client registered for, answers in its
+        // default mode, where the client reads it. Any other gets its error in the query, as
+        // RFC 6749 §4.1.2.1 has it for a code client; no token ever travels there.
+        let mode_for = |rt: &ResponseType| {
+            if self.registry.by_response_type(rt).is_some() || client.allows_response_type(rt) {
+                ResponseMode::default_for(rt)
+            } else {
+                ResponseMode::Query
+            }
+        };
         let default_mode = match &parsed_response_type {
-            Some(Ok(rt)) => ResponseMode::default_for(rt),
+            Some(Ok(rt)) => mode_for(rt),
             _ => ResponseMode::Query,
         };
         let fail = |err: OAuthError, mode: ResponseMode| {
@@ -111,12 +121,21 @@ impl AuthorizationServer {
             // `state` itself may be the repeated one: then none is returned.
             let state = if name == "state" { None } else { state.as_deref() };
             let mode = match &parsed_response_type {
-                Some(Ok(rt)) if name != "response_type" => ResponseMode::default_for(rt),
+                Some(Ok(rt)) if name != "response_type" => mode_for(rt),
                 _ => ResponseMode::Query,
             };
             return Err(AuthorizationError::redirect(duplicate_error(name), &redirect_uri, mode, state));
         }
 
+        // RFC 6749 Appendix A.5: state = 1*VSCHAR (%x20-7E). Any other is refused, and not echoed.
+        if state.as_deref().is_some_and(|state| !state.bytes().all(|b| (0x20..=0x7e).contains(&b))) {
+            return Err(AuthorizationError::redirect(
+                OAuthError::invalid_request("state must consist of printable ASCII characters (RFC 6749 Appendix A.5)"),
+                &redirect_uri,
+                default_mode,
+                None,
+            ));
+        }
         let response_type = match parsed_response_type {
             None => {
                 return Err(fail(OAuthError::invalid_request("missing parameter: response_type"), default_mode));

@@ -398,7 +398,7 @@ impl MemoryStore {
     /// refused.
     pub fn add_client(&self, client: ClientRecord) -> Result<(), AddClientError> {
         client.validate()?;
-        self.insert_client(Arc::new(client))
+        self.insert_client(Arc::new(client.for_storage()))
     }
 
     /// Registers any [`Client`] implementation.
