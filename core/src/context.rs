@@ -15,6 +15,7 @@ use crate::storage::{
     AuthorizationCodeRecord, ClientStore, FamilyId, RefreshRotation, Storage, StoredCode, TokenKind, TokenRecord,
     UserStore,
 };
+use crate::throttle::{CredentialCheck, LoginError, LoginThrottle};
 use std::sync::Arc;
 
 /// A token request after the engine parsed it, dispatched it and authenticated the client.
@@ -24,6 +25,7 @@ pub struct TokenRequest<'a> {
     client: Option<&'a Arc<dyn Client>>,
     storage: &'a Storage,
     config: &'a ServerConfig,
+    throttle: &'a dyn LoginThrottle,
 }
 
 impl<'a> TokenRequest<'a> {
@@ -33,8 +35,9 @@ impl<'a> TokenRequest<'a> {
         client: Option<&'a Arc<dyn Client>>,
         storage: &'a Storage,
         config: &'a ServerConfig,
+        throttle: &'a dyn LoginThrottle,
     ) -> Self {
-        TokenRequest { params, grant_type, client, storage, config }
+        TokenRequest { params, grant_type, client, storage, config, throttle }
     }
 
     /// The form parameters.
@@ -63,9 +66,23 @@ impl<'a> TokenRequest<'a> {
         self.config
     }
 
-    /// The resource owners, for grants that check a user's credentials or existence.
+    /// The resource owners, for grants that check whether a user exists. Check a user's
+    /// password with [`authenticate_user`](Self::authenticate_user), which is throttled.
     pub fn users(&self) -> &'a dyn UserStore {
         &*self.storage.users
+    }
+
+    /// Checks a resource owner's username and password through the server's
+    /// [`LoginThrottle`](crate::throttle::LoginThrottle) (RFC 6749 §4.3.2): the user's subject,
+    /// or `invalid_grant` for wrong credentials and for a username locked out after too many
+    /// failures (then even the right password is refused until the window passes).
+    pub async fn authenticate_user(&self, username: &str, password: &str) -> Result<String, OAuthError> {
+        match check_user_password(self.storage, self.throttle, self.now(), username, password).await {
+            Ok(Some(subject)) => Ok(subject),
+            Ok(None) => Err(OAuthError::invalid_grant("invalid resource owner credentials")),
+            Err(LoginError::Throttled(throttled)) => Err(OAuthError::invalid_grant(throttled.to_string())),
+            Err(err) => Err(login_failure(err)),
+        }
     }
 
     /// The registered clients, for grants that identify the client themselves (read a key
@@ -158,6 +175,28 @@ impl<'a> TokenRequest<'a> {
 
     async fn revoke_family(&self, family: FamilyId) -> Result<(), OAuthError> {
         revoke_family(self.storage, family).await
+    }
+}
+
+/// Checks a username and password through `throttle`: admitted, checked, recorded.
+pub(crate) async fn check_user_password(
+    storage: &Storage,
+    throttle: &dyn LoginThrottle,
+    now: crate::clock::Timestamp,
+    username: &str,
+    password: &str,
+) -> Result<Option<String>, LoginError> {
+    let check = CredentialCheck::UserPassword;
+    throttle.admit(check, username, now).await?;
+    let subject = storage.users.authenticate(username, password).await?;
+    throttle.record(check, username, subject.is_some(), now).await;
+    Ok(subject)
+}
+
+fn login_failure(err: LoginError) -> OAuthError {
+    match err {
+        LoginError::Storage(err) => storage_failure(err),
+        other => OAuthError::server_error(other.to_string()),
     }
 }
 

@@ -70,6 +70,7 @@ mod scope;
 mod secret;
 mod server;
 pub mod storage;
+pub mod throttle;
 mod token;
 
 pub use async_trait::async_trait;

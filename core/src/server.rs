@@ -3,11 +3,13 @@
 
 use crate::client_auth::{ClientAuthenticator, ClientSecretBasic, ClientSecretPost, NoneAuthenticator};
 use crate::config::ServerConfig;
+use crate::context::check_user_password;
 use crate::extension::{GrantExtension, IntoExtensions};
 use crate::grant::{BoxedGrant, ClientAuthMethods, Grant};
 use crate::grant_type::ClientAuthMethod;
 use crate::registry::{GrantRegistry, Registration, RegistryError};
 use crate::storage::Storage;
+use crate::throttle::{DEFAULT_FAILURE_WINDOW, DEFAULT_MAX_FAILURES, FailureLimiter, LoginError, LoginThrottle};
 use std::sync::Arc;
 
 /// An OAuth 2.0 authorization server: grants are registered on it at runtime, then its
@@ -24,6 +26,7 @@ pub struct AuthorizationServer {
     pub(crate) registry: GrantRegistry,
     pub(crate) authenticators: Vec<Arc<dyn ClientAuthenticator>>,
     pub(crate) extensions: Vec<Box<dyn GrantExtension>>,
+    pub(crate) throttle: Arc<dyn LoginThrottle>,
 }
 
 impl std::fmt::Debug for AuthorizationServer {
@@ -42,8 +45,8 @@ impl std::fmt::Debug for AuthorizationServer {
 pub struct DuplicateAuthMethod(pub ClientAuthMethod);
 
 impl AuthorizationServer {
-    /// A server with no grants, and the `client_secret_basic`, `client_secret_post` and `none`
-    /// client authentication methods.
+    /// A server with no grants, the `client_secret_basic`, `client_secret_post` and `none`
+    /// client authentication methods, and a [`FailureLimiter`] on password checks.
     pub fn new(storage: impl Into<Storage>, config: ServerConfig) -> Self {
         AuthorizationServer {
             storage: storage.into(),
@@ -51,7 +54,24 @@ impl AuthorizationServer {
             registry: GrantRegistry::default(),
             authenticators: vec![Arc::new(ClientSecretBasic), Arc::new(ClientSecretPost), Arc::new(NoneAuthenticator)],
             extensions: Vec::new(),
+            throttle: Arc::new(FailureLimiter::new(DEFAULT_MAX_FAILURES, DEFAULT_FAILURE_WINDOW)),
         }
+    }
+
+    /// Replaces the [`LoginThrottle`] every credential check passes through (by default a
+    /// [`FailureLimiter`] of [`DEFAULT_MAX_FAILURES`] failures per username in
+    /// [`DEFAULT_FAILURE_WINDOW`] seconds; RFC 6749 §4.3.2 requires protection against brute
+    /// force).
+    pub fn set_login_throttle(&mut self, throttle: impl LoginThrottle) {
+        self.throttle = Arc::new(throttle);
+    }
+
+    /// Checks a resource owner's username and password through the [`LoginThrottle`]: the
+    /// user's subject, `Ok(None)` for wrong credentials, or why the check was not made. Login
+    /// pages use this; the password grant does through
+    /// [`TokenRequest::authenticate_user`](crate::TokenRequest::authenticate_user).
+    pub async fn authenticate_user(&self, username: &str, password: &str) -> Result<Option<String>, LoginError> {
+        check_user_password(&self.storage, &*self.throttle, self.config.clock().now(), username, password).await
     }
 
     /// Registers a grant with extensions attached (`()` for none). Fails, leaving the server

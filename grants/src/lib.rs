@@ -38,15 +38,7 @@ pub use implicit::ImplicitGrant;
 pub use password::PasswordGrant;
 pub use refresh_token::RefreshTokenGrant;
 
-use grantry_core::OAuthError;
-use grantry_core::storage::StorageError;
-
 /// The configuration of plugins that take none: `null` or `{}`, and nothing else.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NoConfig {}
-
-/// A storage failure as the client sees it: `server_error`, without the cause.
-fn storage_failure(err: StorageError) -> OAuthError {
-    grantry_core::client_auth::storage_failure(err)
-}

@@ -1,6 +1,5 @@
 //! The resource owner password credentials grant (RFC 6749 §4.3).
 
-use crate::storage_failure;
 use grantry_core::{ClientAuthMethods, Grant, GrantType, OAuthError, Serves, TokenDecision, TokenGrant, TokenRequest};
 
 /// The password grant: the client sends the resource owner's username and password, checked
@@ -33,12 +32,8 @@ impl TokenGrant for PasswordGrant {
     async fn exchange(&self, request: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> {
         let username = request.params().require("username")?;
         let password = request.params().require("password")?;
-        let subject = request
-            .users()
-            .authenticate(username, password)
-            .await
-            .map_err(storage_failure)?
-            .ok_or_else(|| OAuthError::invalid_grant("invalid resource owner credentials"))?;
+        // Throttled by the engine: RFC 6749 §4.3.2's protection against brute force.
+        let subject = request.authenticate_user(username, password).await?;
         Ok(TokenDecision::for_user(subject).with_refresh_token())
     }
 }

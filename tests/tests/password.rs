@@ -157,3 +157,39 @@ async fn client_secret_post_works_once_allowed_for_password_grant() {
     let response = h.token(&basic_token_request(LEGACY, &password_form(USERNAME, PASSWORD))).await;
     assert_error(&response, 401, "invalid_client");
 }
+
+/// RFC 6749 §4.3.2: the endpoint MUST be protected against brute force. An outside probe sent
+/// 300 wrong passwords in half a second, then the right one, which worked.
+#[tokio::test]
+async fn after_five_failures_even_the_right_password_is_refused_until_the_window_passes() {
+    let h = Harness::new();
+    for _ in 0..5 {
+        let response = h.token(&basic_token_request(LEGACY, &password_form(USERNAME, "guess"))).await;
+        assert_error(&response, 400, "invalid_grant");
+    }
+    let right = basic_token_request(LEGACY, &password_form(USERNAME, PASSWORD));
+    let json = assert_error(&h.token(&right).await, 400, "invalid_grant");
+    assert!(field(&json, "error_description").contains("too many failed attempts"), "{json}");
+    assert_eq!(h.store.len().1, 0, "nothing issued to the locked-out username");
+
+    // Another user is not affected, and the lock lifts when the 15-minute window passes.
+    h.store.add_user("bob", "builder");
+    token_json(&h.token(&basic_token_request(LEGACY, &password_form("bob", "builder"))).await);
+    h.clock.advance(899);
+    assert_error(&h.token(&right).await, 400, "invalid_grant");
+    h.clock.advance(1);
+    token_json(&h.token(&right).await);
+}
+
+#[tokio::test]
+async fn a_success_before_the_limit_resets_the_count() {
+    let h = Harness::new();
+    for _ in 0..3 {
+        h.token(&basic_token_request(LEGACY, &password_form(USERNAME, "guess"))).await;
+    }
+    token_json(&h.token(&basic_token_request(LEGACY, &password_form(USERNAME, PASSWORD))).await);
+    for _ in 0..4 {
+        h.token(&basic_token_request(LEGACY, &password_form(USERNAME, "guess"))).await;
+    }
+    token_json(&h.token(&basic_token_request(LEGACY, &password_form(USERNAME, PASSWORD))).await);
+}

@@ -1,6 +1,6 @@
 //! `client_secret_basic`: client id and secret in the `Authorization: Basic` header.
 
-use super::{ClientAuthInput, ClientAuthenticator, Presence, find_client, verified};
+use super::{ClientAuthInput, ClientAuthenticator, Presence};
 use crate::client::Client;
 use crate::error::OAuthError;
 use crate::grant_type::ClientAuthMethod;
@@ -103,7 +103,7 @@ impl ClientAuthenticator for ClientSecretBasic {
     async fn authenticate(&self, input: &ClientAuthInput<'_>) -> Result<Arc<dyn Client>, OAuthError> {
         let mut buf = [0u8; INLINE_CREDENTIALS];
         let (id, secret) = credentials(input, &mut buf)?;
-        verified(find_client(input.clients, &id).await, &secret)
+        input.verify_secret(&id, &secret).await
     }
 
     fn challenge(&self) -> Option<&'static str> {
@@ -149,6 +149,7 @@ mod tests {
             issuer: "https://as.example",
             token_endpoint: "https://as.example/token",
             clock: &crate::SystemClock,
+            throttle: &crate::throttle::NoThrottle,
         };
         ClientSecretBasic.authenticate(&input).await.map(|client| client.client_id().to_owned())
     }

@@ -21,6 +21,7 @@ use crate::grant_type::ClientAuthMethod;
 use crate::params::Params;
 use crate::request::Request;
 use crate::storage::{ClientStore, StorageError};
+use crate::throttle::{CredentialCheck, LoginThrottle};
 use std::sync::Arc;
 
 /// Whether a request carries a method's credentials.
@@ -51,6 +52,8 @@ pub struct ClientAuthInput<'a> {
     pub token_endpoint: &'a str,
     /// The server's clock, read only by the methods that need the time (JWT expiry).
     pub clock: &'a dyn Clock,
+    /// Sees every secret check ([`verify_secret`](Self::verify_secret) passes through it).
+    pub throttle: &'a dyn LoginThrottle,
 }
 
 impl ClientAuthInput<'_> {
@@ -166,17 +169,25 @@ pub async fn find_client(clients: &dyn ClientStore, client_id: &str) -> Result<A
         .ok_or_else(|| OAuthError::invalid_client(AUTHENTICATION_FAILED))
 }
 
-/// The client, if the presented secret is its own (`invalid_client` otherwise, as for an
-/// unknown client).
-pub(crate) fn verified(
-    client: Result<Arc<dyn Client>, OAuthError>,
-    secret: &str,
-) -> Result<Arc<dyn Client>, OAuthError> {
-    let client = client?;
-    if !client.check_secret(secret) {
-        return Err(OAuthError::invalid_client(AUTHENTICATION_FAILED));
+impl ClientAuthInput<'_> {
+    /// The client `client_id`, if `secret` is its own: `invalid_client` otherwise, as for an
+    /// unknown client. The check passes through the server's
+    /// [`LoginThrottle`](crate::throttle::LoginThrottle) as a
+    /// [`ClientSecret`](crate::throttle::CredentialCheck::ClientSecret) check.
+    pub async fn verify_secret(&self, client_id: &str, secret: &str) -> Result<Arc<dyn Client>, OAuthError> {
+        let check = CredentialCheck::ClientSecret;
+        let now = self.now();
+        self.throttle.admit(check, client_id, now).await.map_err(|throttled| {
+            OAuthError::invalid_client(format!(
+                "too many failed attempts; try again in {} seconds",
+                throttled.retry_after
+            ))
+        })?;
+        let client = find_client(self.clients, client_id).await?;
+        let matches = client.check_secret(secret);
+        self.throttle.record(check, client_id, matches, now).await;
+        if matches { Ok(client) } else { Err(OAuthError::invalid_client(AUTHENTICATION_FAILED)) }
     }
-    Ok(client)
 }
 
 /// The `server_error` a storage failure becomes; the cause is not shown to the client.

@@ -1,6 +1,6 @@
 //! `client_secret_post`: client id and secret in the form body.
 
-use super::{AUTHENTICATION_FAILED, ClientAuthInput, ClientAuthenticator, Presence, find_client, verified};
+use super::{AUTHENTICATION_FAILED, ClientAuthInput, ClientAuthenticator, Presence};
 use crate::client::Client;
 use crate::error::OAuthError;
 use crate::grant_type::ClientAuthMethod;
@@ -25,6 +25,6 @@ impl ClientAuthenticator for ClientSecretPost {
     async fn authenticate(&self, input: &ClientAuthInput<'_>) -> Result<Arc<dyn Client>, OAuthError> {
         let id = input.params.get("client_id").ok_or_else(|| OAuthError::invalid_client(AUTHENTICATION_FAILED))?;
         let secret = input.params.get("client_secret").unwrap_or_default();
-        verified(find_client(input.clients, id).await, secret)
+        input.verify_secret(id, secret).await
     }
 }

@@ -66,6 +66,7 @@ impl AuthorizationServer {
             issuer: self.config.issuer(),
             token_endpoint: self.config.token_endpoint(),
             clock: self.config.clock(),
+            throttle: &*self.throttle,
         };
         let client = authenticator.authenticate(&input).await.map_err(challenge)?;
         if *client.token_endpoint_auth_method() != method {
