@@ -187,9 +187,14 @@ pub(crate) async fn check_user_password(
     password: &str,
 ) -> Result<Option<String>, LoginError> {
     let check = CredentialCheck::UserPassword;
-    throttle.admit(check, username, now).await?;
+    let watched = throttle.watches(check);
+    if watched {
+        throttle.admit(check, username, now).await?;
+    }
     let subject = storage.users.authenticate(username, password).await?;
-    throttle.record(check, username, subject.is_some(), now).await;
+    if watched {
+        throttle.record(check, username, subject.is_some(), now).await;
+    }
     Ok(subject)
 }
 

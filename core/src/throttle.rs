@@ -35,6 +35,12 @@ pub struct Throttled {
 /// right password is refused while a key is locked out.
 #[async_trait::async_trait]
 pub trait LoginThrottle: Send + Sync + 'static {
+    /// Whether this throttle wants to see checks of this kind at all; the engine neither asks
+    /// nor tells it about the others (which saves a call on every request where it does not).
+    fn watches(&self, _check: CredentialCheck) -> bool {
+        true
+    }
+
     /// Whether a check of `key`'s credential may be made now.
     async fn admit(&self, check: CredentialCheck, key: &str, now: Timestamp) -> Result<(), Throttled>;
 
@@ -48,6 +54,10 @@ pub struct NoThrottle;
 
 #[async_trait::async_trait]
 impl LoginThrottle for NoThrottle {
+    fn watches(&self, _: CredentialCheck) -> bool {
+        false
+    }
+
     async fn admit(&self, _: CredentialCheck, _: &str, _: Timestamp) -> Result<(), Throttled> {
         Ok(())
     }
@@ -166,6 +176,10 @@ impl FailureLimiter {
 
 #[async_trait::async_trait]
 impl LoginThrottle for FailureLimiter {
+    fn watches(&self, check: CredentialCheck) -> bool {
+        Self::throttles(check)
+    }
+
     async fn admit(&self, check: CredentialCheck, key: &str, now: Timestamp) -> Result<(), Throttled> {
         if !Self::throttles(check) {
             return Ok(());
