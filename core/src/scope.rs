@@ -1,7 +1,6 @@
 //! Scopes: space-delimited, case-sensitive sets of scope tokens (RFC 6749 §3.3).
 
 use crate::error::OAuthError;
-use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -31,9 +30,6 @@ impl Scope {
     /// Parses a `scope` value. Each token must be of `%x21 / %x23-5B / %x5D-7E`; repeated
     /// spaces between tokens are tolerated. A malformed value is `invalid_scope`.
     pub fn parse(value: &str) -> Result<Scope, OAuthError> {
-        if is_canonical(value) {
-            return Ok(Self::canonical(value));
-        }
         let mut tokens: Vec<&str> = Vec::new();
         for token in value.split(' ').filter(|t| !t.is_empty()) {
             if !valid_token(token.as_bytes()) {
@@ -63,23 +59,6 @@ impl Scope {
             return Err(OAuthError::invalid_scope("the requested scope exceeds what the client may be granted"));
         }
         Ok((scope.clone(), Some(scope)))
-    }
-
-    /// The scope whose canonical form is `value`. A client asks for the same scope request
-    /// after request, so each thread keeps the last one it made and shares it when `value` is
-    /// the same: no allocation, and one string for all the tokens that carry it.
-    fn canonical(value: &str) -> Scope {
-        thread_local!(static LAST: Cell<Scope> = Cell::new(Scope::empty()));
-        let make = || Scope { joined: Some(Arc::from(value)) };
-        LAST.try_with(|last| {
-            let mut scope = last.take();
-            if scope.as_str() != value {
-                scope = make();
-            }
-            last.set(scope.clone());
-            scope
-        })
-        .unwrap_or_else(|_| make())
     }
 
     /// A scope from tokens already known to be valid.
@@ -131,19 +110,6 @@ fn valid_token(token: &[u8]) -> bool {
     token.iter().all(|c| matches!(c, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
-/// Whether `value` is already a scope's canonical form: valid tokens, strictly ascending,
-/// joined by single spaces. Such a value is kept as it is, without sorting.
-fn is_canonical(value: &str) -> bool {
-    let mut previous: Option<&[u8]> = None;
-    for token in value.as_bytes().split(|&b| b == b' ') {
-        if token.is_empty() || !valid_token(token) || previous.is_some_and(|p| p >= token) {
-            return false;
-        }
-        previous = Some(token);
-    }
-    true
-}
-
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -183,17 +149,6 @@ mod tests {
         assert_eq!(Scope::parse("a").unwrap().as_str(), "a");
         assert!(Scope::parse("b a\"\"").is_err());
         assert!(Scope::parse("a b\"").is_err());
-    }
-
-    #[test]
-    fn a_repeated_canonical_scope_shares_its_string() {
-        let first = Scope::parse("read").unwrap();
-        let again = Scope::parse("read").unwrap();
-        assert_eq!(first.as_str().as_ptr(), again.as_str().as_ptr());
-        // Another scope in between replaces the kept one, and each parse still gives its own value.
-        let other = Scope::parse("read write").unwrap();
-        assert_eq!((other.as_str(), Scope::parse("read").unwrap().as_str()), ("read write", "read"));
-        assert_eq!(Scope::parse("write read").unwrap(), other);
     }
 
     #[test]

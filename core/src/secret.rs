@@ -41,14 +41,11 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Compares two byte strings in time that depends only on their lengths, never on their contents.
+/// Compares two byte strings in time that depends only on their lengths, never on their
+/// contents (with `subtle`). Compare digests, not secrets, where a length must not leak
+/// either: [`Secret::matches`] does.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    // black_box keeps the optimiser from turning the fold into an early-exit comparison.
-    std::hint::black_box(diff) == 0
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 
 /// The SHA-256 digest of a credential (code, access token, refresh token).
