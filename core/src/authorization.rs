@@ -292,25 +292,16 @@ impl AuthorizationError {
 }
 
 /// Appends parameters to a redirect URI, in its query (keeping any query it has) or fragment.
+/// The registered URI is kept to the letter: it is not parsed and normalised (RFC 9700 §2.1
+/// compares redirect URIs exactly), only the form-encoded parameters are added.
 pub fn build_redirect(redirect_uri: &str, mode: ResponseMode, params: &[(String, String)]) -> String {
-    // Room for every pair unescaped, and a little for escapes: usually one allocation.
-    let room = params.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>();
-    let mut uri = String::with_capacity(redirect_uri.len() + room + 16);
-    uri.push_str(redirect_uri);
-    match mode {
-        ResponseMode::Query => {
-            uri.push(if redirect_uri.contains('?') { '&' } else { '?' });
-        }
-        ResponseMode::Fragment => uri.push('#'),
-    }
-    for (i, (k, v)) in params.iter().enumerate() {
-        if i > 0 {
-            uri.push('&');
-        }
-        crate::params::push_encoded(&mut uri, k);
-        uri.push('=');
-        crate::params::push_encoded(&mut uri, v);
-    }
+    let separator = match mode {
+        ResponseMode::Query if redirect_uri.contains('?') => '&',
+        ResponseMode::Query => '?',
+        ResponseMode::Fragment => '#',
+    };
+    let mut uri = format!("{redirect_uri}{separator}");
+    form_urlencoded::Serializer::for_suffix(&mut uri, redirect_uri.len() + 1).extend_pairs(params);
     uri
 }
 

@@ -1,4 +1,5 @@
-//! `application/x-www-form-urlencoded` parameters, parsed once and strictly.
+//! `application/x-www-form-urlencoded` parameters, parsed once and strictly: a thin layer of
+//! RFC rules over the `form_urlencoded` and `percent-encoding` crates.
 
 use crate::error::OAuthError;
 use std::borrow::Cow;
@@ -7,7 +8,8 @@ use std::borrow::Cow;
 ///
 /// Parsing enforces RFC 6749 §3.1: a parameter given more than once is `invalid_request`,
 /// and a parameter sent without a value is treated as omitted. Invalid percent-encoding and
-/// invalid UTF-8 are `invalid_request` too, never a panic or a silent replacement.
+/// invalid UTF-8 are `invalid_request` too, never a panic or a silent replacement (which is
+/// why this does not use `form_urlencoded::parse`, whose decoding is lossy).
 ///
 /// ```
 /// use grantry_core::Params;
@@ -18,24 +20,13 @@ use std::borrow::Cow;
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Params {
-    /// Every decoded name and value, end to end: one allocation however many parameters.
-    buf: String,
-    pairs: Vec<Pair>,
-}
-
-/// Where one parameter's name and value lie in [`Params::buf`].
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Pair {
-    name: (usize, usize),
-    value: (usize, usize),
+    pairs: Vec<(String, String)>,
 }
 
 /// Values are not shown: parameters carry secrets (client secrets, passwords, codes).
 impl std::fmt::Debug for Params {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Params")
-            .field("names", &self.pairs.iter().map(|p| self.slice(p.name)).collect::<Vec<_>>())
-            .finish()
+        f.debug_struct("Params").field("names", &self.pairs.iter().map(|(n, _)| n).collect::<Vec<_>>()).finish()
     }
 }
 
@@ -62,79 +53,29 @@ impl Params {
     /// once the client and redirect URI are known to be sound. Lookups of a repeated name see
     /// its first value, so the caller must act on the report before trusting the parameters.
     pub fn parse_keeping_duplicates(input: &[u8]) -> Result<(Params, Option<String>), OAuthError> {
-        // Most token requests have nothing to decode: then the buffer is the input itself, and
-        // every name and value is a span of it, found without copying component by component.
-        // That path checks all of the input, skipped segments too, so when it refuses, the
-        // component-by-component path, which judges only what it keeps, gives the answer.
-        if find_escape(input).is_none() {
-            if let Ok(parsed) = Self::parse_spans(input, true) {
-                return Ok(parsed);
-            }
-        }
-        Self::parse_spans(input, false)
-    }
-
-    /// [`parse_keeping_duplicates`](Self::parse_keeping_duplicates), taking the input verbatim
-    /// (only when it has nothing to decode) or decoding it component by component.
-    fn parse_spans(input: &[u8], verbatim: bool) -> Result<(Params, Option<String>), OAuthError> {
-        let mut buf = Vec::with_capacity(input.len());
-        if verbatim {
-            buf.extend_from_slice(input);
-        }
-        let mut component = |range: std::ops::Range<usize>| match verbatim {
-            true => Ok((range.start, range.end)),
-            false => decode_into(&mut buf, &input[range]),
-        };
-        // Enough for any token request and most authorization requests; counting the '&'s
-        // first would cost a pass over the input.
-        let mut pairs = Vec::with_capacity(8);
-        let mut start = 0;
-        while start <= input.len() {
-            let end = find_byte(b'&', &input[start..]).map_or(input.len(), |i| start + i);
-            let segment = start..end;
-            start = end + 1;
-            if segment.is_empty() {
-                continue;
-            }
-            let (name, value) = match find_byte(b'=', &input[segment.clone()]) {
-                Some(i) => (segment.start..segment.start + i, segment.start + i + 1..segment.end),
-                None => (segment.clone(), segment.end..segment.end),
+        let mut pairs = Vec::new();
+        for segment in input.split(|&b| b == b'&').filter(|segment| !segment.is_empty()) {
+            let (name, value) = match segment.iter().position(|&b| b == b'=') {
+                Some(i) => (&segment[..i], &segment[i + 1..]),
+                None => (segment, &[][..]),
             };
-            let name = component(name)?;
-            if name.0 == name.1 {
+            let name = decode_component(name)?;
+            if name.is_empty() {
                 continue;
             }
-            let value = component(value)?;
             if pairs.len() == MAX_PARAMS {
                 return Err(OAuthError::invalid_request("too many parameters"));
             }
-            pairs.push(Pair { name, value });
+            pairs.push((name.into_owned(), decode_component(value)?.into_owned()));
         }
-        // One UTF-8 check of the whole buffer, then of the seams: every component must be
-        // UTF-8 on its own, not only end to end (a character may not straddle a name and its
-        // value).
-        let buf = String::from_utf8(buf).map_err(|_| not_utf8())?;
-        let mut seams = pairs.iter().flat_map(|p| [p.name.0, p.value.0]);
-        if !seams.all(|at| buf.is_char_boundary(at)) {
-            return Err(not_utf8());
-        }
-        let params = Params { buf, pairs };
+        let params = Params { pairs };
         let duplicate = params.first_duplicate().map(str::to_owned);
         Ok((params, duplicate))
     }
 
-    fn slice(&self, (start, end): (usize, usize)) -> &str {
-        self.buf.get(start..end).unwrap_or_default()
-    }
-
     /// The value of `name`; `None` when absent or empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            // Lengths first: most names are told apart without touching their bytes.
-            .find(|p| p.name.1 - p.name.0 == name.len() && self.slice(p.name) == name)
-            .map(|p| self.slice(p.value))
-            .filter(|v| !v.is_empty())
+        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
     /// The value of `name`, or `invalid_request` naming the missing parameter.
@@ -149,39 +90,22 @@ impl Params {
 
     /// Iterates over the non-empty parameters.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|p| (self.slice(p.name), self.slice(p.value))).filter(|(_, v)| !v.is_empty())
+        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).filter(|(_, v)| !v.is_empty())
     }
 
     /// Sets a parameter (for building requests in code; parsing never produces duplicates).
     pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
         let (name, value) = (name.into(), value.into());
-        let mut push = |s: &str| {
-            let start = self.buf.len();
-            self.buf.push_str(s);
-            (start, self.buf.len())
-        };
-        let value = push(&value);
-        match self.pairs.iter().position(|p| self.slice(p.name) == name) {
-            Some(i) => self.pairs[i].value = value,
-            None => {
-                let name = {
-                    let start = self.buf.len();
-                    self.buf.push_str(&name);
-                    (start, self.buf.len())
-                };
-                self.pairs.push(Pair { name, value });
-            }
+        match self.pairs.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => *v = value,
+            None => self.pairs.push((name, value)),
         }
     }
 
     fn first_duplicate(&self) -> Option<&str> {
-        let names = || self.pairs.iter().map(|p| self.slice(p.name));
-        if self.pairs.len() <= 16 {
-            return names().enumerate().find(|(i, name)| names().take(*i).any(|n| n == *name)).map(|(_, n)| n);
-        }
-        let mut sorted: Vec<&str> = names().collect();
-        sorted.sort_unstable();
-        sorted.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+        let mut names: Vec<&str> = self.pairs.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort_unstable();
+        names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
     }
 }
 
@@ -194,138 +118,37 @@ fn not_utf8() -> OAuthError {
     OAuthError::invalid_request("request parameters are not valid UTF-8")
 }
 
-/// Decodes one component onto the end of `buf`; returns where it lies. UTF-8 is checked by
-/// the caller, once for all components.
-fn decode_into(buf: &mut Vec<u8>, raw: &[u8]) -> Result<(usize, usize), OAuthError> {
-    let start = buf.len();
-    decode_bytes(buf, raw)?;
-    Ok((start, buf.len()))
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Below this many bytes a plain loop finds a byte sooner than the vectorised search starts.
-const SHORT: usize = 32;
-
-/// Where `needle` first occurs in `haystack`.
-fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
-    match haystack.len() {
-        n if n < SHORT => haystack.iter().position(|&b| b == needle),
-        _ => memchr::memchr(needle, haystack),
-    }
-}
-
 /// Whether form decoding would change `raw`.
 pub(crate) fn has_escape(raw: &[u8]) -> bool {
-    find_escape(raw).is_some()
+    raw.iter().any(|&b| b == b'%' || b == b'+')
 }
 
-/// Where the first `%` or `+` (the bytes form decoding changes) is in `haystack`.
-fn find_escape(haystack: &[u8]) -> Option<usize> {
-    match haystack.len() {
-        n if n < SHORT => haystack.iter().position(|&b| b == b'%' || b == b'+'),
-        _ => memchr::memchr2(b'%', b'+', haystack),
-    }
-}
-
-/// Appends the decoding of one form component to `out`: `+` is a space, `%XX` a byte.
-///
-/// A run with nothing to decode (a token, a code) is found with one vectorised search. After
-/// the first escape, escapes come close together (a URL), so the rest is read byte by byte
-/// rather than with a search per escape.
-fn decode_bytes(out: &mut Vec<u8>, raw: &[u8]) -> Result<(), OAuthError> {
-    let Some(first) = find_escape(raw) else {
-        out.extend_from_slice(raw);
-        return Ok(());
-    };
-    out.extend_from_slice(&raw[..first]);
-    let malformed = || OAuthError::invalid_request("malformed percent-encoding in request parameters");
-    let mut i = first;
-    while let Some(&b) = raw.get(i) {
-        match b {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' => {
-                let hi = raw.get(i + 1).copied().and_then(hex_value).ok_or_else(malformed)?;
-                let lo = raw.get(i + 2).copied().and_then(hex_value).ok_or_else(malformed)?;
-                out.push(hi << 4 | lo);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Decodes one form component: `+` is a space, `%XX` a byte; the result must be UTF-8.
-/// A component with nothing to decode is borrowed, not copied.
+/// Decodes one form component: `+` is a space, `%XX` a byte, and the result must be UTF-8.
+/// Unlike `percent_encoding`'s lenient decoding, a `%` not followed by two hex digits is
+/// refused. A component with nothing to decode is borrowed, not copied.
 pub(crate) fn decode_component(raw: &[u8]) -> Result<Cow<'_, str>, OAuthError> {
-    if find_escape(raw).is_none() {
+    let malformed = |i: usize| {
+        !(raw.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && raw.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    };
+    if raw.iter().enumerate().any(|(i, &b)| b == b'%' && malformed(i)) {
+        return Err(OAuthError::invalid_request("malformed percent-encoding in request parameters"));
+    }
+    if !has_escape(raw) {
         return std::str::from_utf8(raw).map(Cow::Borrowed).map_err(|_| not_utf8());
     }
-    let mut out = Vec::with_capacity(raw.len());
-    decode_bytes(&mut out, raw)?;
-    String::from_utf8(out).map(Cow::Owned).map_err(|_| not_utf8())
+    let spaced: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    let decoded: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+    String::from_utf8(decoded).map(Cow::Owned).map_err(|_| not_utf8())
 }
 
-/// Encodes one form component (unreserved characters kept, space as `+`).
+/// Encodes one form component (`application/x-www-form-urlencoded`, space as `+`).
 pub fn encode_component(raw: &str) -> Cow<'_, str> {
-    if raw.bytes().all(is_unreserved) {
-        return Cow::Borrowed(raw);
-    }
-    let mut out = String::with_capacity(raw.len() + 8);
-    push_encoded(&mut out, raw);
-    Cow::Owned(out)
-}
-
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
-
-/// Appends the form encoding of `raw` to `out` (see [`encode_component`]).
-pub(crate) fn push_encoded(out: &mut String, raw: &str) {
-    if raw.bytes().all(is_unreserved) {
-        out.push_str(raw);
-        return;
-    }
-    for b in raw.bytes() {
-        match b {
-            b if is_unreserved(b) => out.push(b as char),
-            b' ' => out.push('+'),
-            b => {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                out.push('%');
-                out.push(HEX[usize::from(b >> 4)] as char);
-                out.push(HEX[usize::from(b & 15)] as char);
-            }
-        }
-    }
+    form_urlencoded::byte_serialize(raw.as_bytes()).collect::<String>().into()
 }
 
 /// Encodes pairs as `application/x-www-form-urlencoded`.
 pub fn encode_form<'a>(pairs: impl IntoIterator<Item = &'a (&'a str, &'a str)>) -> String {
-    let mut out = String::new();
-    for (name, value) in pairs {
-        if !out.is_empty() {
-            out.push('&');
-        }
-        out.push_str(&encode_component(name));
-        out.push('=');
-        out.push_str(&encode_component(value));
-    }
-    out
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.into_iter().map(|(n, v)| (n, v))).finish()
 }
 
 #[cfg(test)]
