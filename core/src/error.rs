@@ -207,11 +207,28 @@ impl OAuthError {
 
     /// The error as a JSON object (RFC 6749 §5.2).
     pub fn to_json(&self) -> serde_json::Value {
-        let mut map = serde_json::Map::new();
-        for (k, v) in self.to_pairs() {
-            map.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// Serialises as the RFC 6749 §5.2 error response: `error`, then `error_description` and
+/// `error_uri` when present.
+impl serde::Serialize for OAuthError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Wire<'a> {
+            error: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error_description: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error_uri: Option<&'a str>,
         }
-        serde_json::Value::Object(map)
+        Wire {
+            error: self.code.as_str(),
+            error_description: self.description.as_deref(),
+            error_uri: self.uri.as_deref(),
+        }
+        .serialize(serializer)
     }
 }
 

@@ -59,7 +59,6 @@ mod extension;
 mod grant;
 mod grant_type;
 mod issuance;
-mod json;
 mod params;
 pub mod plugin;
 mod registry;

@@ -64,7 +64,7 @@ impl Response {
     /// The JSON error response for `error` (RFC 6749 §5.2), with its `WWW-Authenticate`
     /// challenge if it carries one.
     pub fn oauth_error(error: &OAuthError) -> Self {
-        let response = Response::json_no_store(error.status(), &error.to_json());
+        let response = Response::json_bytes_no_store(error.status(), serde_json::to_vec(error).unwrap_or_default());
         match error.challenge() {
             Some(challenge) => response.with_header("WWW-Authenticate", challenge.to_owned()),
             None => response,

@@ -79,23 +79,9 @@ impl fmt::Debug for ExpiresIn {
     }
 }
 
-/// The token response's JSON (RFC 6749 §5.1). The extension members come last and never
-/// repeat a standard one: [`ResponseMembers`] refuses them.
-#[derive(serde::Serialize)]
-struct WireTokenResponse<'a> {
-    access_token: &'a str,
-    token_type: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_in: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<&'a str>,
-    #[serde(flatten)]
-    extra: &'a serde_json::Map<String, serde_json::Value>,
-}
-
-/// A successful token response (RFC 6749 §5.1), made by the engine from what it stored.
+/// A successful token response (RFC 6749 §5.1), made by the engine from what it stored. It
+/// serialises to the response's JSON: the standard members, then the extensions' (which never
+/// repeat a standard one: [`ResponseMembers`] refuses them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenResponse {
     access_token: Secret,
@@ -105,6 +91,28 @@ pub struct TokenResponse {
     scope: Scope,
     include_scope: bool,
     extra: ResponseMembers,
+}
+
+impl serde::Serialize for TokenResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("access_token", self.access_token.expose())?;
+        map.serialize_entry("token_type", &self.token_type)?;
+        if let Some(expires_in) = self.expires_in {
+            map.serialize_entry("expires_in", &expires_in)?;
+        }
+        if let Some(refresh_token) = &self.refresh_token {
+            map.serialize_entry("refresh_token", refresh_token.expose())?;
+        }
+        if self.include_scope {
+            map.serialize_entry("scope", self.scope.as_str())?;
+        }
+        for (name, value) in self.extra.iter() {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
 }
 
 impl TokenResponse {
@@ -159,63 +167,14 @@ impl TokenResponse {
         &self.extra
     }
 
-    /// The members as they go on the wire.
-    fn wire(&self) -> WireTokenResponse<'_> {
-        WireTokenResponse {
-            access_token: self.access_token.expose(),
-            token_type: &self.token_type,
-            expires_in: self.expires_in,
-            refresh_token: self.refresh_token.as_ref().map(Secret::expose),
-            scope: self.include_scope.then(|| self.scope.as_str()),
-            extra: &self.extra.0,
-        }
-    }
-
     /// The response as JSON.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self.wire()).unwrap_or_default()
+        serde_json::to_value(self).unwrap_or_default()
     }
 
-    /// The response as JSON bytes, written directly (the token endpoint's hot path), with the
-    /// same content as [`to_json`](Self::to_json); a unit test keeps the two equal.
+    /// The response as JSON bytes.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        // Room for the standard members as they come without escapes, so the string is
-        // allocated once: the names and punctuation, the quoted values, 20 digits at most.
-        let quoted = |value: &str| value.len() + 2;
-        let capacity = 16
-            + quoted(self.access_token.expose())
-            + 14
-            + quoted(&self.token_type)
-            + self.expires_in.map_or(0, |_| 14 + 20)
-            + self.refresh_token.as_ref().map_or(0, |rt| 17 + quoted(rt.expose()))
-            + if self.include_scope { 9 + quoted(self.scope.as_str()) } else { 0 }
-            + 1;
-        let mut out = String::with_capacity(capacity);
-        out.push_str("{\"access_token\":");
-        crate::json::push_string(&mut out, self.access_token.expose());
-        out.push_str(",\"token_type\":");
-        crate::json::push_string(&mut out, &self.token_type);
-        if let Some(exp) = self.expires_in {
-            out.push_str(",\"expires_in\":");
-            crate::json::push_u64(&mut out, exp);
-        }
-        if let Some(rt) = &self.refresh_token {
-            out.push_str(",\"refresh_token\":");
-            crate::json::push_string(&mut out, rt.expose());
-        }
-        if self.include_scope {
-            out.push_str(",\"scope\":");
-            crate::json::push_string(&mut out, self.scope.as_str());
-        }
-        // ResponseMembers refuses the standard members: these never repeat one.
-        for (k, v) in self.extra.iter() {
-            out.push(',');
-            crate::json::push_string(&mut out, k);
-            out.push(':');
-            out.push_str(&v.to_string());
-        }
-        out.push('}');
-        out.into_bytes()
+        serde_json::to_vec(self).unwrap_or_default()
     }
 
     /// The response as string pairs, for a redirect fragment (implicit grant).
@@ -258,33 +217,10 @@ mod tests {
         extra.insert("key_owner", "alice").unwrap();
         let resp = TokenResponse::bearer(Secret::new("real"), 60, None, Scope::empty(), false, extra);
         let json: serde_json::Value = serde_json::from_slice(&resp.to_json_bytes()).unwrap();
-        assert_eq!(json, resp.to_json(), "both serialisations agree");
+        assert_eq!(json, resp.to_json());
         assert_eq!(json["access_token"], "real");
         assert_eq!(json["expires_in"], 60);
         assert_eq!(json["key_owner"], "alice");
         assert!(json.get("scope").is_none());
-    }
-
-    #[test]
-    fn the_json_body_is_written_into_one_allocation() {
-        let g = RandomTokenGenerator;
-        let mut extra = ResponseMembers::default();
-        extra.insert("note", "a \"quoted\" value").unwrap();
-        let resp = TokenResponse::bearer(
-            Secret::new(g.generate(CredentialKind::AccessToken)),
-            u64::MAX,
-            Some(Secret::new(g.generate(CredentialKind::RefreshToken))),
-            Scope::parse("read write").unwrap(),
-            true,
-            ResponseMembers::default(),
-        );
-        let bytes = resp.to_json_bytes();
-        let fast: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(fast, resp.to_json());
-        // Exactly the computed room, not a grown buffer: u64::MAX has the 20 digits allowed for.
-        assert_eq!(bytes.capacity(), bytes.len());
-        let with_extra = TokenResponse::bearer(Secret::new("t"), 1, None, Scope::empty(), false, extra);
-        let fast: serde_json::Value = serde_json::from_slice(&with_extra.to_json_bytes()).unwrap();
-        assert_eq!(fast, with_extra.to_json());
     }
 }

@@ -3,7 +3,6 @@
 use crate::client::Client;
 use crate::client_auth::storage_failure;
 use crate::error::OAuthError;
-use crate::json;
 use crate::request::Request;
 use crate::response::Response;
 use crate::secret::TokenDigest;
@@ -46,35 +45,40 @@ impl AuthorizationServer {
         Ok(record.filter(|r| !r.is_expired(now)).filter(|r| self.config.introspection_access().allows(caller, r)))
     }
 
-    /// The active token's introspection response (RFC 7662 §2.2), written directly.
+    /// The active token's introspection response (RFC 7662 §2.2).
     fn introspection_bytes(&self, record: &TokenRecord) -> Vec<u8> {
-        let mut out = String::with_capacity(256);
-        out.push_str("{\"active\":true,\"scope\":");
-        json::push_string(&mut out, record.scope.as_str());
-        out.push_str(",\"client_id\":");
-        json::push_string(&mut out, &record.client_id);
-        if let Some(subject) = &record.subject {
-            out.push_str(",\"username\":");
-            json::push_string(&mut out, subject);
-        }
-        out.push_str(",\"sub\":");
-        json::push_string(&mut out, record.subject.as_deref().unwrap_or(&record.client_id));
-        out.push_str(",\"token_type\":");
-        out.push_str(match record.kind {
-            TokenKind::Access => "\"Bearer\"",
-            TokenKind::Refresh => "\"refresh_token\"",
-        });
-        out.push_str(",\"iat\":");
-        json::push_u64(&mut out, record.issued_at);
-        if let Some(exp) = record.expires_at {
-            out.push_str(",\"exp\":");
-            json::push_u64(&mut out, exp);
-        }
-        out.push_str(",\"iss\":");
-        json::push_string(&mut out, self.config.issuer());
-        out.push('}');
-        out.into_bytes()
+        let response = Introspection {
+            active: true,
+            scope: record.scope.as_str(),
+            client_id: &record.client_id,
+            username: record.subject.as_deref(),
+            sub: record.subject.as_deref().unwrap_or(&record.client_id),
+            token_type: match record.kind {
+                TokenKind::Access => "Bearer",
+                TokenKind::Refresh => "refresh_token",
+            },
+            iat: record.issued_at,
+            exp: record.expires_at,
+            iss: self.config.issuer(),
+        };
+        serde_json::to_vec(&response).unwrap_or_default()
     }
+}
+
+/// An active token's introspection response (RFC 7662 §2.2).
+#[derive(serde::Serialize)]
+struct Introspection<'a> {
+    active: bool,
+    scope: &'a str,
+    client_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    sub: &'a str,
+    token_type: &'a str,
+    iat: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<u64>,
+    iss: &'a str,
 }
 
 /// The whole answer for an inactive token (RFC 7662 §2.2).
