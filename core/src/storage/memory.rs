@@ -5,47 +5,21 @@
 //! fills, before it would grow.
 
 use super::records::{
-    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, StoredCode,
-    TokenKind, TokenRecord,
+    AuthorizationCodeRecord, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, StoredCode, TokenKind,
+    TokenRecord,
 };
 use super::{AuthorizationCodeStore, ClientStore, StorageError, TokenStore, UserStore};
 use crate::client::{Client, ClientConfigError, ClientRecord};
 use crate::clock::{Clock, SystemClock, Timestamp};
-use crate::grant_type::GrantType;
-use crate::scope::Scope;
 use crate::secret::{TokenDigest, constant_time_eq};
-use clients::ClientRegistry;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-
-mod clients;
 
 /// Many small shards: a shard's map is locked while it grows, and a small map grows quickly,
 /// so a resize stalls few requests, briefly.
 const SHARDS: usize = 256;
-
-/// Keys are already uniformly random (SHA-256 digests, random family ids): hashing them
-/// again would only cost time, so the hasher folds the key's bytes as they are.
-#[derive(Default)]
-struct PrehashedHasher(u64);
-
-impl Hasher for PrehashedHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(23) ^ u64::from_le_bytes(word);
-        }
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PrehashedHasher>>;
 
 trait ShardKey: Hash + Eq {
     fn shard(&self) -> usize;
@@ -82,7 +56,7 @@ trait Expiring {
 /// stays constant however many entries the store holds, where sweeping on a fixed count of
 /// saves would read more entries per save the bigger the store.
 struct Shard<K, V> {
-    map: FastMap<K, V>,
+    map: HashMap<K, V>,
     /// No entry expires before this: a lower bound (entries removed or extended since may
     /// expire later), so a full map whose entries cannot have expired grows without a sweep.
     earliest: Timestamp,
@@ -90,7 +64,7 @@ struct Shard<K, V> {
 
 impl<K: Hash + Eq, V: Expiring> Shard<K, V> {
     fn new() -> Self {
-        Shard { map: FastMap::default(), earliest: Timestamp::MAX }
+        Shard { map: HashMap::new(), earliest: Timestamp::MAX }
     }
 
     /// Inserts `value` under `key`, replacing any entry there.
@@ -204,107 +178,16 @@ impl Expiring for CodeSlot {
     }
 }
 
-/// A map entry: the slot is boxed, so a bucket is 48 bytes, not 150, which halves the memory
-/// the tables' spare capacity costs and what a resize moves; the expiry stays inline so a
-/// sweep reads the buckets alone.
+/// A token as the store keeps it: its record, and whether rotation retired it (a retired
+/// refresh token is kept to detect a replay, and never returned by lookups).
 struct StoredToken {
-    /// `Timestamp::MAX` for a token that never expires.
-    expires_at: Timestamp,
-    slot: Box<TokenSlot>,
-}
-
-impl StoredToken {
-    fn new(record: TokenRecord) -> Self {
-        let meta = SlotMeta::new(record.issued_at, record.kind, record.family.is_some());
-        let slot = TokenSlot {
-            client_id: record.client_id,
-            subject: record.subject,
-            scope: record.scope,
-            grant_type: record.grant_type,
-            attributes: (!record.attributes.is_empty()).then(|| Box::new(record.attributes)),
-            family: record.family.map(|family| *family.as_bytes()).unwrap_or_default(),
-            meta,
-        };
-        StoredToken { expires_at: record.expires_at.unwrap_or(Timestamp::MAX), slot: Box::new(slot) }
-    }
-
-    fn record(&self) -> TokenRecord {
-        let slot = &*self.slot;
-        TokenRecord {
-            kind: slot.meta.kind(),
-            client_id: slot.client_id.clone(),
-            subject: slot.subject.clone(),
-            scope: slot.scope.clone(),
-            grant_type: slot.grant_type.clone(),
-            issued_at: slot.meta.issued_at(),
-            expires_at: (self.expires_at != Timestamp::MAX).then_some(self.expires_at),
-            family: self.family(),
-            attributes: slot.attributes.as_deref().cloned().unwrap_or_default(),
-        }
-    }
-
-    fn family(&self) -> Option<FamilyId> {
-        self.slot.meta.has_family().then(|| FamilyId::from_bytes(self.slot.family))
-    }
+    record: TokenRecord,
+    retired: bool,
 }
 
 impl Expiring for StoredToken {
     fn expires_at(&self) -> Timestamp {
-        self.expires_at
-    }
-}
-
-/// A token as the store keeps it, beside its digest and expiry: [`TokenRecord`] packed for a
-/// store of millions (shared strings, no empty map, flags folded into one word). It is 104
-/// bytes, which the allocator serves from its 112-byte size class; 8 bytes more would cost 16.
-struct TokenSlot {
-    client_id: Arc<str>,
-    subject: Option<Arc<str>>,
-    scope: Scope,
-    grant_type: GrantType,
-    attributes: Option<Box<Attributes>>,
-    /// The family id when `meta.has_family()`, zeros otherwise.
-    family: [u8; 16],
-    meta: SlotMeta,
-}
-
-/// When a token was issued, its kind, whether it has a family and whether it was retired, in
-/// one word: the time in the low 61 bits (saturating there, some 70 billion years from now),
-/// a flag in each of the top three.
-#[derive(Clone, Copy)]
-struct SlotMeta(u64);
-
-impl SlotMeta {
-    const REFRESH: u64 = 1 << 63;
-    /// A refresh token rotated out: kept to detect replay, never returned by lookups.
-    const RETIRED: u64 = 1 << 62;
-    const HAS_FAMILY: u64 = 1 << 61;
-    const TIME: u64 = Self::HAS_FAMILY - 1;
-
-    fn new(issued_at: Timestamp, kind: TokenKind, has_family: bool) -> Self {
-        let kind = if kind == TokenKind::Refresh { Self::REFRESH } else { 0 };
-        let family = if has_family { Self::HAS_FAMILY } else { 0 };
-        SlotMeta(issued_at.min(Self::TIME) | kind | family)
-    }
-
-    fn issued_at(self) -> Timestamp {
-        self.0 & Self::TIME
-    }
-
-    fn kind(self) -> TokenKind {
-        if self.0 & Self::REFRESH != 0 { TokenKind::Refresh } else { TokenKind::Access }
-    }
-
-    fn has_family(self) -> bool {
-        self.0 & Self::HAS_FAMILY != 0
-    }
-
-    fn retired(self) -> bool {
-        self.0 & Self::RETIRED != 0
-    }
-
-    fn retire(&mut self) {
-        self.0 |= Self::RETIRED;
+        self.record.expires_at.unwrap_or(Timestamp::MAX)
     }
 }
 
@@ -356,7 +239,7 @@ struct User {
 /// store.add_user("alice", "wonderland");
 /// ```
 pub struct MemoryStore {
-    clients: ClientRegistry,
+    clients: RwLock<HashMap<String, Arc<dyn Client>>>,
     users: RwLock<HashMap<String, User>>,
     codes: Sharded<TokenDigest, CodeSlot>,
     tokens: Sharded<TokenDigest, StoredToken>,
@@ -385,7 +268,7 @@ impl MemoryStore {
     /// An empty store whose expiry sweeps use `clock`.
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         MemoryStore {
-            clients: ClientRegistry::new(),
+            clients: RwLock::default(),
             users: RwLock::default(),
             codes: Sharded::new(),
             tokens: Sharded::new(),
@@ -403,7 +286,13 @@ impl MemoryStore {
 
     /// Registers any [`Client`] implementation.
     pub fn insert_client(&self, client: Arc<dyn Client>) -> Result<(), AddClientError> {
-        self.clients.insert(client)
+        let mut clients = self.clients.write().unwrap_or_else(PoisonError::into_inner);
+        let id = client.client_id().to_owned();
+        if clients.contains_key(&id) {
+            return Err(AddClientError::Duplicate(id));
+        }
+        clients.insert(id, client);
+        Ok(())
     }
 
     /// Adds a user whose subject is the username. Only a SHA-256 digest of the password is
@@ -424,7 +313,7 @@ impl MemoryStore {
     }
 
     fn insert_token(&self, digest: TokenDigest, record: TokenRecord) {
-        self.tokens.lock(&digest).insert(digest, StoredToken::new(record), &*self.clock);
+        self.tokens.lock(&digest).insert(digest, StoredToken { record, retired: false }, &*self.clock);
     }
 
     /// Lists `digest` among its family's tokens, for the family's revocation to find.
@@ -474,7 +363,7 @@ pub enum AddClientError {
 #[async_trait::async_trait]
 impl ClientStore for MemoryStore {
     async fn find_client(&self, client_id: &str) -> Result<Option<Arc<dyn Client>>, StorageError> {
-        Ok(self.clients.get(client_id))
+        Ok(self.clients.read().unwrap_or_else(PoisonError::into_inner).get(client_id).cloned())
     }
 }
 
@@ -558,21 +447,21 @@ impl TokenStore for MemoryStore {
 
     async fn find_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError> {
         let tokens = self.tokens.lock(&token);
-        let found = tokens.map.get(&token).filter(|stored| !stored.slot.meta.retired()).map(StoredToken::record);
+        let found = tokens.map.get(&token).filter(|stored| !stored.retired).map(|stored| stored.record.clone());
         Ok(found)
     }
 
     async fn rotate_refresh_token(&self, token: TokenDigest, client_id: &str) -> Result<RefreshRotation, StorageError> {
         let mut tokens = self.tokens.lock(&token);
         let outcome = match tokens.map.get_mut(&token) {
-            Some(stored) if stored.slot.meta.kind() == TokenKind::Refresh && *stored.slot.client_id != *client_id => {
+            Some(stored) if stored.record.kind == TokenKind::Refresh && *stored.record.client_id != *client_id => {
                 RefreshRotation::WrongClient
             }
-            Some(stored) if stored.slot.meta.kind() == TokenKind::Refresh => {
-                if stored.slot.meta.retired() {
-                    RefreshRotation::AlreadyRotated { family: stored.family() }
+            Some(stored) if stored.record.kind == TokenKind::Refresh => {
+                if stored.retired {
+                    RefreshRotation::AlreadyRotated { family: stored.record.family }
                 } else {
-                    stored.slot.meta.retire();
+                    stored.retired = true;
                     RefreshRotation::Rotated
                 }
             }
@@ -582,7 +471,7 @@ impl TokenStore for MemoryStore {
     }
 
     async fn revoke_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError> {
-        let removed = self.tokens.lock(&token).map.remove(&token).map(|stored| stored.record());
+        let removed = self.tokens.lock(&token).map.remove(&token).map(|stored| stored.record);
         Ok(removed)
     }
 
@@ -620,6 +509,9 @@ impl UserStore for MemoryStore {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+    use crate::grant_type::GrantType;
+    use crate::scope::Scope;
+    use crate::storage::Attributes;
     use crate::token::{CredentialKind, RandomTokenGenerator, TokenGenerator};
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -788,29 +680,5 @@ mod tests {
         let mut kept: Vec<u64> = shard.map.keys().copied().collect();
         kept.sort_unstable();
         assert_eq!((kept, shard.earliest), (vec![3, 4], 11));
-    }
-
-    #[test]
-    fn a_token_slot_fits_the_112_byte_allocation_class() {
-        assert!(size_of::<TokenSlot>() <= 104, "TokenSlot is {} bytes", size_of::<TokenSlot>());
-    }
-
-    #[test]
-    fn slot_meta_keeps_time_and_flags_apart() {
-        let mut meta = SlotMeta::new(1_700_000_000, TokenKind::Refresh, true);
-        assert_eq!(
-            (meta.issued_at(), meta.kind(), meta.has_family(), meta.retired()),
-            (1_700_000_000, TokenKind::Refresh, true, false)
-        );
-        meta.retire();
-        assert_eq!(
-            (meta.issued_at(), meta.kind(), meta.has_family(), meta.retired()),
-            (1_700_000_000, TokenKind::Refresh, true, true)
-        );
-        let meta = SlotMeta::new(u64::MAX, TokenKind::Access, false);
-        assert_eq!(
-            (meta.issued_at(), meta.kind(), meta.has_family(), meta.retired()),
-            (SlotMeta::TIME, TokenKind::Access, false, false)
-        );
     }
 }
