@@ -44,7 +44,10 @@
 //! With the cargo feature `http`, the `adapter` module converts `http::Request`s and engine
 //! [`Response`]s, with a body limit, for any framework built on the `http` crate.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod adapter;
 mod authorization;
 mod client;

@@ -9,6 +9,16 @@
 //! | [`pkce`] | the `CodeChallenge` extension (RFC 7636) | extension `pkce` |
 //! | `jwt` | the JWT bearer grant and JWT client authentication (RFC 7523) | grant `urn:ietf:params:oauth:grant-type:jwt-bearer`; methods `client_secret_jwt`, `private_key_jwt` |
 
+//!
+//! Cargo features: `pkce` (on by default) and `jwt` (the JWT plugins, which build
+//! `jsonwebtoken` and aws-lc's C code); RFC 9207 issuer identification is always there.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod issuer;
+#[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
 pub mod jwt;
+#[cfg(feature = "pkce")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pkce")))]
 pub mod pkce;
