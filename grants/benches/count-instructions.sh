@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 package=${1:-grantry-grants}
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
-binary=$(cargo bench -p "$package" --bench operations --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
+binary=$(cargo bench -p "$package" --all-features --bench operations --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
 [ -n "$binary" ] || { echo "could not build the $package benchmark" >&2; exit 1; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
