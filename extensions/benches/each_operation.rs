@@ -7,7 +7,7 @@
 //! operation at a time; the ratios to the floors are `operations.rs`'s (see the grants crate's
 //! `each_operation.rs`).
 //!
-//! Run: `cargo bench -p grantry-extensions --bench each_operation` (divan's options after `--`).
+//! Run: `cargo bench -p grantry-extensions --bench each_operation --features jwt` (divan's options after `--`).
 
 mod fixtures;
 #[path = "../../grants/benches/support/mod.rs"]

@@ -5,7 +5,7 @@
 //! authorization code grant with PKCE S256, and the JWT bearer grant with RS256 and HS256
 //! assertions, each next to its floor (for JWT: the raw signature verification).
 //!
-//! Run: `cargo bench -p grantry-extensions --bench operations`.
+//! Run: `cargo bench -p grantry-extensions --bench operations --features jwt`.
 
 mod fixtures;
 #[path = "../../grants/benches/support/mod.rs"]
