@@ -12,7 +12,16 @@
 //! | `access_token_ttl` | seconds | `3600` |
 //! | `clients` | RFC 7591 client metadata, with `client_secret` and `jwks` | `[]` |
 //! | `users` | `{"username": …, "password": …}` | `[]` |
+//! | `header_read_timeout` | seconds a connection may take to send a whole request head (and may stay idle between requests) | `10` |
+//! | `body_read_timeout` | seconds a request body may pause | `10` |
+//! | `request_timeout` | seconds from a request's head to its response, body included | `30` |
+//! | `max_connections` | connections served at once (more wait to be accepted) | `200` |
+//!
+//! The last four are the [`ServerLimits`]. Every error names the field and says what is wrong
+//! with it, and never repeats a value of the file: a secret pasted into the wrong field does
+//! not reach the terminal.
 
+use super::limits::ServerLimits;
 use grantry_core::plugin::{self, PluginKind};
 use grantry_core::{ClientAuthMethod, ClientRecord, GrantType, ResponseType, Scope, ServerConfig};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
@@ -20,6 +29,7 @@ use serde_json::{Map, Value};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 /// The embedded default configuration: `examples/demo.json`.
 pub const DEMO_JSON: &str = include_str!("../../demo.json");
@@ -33,7 +43,25 @@ pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
 /// RSA keys shorter than this are refused (RFC 7518 §3.3; the verifier would skip them).
 const MIN_RSA_BITS: usize = 2048;
 
-const TOP_LEVEL_FIELDS: [&str; 7] = ["issuer", "listen", "grants", "pkce", "access_token_ttl", "clients", "users"];
+const TOP_LEVEL_FIELDS: [&str; 11] = [
+    "issuer",
+    "listen",
+    "grants",
+    "pkce",
+    "access_token_ttl",
+    "clients",
+    "users",
+    "header_read_timeout",
+    "body_read_timeout",
+    "request_timeout",
+    "max_connections",
+];
+
+/// The longest timeout accepted, in seconds (a day): beyond it a deadline could overflow.
+const MAX_TIMEOUT_SECS: u64 = 86_400;
+
+/// The most connections [`ServerLimits::max_connections`] may allow.
+const MAX_CONNECTIONS: u64 = 65_536;
 
 /// The client metadata a client entry may hold: what the server uses, plus RFC 7591's
 /// informational fields.
@@ -165,6 +193,8 @@ pub struct ServerConfigFile {
     pub clients: Vec<ClientRecord>,
     /// The resource owners.
     pub users: Vec<UserEntry>,
+    /// The connection and request limits.
+    pub limits: ServerLimits,
 }
 
 impl ServerConfigFile {
@@ -213,8 +243,35 @@ impl ServerConfigFile {
         };
         let clients = parse_clients(top.get("clients"))?;
         let users = parse_users(top.get("users"))?;
-        Ok(ServerConfigFile { issuer, listen, grants, pkce, access_token_ttl, clients, users })
+        let limits = parse_limits(&top)?;
+        Ok(ServerConfigFile { issuer, listen, grants, pkce, access_token_ttl, clients, users, limits })
     }
+}
+
+/// The [`ServerLimits`] keys, each optional.
+fn parse_limits(top: &Map<String, Value>) -> Result<ServerLimits, ConfigFileError> {
+    let mut limits = ServerLimits::default();
+    let seconds = |field: &str, default: Duration| match top.get(field) {
+        None => Ok(default),
+        Some(value) => {
+            value.as_u64().filter(|s| (1..=MAX_TIMEOUT_SECS).contains(s)).map(Duration::from_secs).ok_or_else(|| {
+                ConfigFileError::new(field, format!("must be a whole number of seconds from 1 to {MAX_TIMEOUT_SECS}"))
+            })
+        }
+    };
+    limits.header_read_timeout = seconds("header_read_timeout", limits.header_read_timeout)?;
+    limits.body_read_timeout = seconds("body_read_timeout", limits.body_read_timeout)?;
+    limits.request_timeout = seconds("request_timeout", limits.request_timeout)?;
+    if let Some(value) = top.get("max_connections") {
+        limits.max_connections = value
+            .as_u64()
+            .filter(|n| (1..=MAX_CONNECTIONS).contains(n))
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| {
+                ConfigFileError::new("max_connections", format!("must be a whole number from 1 to {MAX_CONNECTIONS}"))
+            })?;
+    }
+    Ok(limits)
 }
 
 fn check_fields(path: &str, object: &Map<String, Value>, allowed: &[&str]) -> Result<(), ConfigFileError> {
@@ -508,6 +565,11 @@ mod tests {
             (|v| v["pkce"]["methods"][0] = "S512".into(), "pkce.methods[0]"),
             (|v| v["pkce"]["mode"] = "x".into(), "pkce.mode"),
             (|v| v["access_token_ttl"] = 0.into(), "access_token_ttl"),
+            (|v| v["header_read_timeout"] = 0.into(), "header_read_timeout"),
+            (|v| v["header_read_timeout"] = "10".into(), "header_read_timeout"),
+            (|v| v["body_read_timeout"] = (MAX_TIMEOUT_SECS + 1).into(), "body_read_timeout"),
+            (|v| v["request_timeout"] = 1.5.into(), "request_timeout"),
+            (|v| v["max_connections"] = 0.into(), "max_connections"),
             (|v| v["users"][0]["pass"] = "x".into(), "users[0].pass"),
             (
                 |v| v["users"].as_array_mut().unwrap().push(serde_json::json!({"username": "alice", "password": "x"})),
@@ -534,6 +596,17 @@ mod tests {
             minimal.pkce.plugin_config(),
             serde_json::json!({"required": "public_clients", "methods": ["S256"]})
         );
+        assert_eq!(minimal.limits, ServerLimits::default());
+        assert_eq!(minimal.limits.header_read_timeout, Duration::from_secs(10), "the contract's default");
+        let limited = ServerConfigFile::from_json(
+            r#"{"issuer": "https://auth.example", "grants": ["client_credentials"], "header_read_timeout": 3,
+                "body_read_timeout": 4, "request_timeout": 5, "max_connections": 6}"#,
+        )
+        .unwrap();
+        assert_eq!(limited.limits.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(limited.limits.body_read_timeout, Duration::from_secs(4));
+        assert_eq!(limited.limits.request_timeout, Duration::from_secs(5));
+        assert_eq!(limited.limits.max_connections, 6);
         assert_eq!(error_of(&serde_json::json!([1])).field, "");
         assert!(ServerConfigFile::from_json("{").unwrap_err().message.starts_with("invalid JSON"));
     }

@@ -12,17 +12,25 @@
 //!
 //! The engine endpoints answer other methods themselves (`invalid_request`), so `/token`,
 //! `/revoke` and `/introspect` take any method.
+//!
+//! Every request is bounded in time ([`ServerLimits`]): tower-http's `TimeoutLayer` answers
+//! `408` when the response is not ready within `request_timeout` of the head (the body is read
+//! within that time too), and its `RequestBodyTimeoutLayer` fails a body that pauses for
+//! longer than `body_read_timeout`, which [`read`] answers with `408`.
 
 use super::app::AppState;
 use super::consent::{self, CSRF_FIELD, CsrfError};
+use super::limits::ServerLimits;
 use super::logging::{self, OAuthErrorCode};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::{any, get};
 use grantry_core::adapter::{AdapterError, into_http_response};
 use grantry_core::{AuthorizationError, AuthorizationRequest, Consent, OAuthError, Params, Request, Response, Scope};
 use std::sync::Arc;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 /// The scope `/api/me` requires.
 pub const ME_SCOPE: &str = "read";
@@ -30,8 +38,9 @@ pub const ME_SCOPE: &str = "read";
 /// The shared state of the handlers.
 pub type Shared = Arc<AppState>;
 
-/// The router of every endpoint, with the request log.
-pub fn router(state: Shared) -> Router {
+/// The router of every endpoint, with the request timeouts of `limits` and the request log
+/// (which sees the `408` of a timeout).
+pub fn router(state: Shared, limits: &ServerLimits) -> Router {
     Router::new()
         .route("/authorize", get(authorize_get).post(authorize_post))
         .route("/token", any(|State(s): State<Shared>, r: axum::extract::Request| engine(s, r, Engine::Token)))
@@ -45,6 +54,8 @@ pub fn router(state: Shared) -> Router {
             get(|State(s): State<Shared>, r: axum::extract::Request| engine(s, r, Engine::Metadata)),
         )
         .route("/api/me", get(me))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .layer(axum::middleware::from_fn(logging::log_requests))
         .with_state(state)
 }
@@ -55,12 +66,45 @@ async fn read(state: &AppState, request: axum::extract::Request) -> Result<Reque
     let (parts, body) = request.into_parts();
     let adapter = &state.adapter;
     adapter.check_head(&parts.headers).map_err(|err| err.to_response())?;
-    // Fails past the limit (a chunked body has no Content-Length to check first), or when the
-    // client goes away, in which case nobody reads the answer.
-    let bytes = axum::body::to_bytes(body, adapter.body_limit())
-        .await
-        .map_err(|_| AdapterError::BodyTooLarge { limit: adapter.body_limit() }.to_response())?;
+    // Fails past the limit (a chunked body has no Content-Length to check first), when the
+    // body pauses too long, or when the client goes away (then nobody reads the answer).
+    let bytes = axum::body::to_bytes(body, adapter.body_limit()).await.map_err(|err| match body_failure(&err) {
+        BodyFailure::TooLarge => AdapterError::BodyTooLarge { limit: adapter.body_limit() }.to_response(),
+        BodyFailure::TimedOut => {
+            let mut response =
+                Response::oauth_error(&OAuthError::invalid_request("the request body was not received in time"));
+            response.status = StatusCode::REQUEST_TIMEOUT.as_u16();
+            response
+        }
+        BodyFailure::Broken => Response::oauth_error(&OAuthError::invalid_request("the request body is incomplete")),
+    })?;
     adapter.request_from_parts(&parts, &bytes).map_err(|err| err.to_response())
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyFailure {
+    /// Past the body limit.
+    TooLarge,
+    /// It paused longer than the body read timeout.
+    TimedOut,
+    /// The connection broke, or the body was malformed.
+    Broken,
+}
+
+/// Finds what made reading a body fail, in the error's chain of sources.
+fn body_failure(err: &axum::Error) -> BodyFailure {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = cause {
+        if current.is::<http_body_util::LengthLimitError>() {
+            return BodyFailure::TooLarge;
+        }
+        if current.is::<tower_http::timeout::TimeoutError>() {
+            return BodyFailure::TimedOut;
+        }
+        cause = current.source();
+    }
+    BodyFailure::Broken
 }
 
 /// Hands an engine response to axum, noting its OAuth error code for the request log.
