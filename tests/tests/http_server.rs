@@ -727,3 +727,130 @@ async fn the_server_answers_while_slow_connections_hold_every_slot() {
     drop(slow);
     server.stop().await;
 }
+
+/// An authorization URL of the demo's confidential client (no PKCE needed).
+fn web_authorization_url(server: &TestServer, state: &str) -> String {
+    format!(
+        "{}/authorize?response_type=code&client_id=web&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcallback\
+         &scope=read&state={state}",
+        server.base
+    )
+}
+
+#[tokio::test]
+async fn the_consent_form_is_bound_to_the_browser_it_was_shown_to() {
+    let server = start_demo().await;
+    let url = web_authorization_url(&server, "s1");
+    let page = server.get(&url).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let set_cookie = page.consent_set_cookie().expect("the form sets the consent cookie").to_owned();
+    let attributes: Vec<String> = set_cookie.split(';').skip(1).map(|a| a.trim().to_ascii_lowercase()).collect();
+    for expected in ["path=/", "httponly", "samesite=lax"] {
+        assert!(attributes.iter().any(|a| a == expected), "{expected} missing: {set_cookie}");
+    }
+    // `__Host-`: no Domain. Not Secure: the issuer is http (loopback).
+    assert!(!attributes.iter().any(|a| a.starts_with("domain") || a == "secure"), "{set_cookie}");
+    let form = hidden_inputs(&page.text);
+    let cookie = server.browser_cookie().unwrap();
+
+    // Without the cookie (a cross-site POST: SameSite=Lax keeps it home): refused.
+    let reply = server.submit_consent_with_cookie(&form, None, "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 403, "{}", reply.text);
+    assert!(reply.header("location").is_none());
+
+    // Another browser's cookie, with this form (login CSRF: an attacker's own form and
+    // cookie cannot be replayed into the victim's browser), and the other way round.
+    let other_page = server.get_with_cookie(&url, None).await;
+    let other_cookie = other_page.consent_cookie().unwrap();
+    assert_ne!(other_cookie, cookie, "each browser gets its own");
+    let other_form = hidden_inputs(&other_page.text);
+    for (form, cookie) in [(&form, &other_cookie), (&other_form, &cookie)] {
+        let reply = server.submit_consent_with_cookie(form, Some(cookie), "alice", "wonderland", "allow").await;
+        assert_eq!(reply.status, 403, "{}", reply.text);
+        assert!(reply.header("location").is_none());
+    }
+    // A cookie value that is not one the server made.
+    let forged = format!("{CONSENT_COOKIE}=AAAA");
+    let reply = server.submit_consent_with_cookie(&form, Some(&forged), "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 403);
+
+    // The form, from the browser it was shown to: accepted. The refusals spent nothing.
+    let reply = server.submit_consent(&form, "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 303, "{}", reply.text);
+    assert!(redirect_params(reply.header("location").unwrap()).contains_key("code"));
+
+    // A browser that holds the cookie keeps it: the next form reuses it.
+    let next = server.get(&web_authorization_url(&server, "s2")).await;
+    assert_eq!(next.status, 200);
+    assert!(next.consent_set_cookie().is_none(), "{:?}", next.consent_set_cookie());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_consent_cookie_is_secure_when_the_issuer_is_https() {
+    let server = start_with(|config| config.issuer = "https://auth.example.com".into()).await;
+    let page = server.get(&web_authorization_url(&server, "s1")).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let set_cookie = page.consent_set_cookie().unwrap();
+    assert!(set_cookie.split(';').any(|a| a.trim().eq_ignore_ascii_case("secure")), "{set_cookie}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_consent_form_is_accepted_once() {
+    let server = start_demo().await;
+    let form = server.consent_form(&web_authorization_url(&server, "s1")).await;
+    let first = server.submit_consent(&form, "alice", "wonderland", "allow").await;
+    assert_eq!(first.status, 303, "{}", first.text);
+    assert!(redirect_params(first.header("location").unwrap()).contains_key("code"));
+
+    // The same form again, with either answer: refused with a page, nothing issued.
+    for consent in ["allow", "deny"] {
+        let again = server.submit_consent(&form, "alice", "wonderland", consent).await;
+        assert_eq!(again.status, 403, "{}", again.text);
+        assert!(again.header("location").is_none());
+        assert!(again.header("content-type").unwrap().starts_with("text/html"));
+        assert!(again.text.contains("already"), "{}", again.text);
+    }
+
+    // A form answered with a wrong password is spent too; the one shown again is fresh.
+    let form = server.consent_form(&web_authorization_url(&server, "s2")).await;
+    let wrong = server.submit_consent(&form, "alice", "not-her-password", "allow").await;
+    assert_eq!(wrong.status, 200);
+    let reply = server.submit_consent(&form, "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 403, "{}", reply.text);
+    let fresh = hidden_inputs(&wrong.text);
+    let reply = server.submit_consent(&fresh, "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 303, "{}", reply.text);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_submissions_of_one_form_issue_one_code() {
+    const SUBMISSIONS: usize = 8;
+    let server = std::sync::Arc::new(start_demo().await);
+    let form = server.consent_form(&web_authorization_url(&server, "race")).await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(SUBMISSIONS));
+    let mut tasks = Vec::new();
+    for _ in 0..SUBMISSIONS {
+        let (server, form, barrier) = (server.clone(), form.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            server.submit_consent(&form, "alice", "wonderland", "allow").await
+        }));
+    }
+    let mut codes = 0;
+    for task in tasks {
+        let reply = task.await.unwrap();
+        match reply.status {
+            303 => {
+                assert!(redirect_params(reply.header("location").unwrap()).contains_key("code"));
+                codes += 1;
+            }
+            403 => assert!(reply.header("location").is_none()),
+            other => panic!("unexpected {other}: {}", reply.text),
+        }
+    }
+    assert_eq!(codes, 1, "exactly one submission is accepted");
+    std::sync::Arc::into_inner(server).unwrap().stop().await;
+}

@@ -3,10 +3,12 @@
 
 use super::config::{ConfigFileError, ServerConfigFile};
 use super::consent::CsrfKey;
+use super::form_ledger::{FormLedger, MemoryFormLedger};
 use grantry_core::adapter::HttpAdapter;
 use grantry_core::{AuthorizationServer, ClientAuthMethod, GrantType, MemoryStore, ResourceGuard, ServerConfig};
 use grantry_extensions::issuer::IssuerIdentification;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The JWT client authentication methods, enabled by name on every server.
 const JWT_AUTH_METHODS: [&str; 2] = ["client_secret_jwt", "private_key_jwt"];
@@ -88,12 +90,33 @@ pub struct AppState {
     pub adapter: HttpAdapter,
     /// Signs and checks the consent form's CSRF tokens.
     pub csrf: CsrfKey,
+    /// The consent forms already submitted, so each is accepted once.
+    pub forms: Arc<dyn FormLedger>,
+    /// Whether the consent cookie is `Secure`: when the issuer is `https`.
+    pub secure_cookies: bool,
 }
 
 impl AppState {
-    /// The state for a built server, with a fresh random CSRF key.
+    /// The state for a built server, with a fresh random CSRF key and an in-memory
+    /// [`MemoryFormLedger`].
     pub fn new(server: AuthorizationServer) -> Self {
-        AppState { guard: server.resource_guard(), server, adapter: HttpAdapter::new(), csrf: CsrfKey::random() }
+        let issuer = server.config().issuer();
+        let secure_cookies = issuer.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+        AppState {
+            guard: server.resource_guard(),
+            server,
+            adapter: HttpAdapter::new(),
+            csrf: CsrfKey::random(),
+            forms: Arc::new(MemoryFormLedger::new()),
+            secure_cookies,
+        }
+    }
+
+    /// Keeps the record of submitted consent forms in `ledger` (one shared by every server
+    /// of a deployment, say) instead of in memory.
+    pub fn with_form_ledger(mut self, ledger: Arc<dyn FormLedger>) -> Self {
+        self.forms = ledger;
+        self
     }
 }
 

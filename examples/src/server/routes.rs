@@ -3,7 +3,7 @@
 //! | path | method | handler |
 //! |---|---|---|
 //! | `/authorize` | GET | validates, then the login-and-consent page or the RFC error |
-//! | `/authorize` | POST | the form's submission: CSRF, re-validation, login, decision |
+//! | `/authorize` | POST | the form's submission: CSRF and cookie, single use, re-validation, login, decision |
 //! | `/token` | POST | `token_endpoint` |
 //! | `/revoke` | POST | `revocation_endpoint` (RFC 7009) |
 //! | `/introspect` | POST | `introspection_endpoint` (RFC 7662) |
@@ -20,6 +20,7 @@
 
 use super::app::AppState;
 use super::consent::{self, CSRF_FIELD, CsrfError};
+use super::form_ledger::FormUse;
 use super::limits::ServerLimits;
 use super::logging::{self, OAuthErrorCode};
 use axum::Router;
@@ -28,7 +29,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{any, get};
 use grantry_core::adapter::{AdapterError, into_http_response};
-use grantry_core::{AuthorizationError, AuthorizationRequest, Consent, OAuthError, Params, Request, Response, Scope};
+use grantry_core::{
+    AuthorizationError, AuthorizationRequest, Consent, ErrorCode, OAuthError, Params, Request, Response, Scope,
+};
 use std::sync::Arc;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
@@ -224,16 +227,31 @@ fn authorization_error(request: &Request, err: &AuthorizationError, redirect_sta
     show_error(request, err.error(), page_status(err.error()))
 }
 
-/// Renders the login-and-consent form for a validated request.
+/// Renders the login-and-consent form for a validated request, bound to the browser's
+/// consent `cookie`; a browser without one (`None`) is given a new one with the form.
 fn consent_form(
     state: &AppState,
     validated: &AuthorizationRequest,
+    cookie: Option<&str>,
     username: Option<&str>,
     error: Option<&str>,
 ) -> axum::response::Response {
+    let (cookie, is_new) = match cookie {
+        Some(cookie) => (cookie.to_owned(), false),
+        None => (consent::new_cookie_value(), true),
+    };
     let hidden = consent::hidden_params(validated);
-    let token = state.csrf.issue(&hidden, consent::unix_now());
-    respond(html(200, consent::consent_page(validated, &hidden, &token, username, error)))
+    let token = state.csrf.issue(&cookie, &hidden, consent::unix_now());
+    let mut page = html(200, consent::consent_page(validated, &hidden, &token, username, error));
+    if is_new {
+        page.headers.to_mut().push(("Set-Cookie".into(), consent::set_cookie(&cookie, state.secure_cookies).into()));
+    }
+    respond(page)
+}
+
+/// Refuses a consent form submission: the page (or JSON) with the reason, nothing issued.
+fn refuse_form(request: &Request, err: CsrfError) -> axum::response::Response {
+    show_error(request, &OAuthError::invalid_request(err.to_string()), err.status())
 }
 
 /// `GET /authorize`: validate, then show the form (or the error, shown or redirected).
@@ -243,15 +261,17 @@ async fn authorize_get(State(state): State<Shared>, request: axum::extract::Requ
         Err(refused) => return respond(refused),
     };
     match state.server.validate_authorization_request(&request).await {
-        Ok(validated) => consent_form(&state, &validated, None, None),
+        Ok(validated) => consent_form(&state, &validated, consent::cookie_value(request.headers()), None, None),
         Err(err) => authorization_error(&request, &err, 302),
     }
 }
 
-/// `POST /authorize`: the form's submission. The CSRF token is checked first; then the
-/// hidden parameters are validated again; then the decision is carried out: `deny` redirects
-/// with `access_denied`, `allow` logs the user in (a wrong password shows the form again) and
-/// redirects with the grant's response. Redirects after the POST are `303`.
+/// `POST /authorize`: the form's submission. The CSRF token is checked first, against the
+/// consent cookie the submission came with; then the form is recorded as used (a form
+/// submitted before is refused, `403`, whatever its answer); then the hidden parameters are
+/// validated again; then the decision is carried out: `deny` redirects with `access_denied`,
+/// `allow` logs the user in (a wrong password shows a new form) and redirects with the
+/// grant's response. Redirects after the POST are `303`.
 async fn authorize_post(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
     let request = match read(&state, request).await {
         Ok(request) => request,
@@ -266,9 +286,27 @@ async fn authorize_post(State(state): State<Shared>, request: axum::extract::Req
         .filter(|(name, _)| !consent::FORM_FIELDS.contains(name))
         .map(|(n, v)| (n.to_owned(), v.to_owned()))
         .collect();
-    if let Err(err) = state.csrf.verify(submitted.get(CSRF_FIELD), &hidden, consent::unix_now()) {
-        let status = if err == CsrfError::Expired { 400 } else { 403 };
-        return show_error(&request, &OAuthError::invalid_request(err.to_string()), status);
+    let cookie = consent::cookie_value(request.headers());
+    let now = consent::unix_now();
+    let form = match state.csrf.verify(submitted.get(CSRF_FIELD), cookie, &hidden, now) {
+        Ok(form) => form,
+        Err(err) => return refuse_form(&request, err),
+    };
+    // Before anything is decided or issued: of all submissions of this form, one goes on.
+    match state.forms.record_use(&form.id, form.expires_at, now).await {
+        Ok(FormUse::First) => {}
+        Ok(FormUse::AlreadyUsed) => return refuse_form(&request, CsrfError::AlreadyUsed),
+        Ok(_) => {
+            let err = OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "too many consent forms are being submitted; try again in a few minutes",
+            );
+            return show_error(&request, &err, 503);
+        }
+        Err(_) => {
+            let err = OAuthError::server_error("the consent form record is unavailable");
+            return show_error(&request, &err, 500);
+        }
     }
 
     let mut params = Params::new();
@@ -289,7 +327,7 @@ async fn authorize_post(State(state): State<Shared>, request: axum::extract::Req
                 Ok(Some(subject)) => Consent::allow(subject),
                 Ok(None) => {
                     let mut form =
-                        consent_form(&state, &validated, Some(username), Some("Wrong username or password."));
+                        consent_form(&state, &validated, cookie, Some(username), Some("Wrong username or password."));
                     form.extensions_mut().insert(OAuthErrorCode("login_failed".into()));
                     return form;
                 }
