@@ -227,6 +227,38 @@ fn bad_configurations_stop_it_before_it_listens() {
     assert_refused("not-json", "{\"issuer\": ", "invalid JSON");
 }
 
+/// Runs the binary on a bad configuration holding `secret` in the wrong place: it must name
+/// `field` on stderr and print the secret nowhere.
+fn assert_refused_without_echo(name: &str, json: &str, field: &str, secret: &str) {
+    let config = TempConfig::new(name, json);
+    let output = Command::new(BIN)
+        .args(["--config", config.0.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
+    assert!(stderr.contains(field), "{name}: {field:?} not named in {stderr:?}");
+    assert!(!stderr.contains(secret) && !stdout.contains(secret), "{name}: the secret was printed: {stderr:?}");
+}
+
+#[test]
+fn a_secret_in_the_wrong_place_is_never_printed() {
+    let secret = "wrong-place-s3cret-4f9a";
+    // Where an array belongs (serde would say: invalid type: string "…", expected a sequence).
+    let json = demo_with(|v| v["clients"][0]["redirect_uris"] = secret.into());
+    assert_refused_without_echo("secret-as-redirect-uris", &json, "clients[0].redirect_uris", secret);
+    // As the authentication method, as a grant name, as the listen address, as a JWK member.
+    let json = demo_with(|v| v["clients"][0]["token_endpoint_auth_method"] = secret.into());
+    assert_refused_without_echo("secret-as-method", &json, "clients[0].token_endpoint_auth_method", secret);
+    let json = demo_with(|v| v["grants"][0] = secret.into());
+    assert_refused_without_echo("secret-as-grant", &json, "grants[0]", secret);
+    let json = demo_with(|v| v["listen"] = secret.into());
+    assert_refused_without_echo("secret-as-listen", &json, "listen", secret);
+    let json = demo_with(|v| v["clients"][3]["jwks"]["keys"][0]["kty"] = secret.into());
+    assert_refused_without_echo("secret-as-kty", &json, "clients[3].jwks.keys[0]", secret);
+}
+
 #[test]
 fn bad_arguments_are_refused() {
     let output = Command::new(BIN).arg("--port").arg("1").stdin(Stdio::null()).output().unwrap();
