@@ -743,13 +743,22 @@ async fn the_consent_form_is_bound_to_the_browser_it_was_shown_to() {
     let url = web_authorization_url(&server, "s1");
     let page = server.get(&url).await;
     assert_eq!(page.status, 200, "{}", page.text);
-    let set_cookie = page.consent_set_cookie().expect("the form sets the consent cookie").to_owned();
-    let attributes: Vec<String> = set_cookie.split(';').skip(1).map(|a| a.trim().to_ascii_lowercase()).collect();
-    for expected in ["path=/", "httponly", "samesite=lax"] {
-        assert!(attributes.iter().any(|a| a == expected), "{expected} missing: {set_cookie}");
+    // The issuer is http (loopback): the cookie twice, Secure (for browsers, which refuse a
+    // __Host- cookie without it) and not (for cookie jars that send no Secure cookie over
+    // http), one value.
+    let set_cookies = page.consent_set_cookies();
+    assert_eq!(set_cookies.len(), 2, "{set_cookies:?}");
+    let mut secure = Vec::new();
+    for set_cookie in &set_cookies {
+        let attributes: Vec<String> = set_cookie.split(';').skip(1).map(|a| a.trim().to_ascii_lowercase()).collect();
+        for expected in ["path=/", "httponly", "samesite=lax"] {
+            assert!(attributes.iter().any(|a| a == expected), "{expected} missing: {set_cookie}");
+        }
+        assert!(!attributes.iter().any(|a| a.starts_with("domain") || a.starts_with("max-age")), "{set_cookie}");
+        secure.push(attributes.iter().any(|a| a == "secure"));
     }
-    // `__Host-`: no Domain. Not Secure: the issuer is http (loopback).
-    assert!(!attributes.iter().any(|a| a.starts_with("domain") || a == "secure"), "{set_cookie}");
+    assert_eq!(secure, [true, false]);
+    assert_eq!(set_cookies[0].split(';').next(), set_cookies[1].split(';').next());
     let form = hidden_inputs(&page.text);
     let cookie = server.browser_cookie().unwrap();
 
@@ -782,7 +791,7 @@ async fn the_consent_form_is_bound_to_the_browser_it_was_shown_to() {
     // A browser that holds the cookie keeps it: the next form reuses it.
     let next = server.get(&web_authorization_url(&server, "s2")).await;
     assert_eq!(next.status, 200);
-    assert!(next.consent_set_cookie().is_none(), "{:?}", next.consent_set_cookie());
+    assert!(next.consent_set_cookies().is_empty(), "{:?}", next.consent_set_cookies());
     server.stop().await;
 }
 
@@ -791,8 +800,9 @@ async fn the_consent_cookie_is_secure_when_the_issuer_is_https() {
     let server = start_with(|config| config.issuer = "https://auth.example.com".into()).await;
     let page = server.get(&web_authorization_url(&server, "s1")).await;
     assert_eq!(page.status, 200, "{}", page.text);
-    let set_cookie = page.consent_set_cookie().unwrap();
-    assert!(set_cookie.split(';').any(|a| a.trim().eq_ignore_ascii_case("secure")), "{set_cookie}");
+    let set_cookies = page.consent_set_cookies();
+    assert_eq!(set_cookies.len(), 1, "{set_cookies:?}");
+    assert!(set_cookies[0].split(';').any(|a| a.trim().eq_ignore_ascii_case("secure")), "{set_cookies:?}");
     server.stop().await;
 }
 

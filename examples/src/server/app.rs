@@ -132,8 +132,9 @@ pub struct AppState {
     pub csrf: CsrfKey,
     /// The consent forms already submitted, so each is accepted once.
     pub forms: Arc<dyn FormLedger>,
-    /// Whether the consent cookie is `Secure`: when the issuer is `https`.
-    pub secure_cookies: bool,
+    /// Whether the issuer is `https`: the consent cookie is then `Secure` only (see
+    /// [`consent::set_cookie_headers`](super::consent::set_cookie_headers)).
+    pub https_issuer: bool,
 }
 
 impl AppState {
@@ -141,14 +142,14 @@ impl AppState {
     /// [`MemoryFormLedger`].
     pub fn new(server: AuthorizationServer) -> Self {
         let issuer = server.config().issuer();
-        let secure_cookies = issuer.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+        let https_issuer = issuer.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
         AppState {
             guard: server.resource_guard(),
             server,
             adapter: HttpAdapter::new(),
             csrf: CsrfKey::random(),
             forms: Arc::new(MemoryFormLedger::new()),
-            secure_cookies,
+            https_issuer,
         }
     }
 

@@ -7,8 +7,9 @@
 //! cookie and those parameters (sorted, form-encoded).
 //!
 //! The consent cookie ([`CONSENT_COOKIE`]: `__Host-` prefixed, `HttpOnly`, `SameSite=Lax`,
-//! `Path=/`, `Secure` when the issuer is `https`) holds a random value given to a browser with
-//! its first form and kept for the next ones. `POST /authorize` recomputes the MAC, with the
+//! `Path=/`, `Secure` when the issuer is `https`; see [`set_cookie_headers`] for an `http`
+//! issuer) holds a random value given to a browser with its first form and kept for the next
+//! ones. `POST /authorize` recomputes the MAC, with the
 //! cookie the submission came with, before anything else: a submission is accepted only with
 //! parameters this server rendered, recently, for the browser that submits them. A form posted
 //! from another site comes without the cookie (`SameSite=Lax`), and a form and cookie an
@@ -122,12 +123,22 @@ pub fn cookie_value(headers: &Headers) -> Option<&str> {
     well_formed.then_some(value)
 }
 
-/// The `Set-Cookie` value giving a browser its consent cookie: a session cookie, `__Host-`
-/// (so `Path=/` and no `Domain`), `HttpOnly`, `SameSite=Lax`, and `Secure` when `secure` (an
-/// `https` issuer).
-pub fn set_cookie(value: &str, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{CONSENT_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}")
+/// The `Set-Cookie` header values giving a browser its consent cookie: a session cookie,
+/// `__Host-` (so `Path=/` and no `Domain`), `HttpOnly`, `SameSite=Lax`.
+///
+/// With an `https` issuer, one header, `Secure`. With an `http` issuer (a loopback host: the
+/// issuer may be `http` nowhere else), the same cookie twice, `Secure` first, then without:
+/// - user agents that follow RFC 6265bis (Chromium, Firefox, curl) ignore a `__Host-` cookie
+///   without `Secure`, and accept a `Secure` one from `http://localhost` or `127.0.0.1`: they
+///   keep the first;
+/// - cookie jars without prefix rules that never send a `Secure` cookie over `http` (Python's
+///   `http.cookiejar`, used by `requests`) store both, the second replacing the first: they
+///   keep and send the second.
+///
+/// Either way the browser holds one cookie of that name, with the same value.
+pub fn set_cookie_headers(value: &str, https_issuer: bool) -> Vec<String> {
+    let cookie = format!("{CONSENT_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if https_issuer { vec![format!("{cookie}; Secure")] } else { vec![format!("{cookie}; Secure"), cookie] }
 }
 
 /// The per-process key of the consent forms' CSRF tokens.
@@ -389,8 +400,9 @@ mod tests {
         let mut unprefixed = Headers::new();
         unprefixed.append("Cookie", format!("grantry-consent={value}"));
         assert_eq!(cookie_value(&unprefixed), None);
-        assert_eq!(set_cookie(&value, false), format!("{CONSENT_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax"));
-        assert!(set_cookie(&value, true).ends_with("; SameSite=Lax; Secure"));
+        let plain = format!("{CONSENT_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax");
+        assert_eq!(set_cookie_headers(&value, true), [format!("{plain}; Secure")]);
+        assert_eq!(set_cookie_headers(&value, false), [format!("{plain}; Secure"), plain]);
     }
 
     #[test]

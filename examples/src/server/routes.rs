@@ -244,7 +244,10 @@ fn consent_form(
     let token = state.csrf.issue(&cookie, &hidden, consent::unix_now());
     let mut page = html(200, consent::consent_page(validated, &hidden, &token, username, error));
     if is_new {
-        page.headers.to_mut().push(("Set-Cookie".into(), consent::set_cookie(&cookie, state.secure_cookies).into()));
+        let headers = page.headers.to_mut();
+        for value in consent::set_cookie_headers(&cookie, state.https_issuer) {
+            headers.push(("Set-Cookie".into(), value.into()));
+        }
     }
     respond(page)
 }

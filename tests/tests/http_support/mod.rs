@@ -228,18 +228,19 @@ impl Reply {
         serde_json::from_str(&self.text).unwrap_or_else(|err| panic!("{err}: {}", self.text))
     }
 
-    /// The `Set-Cookie` header of the consent cookie, whole.
-    pub fn consent_set_cookie(&self) -> Option<&str> {
+    /// The `Set-Cookie` headers of the consent cookie, whole.
+    pub fn consent_set_cookies(&self) -> Vec<&str> {
         self.headers
             .get_all("set-cookie")
             .iter()
             .map(|v| v.to_str().unwrap())
-            .find(|v| v.starts_with(&format!("{CONSENT_COOKIE}=")))
+            .filter(|v| v.starts_with(&format!("{CONSENT_COOKIE}=")))
+            .collect()
     }
 
     /// The consent cookie as a browser sends it back: `name=value`.
     pub fn consent_cookie(&self) -> Option<String> {
-        self.consent_set_cookie().map(|v| v.split(';').next().unwrap().trim().to_owned())
+        self.consent_set_cookies().first().map(|v| v.split(';').next().unwrap().trim().to_owned())
     }
 }
 
