@@ -16,7 +16,7 @@
 //! Every request is bounded in time ([`ServerLimits`]): tower-http's `TimeoutLayer` answers
 //! `408` when the response is not ready within `request_timeout` of the head (the body is read
 //! within that time too), and its `RequestBodyTimeoutLayer` fails a body that pauses for
-//! longer than `body_read_timeout`, which [`read`] answers with `408`.
+//! longer than `body_read_timeout`, which the body reader answers with `408`.
 
 use super::app::AppState;
 use super::consent::{self, CSRF_FIELD, CsrfError};
@@ -299,7 +299,7 @@ async fn authorize_post(State(state): State<Shared>, request: axum::extract::Req
     match state.forms.record_use(&form.id, form.expires_at, now).await {
         Ok(FormUse::First) => {}
         Ok(FormUse::AlreadyUsed) => return refuse_form(&request, CsrfError::AlreadyUsed),
-        Ok(_) => {
+        Ok(FormUse::Full) => {
             let err = OAuthError::new(
                 ErrorCode::TemporarilyUnavailable,
                 "too many consent forms are being submitted; try again in a few minutes",
