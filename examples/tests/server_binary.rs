@@ -52,14 +52,21 @@ impl Drop for Server {
 }
 
 fn spawn(args: &[&str]) -> Server {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut command = Command::new(BIN);
+    command.args(args).env("RUST_LOG", "info");
+    spawn_command(command)
+}
+
+/// Starts the binary with its file descriptors limited to `fd_limit` (as `ulimit -n` does).
+fn spawn_with_fd_limit(fd_limit: u32, args: &[&str]) -> Server {
+    let mut command = Command::new("sh");
+    command.args(["-c", "ulimit -n \"$0\" && exec \"$@\"", &fd_limit.to_string(), BIN]).args(args);
+    command.env("RUST_LOG", "warn");
+    spawn_command(command)
+}
+
+fn spawn_command(mut command: Command) -> Server {
+    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (send, lines) = mpsc::channel();
     std::thread::spawn(move || {
@@ -220,6 +227,38 @@ fn bad_configurations_stop_it_before_it_listens() {
     assert_refused("not-json", "{\"issuer\": ", "invalid JSON");
 }
 
+/// Runs the binary on a bad configuration holding `secret` in the wrong place: it must name
+/// `field` on stderr and print the secret nowhere.
+fn assert_refused_without_echo(name: &str, json: &str, field: &str, secret: &str) {
+    let config = TempConfig::new(name, json);
+    let output = Command::new(BIN)
+        .args(["--config", config.0.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
+    assert!(stderr.contains(field), "{name}: {field:?} not named in {stderr:?}");
+    assert!(!stderr.contains(secret) && !stdout.contains(secret), "{name}: the secret was printed: {stderr:?}");
+}
+
+#[test]
+fn a_secret_in_the_wrong_place_is_never_printed() {
+    let secret = "wrong-place-s3cret-4f9a";
+    // Where an array belongs (serde would say: invalid type: string "…", expected a sequence).
+    let json = demo_with(|v| v["clients"][0]["redirect_uris"] = secret.into());
+    assert_refused_without_echo("secret-as-redirect-uris", &json, "clients[0].redirect_uris", secret);
+    // As the authentication method, as a grant name, as the listen address, as a JWK member.
+    let json = demo_with(|v| v["clients"][0]["token_endpoint_auth_method"] = secret.into());
+    assert_refused_without_echo("secret-as-method", &json, "clients[0].token_endpoint_auth_method", secret);
+    let json = demo_with(|v| v["grants"][0] = secret.into());
+    assert_refused_without_echo("secret-as-grant", &json, "grants[0]", secret);
+    let json = demo_with(|v| v["listen"] = secret.into());
+    assert_refused_without_echo("secret-as-listen", &json, "listen", secret);
+    let json = demo_with(|v| v["clients"][3]["jwks"]["keys"][0]["kty"] = secret.into());
+    assert_refused_without_echo("secret-as-kty", &json, "clients[3].jwks.keys[0]", secret);
+}
+
 #[test]
 fn bad_arguments_are_refused() {
     let output = Command::new(BIN).arg("--port").arg("1").stdin(Stdio::null()).output().unwrap();
@@ -228,4 +267,36 @@ fn bad_arguments_are_refused() {
     let missing = Command::new(BIN).args(["--config", "/nonexistent/grantry.json"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/grantry.json"));
+}
+
+#[test]
+fn slow_clients_cannot_exhaust_the_file_descriptors() {
+    // The probe's attack, scaled down: more slow connections than the process has file
+    // descriptors. Each sends half a request head and then nothing.
+    const FD_LIMIT: u32 = 64;
+    const SLOW_CLIENTS: usize = 100;
+    let json = demo_with(|v| {
+        v["header_read_timeout"] = 1.into();
+        v["max_connections"] = 32.into();
+    });
+    let config = TempConfig::new("slow-clients", &json);
+    let mut server =
+        spawn_with_fd_limit(FD_LIMIT, &["--config", config.0.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let addr = server.wait_listening();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let mut slow = Vec::with_capacity(SLOW_CLIENTS);
+    for _ in 0..SLOW_CLIENTS {
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").unwrap();
+        slow.push(stream);
+    }
+    // The slow clients are cut off a second after they are accepted, 32 at a time, so a
+    // normal request is answered within a few seconds, not never.
+    let started = Instant::now();
+    let (status, body) = http_get(&addr, "/.well-known/oauth-authorization-server");
+    assert_eq!(status, 200, "{body}");
+    assert!(started.elapsed() < Duration::from_secs(10), "answered after {:?}", started.elapsed());
+    drop(slow);
+    server.signal("TERM");
+    assert_eq!(server.wait_exit().code(), Some(0));
 }

@@ -13,6 +13,7 @@ use oauth2::{
     TokenResponse,
 };
 use serde_json::json;
+use std::time::{Duration, Instant};
 
 /// The `error` of an oauth2 token request that the server refused.
 fn server_error<T: std::fmt::Debug>(
@@ -554,4 +555,312 @@ async fn implicit_grant_answers_in_the_fragment_after_the_form() {
     let params = redirect_params(reply.header("location").unwrap());
     assert_eq!((params["error"].as_str(), params["state"].as_str()), ("unauthorized_client", "s10"));
     server.stop().await;
+}
+
+/// A raw TCP connection to the server, for clients no HTTP library would be.
+async fn raw_connection(server: &TestServer) -> tokio::net::TcpStream {
+    let addr = server.base.trim_start_matches("http://");
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    tokio::net::TcpStream::connect(addr).await.unwrap()
+}
+
+/// Reads until the server closes the connection (or `limit` passes: a panic); what it sent.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: Duration) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break, // closed, or reset
+            Ok(Ok(n)) => received.extend_from_slice(&buffer[..n]),
+            Err(_) => panic!("the connection was still open after {limit:?}"),
+        }
+    }
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[tokio::test]
+async fn a_partial_request_head_is_cut_off_at_the_header_read_timeout() {
+    use tokio::io::AsyncWriteExt as _;
+    let server = start_with(|config| config.limits.header_read_timeout = Duration::from_secs(1)).await;
+    let mut stream = raw_connection(&server).await;
+    let started = Instant::now();
+    // Half a head: the blank line that ends it never comes.
+    stream.write_all(b"GET /.well-known/oauth-authorization-server HTTP/1.1\r\nHost: 127.0.0.1\r\n").await.unwrap();
+    let received = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    let held = started.elapsed();
+    assert!(held >= Duration::from_millis(900), "closed before the timeout: {held:?}");
+    assert!(held < Duration::from_secs(3), "held for {held:?}");
+    assert_eq!(received, "", "nothing is answered to a head that never ended");
+
+    // A connection that sends nothing at all is closed the same way.
+    let mut silent = raw_connection(&server).await;
+    let started = Instant::now();
+    assert_eq!(read_until_closed(&mut silent, Duration::from_secs(5)).await, "");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_at_the_header_read_timeout() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let server = start_with(|config| config.limits.header_read_timeout = Duration::from_secs(1)).await;
+    let mut stream = raw_connection(&server).await;
+    stream.write_all(b"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+    // A 401 with an empty body (Content-Length: 0): the whole response is its head.
+    let mut response = Vec::new();
+    while !response.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        tokio::time::timeout(REQUEST_TIMEOUT, stream.read_exact(&mut byte)).await.unwrap().unwrap();
+        response.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 401"), "{head}");
+    assert!(head.contains("content-length: 0") && !head.contains("connection: close"), "{head}");
+    // Kept alive, then idle: closed when the next head has not come within the timeout.
+    let started = Instant::now();
+    assert_eq!(read_until_closed(&mut stream, Duration::from_secs(5)).await, "");
+    let idle = started.elapsed();
+    assert!(idle >= Duration::from_millis(900) && idle < Duration::from_secs(3), "idle for {idle:?}");
+    server.stop().await;
+}
+
+/// Sends `head`, then the body one byte every `pause` from a task of its own (write errors,
+/// once the server has closed the connection, end it); the server's answer, read until it
+/// closes the connection, and how long that took.
+async fn trickle_body(server: &TestServer, head: String, body: Vec<u8>, pause: Duration) -> (String, Duration) {
+    use tokio::io::AsyncWriteExt as _;
+    let stream = raw_connection(server).await;
+    let (mut reader, mut writer) = stream.into_split();
+    let started = Instant::now();
+    writer.write_all(head.as_bytes()).await.unwrap();
+    let trickle = tokio::spawn(async move {
+        for byte in body {
+            tokio::time::sleep(pause).await;
+            if writer.write_all(&[byte]).await.is_err() {
+                return;
+            }
+        }
+        // Everything sent: keep the connection open until the server closes it.
+        std::future::pending::<()>().await;
+    });
+    let mut received = Vec::new();
+    let read =
+        tokio::time::timeout(Duration::from_secs(10), tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut received));
+    let _ = read.await.expect("the server did not close the connection within 10 s");
+    trickle.abort();
+    (String::from_utf8_lossy(&received).into_owned(), started.elapsed())
+}
+
+#[tokio::test]
+async fn a_body_trickled_a_byte_at_a_time_is_cut_off_at_the_request_timeout() {
+    let server = start_with(|config| {
+        config.limits.request_timeout = Duration::from_secs(2);
+        config.limits.body_read_timeout = Duration::from_secs(1);
+    })
+    .await;
+    // 60 bytes, one every 300 ms: never a pause as long as the body timeout, 18 s in all.
+    let body = format!("grant_type=client_credentials&client_id=svc&padding={}", "a".repeat(8)).into_bytes();
+    assert_eq!(body.len(), 60);
+    let head = format!(
+        "POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let (received, took) = trickle_body(&server, head, body, Duration::from_millis(300)).await;
+    assert!(received.starts_with("HTTP/1.1 408"), "{received:?}");
+    assert!(took >= Duration::from_millis(1900) && took < Duration::from_secs(5), "took {took:?}");
+    // The server answers others all along.
+    assert_eq!(server.get(&format!("{}/.well-known/oauth-authorization-server", server.base)).await.status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_that_stops_is_cut_off_at_the_body_read_timeout() {
+    use tokio::io::AsyncWriteExt as _;
+    let server = start_with(|config| config.limits.body_read_timeout = Duration::from_secs(1)).await;
+    let mut stream = raw_connection(&server).await;
+    let started = Instant::now();
+    // Half the promised body, then nothing.
+    stream
+        .write_all(
+            b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+              Content-Length: 100\r\n\r\ngrant_type=client_credentials",
+        )
+        .await
+        .unwrap();
+    let received = read_until_closed(&mut stream, Duration::from_secs(8)).await;
+    let took = started.elapsed();
+    assert!(received.starts_with("HTTP/1.1 408"), "{received:?}");
+    assert!(received.contains("\"invalid_request\""), "{received:?}");
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "took {took:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_server_answers_while_slow_connections_hold_every_slot() {
+    use tokio::io::AsyncWriteExt as _;
+    const SLOTS: usize = 8;
+    let server = start_with(|config| {
+        config.limits.header_read_timeout = Duration::from_secs(1);
+        config.limits.max_connections = SLOTS;
+    })
+    .await;
+    // Twice as many slow clients as slots: each sends half a head and waits.
+    let mut slow = Vec::new();
+    for _ in 0..2 * SLOTS {
+        let mut stream = raw_connection(&server).await;
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").await.unwrap();
+        slow.push(stream);
+    }
+    // A new client: the server's own keeps the connection it fetched the metadata on.
+    let started = Instant::now();
+    let response = http_client().get(format!("{}/.well-known/oauth-authorization-server", server.base)).send().await;
+    let reply = Reply::of(response.unwrap()).await;
+    let waited = started.elapsed();
+    assert_eq!(reply.status, 200);
+    // It waited for a slot (the cap holds), and got one once the slow clients timed out.
+    assert!(waited >= Duration::from_millis(500), "answered at once: the cap was not enforced ({waited:?})");
+    assert!(waited < Duration::from_secs(8), "waited {waited:?}");
+    drop(slow);
+    server.stop().await;
+}
+
+/// An authorization URL of the demo's confidential client (no PKCE needed).
+fn web_authorization_url(server: &TestServer, state: &str) -> String {
+    format!(
+        "{}/authorize?response_type=code&client_id=web&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcallback\
+         &scope=read&state={state}",
+        server.base
+    )
+}
+
+#[tokio::test]
+async fn the_consent_form_is_bound_to_the_browser_it_was_shown_to() {
+    let server = start_demo().await;
+    let url = web_authorization_url(&server, "s1");
+    let page = server.get(&url).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    // The issuer is http (loopback): the cookie twice, Secure (for browsers, which refuse a
+    // __Host- cookie without it) and not (for cookie jars that send no Secure cookie over
+    // http), one value.
+    let set_cookies = page.consent_set_cookies();
+    assert_eq!(set_cookies.len(), 2, "{set_cookies:?}");
+    let mut secure = Vec::new();
+    for set_cookie in &set_cookies {
+        let attributes: Vec<String> = set_cookie.split(';').skip(1).map(|a| a.trim().to_ascii_lowercase()).collect();
+        for expected in ["path=/", "httponly", "samesite=lax"] {
+            assert!(attributes.iter().any(|a| a == expected), "{expected} missing: {set_cookie}");
+        }
+        assert!(!attributes.iter().any(|a| a.starts_with("domain") || a.starts_with("max-age")), "{set_cookie}");
+        secure.push(attributes.iter().any(|a| a == "secure"));
+    }
+    assert_eq!(secure, [true, false]);
+    assert_eq!(set_cookies[0].split(';').next(), set_cookies[1].split(';').next());
+    let form = hidden_inputs(&page.text);
+    let cookie = server.browser_cookie().unwrap();
+
+    // Without the cookie (a cross-site POST: SameSite=Lax keeps it home): refused.
+    let reply = server.submit_consent_with_cookie(&form, None, "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 403, "{}", reply.text);
+    assert!(reply.header("location").is_none());
+
+    // Another browser's cookie, with this form (login CSRF: an attacker's own form and
+    // cookie cannot be replayed into the victim's browser), and the other way round.
+    let other_page = server.get_with_cookie(&url, None).await;
+    let other_cookie = other_page.consent_cookie().unwrap();
+    assert_ne!(other_cookie, cookie, "each browser gets its own");
+    let other_form = hidden_inputs(&other_page.text);
+    for (form, cookie) in [(&form, &other_cookie), (&other_form, &cookie)] {
+        let reply = server.submit_consent_with_cookie(form, Some(cookie), "alice", "wonderland", "allow").await;
+        assert_eq!(reply.status, 403, "{}", reply.text);
+        assert!(reply.header("location").is_none());
+    }
+    // A cookie value that is not one the server made.
+    let forged = format!("{CONSENT_COOKIE}=AAAA");
+    let reply = server.submit_consent_with_cookie(&form, Some(&forged), "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 403);
+
+    // The form, from the browser it was shown to: accepted. The refusals spent nothing.
+    let reply = server.submit_consent(&form, "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 303, "{}", reply.text);
+    assert!(redirect_params(reply.header("location").unwrap()).contains_key("code"));
+
+    // A browser that holds the cookie keeps it: the next form reuses it.
+    let next = server.get(&web_authorization_url(&server, "s2")).await;
+    assert_eq!(next.status, 200);
+    assert!(next.consent_set_cookies().is_empty(), "{:?}", next.consent_set_cookies());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_consent_cookie_is_secure_when_the_issuer_is_https() {
+    let server = start_with(|config| config.issuer = "https://auth.example.com".into()).await;
+    let page = server.get(&web_authorization_url(&server, "s1")).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let set_cookies = page.consent_set_cookies();
+    assert_eq!(set_cookies.len(), 1, "{set_cookies:?}");
+    assert!(set_cookies[0].split(';').any(|a| a.trim().eq_ignore_ascii_case("secure")), "{set_cookies:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_consent_form_is_accepted_once() {
+    let server = start_demo().await;
+    let form = server.consent_form(&web_authorization_url(&server, "s1")).await;
+    let first = server.submit_consent(&form, "alice", "wonderland", "allow").await;
+    assert_eq!(first.status, 303, "{}", first.text);
+    assert!(redirect_params(first.header("location").unwrap()).contains_key("code"));
+
+    // The same form again, with either answer: refused with a page, nothing issued.
+    for consent in ["allow", "deny"] {
+        let again = server.submit_consent(&form, "alice", "wonderland", consent).await;
+        assert_eq!(again.status, 403, "{}", again.text);
+        assert!(again.header("location").is_none());
+        assert!(again.header("content-type").unwrap().starts_with("text/html"));
+        assert!(again.text.contains("already"), "{}", again.text);
+    }
+
+    // A form answered with a wrong password is spent too; the one shown again is fresh.
+    let form = server.consent_form(&web_authorization_url(&server, "s2")).await;
+    let wrong = server.submit_consent(&form, "alice", "not-her-password", "allow").await;
+    assert_eq!(wrong.status, 200);
+    let reply = server.submit_consent(&form, "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 403, "{}", reply.text);
+    let fresh = hidden_inputs(&wrong.text);
+    let reply = server.submit_consent(&fresh, "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 303, "{}", reply.text);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_submissions_of_one_form_issue_one_code() {
+    const SUBMISSIONS: usize = 8;
+    let server = std::sync::Arc::new(start_demo().await);
+    let form = server.consent_form(&web_authorization_url(&server, "race")).await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(SUBMISSIONS));
+    let mut tasks = Vec::new();
+    for _ in 0..SUBMISSIONS {
+        let (server, form, barrier) = (server.clone(), form.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            server.submit_consent(&form, "alice", "wonderland", "allow").await
+        }));
+    }
+    let mut codes = 0;
+    for task in tasks {
+        let reply = task.await.unwrap();
+        match reply.status {
+            303 => {
+                assert!(redirect_params(reply.header("location").unwrap()).contains_key("code"));
+                codes += 1;
+            }
+            403 => assert!(reply.header("location").is_none()),
+            other => panic!("unexpected {other}: {}", reply.text),
+        }
+    }
+    assert_eq!(codes, 1, "exactly one submission is accepted");
+    std::sync::Arc::into_inner(server).unwrap().stop().await;
 }

@@ -1,12 +1,17 @@
 //! Builds the [`AuthorizationServer`] a configuration describes, every part enabled by name
 //! through the plugin registry, as any configuration-driven deployment would.
 
-use super::config::{ConfigFileError, ServerConfigFile};
+use super::config::{ConfigFileError, ServerConfigFile, issuer_problem};
 use super::consent::CsrfKey;
+use super::form_ledger::{FormLedger, MemoryFormLedger};
 use grantry_core::adapter::HttpAdapter;
-use grantry_core::{AuthorizationServer, ClientAuthMethod, GrantType, MemoryStore, ResourceGuard, ServerConfig};
+use grantry_core::plugin::PluginError;
+use grantry_core::{
+    AuthorizationServer, ClientAuthMethod, GrantType, MemoryStore, RegistryError, ResourceGuard, ServerConfig,
+};
 use grantry_extensions::issuer::IssuerIdentification;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The JWT client authentication methods, enabled by name on every server.
 const JWT_AUTH_METHODS: [&str; 2] = ["client_secret_jwt", "private_key_jwt"];
@@ -29,20 +34,27 @@ const JWT_AUTH_METHODS: [&str; 2] = ["client_secret_jwt", "private_key_jwt"];
 pub fn build_server(config: &ServerConfigFile) -> Result<AuthorizationServer, ConfigFileError> {
     let store = MemoryStore::new();
     for (i, client) in config.clients.iter().enumerate() {
+        // Checked here first, so that no message of the store's (which quote values) is shown.
+        client
+            .validate()
+            .map_err(|err| ConfigFileError::new(format!("clients[{i}].{}", err.field()), "is not valid"))?;
+        if config.clients[..i].iter().any(|c| c.client_id == client.client_id) {
+            return Err(ConfigFileError::new(format!("clients[{i}].client_id"), "duplicate client_id"));
+        }
         store
             .add_client(client.clone())
-            .map_err(|err| ConfigFileError::new(format!("clients[{i}]"), err.to_string()))?;
+            .map_err(|_| ConfigFileError::new(format!("clients[{i}]"), "cannot be registered"))?;
     }
     for user in &config.users {
         store.add_user(&user.username, user.password());
     }
     let server_config = ServerConfig::new(config.issuer.clone())
-        .map_err(|err| ConfigFileError::new("issuer", err.to_string()))?
+        .map_err(|err| ConfigFileError::new("issuer", issuer_problem(&err)))?
         .with_access_token_ttl(config.access_token_ttl);
     let mut server = AuthorizationServer::new(store, server_config);
     server.add_extension(IssuerIdentification::new(config.issuer.clone()));
     for method in JWT_AUTH_METHODS {
-        server.enable(method, &Value::Null).map_err(|err| ConfigFileError::new("", err.to_string()))?;
+        server.enable(method, &Value::Null).map_err(|err| ConfigFileError::new("", plugin_problem(&err)))?;
     }
 
     let auth_methods = client_auth_methods(config);
@@ -52,8 +64,10 @@ pub fn build_server(config: &ServerConfigFile) -> Result<AuthorizationServer, Co
         let extensions: Vec<(&str, &Value)> =
             if name == GrantType::AUTHORIZATION_CODE.as_str() { vec![("pkce", &pkce)] } else { Vec::new() };
         let registered = server.enable_grant(name, &Value::Null, &extensions).map_err(|err| {
-            let field = if err.to_string().contains("\"pkce\"") { "pkce".to_owned() } else { field.clone() };
-            ConfigFileError::new(field, err.to_string())
+            let pkce_at_fault =
+                matches!(&err, PluginError::Config { name, .. } | PluginError::Unknown { name, .. } if name == "pkce");
+            let field = if pkce_at_fault { "pkce".to_owned() } else { field.clone() };
+            ConfigFileError::new(field, plugin_problem(&err))
         })?;
         let allowed: Vec<ClientAuthMethod> = match registered.registration() {
             Some(r) if r.metadata().grant_type().is_some() => {
@@ -62,10 +76,38 @@ pub fn build_server(config: &ServerConfigFile) -> Result<AuthorizationServer, Co
             _ => Vec::new(),
         };
         if !allowed.is_empty() {
-            registered.restrict_auth_methods(allowed).map_err(|err| ConfigFileError::new(field, err.to_string()))?;
+            registered
+                .restrict_auth_methods(allowed)
+                .map_err(|err| ConfigFileError::new(field, registry_problem(&err)))?;
         }
     }
     Ok(server)
+}
+
+/// What is wrong when a plugin cannot be enabled, in words that repeat no configuration
+/// value (a plugin's configuration error quotes it; the file's own checks have named the
+/// field already, so these are rare).
+fn plugin_problem(err: &PluginError) -> String {
+    match err {
+        PluginError::Unknown { kind, available, .. } => format!("unknown {kind}; available: {available}"),
+        PluginError::Config { name, .. } => format!("the {name} plugin refuses its configuration"),
+        PluginError::Registry(err) => registry_problem(err),
+        PluginError::DuplicateAuthMethod(_) => "this client authentication method is enabled twice".to_owned(),
+        _ => "cannot be enabled".to_owned(),
+    }
+}
+
+/// What is wrong when a grant cannot be registered, without the names involved.
+fn registry_problem(err: &RegistryError) -> String {
+    match err {
+        RegistryError::DuplicateGrantType(_) => "another enabled grant serves the same grant type",
+        RegistryError::DuplicateResponseType(_) => "another enabled grant serves the same response type",
+        RegistryError::UnknownAuthMethod(_) => "a client authentication method it needs is not available",
+        RegistryError::WidensAuthMethods(_) => "a client uses an authentication method this grant does not allow",
+        RegistryError::NoAuthMethods(_) => "it allows no client authentication method",
+        _ => "cannot be registered",
+    }
+    .to_owned()
 }
 
 /// Every client authentication method a configured client registered for, sorted.
@@ -88,12 +130,34 @@ pub struct AppState {
     pub adapter: HttpAdapter,
     /// Signs and checks the consent form's CSRF tokens.
     pub csrf: CsrfKey,
+    /// The consent forms already submitted, so each is accepted once.
+    pub forms: Arc<dyn FormLedger>,
+    /// Whether the issuer is `https`: the consent cookie is then `Secure` only (see
+    /// [`consent::set_cookie_headers`](super::consent::set_cookie_headers)).
+    pub https_issuer: bool,
 }
 
 impl AppState {
-    /// The state for a built server, with a fresh random CSRF key.
+    /// The state for a built server, with a fresh random CSRF key and an in-memory
+    /// [`MemoryFormLedger`].
     pub fn new(server: AuthorizationServer) -> Self {
-        AppState { guard: server.resource_guard(), server, adapter: HttpAdapter::new(), csrf: CsrfKey::random() }
+        let issuer = server.config().issuer();
+        let https_issuer = issuer.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+        AppState {
+            guard: server.resource_guard(),
+            server,
+            adapter: HttpAdapter::new(),
+            csrf: CsrfKey::random(),
+            forms: Arc::new(MemoryFormLedger::new()),
+            https_issuer,
+        }
+    }
+
+    /// Keeps the record of submitted consent forms in `ledger` (one shared by every server
+    /// of a deployment, say) instead of in memory.
+    pub fn with_form_ledger(mut self, ledger: Arc<dyn FormLedger>) -> Self {
+        self.forms = ledger;
+        self
     }
 }
 

@@ -38,11 +38,14 @@ pub struct Args {
 
 impl Args {
     /// Parses the arguments (without the program name). Both `--flag value` and
-    /// `--flag=value` are accepted.
+    /// `--flag=value` are accepted. An error names the flag at fault, never a value (a value
+    /// pasted into the wrong place could be a secret).
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         let mut parsed = Args::default();
         let mut args = args.into_iter();
+        let mut position = 0;
         while let Some(arg) = args.next() {
+            position += 1;
             let (flag, inline) = match arg.split_once('=') {
                 Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
                 _ => (arg.clone(), None),
@@ -53,11 +56,12 @@ impl Args {
                 "--config" => parsed.config = Some(PathBuf::from(value("--config")?)),
                 "--listen" => {
                     let text = value("--listen")?;
-                    let addr = text.parse().map_err(|_| format!("--listen: {text:?} is not an ADDR:PORT address"))?;
+                    let addr = text.parse().map_err(|_| "--listen: not an ADDR:PORT address".to_owned())?;
                     parsed.listen = Some(addr);
                 }
                 "-h" | "--help" => parsed.help = true,
-                other => return Err(format!("unknown argument {other:?}")),
+                flag if flag.starts_with('-') => return Err(format!("unknown argument {flag:?}")),
+                _ => return Err(format!("unexpected argument at position {position}; every value follows its flag")),
             }
         }
         Ok(parsed)
@@ -248,5 +252,10 @@ mod tests {
         assert!(parse(&["--listen", "nowhere"]).unwrap_err().contains("--listen"));
         assert!(parse(&["--config"]).unwrap_err().contains("needs a value"));
         assert!(parse(&["--verbose"]).unwrap_err().contains("unknown argument"));
+        // Errors name the flag, never a value.
+        for args in [&["--listen", "s3cret"][..], &["--secret=s3cret"], &["s3cret"], &["--config", "a", "s3cret"]] {
+            let err = parse(args).unwrap_err();
+            assert!(!err.contains("s3cret"), "{err}");
+        }
     }
 }

@@ -12,14 +12,26 @@
 //! | `access_token_ttl` | seconds | `3600` |
 //! | `clients` | RFC 7591 client metadata, with `client_secret` and `jwks` | `[]` |
 //! | `users` | `{"username": …, "password": …}` | `[]` |
+//! | `header_read_timeout` | seconds a connection may take to send a whole request head (and may stay idle between requests) | `10` |
+//! | `body_read_timeout` | seconds a request body may pause | `10` |
+//! | `request_timeout` | seconds from a request's head to its response, body included | `30` |
+//! | `max_connections` | connections served at once (more wait to be accepted) | `200` |
+//!
+//! The last four are the [`ServerLimits`]. Every error names the field and says what is wrong
+//! with it, and never repeats a value of the file: a secret pasted into the wrong field does
+//! not reach the terminal.
 
+use super::limits::ServerLimits;
 use grantry_core::plugin::{self, PluginKind};
-use grantry_core::{ClientAuthMethod, ClientRecord, GrantType, ResponseType, Scope, ServerConfig};
+use grantry_core::{
+    ClientAuthMethod, ClientConfigError, ClientRecord, ConfigError, GrantType, ResponseType, Scope, ServerConfig,
+};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 /// The embedded default configuration: `examples/demo.json`.
 pub const DEMO_JSON: &str = include_str!("../../demo.json");
@@ -33,7 +45,25 @@ pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
 /// RSA keys shorter than this are refused (RFC 7518 §3.3; the verifier would skip them).
 const MIN_RSA_BITS: usize = 2048;
 
-const TOP_LEVEL_FIELDS: [&str; 7] = ["issuer", "listen", "grants", "pkce", "access_token_ttl", "clients", "users"];
+const TOP_LEVEL_FIELDS: [&str; 11] = [
+    "issuer",
+    "listen",
+    "grants",
+    "pkce",
+    "access_token_ttl",
+    "clients",
+    "users",
+    "header_read_timeout",
+    "body_read_timeout",
+    "request_timeout",
+    "max_connections",
+];
+
+/// The longest timeout accepted, in seconds (a day): beyond it a deadline could overflow.
+const MAX_TIMEOUT_SECS: u64 = 86_400;
+
+/// The most connections [`ServerLimits::max_connections`] may allow.
+const MAX_CONNECTIONS: u64 = 65_536;
 
 /// The client metadata a client entry may hold: what the server uses, plus RFC 7591's
 /// informational fields.
@@ -165,6 +195,8 @@ pub struct ServerConfigFile {
     pub clients: Vec<ClientRecord>,
     /// The resource owners.
     pub users: Vec<UserEntry>,
+    /// The connection and request limits.
+    pub limits: ServerLimits,
 }
 
 impl ServerConfigFile {
@@ -182,22 +214,21 @@ impl ServerConfigFile {
 
     /// Parses and checks a configuration.
     pub fn from_json(text: &str) -> Result<Self, ConfigFileError> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|err| ConfigFileError::new("", format!("invalid JSON: {err}")))?;
+        let value: Value = serde_json::from_str(text).map_err(|err| ConfigFileError::new("", json_error(&err)))?;
         let Value::Object(top) = value else {
             return Err(ConfigFileError::new("", "the configuration must be a JSON object"));
         };
         check_fields("", &top, &TOP_LEVEL_FIELDS)?;
 
         let issuer = required_string(&top, "issuer")?;
-        ServerConfig::new(issuer.clone()).map_err(|err| ConfigFileError::new("issuer", err.to_string()))?;
+        ServerConfig::new(issuer.clone()).map_err(|err| ConfigFileError::new("issuer", issuer_problem(&err)))?;
 
         let listen_text = match top.get("listen") {
             None => DEFAULT_LISTEN.to_owned(),
             Some(_) => required_string(&top, "listen")?,
         };
         let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            ConfigFileError::new("listen", format!("{listen_text:?} is not an ADDR:PORT socket address"))
+            ConfigFileError::new("listen", "is not an ADDR:PORT socket address, such as 127.0.0.1:8080")
         })?;
 
         let grants = parse_grants(top.get("grants"))?;
@@ -213,7 +244,52 @@ impl ServerConfigFile {
         };
         let clients = parse_clients(top.get("clients"))?;
         let users = parse_users(top.get("users"))?;
-        Ok(ServerConfigFile { issuer, listen, grants, pkce, access_token_ttl, clients, users })
+        let limits = parse_limits(&top)?;
+        Ok(ServerConfigFile { issuer, listen, grants, pkce, access_token_ttl, clients, users, limits })
+    }
+}
+
+/// The [`ServerLimits`] keys, each optional.
+fn parse_limits(top: &Map<String, Value>) -> Result<ServerLimits, ConfigFileError> {
+    let mut limits = ServerLimits::default();
+    let seconds = |field: &str, default: Duration| match top.get(field) {
+        None => Ok(default),
+        Some(value) => {
+            value.as_u64().filter(|s| (1..=MAX_TIMEOUT_SECS).contains(s)).map(Duration::from_secs).ok_or_else(|| {
+                ConfigFileError::new(field, format!("must be a whole number of seconds from 1 to {MAX_TIMEOUT_SECS}"))
+            })
+        }
+    };
+    limits.header_read_timeout = seconds("header_read_timeout", limits.header_read_timeout)?;
+    limits.body_read_timeout = seconds("body_read_timeout", limits.body_read_timeout)?;
+    limits.request_timeout = seconds("request_timeout", limits.request_timeout)?;
+    if let Some(value) = top.get("max_connections") {
+        limits.max_connections = value
+            .as_u64()
+            .filter(|n| (1..=MAX_CONNECTIONS).contains(n))
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| {
+                ConfigFileError::new("max_connections", format!("must be a whole number from 1 to {MAX_CONNECTIONS}"))
+            })?;
+    }
+    Ok(limits)
+}
+
+/// What is wrong with a file that is not JSON: serde_json's syntax messages are fixed texts
+/// with a line and column, never the input; anything else is reported by position only.
+fn json_error(err: &serde_json::Error) -> String {
+    if err.is_syntax() || err.is_eof() {
+        format!("invalid JSON: {err}")
+    } else {
+        format!("invalid JSON at line {} column {}", err.line(), err.column())
+    }
+}
+
+/// What is wrong with an issuer, without repeating it.
+pub(crate) fn issuer_problem(err: &ConfigError) -> String {
+    match err {
+        ConfigError::Issuer { problem, .. } => (*problem).to_owned(),
+        _ => "is not a valid issuer identifier (RFC 8414 section 2)".to_owned(),
     }
 }
 
@@ -260,14 +336,25 @@ fn parse_grants(value: Option<&Value>) -> Result<Vec<String>, ConfigFileError> {
             return Err(ConfigFileError::new(field, "must be a grant name (a string)"));
         };
         // Resolved through the plugin registry: a linked-in custom grant is found the same way.
-        plugin::find(name, PluginKind::Grant)
-            .map_err(|err| ConfigFileError::new(&field, format!("unknown grant: {err}")))?;
-        if grants.contains(name) {
-            return Err(ConfigFileError::new(field, format!("grant {name:?} is listed twice")));
+        if plugin::find(name, PluginKind::Grant).is_err() {
+            return Err(ConfigFileError::new(
+                field,
+                format!("unknown grant; the linked-in grants are: {}", grant_names()),
+            ));
+        }
+        if let Some(first) = grants.iter().position(|g| g == name) {
+            return Err(ConfigFileError::new(field, format!("this grant is listed already, at grants[{first}]")));
         }
         grants.push(name.clone());
     }
     Ok(grants)
+}
+
+/// The names of the linked-in grant plugins (the program's, not the file's).
+fn grant_names() -> String {
+    let names: Vec<&str> =
+        plugin::plugins().into_iter().filter(|p| p.kind() == PluginKind::Grant).map(|p| p.name()).collect();
+    names.join(", ")
 }
 
 fn parse_pkce(value: &Value) -> Result<PkcePolicy, ConfigFileError> {
@@ -324,22 +411,25 @@ fn parse_clients(value: Option<&Value>) -> Result<Vec<ClientRecord>, ConfigFileE
             return Err(ConfigFileError::new(at("client_id"), "missing"));
         }
         for (field, value) in object {
-            check_client_field(field, value).map_err(|err| ConfigFileError::new(at(field), err.to_string()))?;
+            check_client_field(field, value).map_err(|problem| ConfigFileError::new(at(field), problem))?;
         }
-        let client: ClientRecord =
-            serde_json::from_value(item.clone()).map_err(|err| ConfigFileError::new(&path, err.to_string()))?;
-        if clients.iter().any(|c| c.client_id == client.client_id) {
-            return Err(ConfigFileError::new(at("client_id"), format!("duplicate client_id {:?}", client.client_id)));
-        }
-        client.validate().map_err(|err| ConfigFileError::new(at(err.field()), err.to_string()))?;
-        let method = &client.token_endpoint_auth_method;
-        if !AUTH_METHODS.contains(method) {
-            let names: Vec<&str> = AUTH_METHODS.iter().map(ClientAuthMethod::as_str).collect();
+        // The fields were checked one by one; serde's own message would quote the value.
+        let client: ClientRecord = serde_json::from_value(item.clone())
+            .map_err(|_| ConfigFileError::new(&path, "is not valid RFC 7591 client metadata"))?;
+        if let Some(first) = clients.iter().position(|c| c.client_id == client.client_id) {
             return Err(ConfigFileError::new(
-                at("token_endpoint_auth_method"),
-                format!("unknown method {method}; expected one of: {}", names.join(", ")),
+                at("client_id"),
+                format!("duplicate client_id: clients[{first}] has the same one"),
             ));
         }
+        let method = &client.token_endpoint_auth_method;
+        if !AUTH_METHODS.contains(method) {
+            return Err(ConfigFileError::new(
+                at("token_endpoint_auth_method"),
+                format!("unknown method; expected one of: {}", auth_method_names()),
+            ));
+        }
+        client.validate().map_err(|err| ConfigFileError::new(at(err.field()), client_problem(&err, &client)))?;
         match object.get("jwks") {
             Some(jwks) => check_jwks(&at("jwks"), jwks)?,
             None if *method == ClientAuthMethod::PRIVATE_KEY_JWT => {
@@ -352,19 +442,53 @@ fn parse_clients(value: Option<&Value>) -> Result<Vec<ClientRecord>, ConfigFileE
     Ok(clients)
 }
 
-/// Checks the type and syntax of one client metadata field.
-fn check_client_field(field: &str, value: &Value) -> Result<(), serde_json::Error> {
-    use serde_json::from_value;
-    let value = value.clone();
-    match field {
-        "redirect_uris" | "contacts" => from_value::<Vec<String>>(value).map(drop),
-        "grant_types" => from_value::<Vec<GrantType>>(value).map(drop),
-        "response_types" => from_value::<Vec<ResponseType>>(value).map(drop),
-        "scope" => from_value::<Scope>(value).map(drop),
-        "token_endpoint_auth_method" => from_value::<ClientAuthMethod>(value).map(drop),
-        "jwks" => Ok(()),
-        _ => from_value::<String>(value).map(drop),
+/// The client authentication methods a client may register for, comma-separated.
+fn auth_method_names() -> String {
+    let names: Vec<&str> = AUTH_METHODS.iter().map(ClientAuthMethod::as_str).collect();
+    names.join(", ")
+}
+
+/// What is wrong with a client registration, without repeating its values (the field path
+/// names the client).
+fn client_problem(err: &ClientConfigError, client: &ClientRecord) -> String {
+    match err {
+        ClientConfigError::EmptyClientId => "must not be empty".to_owned(),
+        ClientConfigError::RedirectUri { uri, .. } => match client.redirect_uris.iter().position(|u| u == uri) {
+            Some(i) => format!("entry {i} is not an absolute URI without a fragment"),
+            None => "each must be an absolute URI without a fragment".to_owned(),
+        },
+        ClientConfigError::Secret { problem, .. } => format!("the client's token_endpoint_auth_method {problem}"),
+        _ => "is not valid".to_owned(),
     }
+}
+
+/// Checks the type and syntax of one client metadata field; what it must be, when it is not
+/// (a fixed text: serde's messages quote the value, which could be a secret).
+fn check_client_field(field: &str, value: &Value) -> Result<(), String> {
+    use serde_json::from_value;
+    let owned = value.clone();
+    let (ok, expected) = match field {
+        "redirect_uris" => (from_value::<Vec<String>>(owned).is_ok(), "must be an array of URI strings".to_owned()),
+        "contacts" => (from_value::<Vec<String>>(owned).is_ok(), "must be an array of strings".to_owned()),
+        "grant_types" => (
+            from_value::<Vec<GrantType>>(owned).is_ok(),
+            "must be an array of grant type names (RFC 6749 section 4.5 syntax)".to_owned(),
+        ),
+        "response_types" => {
+            (from_value::<Vec<ResponseType>>(owned).is_ok(), "must be an array of response type names".to_owned())
+        }
+        "scope" => (
+            from_value::<Scope>(owned).is_ok(),
+            "must be a string of space-separated scope tokens (RFC 6749 section 3.3)".to_owned(),
+        ),
+        "token_endpoint_auth_method" => (
+            value.as_str().is_some_and(|name| AUTH_METHODS.iter().any(|m| m.as_str() == name)),
+            format!("must be one of: {}", auth_method_names()),
+        ),
+        "jwks" => (true, String::new()),
+        _ => (value.is_string(), "must be a string".to_owned()),
+    };
+    if ok { Ok(()) } else { Err(expected) }
 }
 
 /// Checks a JWK Set: every key must be a readable public signature key the verifier can use.
@@ -389,10 +513,12 @@ fn check_jwks(path: &str, jwks: &Value) -> Result<(), ConfigFileError> {
                 format!("holds private or symmetric key material ({private:?}); register public keys only"),
             ));
         }
+        check_jwk_members(&at, members)?;
+        // serde's and jsonwebtoken's messages can quote the key's members: not repeated.
         let jwk: Jwk = serde_json::from_value(key.clone())
-            .map_err(|err| ConfigFileError::new(&at, format!("malformed key: {err}")))?;
+            .map_err(|_| ConfigFileError::new(&at, "malformed key: not a JWK the server can read (RFC 7517)"))?;
         jsonwebtoken::DecodingKey::from_jwk(&jwk)
-            .map_err(|err| ConfigFileError::new(&at, format!("malformed key: {err}")))?;
+            .map_err(|_| ConfigFileError::new(&at, "malformed key: its key material does not decode"))?;
         match &jwk.algorithm {
             AlgorithmParameters::RSA(rsa) => {
                 let bits = modulus_bits(&rsa.n).ok_or_else(|| ConfigFileError::new(&at, "malformed key: bad n"))?;
@@ -421,6 +547,33 @@ fn check_jwks(path: &str, jwks: &Value) -> Result<(), ConfigFileError> {
     Ok(())
 }
 
+/// Checks a JWK's type and the members that type needs, naming the member at fault, never
+/// its value.
+fn check_jwk_members(at: &str, members: &Map<String, Value>) -> Result<(), ConfigFileError> {
+    use base64::Engine as _;
+    let needed: &[&str] = match members.get("kty").and_then(Value::as_str) {
+        Some("RSA") => &["n", "e"],
+        Some("EC") => &["crv", "x", "y"],
+        Some("OKP") => &["crv", "x"],
+        Some("oct") => return Err(ConfigFileError::new(at, "symmetric keys are not allowed; use client_secret")),
+        _ => return Err(ConfigFileError::new(at, "malformed key: kty must be \"RSA\", \"EC\" or \"OKP\"")),
+    };
+    for member in needed {
+        let Some(Value::String(text)) = members.get(*member) else {
+            return Err(ConfigFileError::new(at, format!("malformed key: member {member} must be a string")));
+        };
+        if *member != "crv" && base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).is_err() {
+            return Err(ConfigFileError::new(at, format!("malformed key: member {member} is not base64url")));
+        }
+    }
+    for member in ["kid", "alg", "use"] {
+        if members.get(member).is_some_and(|value| !value.is_string()) {
+            return Err(ConfigFileError::new(at, format!("malformed key: member {member} must be a string")));
+        }
+    }
+    Ok(())
+}
+
 /// The size in bits of a base64url-encoded RSA modulus.
 fn modulus_bits(n: &str) -> Option<usize> {
     use base64::Engine as _;
@@ -444,8 +597,11 @@ fn parse_users(value: Option<&Value>) -> Result<Vec<UserEntry>, ConfigFileError>
             _ => Err(ConfigFileError::new(join(&path, field), "must be a non-empty string")),
         };
         let (username, password) = (string("username")?, string("password")?);
-        if users.iter().any(|u| u.username == username) {
-            return Err(ConfigFileError::new(join(&path, "username"), format!("duplicate username {username:?}")));
+        if let Some(first) = users.iter().position(|u| u.username == username) {
+            return Err(ConfigFileError::new(
+                join(&path, "username"),
+                format!("duplicate username: users[{first}] has the same one"),
+            ));
         }
         users.push(UserEntry { username, password });
     }
@@ -508,6 +664,11 @@ mod tests {
             (|v| v["pkce"]["methods"][0] = "S512".into(), "pkce.methods[0]"),
             (|v| v["pkce"]["mode"] = "x".into(), "pkce.mode"),
             (|v| v["access_token_ttl"] = 0.into(), "access_token_ttl"),
+            (|v| v["header_read_timeout"] = 0.into(), "header_read_timeout"),
+            (|v| v["header_read_timeout"] = "10".into(), "header_read_timeout"),
+            (|v| v["body_read_timeout"] = (MAX_TIMEOUT_SECS + 1).into(), "body_read_timeout"),
+            (|v| v["request_timeout"] = 1.5.into(), "request_timeout"),
+            (|v| v["max_connections"] = 0.into(), "max_connections"),
             (|v| v["users"][0]["pass"] = "x".into(), "users[0].pass"),
             (
                 |v| v["users"].as_array_mut().unwrap().push(serde_json::json!({"username": "alice", "password": "x"})),
@@ -524,6 +685,72 @@ mod tests {
     }
 
     #[test]
+    fn errors_never_repeat_a_value_of_the_file() {
+        // A secret pasted into the wrong place: the error names the place, never the secret.
+        const SECRET: &str = "S3cr3t-w3b-s3cr3t";
+        type Change = fn(&mut Value);
+        let cases: Vec<(Change, &str)> = vec![
+            (|v| v["clients"][0]["redirect_uris"] = SECRET.into(), "clients[0].redirect_uris"),
+            (|v| v["clients"][0]["redirect_uris"][0] = SECRET.into(), "clients[0].redirect_uris"),
+            (|v| v["clients"][0]["contacts"] = SECRET.into(), "clients[0].contacts"),
+            (|v| v["clients"][0]["grant_types"] = SECRET.into(), "clients[0].grant_types"),
+            (|v| v["clients"][0]["grant_types"][0] = format!("{SECRET} x").into(), "clients[0].grant_types"),
+            (|v| v["clients"][0]["response_types"] = SECRET.into(), "clients[0].response_types"),
+            (|v| v["clients"][0]["scope"] = format!("{SECRET} \"x\"").into(), "clients[0].scope"),
+            (|v| v["clients"][0]["scope"] = serde_json::json!([SECRET]), "clients[0].scope"),
+            (
+                |v| v["clients"][0]["token_endpoint_auth_method"] = SECRET.into(),
+                "clients[0].token_endpoint_auth_method",
+            ),
+            (|v| v["clients"][0]["client_secret"] = serde_json::json!([SECRET]), "clients[0].client_secret"),
+            (|v| v["clients"][0]["client_secret"] = serde_json::json!({"value": SECRET}), "clients[0].client_secret"),
+            (|v| v["clients"][1]["client_secret"] = SECRET.into(), "clients[1].client_secret"),
+            (|v| v["clients"][0]["client_name"] = serde_json::json!([SECRET]), "clients[0].client_name"),
+            (|v| v["clients"][0]["client_id"] = "".into(), "clients[0].client_id"),
+            (|v| v["clients"][2]["client_id"] = "web".into(), "clients[2].client_id"),
+            (|v| v["clients"][3]["jwks"]["keys"][0]["kty"] = SECRET.into(), "clients[3].jwks.keys[0]"),
+            (|v| v["clients"][3]["jwks"]["keys"][0]["n"] = format!("{SECRET}!").into(), "clients[3].jwks.keys[0]"),
+            (|v| v["clients"][3]["jwks"]["keys"][0]["use"] = serde_json::json!([SECRET]), "clients[3].jwks.keys[0]"),
+            (|v| v["clients"][3]["jwks"]["keys"][0]["e"] = serde_json::json!([SECRET]), "clients[3].jwks.keys[0]"),
+            (|v| v["grants"][0] = SECRET.into(), "grants[0]"),
+            (|v| v["grants"][1] = v["grants"][0].clone(), "grants[1]"),
+            (|v| v["issuer"] = SECRET.into(), "issuer"),
+            (|v| v["issuer"] = format!("http://{SECRET}.example").into(), "issuer"),
+            (|v| v["listen"] = SECRET.into(), "listen"),
+            (|v| v["access_token_ttl"] = SECRET.into(), "access_token_ttl"),
+            (|v| v["header_read_timeout"] = SECRET.into(), "header_read_timeout"),
+            (|v| v["pkce"]["required"] = SECRET.into(), "pkce.required"),
+            (|v| v["pkce"]["methods"][0] = SECRET.into(), "pkce.methods[0]"),
+            (|v| v["users"][0]["password"] = serde_json::json!([SECRET]), "users[0].password"),
+            (
+                |v| {
+                    v["users"]
+                        .as_array_mut()
+                        .unwrap()
+                        .push(serde_json::json!({"username": "alice", "password": SECRET}))
+                },
+                "users[1].username",
+            ),
+        ];
+        for (change, field) in cases {
+            let mut value = demo_value();
+            change(&mut value);
+            let err = error_of(&value);
+            let shown = err.to_string();
+            assert_eq!(err.field, field, "{shown}");
+            assert!(!shown.contains(SECRET) && !shown.contains("S3cr3t"), "{field}: the value is repeated: {shown}");
+        }
+        // Values that are not secrets are not repeated either (a client_id, a username).
+        let mut value = demo_value();
+        value["clients"][2]["client_id"] = "web".into();
+        assert!(!error_of(&value).to_string().contains("\"web\""), "{}", error_of(&value));
+        // A secret outside any string, in a file that is not JSON.
+        let broken = format!(r#"{{"issuer": "http://127.0.0.1:8080", "client_secret": {SECRET}}}"#);
+        let err = ServerConfigFile::from_json(&broken).unwrap_err();
+        assert!(err.message.starts_with("invalid JSON") && !err.to_string().contains("S3cr3t"), "{err}");
+    }
+
+    #[test]
     fn optional_sections_have_defaults() {
         let minimal =
             ServerConfigFile::from_json(r#"{"issuer": "https://auth.example", "grants": ["client_credentials"]}"#)
@@ -534,6 +761,17 @@ mod tests {
             minimal.pkce.plugin_config(),
             serde_json::json!({"required": "public_clients", "methods": ["S256"]})
         );
+        assert_eq!(minimal.limits, ServerLimits::default());
+        assert_eq!(minimal.limits.header_read_timeout, Duration::from_secs(10), "the contract's default");
+        let limited = ServerConfigFile::from_json(
+            r#"{"issuer": "https://auth.example", "grants": ["client_credentials"], "header_read_timeout": 3,
+                "body_read_timeout": 4, "request_timeout": 5, "max_connections": 6}"#,
+        )
+        .unwrap();
+        assert_eq!(limited.limits.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(limited.limits.body_read_timeout, Duration::from_secs(4));
+        assert_eq!(limited.limits.request_timeout, Duration::from_secs(5));
+        assert_eq!(limited.limits.max_connections, 6);
         assert_eq!(error_of(&serde_json::json!([1])).field, "");
         assert!(ServerConfigFile::from_json("{").unwrap_err().message.starts_with("invalid JSON"));
     }

@@ -1,14 +1,26 @@
-//! The login-and-consent page of `GET /authorize`, its CSRF token, and the error page.
+//! The login-and-consent page of `GET /authorize`, its CSRF token and consent cookie, and
+//! the error page.
 //!
-//! The form carries every authorization parameter as a hidden input, plus `csrf_token`: an
-//! HMAC-SHA256, under a key drawn at random when the process starts, over those parameters
-//! (sorted, form-encoded) and an expiry. `POST /authorize` recomputes it before anything else,
-//! so a submission is accepted only with parameters this server rendered, recently. Every
-//! piece of text that reaches the page is HTML-escaped.
+//! The form carries every authorization parameter as a hidden input, plus `csrf_token`:
+//! `FORM_ID.EXPIRY.MAC`, where `FORM_ID` is random, and `MAC` an HMAC-SHA256, under a key drawn
+//! at random when the process starts, over the form id, the expiry, the browser's consent
+//! cookie and those parameters (sorted, form-encoded).
+//!
+//! The consent cookie ([`CONSENT_COOKIE`]: `__Host-` prefixed, `HttpOnly`, `SameSite=Lax`,
+//! `Path=/`, `Secure` when the issuer is `https`; see [`set_cookie_headers`] for an `http`
+//! issuer) holds a random value given to a browser with its first form and kept for the next
+//! ones. `POST /authorize` recomputes the MAC, with the
+//! cookie the submission came with, before anything else: a submission is accepted only with
+//! parameters this server rendered, recently, for the browser that submits them. A form posted
+//! from another site comes without the cookie (`SameSite=Lax`), and a form and cookie an
+//! attacker obtained for their own browser do not match the victim's cookie (no login CSRF).
+//! Each form is then accepted once: its id goes into the [`FormLedger`](super::form_ledger::FormLedger).
+//!
+//! Every piece of text that reaches the page is HTML-escaped.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use grantry_core::{AuthorizationRequest, OAuthError, encode_form};
+use grantry_core::{AuthorizationRequest, Headers, OAuthError, encode_form};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt::{self, Write as _};
@@ -24,28 +36,109 @@ pub const CSRF_FIELD: &str = "csrf_token";
 pub const CSRF_TTL: u64 = 600;
 
 /// Separates this MAC's inputs from any other use of the key.
-const MAC_CONTEXT: &[u8] = b"grantry-server consent form v1\n";
+const MAC_CONTEXT: &[u8] = b"grantry-server consent form v2\n";
 
-/// Why a CSRF token was refused.
+/// The name of the cookie that binds consent forms to a browser. `__Host-`: browsers accept it
+/// only without `Domain` and with `Path=/`, so no other host (a sibling subdomain) can set it.
+pub const CONSENT_COOKIE: &str = "__Host-grantry-consent";
+
+/// Random bytes in a consent cookie value.
+const COOKIE_BYTES: usize = 32;
+
+/// Random bytes in a form id.
+const FORM_ID_BYTES: usize = 16;
+
+/// Why a consent form submission was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CsrfError {
     /// No token was submitted.
     Missing,
-    /// The token is not one of ours, or not for these parameters.
+    /// The submission came without the consent cookie (from another site, or from a browser
+    /// that refuses cookies).
+    NoCookie,
+    /// The token is not one of ours, or not for these parameters, or not for this browser.
     Invalid,
     /// The token is ours but too old.
     Expired,
+    /// The form was submitted before.
+    AlreadyUsed,
+}
+
+impl CsrfError {
+    /// The HTTP status of the refusal page: `400` for an expired form, `403` otherwise.
+    pub fn status(&self) -> u16 {
+        match self {
+            CsrfError::Expired => 400,
+            _ => 403,
+        }
+    }
 }
 
 impl fmt::Display for CsrfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             CsrfError::Missing => "the form's csrf_token is missing",
-            CsrfError::Invalid => "the form's csrf_token is invalid",
+            CsrfError::NoCookie => {
+                "the consent cookie is missing: the form must be submitted from the browser it was shown in, \
+                 with cookies allowed for this site"
+            }
+            CsrfError::Invalid => "the form's csrf_token is invalid for this browser",
             CsrfError::Expired => "the form has expired; start the authorization again",
+            CsrfError::AlreadyUsed => "this form was already submitted; start the authorization again",
         })
     }
+}
+
+/// A form whose token checked out: its id, to be recorded as used, and its expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedForm {
+    /// The form's random id.
+    pub id: String,
+    /// When the form expires (Unix seconds).
+    pub expires_at: u64,
+}
+
+/// A new consent cookie value: 32 random bytes from the operating system's CSPRNG, base64url.
+pub fn new_cookie_value() -> String {
+    random_base64(COOKIE_BYTES)
+}
+
+fn random_base64(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The consent cookie a request carries, if it carries one that is well formed (one this
+/// server could have made: 32 bytes, base64url). The first cookie of that name counts.
+pub fn cookie_value(headers: &Headers) -> Option<&str> {
+    let value = headers
+        .get_all("cookie")
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == CONSENT_COOKIE)
+        .map(|(_, value)| value.trim().trim_matches('"'))?;
+    let well_formed = URL_SAFE_NO_PAD.decode(value).is_ok_and(|bytes| bytes.len() == COOKIE_BYTES);
+    well_formed.then_some(value)
+}
+
+/// The `Set-Cookie` header values giving a browser its consent cookie: a session cookie,
+/// `__Host-` (so `Path=/` and no `Domain`), `HttpOnly`, `SameSite=Lax`.
+///
+/// With an `https` issuer, one header, `Secure`. With an `http` issuer (a loopback host: the
+/// issuer may be `http` nowhere else), the same cookie twice, `Secure` first, then without:
+/// - user agents that follow RFC 6265bis (Chromium, Firefox, curl) ignore a `__Host-` cookie
+///   without `Secure`, and accept a `Secure` one from `http://localhost` or `127.0.0.1`: they
+///   keep the first;
+/// - cookie jars without prefix rules that never send a `Secure` cookie over `http` (Python's
+///   `http.cookiejar`, used by `requests`) store both, the second replacing the first: they
+///   keep and send the second.
+///
+/// Either way the browser holds one cookie of that name, with the same value.
+pub fn set_cookie_headers(value: &str, https_issuer: bool) -> Vec<String> {
+    let cookie = format!("{CONSENT_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if https_issuer { vec![format!("{cookie}; Secure")] } else { vec![format!("{cookie}; Secure"), cookie] }
 }
 
 /// The per-process key of the consent forms' CSRF tokens.
@@ -80,32 +173,55 @@ impl CsrfKey {
         self
     }
 
-    fn mac(&self, expires_at: u64, params: &[(String, String)]) -> Hmac<Sha256> {
+    /// The MAC of a form. Every input but the last has a fixed alphabet without `\n` (the
+    /// form id and cookie are base64url, the expiry digits), so the input is unambiguous.
+    fn mac(&self, form_id: &str, expires_at: u64, cookie: &str, params: &[(String, String)]) -> Hmac<Sha256> {
         // The key is 32 bytes; HMAC takes a key of any length, so this cannot fail.
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!());
         mac.update(MAC_CONTEXT);
-        mac.update(expires_at.to_string().as_bytes());
-        mac.update(b"\n");
+        for part in [form_id.as_bytes(), expires_at.to_string().as_bytes(), cookie.as_bytes()] {
+            mac.update(part);
+            mac.update(b"\n");
+        }
         mac.update(canonical(params).as_bytes());
         mac
     }
 
-    /// A token for a form carrying `params`, issued at `now`: `EXPIRY.MAC`.
-    pub fn issue(&self, params: &[(String, String)], now: u64) -> String {
+    /// A token for a new form carrying `params`, shown at `now` to the browser whose consent
+    /// cookie is `cookie`: `FORM_ID.EXPIRY.MAC`, with a fresh random form id.
+    pub fn issue(&self, cookie: &str, params: &[(String, String)], now: u64) -> String {
+        let form_id = random_base64(FORM_ID_BYTES);
         let expires_at = now.saturating_add(self.ttl);
-        let tag = self.mac(expires_at, params).finalize().into_bytes();
-        format!("{expires_at}.{}", URL_SAFE_NO_PAD.encode(tag))
+        let tag = self.mac(&form_id, expires_at, cookie, params).finalize().into_bytes();
+        format!("{form_id}.{expires_at}.{}", URL_SAFE_NO_PAD.encode(tag))
     }
 
-    /// Checks a submitted token against the submitted `params`, at `now`. The MAC is compared
-    /// in constant time.
-    pub fn verify(&self, token: Option<&str>, params: &[(String, String)], now: u64) -> Result<(), CsrfError> {
+    /// Checks a submitted token against the submitted `params` and the consent `cookie` the
+    /// submission came with, at `now`; the form it names. The MAC is compared in constant
+    /// time. Whether the form was submitted before is the [`FormLedger`]'s to say.
+    ///
+    /// [`FormLedger`]: super::form_ledger::FormLedger
+    pub fn verify(
+        &self,
+        token: Option<&str>,
+        cookie: Option<&str>,
+        params: &[(String, String)],
+        now: u64,
+    ) -> Result<VerifiedForm, CsrfError> {
         let token = token.ok_or(CsrfError::Missing)?;
-        let (expiry, tag) = token.split_once('.').ok_or(CsrfError::Invalid)?;
+        let cookie = cookie.ok_or(CsrfError::NoCookie)?;
+        let mut parts = token.split('.');
+        let (Some(form_id), Some(expiry), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(CsrfError::Invalid);
+        };
         let expires_at: u64 = expiry.parse().map_err(|_| CsrfError::Invalid)?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| CsrfError::Invalid)?;
-        self.mac(expires_at, params).verify_slice(&tag).map_err(|_| CsrfError::Invalid)?;
-        if now > expires_at { Err(CsrfError::Expired) } else { Ok(()) }
+        self.mac(form_id, expires_at, cookie, params).verify_slice(&tag).map_err(|_| CsrfError::Invalid)?;
+        if now > expires_at {
+            return Err(CsrfError::Expired);
+        }
+        Ok(VerifiedForm { id: form_id.to_owned(), expires_at })
     }
 }
 
@@ -231,28 +347,62 @@ mod tests {
     }
 
     #[test]
-    fn csrf_tokens_bind_the_parameters_and_expire() {
+    fn csrf_tokens_bind_the_parameters_the_browser_and_expire() {
         let key = CsrfKey::random();
+        let cookie = new_cookie_value();
+        let c = Some(cookie.as_str());
         let p = params(&[("client_id", "web"), ("state", "a&b=c")]);
-        let token = key.issue(&p, 1000);
-        assert_eq!(key.verify(Some(&token), &p, 1000), Ok(()));
+        let token = key.issue(&cookie, &p, 1000);
+        let form = key.verify(Some(&token), c, &p, 1000).unwrap();
+        assert_eq!(form.expires_at, 1000 + CSRF_TTL);
+        assert!(token.starts_with(&format!("{}.", form.id)));
+        // Each form has its own id.
+        assert_ne!(key.verify(Some(&key.issue(&cookie, &p, 1000)), c, &p, 1000).unwrap().id, form.id);
         // Order does not matter; content does.
         let reordered = params(&[("state", "a&b=c"), ("client_id", "web")]);
-        assert_eq!(key.verify(Some(&token), &reordered, 1000 + CSRF_TTL), Ok(()));
-        assert_eq!(key.verify(Some(&token), &p, 1001 + CSRF_TTL), Err(CsrfError::Expired));
+        assert_eq!(key.verify(Some(&token), c, &reordered, 1000 + CSRF_TTL), Ok(form));
+        assert_eq!(key.verify(Some(&token), c, &p, 1001 + CSRF_TTL), Err(CsrfError::Expired));
         let changed = params(&[("client_id", "web"), ("state", "a&b=d")]);
-        assert_eq!(key.verify(Some(&token), &changed, 1000), Err(CsrfError::Invalid));
+        assert_eq!(key.verify(Some(&token), c, &changed, 1000), Err(CsrfError::Invalid));
         // An ambiguous split of the same characters is another input.
         let shifted = params(&[("client_id", "web&state=a"), ("b", "c")]);
-        assert_eq!(key.verify(Some(&token), &shifted, 1000), Err(CsrfError::Invalid));
-        assert_eq!(key.verify(None, &p, 1000), Err(CsrfError::Missing));
-        assert_eq!(key.verify(Some("garbage"), &p, 1000), Err(CsrfError::Invalid));
-        assert_eq!(key.verify(Some("99999999999.AAAA"), &p, 1000), Err(CsrfError::Invalid));
-        // A later expiry cannot be grafted onto a MAC.
-        let (_, tag) = token.split_once('.').unwrap();
-        assert_eq!(key.verify(Some(&format!("999999.{tag}")), &p, 1000), Err(CsrfError::Invalid));
+        assert_eq!(key.verify(Some(&token), c, &shifted, 1000), Err(CsrfError::Invalid));
+        assert_eq!(key.verify(None, c, &p, 1000), Err(CsrfError::Missing));
+        assert_eq!(key.verify(Some("garbage"), c, &p, 1000), Err(CsrfError::Invalid));
+        assert_eq!(key.verify(Some("AAAA.99999999999.AAAA"), c, &p, 1000), Err(CsrfError::Invalid));
+        // Another browser's cookie, or none.
+        assert_eq!(key.verify(Some(&token), Some(&new_cookie_value()), &p, 1000), Err(CsrfError::Invalid));
+        assert_eq!(key.verify(Some(&token), None, &p, 1000), Err(CsrfError::NoCookie));
+        // Neither a later expiry nor another form id can be grafted onto a MAC.
+        let (id, rest) = token.split_once('.').unwrap();
+        let (_, tag) = rest.split_once('.').unwrap();
+        assert_eq!(key.verify(Some(&format!("{id}.999999.{tag}")), c, &p, 1000), Err(CsrfError::Invalid));
+        assert_eq!(key.verify(Some(&format!("AAAA.{rest}")), c, &p, 1000), Err(CsrfError::Invalid));
+        assert_eq!(key.verify(Some(&format!("{token}.x")), c, &p, 1000), Err(CsrfError::Invalid));
         // Another process's key does not verify.
-        assert_eq!(CsrfKey::random().verify(Some(&token), &p, 1000), Err(CsrfError::Invalid));
+        assert_eq!(CsrfKey::random().verify(Some(&token), c, &p, 1000), Err(CsrfError::Invalid));
+    }
+
+    #[test]
+    fn the_consent_cookie() {
+        let value = new_cookie_value();
+        assert_eq!(value.len(), 43);
+        assert_ne!(value, new_cookie_value());
+        let mut headers = Headers::new();
+        headers.append("Cookie", format!("other=1; {CONSENT_COOKIE}={value}; x=y"));
+        assert_eq!(cookie_value(&headers), Some(value.as_str()));
+        // Only well-formed values count: nothing this server did not make is echoed into a MAC.
+        for bad in ["", "AAAA", "not base64!", &format!("{value}A")] {
+            let mut headers = Headers::new();
+            headers.append("Cookie", format!("{CONSENT_COOKIE}={bad}"));
+            assert_eq!(cookie_value(&headers), None, "{bad:?}");
+        }
+        let mut unprefixed = Headers::new();
+        unprefixed.append("Cookie", format!("grantry-consent={value}"));
+        assert_eq!(cookie_value(&unprefixed), None);
+        let plain = format!("{CONSENT_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax");
+        assert_eq!(set_cookie_headers(&value, true), [format!("{plain}; Secure")]);
+        assert_eq!(set_cookie_headers(&value, false), [format!("{plain}; Secure"), plain]);
     }
 
     #[test]

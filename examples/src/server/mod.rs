@@ -7,8 +7,10 @@
 //! | [`config`] | the JSON configuration file: parsed and checked whole, errors name the field |
 //! | [`app`] | the [`AuthorizationServer`](grantry_core::AuthorizationServer), every part enabled by name |
 //! | [`routes`] | the axum routes of the contract (`/authorize`, `/token`, `/revoke`, `/introspect`, metadata, `/api/me`) |
-//! | [`consent`] | the login-and-consent page, its CSRF token, the error page |
+//! | [`consent`] | the login-and-consent page, its CSRF token and cookie, the error page |
+//! | [`form_ledger`] | the consent forms already submitted, so each is accepted once |
 //! | [`logging`] | one log line per request, to stderr, without secrets |
+//! | [`limits`] | the timeouts and the connection cap that keep slow clients from holding the server |
 //! | [`cli`] | the command line: `--config PATH`, `--listen ADDR:PORT`, signals |
 //!
 //! ```no_run
@@ -27,22 +29,29 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod consent;
+pub mod form_ledger;
+pub mod limits;
 pub mod logging;
 pub mod routes;
 
 pub use app::{AppState, build_server};
 pub use config::{ConfigFileError, ServerConfigFile};
+pub use limits::ServerLimits;
 
 // The built-in grants announce themselves as plugins; linking the crate makes them findable.
 use grantry_grants as _;
 
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::{JoinHandle, JoinSet};
 
 /// How long [`RunningServer::shutdown`] lets in-flight requests finish.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -161,27 +170,90 @@ impl RunningServer {
 pub async fn start(config: ServerConfigFile, listen: SocketAddr) -> Result<RunningServer, StartError> {
     let state = AppState::new(build_server(&config)?);
     let listener = TcpListener::bind(listen).await.map_err(|source| StartError::Bind { addr: listen, source })?;
-    serve(state, listener)
+    serve(state, listener, config.limits)
 }
 
 /// [`start`] on a socket already bound: a test can learn its port first, and set the
 /// configuration's `issuer` to it.
 pub async fn start_on(config: ServerConfigFile, listener: TcpListener) -> Result<RunningServer, StartError> {
     let state = AppState::new(build_server(&config)?);
-    serve(state, listener)
+    serve(state, listener, config.limits)
 }
 
-fn serve(state: AppState, listener: TcpListener) -> Result<RunningServer, StartError> {
+fn serve(state: AppState, listener: TcpListener, limits: ServerLimits) -> Result<RunningServer, StartError> {
     let addr = listener.local_addr().map_err(StartError::Io)?;
     let (shutdown, signal) = oneshot::channel::<()>();
-    let app = routes::router(Arc::new(state));
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                // A send or a drop of the sender: either way, stop.
-                let _ = signal.await;
-            })
-            .await
-    });
+    let app = routes::router(Arc::new(state), &limits);
+    let task = tokio::spawn(accept_loop(listener, app, limits, signal));
     Ok(RunningServer { addr, shutdown: Some(shutdown), task })
+}
+
+/// How long to wait before accepting again after `accept` failed for want of resources
+/// (out of file descriptors, say), rather than spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Accepts connections until `signal` (a send, or a drop of the sender), at most
+/// `limits.max_connections` at once, and serves each with hyper's HTTP/1 connection, its
+/// head read within `limits.header_read_timeout`. On the signal: stops accepting, closes the
+/// listener, asks every connection to finish its request in flight and close, and returns
+/// once all have. Aborting this task drops every connection at once.
+async fn accept_loop(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: ServerLimits,
+    mut signal: oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
+    let service = TowerToHyperService::new(app);
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    loop {
+        // Forget the connections that have closed.
+        while connections.try_join_next().is_some() {}
+        // A free slot first: past the cap, new connections wait in the listen backlog.
+        let permit = tokio::select! {
+            biased;
+            _ = &mut signal => break,
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break, // never closed
+            },
+        };
+        let stream = tokio::select! {
+            biased;
+            _ = &mut signal => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    // A connection reset before it was accepted concerns that connection
+                    // only; anything else (out of descriptors, say) is waited out.
+                    if !is_connection_error(&err) {
+                        tracing::warn!("accept failed: {err}");
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    }
+                    continue;
+                }
+            },
+        };
+        // Small responses go out at once.
+        let _ = stream.set_nodelay(true);
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service.clone()));
+        connections.spawn(async move {
+            // A client that goes away or times out ends its connection; nothing to report.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Whether an `accept` error concerns only the connection being accepted.
+fn is_connection_error(err: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(err.kind(), ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset)
 }

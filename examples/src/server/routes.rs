@@ -3,7 +3,7 @@
 //! | path | method | handler |
 //! |---|---|---|
 //! | `/authorize` | GET | validates, then the login-and-consent page or the RFC error |
-//! | `/authorize` | POST | the form's submission: CSRF, re-validation, login, decision |
+//! | `/authorize` | POST | the form's submission: CSRF and cookie, single use, re-validation, login, decision |
 //! | `/token` | POST | `token_endpoint` |
 //! | `/revoke` | POST | `revocation_endpoint` (RFC 7009) |
 //! | `/introspect` | POST | `introspection_endpoint` (RFC 7662) |
@@ -12,17 +12,28 @@
 //!
 //! The engine endpoints answer other methods themselves (`invalid_request`), so `/token`,
 //! `/revoke` and `/introspect` take any method.
+//!
+//! Every request is bounded in time ([`ServerLimits`]): tower-http's `TimeoutLayer` answers
+//! `408` when the response is not ready within `request_timeout` of the head (the body is read
+//! within that time too), and its `RequestBodyTimeoutLayer` fails a body that pauses for
+//! longer than `body_read_timeout`, which the body reader answers with `408`.
 
 use super::app::AppState;
 use super::consent::{self, CSRF_FIELD, CsrfError};
+use super::form_ledger::FormUse;
+use super::limits::ServerLimits;
 use super::logging::{self, OAuthErrorCode};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::{any, get};
 use grantry_core::adapter::{AdapterError, into_http_response};
-use grantry_core::{AuthorizationError, AuthorizationRequest, Consent, OAuthError, Params, Request, Response, Scope};
+use grantry_core::{
+    AuthorizationError, AuthorizationRequest, Consent, ErrorCode, OAuthError, Params, Request, Response, Scope,
+};
 use std::sync::Arc;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 /// The scope `/api/me` requires.
 pub const ME_SCOPE: &str = "read";
@@ -30,8 +41,9 @@ pub const ME_SCOPE: &str = "read";
 /// The shared state of the handlers.
 pub type Shared = Arc<AppState>;
 
-/// The router of every endpoint, with the request log.
-pub fn router(state: Shared) -> Router {
+/// The router of every endpoint, with the request timeouts of `limits` and the request log
+/// (which sees the `408` of a timeout).
+pub fn router(state: Shared, limits: &ServerLimits) -> Router {
     Router::new()
         .route("/authorize", get(authorize_get).post(authorize_post))
         .route("/token", any(|State(s): State<Shared>, r: axum::extract::Request| engine(s, r, Engine::Token)))
@@ -45,6 +57,8 @@ pub fn router(state: Shared) -> Router {
             get(|State(s): State<Shared>, r: axum::extract::Request| engine(s, r, Engine::Metadata)),
         )
         .route("/api/me", get(me))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .layer(axum::middleware::from_fn(logging::log_requests))
         .with_state(state)
 }
@@ -55,12 +69,45 @@ async fn read(state: &AppState, request: axum::extract::Request) -> Result<Reque
     let (parts, body) = request.into_parts();
     let adapter = &state.adapter;
     adapter.check_head(&parts.headers).map_err(|err| err.to_response())?;
-    // Fails past the limit (a chunked body has no Content-Length to check first), or when the
-    // client goes away, in which case nobody reads the answer.
-    let bytes = axum::body::to_bytes(body, adapter.body_limit())
-        .await
-        .map_err(|_| AdapterError::BodyTooLarge { limit: adapter.body_limit() }.to_response())?;
+    // Fails past the limit (a chunked body has no Content-Length to check first), when the
+    // body pauses too long, or when the client goes away (then nobody reads the answer).
+    let bytes = axum::body::to_bytes(body, adapter.body_limit()).await.map_err(|err| match body_failure(&err) {
+        BodyFailure::TooLarge => AdapterError::BodyTooLarge { limit: adapter.body_limit() }.to_response(),
+        BodyFailure::TimedOut => {
+            let mut response =
+                Response::oauth_error(&OAuthError::invalid_request("the request body was not received in time"));
+            response.status = StatusCode::REQUEST_TIMEOUT.as_u16();
+            response
+        }
+        BodyFailure::Broken => Response::oauth_error(&OAuthError::invalid_request("the request body is incomplete")),
+    })?;
     adapter.request_from_parts(&parts, &bytes).map_err(|err| err.to_response())
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyFailure {
+    /// Past the body limit.
+    TooLarge,
+    /// It paused longer than the body read timeout.
+    TimedOut,
+    /// The connection broke, or the body was malformed.
+    Broken,
+}
+
+/// Finds what made reading a body fail, in the error's chain of sources.
+fn body_failure(err: &axum::Error) -> BodyFailure {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = cause {
+        if current.is::<http_body_util::LengthLimitError>() {
+            return BodyFailure::TooLarge;
+        }
+        if current.is::<tower_http::timeout::TimeoutError>() {
+            return BodyFailure::TimedOut;
+        }
+        cause = current.source();
+    }
+    BodyFailure::Broken
 }
 
 /// Hands an engine response to axum, noting its OAuth error code for the request log.
@@ -180,16 +227,34 @@ fn authorization_error(request: &Request, err: &AuthorizationError, redirect_sta
     show_error(request, err.error(), page_status(err.error()))
 }
 
-/// Renders the login-and-consent form for a validated request.
+/// Renders the login-and-consent form for a validated request, bound to the browser's
+/// consent `cookie`; a browser without one (`None`) is given a new one with the form.
 fn consent_form(
     state: &AppState,
     validated: &AuthorizationRequest,
+    cookie: Option<&str>,
     username: Option<&str>,
     error: Option<&str>,
 ) -> axum::response::Response {
+    let (cookie, is_new) = match cookie {
+        Some(cookie) => (cookie.to_owned(), false),
+        None => (consent::new_cookie_value(), true),
+    };
     let hidden = consent::hidden_params(validated);
-    let token = state.csrf.issue(&hidden, consent::unix_now());
-    respond(html(200, consent::consent_page(validated, &hidden, &token, username, error)))
+    let token = state.csrf.issue(&cookie, &hidden, consent::unix_now());
+    let mut page = html(200, consent::consent_page(validated, &hidden, &token, username, error));
+    if is_new {
+        let headers = page.headers.to_mut();
+        for value in consent::set_cookie_headers(&cookie, state.https_issuer) {
+            headers.push(("Set-Cookie".into(), value.into()));
+        }
+    }
+    respond(page)
+}
+
+/// Refuses a consent form submission: the page (or JSON) with the reason, nothing issued.
+fn refuse_form(request: &Request, err: CsrfError) -> axum::response::Response {
+    show_error(request, &OAuthError::invalid_request(err.to_string()), err.status())
 }
 
 /// `GET /authorize`: validate, then show the form (or the error, shown or redirected).
@@ -199,15 +264,17 @@ async fn authorize_get(State(state): State<Shared>, request: axum::extract::Requ
         Err(refused) => return respond(refused),
     };
     match state.server.validate_authorization_request(&request).await {
-        Ok(validated) => consent_form(&state, &validated, None, None),
+        Ok(validated) => consent_form(&state, &validated, consent::cookie_value(request.headers()), None, None),
         Err(err) => authorization_error(&request, &err, 302),
     }
 }
 
-/// `POST /authorize`: the form's submission. The CSRF token is checked first; then the
-/// hidden parameters are validated again; then the decision is carried out: `deny` redirects
-/// with `access_denied`, `allow` logs the user in (a wrong password shows the form again) and
-/// redirects with the grant's response. Redirects after the POST are `303`.
+/// `POST /authorize`: the form's submission. The CSRF token is checked first, against the
+/// consent cookie the submission came with; then the form is recorded as used (a form
+/// submitted before is refused, `403`, whatever its answer); then the hidden parameters are
+/// validated again; then the decision is carried out: `deny` redirects with `access_denied`,
+/// `allow` logs the user in (a wrong password shows a new form) and redirects with the
+/// grant's response. Redirects after the POST are `303`.
 async fn authorize_post(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
     let request = match read(&state, request).await {
         Ok(request) => request,
@@ -222,9 +289,27 @@ async fn authorize_post(State(state): State<Shared>, request: axum::extract::Req
         .filter(|(name, _)| !consent::FORM_FIELDS.contains(name))
         .map(|(n, v)| (n.to_owned(), v.to_owned()))
         .collect();
-    if let Err(err) = state.csrf.verify(submitted.get(CSRF_FIELD), &hidden, consent::unix_now()) {
-        let status = if err == CsrfError::Expired { 400 } else { 403 };
-        return show_error(&request, &OAuthError::invalid_request(err.to_string()), status);
+    let cookie = consent::cookie_value(request.headers());
+    let now = consent::unix_now();
+    let form = match state.csrf.verify(submitted.get(CSRF_FIELD), cookie, &hidden, now) {
+        Ok(form) => form,
+        Err(err) => return refuse_form(&request, err),
+    };
+    // Before anything is decided or issued: of all submissions of this form, one goes on.
+    match state.forms.record_use(&form.id, form.expires_at, now).await {
+        Ok(FormUse::First) => {}
+        Ok(FormUse::AlreadyUsed) => return refuse_form(&request, CsrfError::AlreadyUsed),
+        Ok(FormUse::Full) => {
+            let err = OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "too many consent forms are being submitted; try again in a few minutes",
+            );
+            return show_error(&request, &err, 503);
+        }
+        Err(_) => {
+            let err = OAuthError::server_error("the consent form record is unavailable");
+            return show_error(&request, &err, 500);
+        }
     }
 
     let mut params = Params::new();
@@ -245,7 +330,7 @@ async fn authorize_post(State(state): State<Shared>, request: axum::extract::Req
                 Ok(Some(subject)) => Consent::allow(subject),
                 Ok(None) => {
                     let mut form =
-                        consent_form(&state, &validated, Some(username), Some("Wrong username or password."));
+                        consent_form(&state, &validated, cookie, Some(username), Some("Wrong username or password."));
                     form.extensions_mut().insert(OAuthErrorCode("login_failed".into()));
                     return form;
                 }

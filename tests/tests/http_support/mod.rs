@@ -1,7 +1,8 @@
 //! Helpers for the HTTP end-to-end tests: the example server started in-process on
 //! `127.0.0.1:0` with the demo configuration (its issuer set to the bound address, so the
 //! metadata's URLs are the real ones), an HTTP client that never follows redirects, the
-//! consent form read like a browser reads it, and JWTs signed with the demo key.
+//! consent form read and submitted like a browser does (with its consent cookie), and JWTs
+//! signed with the demo key.
 
 #![allow(dead_code)]
 
@@ -14,6 +15,7 @@ use oauth2::{
 };
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Every request of a test is bounded by this.
@@ -24,6 +26,9 @@ pub const SIGNER_KEY_PEM: &[u8] = include_bytes!("../../../examples/keys/signer-
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The name of the cookie that binds a consent form to the browser it was shown to.
+pub const CONSENT_COOKIE: &str = "__Host-grantry-consent";
 
 /// The demo's redirect URIs.
 pub const WEB_REDIRECT: &str = "http://127.0.0.1:9000/callback";
@@ -41,6 +46,8 @@ pub struct TestServer {
     pub metadata: Value,
     /// A client that never follows redirects and times out.
     pub http: reqwest::Client,
+    /// The test's browser: the consent cookie (`name=value`) the server last set for it.
+    cookie: Mutex<Option<String>>,
 }
 
 /// The HTTP client of the tests: no redirects followed (as the oauth2 crate requires), a
@@ -65,7 +72,7 @@ pub async fn start_with(change: impl FnOnce(&mut ServerConfigFile)) -> TestServe
     let base = running.url();
     let http = http_client();
     let metadata = get_json(&http, &format!("{base}/.well-known/oauth-authorization-server")).await;
-    TestServer { running: Some(running), base, metadata, http }
+    TestServer { running: Some(running), base, metadata, http, cookie: Mutex::new(None) }
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> Value {
@@ -108,9 +115,28 @@ impl TestServer {
         self.oauth_client(client_id, Some(secret), None).set_auth_type(AuthType::RequestBody)
     }
 
-    /// A GET, redirects not followed.
+    /// A GET by the test's browser, redirects not followed: it sends the consent cookie it
+    /// holds, and keeps the one the server sets.
     pub async fn get(&self, url: &str) -> Reply {
-        Reply::of(self.http.get(url).send().await.unwrap()).await
+        let reply = self.get_with_cookie(url, self.browser_cookie().as_deref()).await;
+        if let Some(cookie) = reply.consent_cookie() {
+            *self.cookie.lock().unwrap() = Some(cookie);
+        }
+        reply
+    }
+
+    /// A GET with `cookie` (`name=value`) or none, as another browser would send it.
+    pub async fn get_with_cookie(&self, url: &str, cookie: Option<&str>) -> Reply {
+        let mut request = self.http.get(url);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        Reply::of(request.send().await.unwrap()).await
+    }
+
+    /// The consent cookie the test's browser holds (`name=value`).
+    pub fn browser_cookie(&self) -> Option<String> {
+        self.cookie.lock().unwrap().clone()
     }
 
     /// A form POST to a path of the server.
@@ -132,8 +158,8 @@ impl TestServer {
         hidden_inputs(&page.text)
     }
 
-    /// Submits the consent form as a browser does: every hidden input, plus the user's
-    /// answers.
+    /// Submits the consent form as the test's browser does: every hidden input, plus the
+    /// user's answers, with the browser's consent cookie.
     pub async fn submit_consent(
         &self,
         hidden: &[(String, String)],
@@ -141,9 +167,25 @@ impl TestServer {
         password: &str,
         consent: &str,
     ) -> Reply {
+        self.submit_consent_with_cookie(hidden, self.browser_cookie().as_deref(), username, password, consent).await
+    }
+
+    /// [`submit_consent`](Self::submit_consent) with `cookie` (`name=value`) or none.
+    pub async fn submit_consent_with_cookie(
+        &self,
+        hidden: &[(String, String)],
+        cookie: Option<&str>,
+        username: &str,
+        password: &str,
+        consent: &str,
+    ) -> Reply {
         let mut form: Vec<(&str, &str)> = hidden.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         form.extend([("username", username), ("password", password), ("consent", consent)]);
-        self.post_form("/authorize", &form).await
+        let mut request = self.http.post(format!("{}/authorize", self.base)).form(&form);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        Reply::of(request.send().await.unwrap()).await
     }
 
     /// A whole browser round: the form, then `allow` as alice; the 303's `Location` params.
@@ -184,6 +226,21 @@ impl Reply {
 
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|err| panic!("{err}: {}", self.text))
+    }
+
+    /// The `Set-Cookie` headers of the consent cookie, whole.
+    pub fn consent_set_cookies(&self) -> Vec<&str> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .filter(|v| v.starts_with(&format!("{CONSENT_COOKIE}=")))
+            .collect()
+    }
+
+    /// The consent cookie as a browser sends it back: `name=value`.
+    pub fn consent_cookie(&self) -> Option<String> {
+        self.consent_set_cookies().first().map(|v| v.split(';').next().unwrap().trim().to_owned())
     }
 }
 
