@@ -864,3 +864,31 @@ async fn concurrent_submissions_of_one_form_issue_one_code() {
     assert_eq!(codes, 1, "exactly one submission is accepted");
     std::sync::Arc::into_inner(server).unwrap().stop().await;
 }
+
+/// RFC 6749 §4.3.2 and the contract's "Throttled logins": after `login_max_failures` failed
+/// checks of a username, the form answers 429 with Retry-After and the password grant
+/// invalid_grant, even with the right password; another username is not affected.
+#[tokio::test]
+async fn logins_are_throttled_after_login_max_failures_on_the_form_and_the_password_grant() {
+    let server = start_with(|config| config.login_max_failures = 3).await;
+    let url = web_authorization_url(&server, "throttle");
+    for _ in 0..3 {
+        let hidden = server.consent_form(&url).await;
+        let reply = server.submit_consent(&hidden, "alice", "wrong", "allow").await;
+        assert_eq!(reply.status, 200, "a wrong password shows the form again");
+    }
+    let hidden = server.consent_form(&url).await;
+    let reply = server.submit_consent(&hidden, "alice", "wonderland", "allow").await;
+    assert_eq!(reply.status, 429, "{}", reply.text);
+    let retry_after: u64 = reply.header("retry-after").expect("Retry-After").parse().unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert!(reply.text.contains("Too many failed attempts"), "{}", reply.text);
+    assert!(reply.header("location").is_none(), "no code");
+
+    // The password grant counts the same username.
+    let form = [("grant_type", "password"), ("username", "alice"), ("password", "wonderland")];
+    let request = server.http.post(format!("{}/token", server.base)).basic_auth("web", Some("web-secret")).form(&form);
+    let grant = Reply::of(request.send().await.unwrap()).await;
+    assert_eq!(grant.json()["error"], "invalid_grant", "{}", grant.text);
+    assert!(grant.json()["error_description"].as_str().unwrap().contains("too many failed attempts"));
+}

@@ -6,12 +6,16 @@ use super::consent::CsrfKey;
 use super::form_ledger::{FormLedger, MemoryFormLedger};
 use grantry_core::adapter::HttpAdapter;
 use grantry_core::plugin::PluginError;
+use grantry_core::throttle::FailureLimiter;
 use grantry_core::{
     AuthorizationServer, ClientAuthMethod, GrantType, MemoryStore, RegistryError, ResourceGuard, ServerConfig,
 };
 use grantry_extensions::issuer::IssuerIdentification;
 use serde_json::Value;
 use std::sync::Arc;
+
+/// The window of `login_max_failures`, in seconds (the contract's 15 minutes).
+const LOGIN_FAILURE_WINDOW: u64 = 900;
 
 /// The JWT client authentication methods, enabled by name on every server.
 const JWT_AUTH_METHODS: [&str; 2] = ["client_secret_jwt", "private_key_jwt"];
@@ -20,6 +24,7 @@ const JWT_AUTH_METHODS: [&str; 2] = ["client_secret_jwt", "private_key_jwt"];
 ///
 /// - the in-memory store holds the configured clients and users;
 /// - `issuer` and `access_token_ttl` make the [`ServerConfig`];
+/// - `login_max_failures` sets the [`FailureLimiter`] every password check passes through;
 /// - [`IssuerIdentification`] adds RFC 9207 `iss` to every authorization response;
 /// - the `client_secret_jwt` and `private_key_jwt` methods are enabled by name;
 /// - each grant of `grants` is enabled by name (the `pkce` extension attached to
@@ -52,6 +57,7 @@ pub fn build_server(config: &ServerConfigFile) -> Result<AuthorizationServer, Co
         .map_err(|err| ConfigFileError::new("issuer", issuer_problem(&err)))?
         .with_access_token_ttl(config.access_token_ttl);
     let mut server = AuthorizationServer::new(store, server_config);
+    server.set_login_throttle(FailureLimiter::new(config.login_max_failures, LOGIN_FAILURE_WINDOW));
     server.add_extension(IssuerIdentification::new(config.issuer.clone()));
     for method in JWT_AUTH_METHODS {
         server.enable(method, &Value::Null).map_err(|err| ConfigFileError::new("", plugin_problem(&err)))?;

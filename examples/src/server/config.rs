@@ -16,6 +16,7 @@
 //! | `body_read_timeout` | seconds a request body may pause | `10` |
 //! | `request_timeout` | seconds from a request's head to its response, body included | `30` |
 //! | `max_connections` | connections served at once (more wait to be accepted) | `200` |
+//! | `login_max_failures` | failed password checks of one username within 15 minutes before further attempts are refused until the window passes | `5` |
 //!
 //! The last four are the [`ServerLimits`]. Every error names the field and says what is wrong
 //! with it, and never repeats a value of the file: a secret pasted into the wrong field does
@@ -45,7 +46,7 @@ pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
 /// RSA keys shorter than this are refused (RFC 7518 §3.3; the verifier would skip them).
 const MIN_RSA_BITS: usize = 2048;
 
-const TOP_LEVEL_FIELDS: [&str; 11] = [
+const TOP_LEVEL_FIELDS: [&str; 12] = [
     "issuer",
     "listen",
     "grants",
@@ -57,7 +58,11 @@ const TOP_LEVEL_FIELDS: [&str; 11] = [
     "body_read_timeout",
     "request_timeout",
     "max_connections",
+    "login_max_failures",
 ];
+
+/// The default of `login_max_failures` (the contract's).
+pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 5;
 
 /// The longest timeout accepted, in seconds (a day): beyond it a deadline could overflow.
 const MAX_TIMEOUT_SECS: u64 = 86_400;
@@ -197,6 +202,9 @@ pub struct ServerConfigFile {
     pub users: Vec<UserEntry>,
     /// The connection and request limits.
     pub limits: ServerLimits,
+    /// Failed password checks of one username within 15 minutes before further checks of it
+    /// are refused until the window passes (form, password grant).
+    pub login_max_failures: u32,
 }
 
 impl ServerConfigFile {
@@ -245,7 +253,25 @@ impl ServerConfigFile {
         let clients = parse_clients(top.get("clients"))?;
         let users = parse_users(top.get("users"))?;
         let limits = parse_limits(&top)?;
-        Ok(ServerConfigFile { issuer, listen, grants, pkce, access_token_ttl, clients, users, limits })
+        let login_max_failures = match top.get("login_max_failures") {
+            None => DEFAULT_LOGIN_MAX_FAILURES,
+            Some(value) => {
+                value.as_u64().filter(|n| (1..=1000).contains(n)).and_then(|n| u32::try_from(n).ok()).ok_or_else(
+                    || ConfigFileError::new("login_max_failures", "must be a whole number from 1 to 1000"),
+                )?
+            }
+        };
+        Ok(ServerConfigFile {
+            issuer,
+            listen,
+            grants,
+            pkce,
+            access_token_ttl,
+            clients,
+            users,
+            limits,
+            login_max_failures,
+        })
     }
 }
 

@@ -29,6 +29,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{any, get};
 use grantry_core::adapter::{AdapterError, into_http_response};
+use grantry_core::throttle::LoginError;
 use grantry_core::{
     AuthorizationError, AuthorizationRequest, Consent, ErrorCode, OAuthError, Params, Request, Response, Scope,
 };
@@ -326,12 +327,23 @@ async fn authorize_post(State(state): State<Shared>, request: axum::extract::Req
         Some("allow") => {
             let username = submitted.get("username").unwrap_or_default();
             let password = submitted.get("password").unwrap_or_default();
-            match state.server.storage().users.authenticate(username, password).await {
+            match state.server.authenticate_user(username, password).await {
                 Ok(Some(subject)) => Consent::allow(subject),
                 Ok(None) => {
                     let mut form =
                         consent_form(&state, &validated, cookie, Some(username), Some("Wrong username or password."));
                     form.extensions_mut().insert(OAuthErrorCode("login_failed".into()));
+                    return form;
+                }
+                Err(LoginError::Throttled(throttled)) => {
+                    // The contract: 429 with Retry-After, the form kept for when the window passes.
+                    let minutes = throttled.retry_after.div_ceil(60);
+                    let message =
+                        format!("Too many failed attempts for this username. Try again in {minutes} minutes.");
+                    let mut form = consent_form(&state, &validated, cookie, Some(username), Some(&message));
+                    *form.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+                    form.headers_mut().insert(axum::http::header::RETRY_AFTER, throttled.retry_after.into());
+                    form.extensions_mut().insert(OAuthErrorCode("login_throttled".into()));
                     return form;
                 }
                 Err(_) => {
