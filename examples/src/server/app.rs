@@ -23,7 +23,7 @@ const JWT_AUTH_METHODS: [&str; 2] = ["client_secret_jwt", "private_key_jwt"];
 /// Builds the server:
 ///
 /// - the in-memory store holds the configured clients and users;
-/// - `issuer` and `access_token_ttl` make the [`ServerConfig`];
+/// - `issuer` and the token and code lifetimes make the [`ServerConfig`];
 /// - `login_max_failures` sets the [`FailureLimiter`] every password check passes through;
 /// - [`IssuerIdentification`] adds RFC 9207 `iss` to every authorization response;
 /// - the `client_secret_jwt` and `private_key_jwt` methods are enabled by name;
@@ -55,7 +55,9 @@ pub fn build_server(config: &ServerConfigFile) -> Result<AuthorizationServer, Co
     }
     let server_config = ServerConfig::new(config.issuer.clone())
         .map_err(|err| ConfigFileError::new("issuer", issuer_problem(&err)))?
-        .with_access_token_ttl(config.access_token_ttl);
+        .with_access_token_ttl(config.access_token_ttl)
+        .with_code_ttl(config.authorization_code_ttl)
+        .with_refresh_token_ttl(Some(config.refresh_token_ttl));
     let mut server = AuthorizationServer::new(store, server_config);
     server.set_login_throttle(FailureLimiter::new(config.login_max_failures, LOGIN_FAILURE_WINDOW));
     server.add_extension(IssuerIdentification::new(config.issuer.clone()));

@@ -10,6 +10,8 @@
 //! | `grants` | grant plugin names (grant types, or `implicit`) | required |
 //! | `pkce` | `{"required": "all_clients" \| "public_clients" \| "none", "methods": ["S256", "plain"]}` | `public_clients`, `["S256"]` |
 //! | `access_token_ttl` | seconds | `3600` |
+//! | `authorization_code_ttl` | seconds a code stays redeemable | `600` |
+//! | `refresh_token_ttl` | seconds a refresh token lives | `1209600` |
 //! | `clients` | RFC 7591 client metadata, with `client_secret` and `jwks` | `[]` |
 //! | `users` | `{"username": …, "password": …}` | `[]` |
 //! | `header_read_timeout` | seconds a connection may take to send a whole request head (and may stay idle between requests) | `10` |
@@ -42,16 +44,22 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// The default access token lifetime, in seconds.
 pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
+/// The default authorization code lifetime, in seconds (the contract's).
+pub const DEFAULT_AUTHORIZATION_CODE_TTL: u64 = 600;
+/// The default refresh token lifetime, in seconds: 14 days (the contract's).
+pub const DEFAULT_REFRESH_TOKEN_TTL: u64 = 1_209_600;
 
 /// RSA keys shorter than this are refused (RFC 7518 §3.3; the verifier would skip them).
 const MIN_RSA_BITS: usize = 2048;
 
-const TOP_LEVEL_FIELDS: [&str; 12] = [
+const TOP_LEVEL_FIELDS: [&str; 14] = [
     "issuer",
     "listen",
     "grants",
     "pkce",
     "access_token_ttl",
+    "authorization_code_ttl",
+    "refresh_token_ttl",
     "clients",
     "users",
     "header_read_timeout",
@@ -196,6 +204,10 @@ pub struct ServerConfigFile {
     pub pkce: PkcePolicy,
     /// The access token lifetime, in seconds.
     pub access_token_ttl: u64,
+    /// Seconds an authorization code stays redeemable.
+    pub authorization_code_ttl: u64,
+    /// Seconds a refresh token lives.
+    pub refresh_token_ttl: u64,
     /// The registered clients.
     pub clients: Vec<ClientRecord>,
     /// The resource owners.
@@ -244,12 +256,16 @@ impl ServerConfigFile {
             None => PkcePolicy::default(),
             Some(value) => parse_pkce(value)?,
         };
-        let access_token_ttl = match top.get("access_token_ttl") {
-            None => DEFAULT_ACCESS_TOKEN_TTL,
-            Some(value) => value.as_u64().filter(|ttl| *ttl > 0).ok_or_else(|| {
-                ConfigFileError::new("access_token_ttl", "must be a positive whole number of seconds")
-            })?,
+        let ttl = |field: &str, default: u64| match top.get(field) {
+            None => Ok(default),
+            Some(value) => value
+                .as_u64()
+                .filter(|ttl| *ttl > 0)
+                .ok_or_else(|| ConfigFileError::new(field, "must be a positive whole number of seconds")),
         };
+        let access_token_ttl = ttl("access_token_ttl", DEFAULT_ACCESS_TOKEN_TTL)?;
+        let authorization_code_ttl = ttl("authorization_code_ttl", DEFAULT_AUTHORIZATION_CODE_TTL)?;
+        let refresh_token_ttl = ttl("refresh_token_ttl", DEFAULT_REFRESH_TOKEN_TTL)?;
         let clients = parse_clients(top.get("clients"))?;
         let users = parse_users(top.get("users"))?;
         let limits = parse_limits(&top)?;
@@ -267,6 +283,8 @@ impl ServerConfigFile {
             grants,
             pkce,
             access_token_ttl,
+            authorization_code_ttl,
+            refresh_token_ttl,
             clients,
             users,
             limits,
@@ -653,6 +671,8 @@ mod tests {
         assert_eq!(demo.grants.len(), 6);
         assert_eq!(demo.pkce, PkcePolicy::default());
         assert_eq!(demo.access_token_ttl, 3600);
+        assert_eq!((demo.authorization_code_ttl, demo.refresh_token_ttl), (600, 1_209_600), "the contract's defaults");
+        assert_eq!(demo.login_max_failures, 5);
         let ids: Vec<&str> = demo.clients.iter().map(|c| &*c.client_id).collect();
         assert_eq!(ids, ["web", "spa", "svc", "signer"]);
         assert_eq!(demo.users.len(), 1);
@@ -690,6 +710,9 @@ mod tests {
             (|v| v["pkce"]["methods"][0] = "S512".into(), "pkce.methods[0]"),
             (|v| v["pkce"]["mode"] = "x".into(), "pkce.mode"),
             (|v| v["access_token_ttl"] = 0.into(), "access_token_ttl"),
+            (|v| v["authorization_code_ttl"] = 0.into(), "authorization_code_ttl"),
+            (|v| v["refresh_token_ttl"] = "two weeks".into(), "refresh_token_ttl"),
+            (|v| v["login_max_failures"] = 0.into(), "login_max_failures"),
             (|v| v["header_read_timeout"] = 0.into(), "header_read_timeout"),
             (|v| v["header_read_timeout"] = "10".into(), "header_read_timeout"),
             (|v| v["body_read_timeout"] = (MAX_TIMEOUT_SECS + 1).into(), "body_read_timeout"),
