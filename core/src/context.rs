@@ -20,26 +20,15 @@ use std::sync::Arc;
 
 /// A token request after the engine parsed it, dispatched it and authenticated the client.
 pub struct TokenRequest<'a> {
-    params: &'a Params,
-    grant_type: &'a GrantType,
-    client: Option<&'a Arc<dyn Client>>,
-    storage: &'a Storage,
-    config: &'a ServerConfig,
-    throttle: &'a dyn LoginThrottle,
+    pub(crate) params: &'a Params,
+    pub(crate) grant_type: &'a GrantType,
+    pub(crate) client: Option<&'a Arc<dyn Client>>,
+    pub(crate) storage: &'a Storage,
+    pub(crate) config: &'a ServerConfig,
+    pub(crate) throttle: &'a dyn LoginThrottle,
 }
 
 impl<'a> TokenRequest<'a> {
-    pub(crate) fn new(
-        params: &'a Params,
-        grant_type: &'a GrantType,
-        client: Option<&'a Arc<dyn Client>>,
-        storage: &'a Storage,
-        config: &'a ServerConfig,
-        throttle: &'a dyn LoginThrottle,
-    ) -> Self {
-        TokenRequest { params, grant_type, client, storage, config, throttle }
-    }
-
     /// The form parameters.
     pub fn params(&self) -> &'a Params {
         self.params

@@ -47,8 +47,14 @@ impl AuthorizationServer {
         for hook in self.hooks(registration) {
             hook.before_token_request_validated(&params, client.as_deref())?;
         }
-        let token_request =
-            TokenRequest::new(&params, grant_type, client.as_ref(), &self.storage, &self.config, &*self.throttle);
+        let token_request = TokenRequest {
+            params: &params,
+            grant_type,
+            client: client.as_ref(),
+            storage: &self.storage,
+            config: &self.config,
+            throttle: &*self.throttle,
+        };
         let decision = registration.steps().exchange(&token_request).await?;
         let issuance = self.settle(registration, decision, client.as_ref(), grant_type, &params).await?;
         self.issue(registration, issuance, &params).await
