@@ -156,6 +156,12 @@ impl AuthorizationServer {
         }
     }
 
+    /// Whether the server can reach its stores (for a health endpoint): one client lookup,
+    /// which every store answers without changing anything.
+    pub async fn health(&self) -> Result<(), crate::storage::StorageError> {
+        self.storage.clients.find_client("").await.map(|_| ())
+    }
+
     /// The grant registry.
     pub fn registry(&self) -> &GrantRegistry {
         &self.registry

@@ -892,3 +892,11 @@ async fn logins_are_throttled_after_login_max_failures_on_the_form_and_the_passw
     assert_eq!(grant.json()["error"], "invalid_grant", "{}", grant.text);
     assert!(grant.json()["error_description"].as_str().unwrap().contains("too many failed attempts"));
 }
+
+#[tokio::test]
+async fn healthz_answers_ok_when_the_store_is_reachable() {
+    let server = start_demo().await;
+    let reply = server.get(&format!("{}/healthz", server.base)).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json(), serde_json::json!({"status": "ok"}));
+}

@@ -405,3 +405,25 @@ fn register_all_but_client_credentials(server: &mut AuthorizationServer) {
     server.register_grant(PasswordGrant::new(), ()).expect("register");
     server.register_grant(RefreshTokenGrant::new(), ()).expect("register");
 }
+
+/// A client store that cannot be reached.
+struct Unreachable;
+
+#[grantry_core::async_trait]
+impl grantry_core::storage::ClientStore for Unreachable {
+    async fn find_client(
+        &self,
+        _: &str,
+    ) -> Result<Option<std::sync::Arc<dyn grantry_core::Client>>, grantry_core::storage::StorageError> {
+        Err(grantry_core::storage::StorageError::new("connection refused"))
+    }
+}
+
+#[tokio::test]
+async fn health_reports_a_store_the_server_cannot_reach() {
+    assert!(bare_server().health().await.is_ok());
+    let memory = std::sync::Arc::new(grantry_core::MemoryStore::new());
+    let storage = grantry_core::Storage::new(std::sync::Arc::new(Unreachable), memory.clone(), memory.clone(), memory);
+    let server = AuthorizationServer::new(storage, grantry_core::ServerConfig::new("https://as.example").unwrap());
+    assert!(server.health().await.is_err());
+}

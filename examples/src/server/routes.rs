@@ -36,6 +36,16 @@ use grantry_core::{
 use std::sync::Arc;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
+/// `200 {"status":"ok"}` when the server can reach its store, `503` otherwise (the contract's
+/// health endpoint).
+async fn healthz(State(state): State<Shared>) -> axum::response::Response {
+    let (status, body) = match state.server.health().await {
+        Ok(()) => (200, serde_json::json!({"status": "ok"})),
+        Err(_) => (503, serde_json::json!({"status": "unavailable"})),
+    };
+    respond(Response::json_no_store(status, &body))
+}
+
 /// The scope `/api/me` requires.
 pub const ME_SCOPE: &str = "read";
 
@@ -58,6 +68,7 @@ pub fn router(state: Shared, limits: &ServerLimits) -> Router {
             get(|State(s): State<Shared>, r: axum::extract::Request| engine(s, r, Engine::Metadata)),
         )
         .route("/api/me", get(me))
+        .route("/healthz", get(healthz))
         .layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .layer(axum::middleware::from_fn(logging::log_requests))
