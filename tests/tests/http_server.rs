@@ -900,3 +900,15 @@ async fn healthz_answers_ok_when_the_store_is_reachable() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json(), serde_json::json!({"status": "ok"}));
 }
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let server = start_demo().await;
+    let first = server.get(&format!("{}/healthz", server.base)).await;
+    let second = server.get(&format!("{}/healthz", server.base)).await;
+    let (a, b) = (first.header("x-request-id").unwrap(), second.header("x-request-id").unwrap());
+    assert_eq!((a.len(), b.len()), (16, 16));
+    assert_ne!(a, b, "one id per request");
+    let given = server.http.get(format!("{}/healthz", server.base)).header("x-request-id", "proxy-42").send().await;
+    assert_eq!(given.unwrap().headers()["x-request-id"], "proxy-42", "a proxy's id is kept");
+}

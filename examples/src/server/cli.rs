@@ -23,7 +23,9 @@ const USAGE: &str = "usage: grantry-server [--config PATH] [--listen ADDR:PORT]
   --listen ADDR:PORT   where to listen, overriding the configuration (port 0: a free port)
   -h, --help           this help
 
-Logs go to stderr (RUST_LOG=debug, or target=level,... to change the level).";
+Logs go to stderr, one line per request with its request id (also sent back as the
+X-Request-Id header): --log-format json writes them as JSON objects; RUST_LOG=debug (or
+target=level,...) changes the level.";
 
 /// What the command line asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,6 +34,8 @@ pub struct Args {
     pub config: Option<PathBuf>,
     /// `--listen ADDR:PORT`.
     pub listen: Option<SocketAddr>,
+    /// `--log-format text|json`.
+    pub log_format: logging::LogFormat,
     /// `--help`.
     pub help: bool,
 }
@@ -59,6 +63,13 @@ impl Args {
                     let addr = text.parse().map_err(|_| "--listen: not an ADDR:PORT address".to_owned())?;
                     parsed.listen = Some(addr);
                 }
+                "--log-format" => {
+                    parsed.log_format = match value("--log-format")?.as_str() {
+                        "text" => logging::LogFormat::Text,
+                        "json" => logging::LogFormat::Json,
+                        _ => return Err("--log-format: text or json".to_owned()),
+                    }
+                }
                 "-h" | "--help" => parsed.help = true,
                 flag if flag.starts_with('-') => return Err(format!("unknown argument {flag:?}")),
                 _ => return Err(format!("unexpected argument at position {position}; every value follows its flag")),
@@ -81,7 +92,7 @@ pub fn run(args: impl IntoIterator<Item = String>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    logging::init();
+    logging::init(args.log_format);
     let (config, source) = match load(&args) {
         Ok(loaded) => loaded,
         Err((source, err)) => {
@@ -239,6 +250,14 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Args, String> {
         Args::parse(args.iter().map(|a| (*a).to_owned()))
+    }
+
+    #[test]
+    fn parses_the_log_format() {
+        assert_eq!(parse(&["--log-format", "json"]).unwrap().log_format, logging::LogFormat::Json);
+        assert_eq!(parse(&[]).unwrap().log_format, logging::LogFormat::Text);
+        let err = parse(&["--log-format=xml"]).unwrap_err();
+        assert!(!err.contains("xml"), "the value is not echoed: {err}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use std::str::FromStr as _;
 use std::time::Instant;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -21,9 +22,23 @@ pub const DEFAULT_FILTER: &str = "info";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthErrorCode(pub String);
 
-/// Starts logging to stderr at INFO, or as `RUST_LOG` says (`level` or `target=level,...`).
-/// Does nothing if a subscriber is set already (as in tests).
-pub fn init() {
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line (tracing-subscriber's JSON format), for log collectors.
+    Json,
+}
+
+/// The response header carrying the request id.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Starts logging to stderr at INFO, or as `RUST_LOG` says (`level` or `target=level,...`),
+/// in `format`. Does nothing if a subscriber is set already (as in tests).
+pub fn init(format: LogFormat) {
     let from_env = std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty());
     let (filter, bad_env) = match from_env.as_deref().map(Targets::from_str) {
         Some(Ok(filter)) => (filter, None),
@@ -31,6 +46,10 @@ pub fn init() {
         None => (default_filter(), None),
     };
     let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
+    let layer = match format {
+        LogFormat::Json => layer.json().boxed(),
+        LogFormat::Text => layer.boxed(),
+    };
     if tracing_subscriber::registry().with(layer).with(filter).try_init().is_ok() {
         if let Some(err) = bad_env {
             tracing::warn!("RUST_LOG ignored ({err}); logging at {DEFAULT_FILTER}");
@@ -64,8 +83,22 @@ fn location_error(location: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// The middleware writing the request log line.
+/// The request's id: the `X-Request-Id` a proxy in front set, when it is a short token of
+/// `[A-Za-z0-9._-]`, else a new random one. Logged with the request and sent back.
+fn request_id(request: &Request) -> String {
+    let given = request.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok());
+    let well_formed = |id: &&str| {
+        (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    match given.filter(well_formed) {
+        Some(id) => id.to_owned(),
+        None => format!("{:016x}", rand::random::<u64>()),
+    }
+}
+
+/// The middleware writing the request log line, and the `X-Request-Id` response header.
 pub async fn log_requests(request: Request, next: Next) -> Response {
+    let id = request_id(&request);
     let method = request.method().clone();
     let mut path = request.uri().path().to_owned();
     if path.len() > 200 {
@@ -77,15 +110,18 @@ pub async fn log_requests(request: Request, next: Next) -> Response {
         path.push_str("...");
     }
     let started = Instant::now();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let status = response.status().as_u16();
     let latency = format!("{latency_ms:.3}ms");
     match response.extensions().get::<OAuthErrorCode>() {
         Some(OAuthErrorCode(error)) => {
-            tracing::info!(method = %method, path = %path, status, latency = %latency, error = %error, "request");
+            tracing::info!(request_id = %id, method = %method, path = %path, status, latency = %latency, error = %error, "request");
         }
-        None => tracing::info!(method = %method, path = %path, status, latency = %latency, "request"),
+        None => tracing::info!(request_id = %id, method = %method, path = %path, status, latency = %latency, "request"),
+    }
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     response
 }
@@ -94,6 +130,19 @@ pub async fn log_requests(request: Request, next: Next) -> Response {
 mod tests {
     use super::*;
     use grantry_core::{OAuthError, Response};
+
+    #[test]
+    fn a_request_id_from_a_proxy_is_kept_only_when_well_formed() {
+        let with = |id: &str| {
+            axum::http::Request::builder().header(REQUEST_ID_HEADER, id).body(axum::body::Body::empty()).unwrap()
+        };
+        assert_eq!(request_id(&with("abc-123.x_y")), "abc-123.x_y");
+        for odd in ["", "a b", "line\nbreak", &"x".repeat(65), "<script>"] {
+            let id = request_id(&with(odd));
+            assert_ne!(id, odd);
+            assert_eq!(id.len(), 16, "a fresh id instead of {odd:?}");
+        }
+    }
 
     #[test]
     fn finds_the_error_code_in_bodies_and_redirects() {
