@@ -137,7 +137,7 @@ mod tests {
             axum::http::Request::builder().header(REQUEST_ID_HEADER, id).body(axum::body::Body::empty()).unwrap()
         };
         assert_eq!(request_id(&with("abc-123.x_y")), "abc-123.x_y");
-        for odd in ["", "a b", "line\nbreak", &"x".repeat(65), "<script>"] {
+        for odd in ["", "a b", "a/b", &"x".repeat(65), "<script>"] {
             let id = request_id(&with(odd));
             assert_ne!(id, odd);
             assert_eq!(id.len(), 16, "a fresh id instead of {odd:?}");
