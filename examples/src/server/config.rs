@@ -20,16 +20,25 @@
 //! | `max_connections` | connections served at once (more wait to be accepted) | `200` |
 //! | `login_max_failures` | failed password checks of one username within 15 minutes before further attempts are refused until the window passes | `5` |
 //!
-//! The last four are the [`ServerLimits`]. Every error names the field and says what is wrong
-//! with it, and never repeats a value of the file: a secret pasted into the wrong field does
-//! not reach the terminal.
+//! `header_read_timeout` to `max_connections` are the [`ServerLimits`]. The file is read into
+//! derived structs that refuse unknown fields, `serde_path_to_error` naming a field of the
+//! wrong type; the checks that need more than a type follow. Every error names the field and
+//! says what is wrong with it, and never repeats a value of the file: a secret pasted into the
+//! wrong field does not reach the terminal. So serde's messages, which quote values, are
+//! never shown: only the kind of error and what the field must be.
 
-use super::limits::ServerLimits;
+use super::limits::{
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT,
+    ServerLimits,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantry_core::plugin::{self, PluginKind};
 use grantry_core::{
     ClientAuthMethod, ClientConfigError, ClientRecord, ConfigError, GrantType, ResponseType, Scope, ServerConfig,
 };
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::net::SocketAddr;
@@ -48,56 +57,17 @@ pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
 pub const DEFAULT_AUTHORIZATION_CODE_TTL: u64 = 600;
 /// The default refresh token lifetime, in seconds: 14 days (the contract's).
 pub const DEFAULT_REFRESH_TOKEN_TTL: u64 = 1_209_600;
+/// The default of `login_max_failures` (the contract's).
+pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 5;
 
 /// RSA keys shorter than this are refused (RFC 7518 §3.3; the verifier would skip them).
 const MIN_RSA_BITS: usize = 2048;
-
-const TOP_LEVEL_FIELDS: [&str; 14] = [
-    "issuer",
-    "listen",
-    "grants",
-    "pkce",
-    "access_token_ttl",
-    "authorization_code_ttl",
-    "refresh_token_ttl",
-    "clients",
-    "users",
-    "header_read_timeout",
-    "body_read_timeout",
-    "request_timeout",
-    "max_connections",
-    "login_max_failures",
-];
-
-/// The default of `login_max_failures` (the contract's).
-pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 5;
 
 /// The longest timeout accepted, in seconds (a day): beyond it a deadline could overflow.
 const MAX_TIMEOUT_SECS: u64 = 86_400;
 
 /// The most connections [`ServerLimits::max_connections`] may allow.
 const MAX_CONNECTIONS: u64 = 65_536;
-
-/// The client metadata a client entry may hold: what the server uses, plus RFC 7591's
-/// informational fields.
-const CLIENT_FIELDS: [&str; 16] = [
-    "client_id",
-    "client_secret",
-    "redirect_uris",
-    "grant_types",
-    "response_types",
-    "scope",
-    "token_endpoint_auth_method",
-    "jwks",
-    "client_name",
-    "client_uri",
-    "logo_uri",
-    "contacts",
-    "tos_uri",
-    "policy_uri",
-    "software_id",
-    "software_version",
-];
 
 /// The client authentication methods a client may register for.
 const AUTH_METHODS: [ClientAuthMethod; 5] = [
@@ -134,17 +104,40 @@ impl fmt::Display for ConfigFileError {
 impl std::error::Error for ConfigFileError {}
 
 /// Which clients must use PKCE, and with which methods: the `pkce` plugin's configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct PkcePolicy {
-    /// `all_clients`, `public_clients` or `none`.
-    pub required: String,
-    /// A non-empty subset of `S256` and `plain`.
-    pub methods: Vec<String>,
+    /// Which clients must send a code challenge.
+    pub required: PkceRequirement,
+    /// The code challenge methods offered: `S256`, and `plain` if listed, each at most once.
+    pub methods: Vec<PkceMethod>,
+}
+
+/// Which clients must use PKCE (`pkce.required`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PkceRequirement {
+    /// Every client: `all_clients`.
+    AllClients,
+    /// Public clients only: `public_clients`.
+    PublicClients,
+    /// No client: `none`.
+    None,
+}
+
+/// A PKCE code challenge method (RFC 7636 §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PkceMethod {
+    /// `S256`.
+    S256,
+    /// `plain`.
+    #[serde(rename = "plain")]
+    Plain,
 }
 
 impl Default for PkcePolicy {
     fn default() -> Self {
-        PkcePolicy { required: "public_clients".into(), methods: vec!["S256".into()] }
+        PkcePolicy { required: PkceRequirement::PublicClients, methods: vec![PkceMethod::S256] }
     }
 }
 
@@ -153,10 +146,23 @@ impl PkcePolicy {
     pub fn plugin_config(&self) -> Value {
         serde_json::json!({ "required": self.required, "methods": self.methods })
     }
+
+    /// Each method at most once, `S256` among them.
+    fn check(&self) -> Result<(), ConfigFileError> {
+        if let Some(i) = (1..self.methods.len()).find(|&i| self.methods[..i].contains(&self.methods[i])) {
+            return Err(ConfigFileError::new(format!("pkce.methods[{i}]"), "is listed already"));
+        }
+        if !self.methods.contains(&PkceMethod::S256) {
+            // The plugin always offers S256 (RFC 7636 §4.2: servers supporting PKCE must).
+            return Err(ConfigFileError::new("pkce.methods", "must include \"S256\""));
+        }
+        Ok(())
+    }
 }
 
 /// A resource owner of the in-memory user store.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UserEntry {
     /// The username, which is also the user's subject identifier.
     pub username: String,
@@ -219,6 +225,99 @@ pub struct ServerConfigFile {
     pub login_max_failures: u32,
 }
 
+/// The file as written: each key of its type, none unknown, the defaults of the table above.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    issuer: String,
+    #[serde(default = "default_listen")]
+    listen: SocketAddr,
+    grants: Vec<String>,
+    #[serde(default)]
+    pkce: Object<PkcePolicy>,
+    #[serde(default = "default::<DEFAULT_ACCESS_TOKEN_TTL>")]
+    access_token_ttl: u64,
+    #[serde(default = "default::<DEFAULT_AUTHORIZATION_CODE_TTL>")]
+    authorization_code_ttl: u64,
+    #[serde(default = "default::<DEFAULT_REFRESH_TOKEN_TTL>")]
+    refresh_token_ttl: u64,
+    #[serde(default)]
+    clients: Vec<Object<FileClient>>,
+    #[serde(default)]
+    users: Vec<Object<UserEntry>>,
+    #[serde(default = "default::<{ DEFAULT_HEADER_READ_TIMEOUT.as_secs() }>")]
+    header_read_timeout: u64,
+    #[serde(default = "default::<{ DEFAULT_BODY_READ_TIMEOUT.as_secs() }>")]
+    body_read_timeout: u64,
+    #[serde(default = "default::<{ DEFAULT_REQUEST_TIMEOUT.as_secs() }>")]
+    request_timeout: u64,
+    #[serde(default = "default::<{ DEFAULT_MAX_CONNECTIONS as u64 }>")]
+    max_connections: u64,
+    #[serde(default = "default::<{ DEFAULT_LOGIN_MAX_FAILURES as u64 }>")]
+    login_max_failures: u64,
+}
+
+/// A number's default, for serde.
+fn default<const N: u64>() -> u64 {
+    N
+}
+
+/// [`DEFAULT_LISTEN`].
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+/// A client entry as written: RFC 7591 client metadata, with `client_secret` and `jwks`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileClient {
+    client_id: String,
+    client_secret: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    grant_types: Option<Vec<GrantType>>,
+    response_types: Option<Vec<ResponseType>>,
+    scope: Option<Scope>,
+    token_endpoint_auth_method: Option<String>,
+    jwks: Option<Object<JwkSet>>,
+    client_name: Option<String>,
+    client_uri: Option<String>,
+    logo_uri: Option<String>,
+    contacts: Option<Vec<String>>,
+    tos_uri: Option<String>,
+    policy_uri: Option<String>,
+    software_id: Option<String>,
+    software_version: Option<String>,
+}
+
+/// A struct read from a JSON object only: serde reads one from an array of its fields too
+/// (`["http://…", …]`), which the file does not allow.
+#[derive(Default)]
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor(std::marker::PhantomData)).map(Object)
+    }
+}
+
+/// A JWK Set (RFC 7517 §5), its keys checked by [`check_jwks`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JwkSet {
+    keys: Vec<Map<String, Value>>,
+}
+
 impl ServerConfigFile {
     /// The embedded demo configuration ([`DEMO_JSON`]).
     pub fn demo() -> Result<Self, ConfigFileError> {
@@ -234,89 +333,88 @@ impl ServerConfigFile {
 
     /// Parses and checks a configuration.
     pub fn from_json(text: &str) -> Result<Self, ConfigFileError> {
+        // JSON first, whole: a file that is not JSON is reported as such, wherever it breaks.
         let value: Value = serde_json::from_str(text).map_err(|err| ConfigFileError::new("", json_error(&err)))?;
-        let Value::Object(top) = value else {
-            return Err(ConfigFileError::new("", "the configuration must be a JSON object"));
-        };
-        check_fields("", &top, &TOP_LEVEL_FIELDS)?;
+        if let Some(field) = null_at(&value, String::new()) {
+            return Err(ConfigFileError::new(field, "must not be null (leave the key out for its default)"));
+        }
+        let Object(file): Object<FileConfig> =
+            serde_path_to_error::deserialize(value).map_err(|err| type_error(&err))?;
 
-        let issuer = required_string(&top, "issuer")?;
-        ServerConfig::new(issuer.clone()).map_err(|err| ConfigFileError::new("issuer", issuer_problem(&err)))?;
-
-        let listen_text = match top.get("listen") {
-            None => DEFAULT_LISTEN.to_owned(),
-            Some(_) => required_string(&top, "listen")?,
+        ServerConfig::new(file.issuer.clone()).map_err(|err| ConfigFileError::new("issuer", issuer_problem(&err)))?;
+        let grants = check_grants(file.grants)?;
+        file.pkce.0.check()?;
+        let ttl = |field: &str, seconds: u64| match seconds {
+            0 => Err(ConfigFileError::new(field, "must be a positive whole number of seconds")),
+            seconds => Ok(seconds),
         };
-        let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            ConfigFileError::new("listen", "is not an ADDR:PORT socket address, such as 127.0.0.1:8080")
-        })?;
-
-        let grants = parse_grants(top.get("grants"))?;
-        let pkce = match top.get("pkce") {
-            None => PkcePolicy::default(),
-            Some(value) => parse_pkce(value)?,
+        let timeout = |field: &str, seconds| {
+            in_range(field, seconds, MAX_TIMEOUT_SECS, "a whole number of seconds").map(Duration::from_secs)
         };
-        let ttl = |field: &str, default: u64| match top.get(field) {
-            None => Ok(default),
-            Some(value) => value
-                .as_u64()
-                .filter(|ttl| *ttl > 0)
-                .ok_or_else(|| ConfigFileError::new(field, "must be a positive whole number of seconds")),
+        let limits = ServerLimits {
+            header_read_timeout: timeout("header_read_timeout", file.header_read_timeout)?,
+            body_read_timeout: timeout("body_read_timeout", file.body_read_timeout)?,
+            request_timeout: timeout("request_timeout", file.request_timeout)?,
+            max_connections: in_range("max_connections", file.max_connections, MAX_CONNECTIONS, "a whole number")?
+                as usize,
         };
-        let access_token_ttl = ttl("access_token_ttl", DEFAULT_ACCESS_TOKEN_TTL)?;
-        let authorization_code_ttl = ttl("authorization_code_ttl", DEFAULT_AUTHORIZATION_CODE_TTL)?;
-        let refresh_token_ttl = ttl("refresh_token_ttl", DEFAULT_REFRESH_TOKEN_TTL)?;
-        let clients = parse_clients(top.get("clients"))?;
-        let users = parse_users(top.get("users"))?;
-        let limits = parse_limits(&top)?;
-        let login_max_failures = match top.get("login_max_failures") {
-            None => DEFAULT_LOGIN_MAX_FAILURES,
-            Some(value) => {
-                value.as_u64().filter(|n| (1..=1000).contains(n)).and_then(|n| u32::try_from(n).ok()).ok_or_else(
-                    || ConfigFileError::new("login_max_failures", "must be a whole number from 1 to 1000"),
-                )?
+        let mut clients: Vec<ClientRecord> = Vec::with_capacity(file.clients.len());
+        for (i, Object(client)) in file.clients.into_iter().enumerate() {
+            let client = client.into_record(&format!("clients[{i}]"))?;
+            if let Some(first) = clients.iter().position(|c| c.client_id == client.client_id) {
+                return Err(ConfigFileError::new(
+                    format!("clients[{i}].client_id"),
+                    format!("duplicate client_id: clients[{first}] has the same one"),
+                ));
             }
-        };
+            clients.push(client);
+        }
+        let users: Vec<UserEntry> = file.users.into_iter().map(|Object(user)| user).collect();
+        for (i, user) in users.iter().enumerate() {
+            for (field, text) in [("username", &user.username), ("password", &user.password)] {
+                if text.is_empty() {
+                    return Err(ConfigFileError::new(format!("users[{i}].{field}"), "must be a non-empty string"));
+                }
+            }
+            if let Some(first) = users[..i].iter().position(|u| u.username == user.username) {
+                return Err(ConfigFileError::new(
+                    format!("users[{i}].username"),
+                    format!("duplicate username: users[{first}] has the same one"),
+                ));
+            }
+        }
         Ok(ServerConfigFile {
-            issuer,
-            listen,
+            issuer: file.issuer,
+            listen: file.listen,
             grants,
-            pkce,
-            access_token_ttl,
-            authorization_code_ttl,
-            refresh_token_ttl,
+            pkce: file.pkce.0,
+            access_token_ttl: ttl("access_token_ttl", file.access_token_ttl)?,
+            authorization_code_ttl: ttl("authorization_code_ttl", file.authorization_code_ttl)?,
+            refresh_token_ttl: ttl("refresh_token_ttl", file.refresh_token_ttl)?,
             clients,
             users,
             limits,
-            login_max_failures,
+            login_max_failures: in_range("login_max_failures", file.login_max_failures, 1000, "a whole number")? as u32,
         })
     }
 }
 
-/// The [`ServerLimits`] keys, each optional.
-fn parse_limits(top: &Map<String, Value>) -> Result<ServerLimits, ConfigFileError> {
-    let mut limits = ServerLimits::default();
-    let seconds = |field: &str, default: Duration| match top.get(field) {
-        None => Ok(default),
-        Some(value) => {
-            value.as_u64().filter(|s| (1..=MAX_TIMEOUT_SECS).contains(s)).map(Duration::from_secs).ok_or_else(|| {
-                ConfigFileError::new(field, format!("must be a whole number of seconds from 1 to {MAX_TIMEOUT_SECS}"))
-            })
-        }
-    };
-    limits.header_read_timeout = seconds("header_read_timeout", limits.header_read_timeout)?;
-    limits.body_read_timeout = seconds("body_read_timeout", limits.body_read_timeout)?;
-    limits.request_timeout = seconds("request_timeout", limits.request_timeout)?;
-    if let Some(value) = top.get("max_connections") {
-        limits.max_connections = value
-            .as_u64()
-            .filter(|n| (1..=MAX_CONNECTIONS).contains(n))
-            .and_then(|n| usize::try_from(n).ok())
-            .ok_or_else(|| {
-                ConfigFileError::new("max_connections", format!("must be a whole number from 1 to {MAX_CONNECTIONS}"))
-            })?;
+/// The path of the first `null` in `value`, at `path`: no key of the file may be `null`.
+fn null_at(value: &Value, path: String) -> Option<String> {
+    match value {
+        Value::Null => Some(path),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| null_at(item, format!("{path}[{i}]"))),
+        Value::Object(members) => members.iter().find_map(|(key, member)| {
+            null_at(member, if path.is_empty() { key.clone() } else { format!("{path}.{key}") })
+        }),
+        _ => None,
     }
-    Ok(limits)
+}
+
+/// `value` if it is from 1 to `max`; else what `field` must be.
+fn in_range(field: &str, value: u64, max: u64, what: &str) -> Result<u64, ConfigFileError> {
+    let problem = || ConfigFileError::new(field, format!("must be {what} from 1 to {max}"));
+    (1..=max).contains(&value).then_some(value).ok_or_else(problem)
 }
 
 /// What is wrong with a file that is not JSON: serde_json's syntax messages are fixed texts
@@ -329,6 +427,56 @@ fn json_error(err: &serde_json::Error) -> String {
     }
 }
 
+/// A field of the wrong type, or unknown, or missing: its path, and what is wrong, told from
+/// the kind of serde's error, never with serde's message, which can quote the value:
+/// - `missing field `name``, `unknown field `name`, expected …`: they name keys only;
+/// - `invalid type: …, expected E` (and `invalid value`, `invalid length`, `unknown variant`):
+///   the part before `, expected` can quote the value; only `E`, what the type expects, is shown;
+/// - any other message is the one of a parser (grant types, response types, scope, `listen`),
+///   which can quote the value: only the field's own description is shown.
+fn type_error(err: &serde_path_to_error::Error<serde_json::Error>) -> ConfigFileError {
+    let path = err.path().to_string();
+    let path = if path == "." { String::new() } else { path };
+    let message = err.inner().to_string();
+    // The last `, expected `: what a type expects holds none, while a quoted value may.
+    let expected = message.rsplit_once(", expected ").map(|(_, expected)| expected);
+    if let Some(field) = message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`')) {
+        return ConfigFileError::new(
+            if path.is_empty() { field.to_owned() } else { format!("{path}.{field}") },
+            "missing",
+        );
+    }
+    if message.starts_with("unknown field `") {
+        return ConfigFileError::new(path, format!("unknown field; expected {}", expected.unwrap_or("none here")));
+    }
+    let kinds = ["invalid type: ", "invalid value: ", "invalid length ", "unknown variant `"];
+    if let Some(expected) = expected.filter(|_| kinds.iter().any(|kind| message.starts_with(kind))) {
+        return ConfigFileError::new(path, format!("must be {}", in_words(expected)));
+    }
+    // A parser: a list is at fault as a whole (`grant_types`, not `grant_types[0]`).
+    let field = path.strip_suffix(']').and_then(|p| p.rsplit_once('[')).map_or(path.as_str(), |(field, _)| field);
+    let problem = match field.rsplit('.').next() {
+        Some("grant_types") => "must be an array of grant type names (RFC 6749 section 4.5 syntax)",
+        Some("response_types") => "must be an array of response type names",
+        Some("scope") => "must be a string of space-separated scope tokens (RFC 6749 section 3.3)",
+        Some("listen") => "must be an ADDR:PORT socket address, such as 127.0.0.1:8080",
+        _ => "is not valid",
+    };
+    ConfigFileError::new(field, problem)
+}
+
+/// What a type expects, in the file's words rather than Rust's.
+fn in_words(expected: &str) -> &str {
+    match expected {
+        "u64" => "a whole number",
+        "a sequence" => "an array",
+        "a map" => "an object",
+        "string or map" => "a name (a string)",
+        "socket address" => "an ADDR:PORT socket address, such as 127.0.0.1:8080",
+        _ => expected,
+    }
+}
+
 /// What is wrong with an issuer, without repeating it.
 pub(crate) fn issuer_problem(err: &ConfigError) -> String {
     match err {
@@ -337,159 +485,75 @@ pub(crate) fn issuer_problem(err: &ConfigError) -> String {
     }
 }
 
-fn check_fields(path: &str, object: &Map<String, Value>, allowed: &[&str]) -> Result<(), ConfigFileError> {
-    match object.keys().find(|key| !allowed.contains(&key.as_str())) {
-        Some(unknown) => Err(ConfigFileError::new(
-            join(path, unknown),
-            format!("unknown field; expected one of: {}", allowed.join(", ")),
-        )),
-        None => Ok(()),
-    }
-}
-
-fn join(path: &str, field: &str) -> String {
-    if path.is_empty() { field.to_owned() } else { format!("{path}.{field}") }
-}
-
-fn required_string(object: &Map<String, Value>, field: &str) -> Result<String, ConfigFileError> {
-    match object.get(field) {
-        Some(Value::String(text)) => Ok(text.clone()),
-        Some(_) => Err(ConfigFileError::new(field, "must be a string")),
-        None => Err(ConfigFileError::new(field, "missing")),
-    }
-}
-
-fn array<'a>(value: Option<&'a Value>, field: &str, required: bool) -> Result<&'a [Value], ConfigFileError> {
-    match value {
-        Some(Value::Array(items)) => Ok(items),
-        Some(_) => Err(ConfigFileError::new(field, "must be an array")),
-        None if required => Err(ConfigFileError::new(field, "missing")),
-        None => Ok(&[]),
-    }
-}
-
-fn parse_grants(value: Option<&Value>) -> Result<Vec<String>, ConfigFileError> {
-    let items = array(value, "grants", true)?;
-    if items.is_empty() {
+/// Each grant name resolved through the plugin registry (a linked-in custom grant is found
+/// the same way), and listed once.
+fn check_grants(grants: Vec<String>) -> Result<Vec<String>, ConfigFileError> {
+    if grants.is_empty() {
         return Err(ConfigFileError::new("grants", "enable at least one grant"));
     }
-    let mut grants: Vec<String> = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let field = format!("grants[{i}]");
-        let Value::String(name) = item else {
-            return Err(ConfigFileError::new(field, "must be a grant name (a string)"));
-        };
-        // Resolved through the plugin registry: a linked-in custom grant is found the same way.
+    for (i, name) in grants.iter().enumerate() {
         if plugin::find(name, PluginKind::Grant).is_err() {
+            let names: Vec<&str> =
+                plugin::plugins().into_iter().filter(|p| p.kind() == PluginKind::Grant).map(|p| p.name()).collect();
             return Err(ConfigFileError::new(
-                field,
-                format!("unknown grant; the linked-in grants are: {}", grant_names()),
+                format!("grants[{i}]"),
+                format!("unknown grant; the linked-in grants are: {}", names.join(", ")),
             ));
         }
-        if let Some(first) = grants.iter().position(|g| g == name) {
-            return Err(ConfigFileError::new(field, format!("this grant is listed already, at grants[{first}]")));
+        if let Some(first) = grants[..i].iter().position(|g| g == name) {
+            return Err(ConfigFileError::new(
+                format!("grants[{i}]"),
+                format!("this grant is listed already, at grants[{first}]"),
+            ));
         }
-        grants.push(name.clone());
     }
     Ok(grants)
 }
 
-/// The names of the linked-in grant plugins (the program's, not the file's).
-fn grant_names() -> String {
-    let names: Vec<&str> =
-        plugin::plugins().into_iter().filter(|p| p.kind() == PluginKind::Grant).map(|p| p.name()).collect();
-    names.join(", ")
-}
-
-fn parse_pkce(value: &Value) -> Result<PkcePolicy, ConfigFileError> {
-    let Value::Object(object) = value else {
-        return Err(ConfigFileError::new("pkce", "must be an object with \"required\" and \"methods\""));
-    };
-    check_fields("pkce", object, &["required", "methods"])?;
-    let mut policy = PkcePolicy::default();
-    if let Some(required) = object.get("required") {
-        match required.as_str() {
-            Some(r @ ("all_clients" | "public_clients" | "none")) => policy.required = r.to_owned(),
-            _ => {
-                return Err(ConfigFileError::new(
-                    "pkce.required",
-                    "must be \"all_clients\", \"public_clients\" or \"none\"",
-                ));
-            }
-        }
-    }
-    if let Some(methods) = object.get("methods") {
-        let items = array(Some(methods), "pkce.methods", true)?;
-        let mut parsed = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            match item.as_str() {
-                Some(m @ ("S256" | "plain")) if !parsed.iter().any(|p| p == m) => parsed.push(m.to_owned()),
-                _ => {
-                    return Err(ConfigFileError::new(
-                        format!("pkce.methods[{i}]"),
-                        "must be \"S256\" or \"plain\", each at most once",
-                    ));
-                }
-            }
-        }
-        if !parsed.iter().any(|m| m == "S256") {
-            // The plugin always offers S256 (RFC 7636 §4.2: servers supporting PKCE must).
-            return Err(ConfigFileError::new("pkce.methods", "must include \"S256\""));
-        }
-        policy.methods = parsed;
-    }
-    Ok(policy)
-}
-
-fn parse_clients(value: Option<&Value>) -> Result<Vec<ClientRecord>, ConfigFileError> {
-    let items = array(value, "clients", false)?;
-    let mut clients: Vec<ClientRecord> = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let path = format!("clients[{i}]");
-        let Value::Object(object) = item else {
-            return Err(ConfigFileError::new(path, "must be an object of RFC 7591 client metadata"));
+impl FileClient {
+    /// The client's record, checked; `at` is its path (`clients[1]`).
+    fn into_record(self, at: &str) -> Result<ClientRecord, ConfigFileError> {
+        let field = |name: &str| format!("{at}.{name}");
+        let method = match self.token_endpoint_auth_method {
+            None => ClientAuthMethod::CLIENT_SECRET_BASIC,
+            Some(name) => AUTH_METHODS.into_iter().find(|m| m.as_str() == name).ok_or_else(|| {
+                let names: Vec<&str> = AUTH_METHODS.iter().map(ClientAuthMethod::as_str).collect();
+                ConfigFileError::new(
+                    field("token_endpoint_auth_method"),
+                    format!("must be one of: {}", names.join(", ")),
+                )
+            })?,
         };
-        check_fields(&path, object, &CLIENT_FIELDS)?;
-        let at = |field: &str| join(&path, field);
-        if !object.contains_key("client_id") {
-            return Err(ConfigFileError::new(at("client_id"), "missing"));
+        let mut client = match self.client_secret {
+            Some(secret) => ClientRecord::confidential(self.client_id, secret),
+            None => ClientRecord::public(self.client_id),
+        };
+        client.token_endpoint_auth_method = method.clone();
+        client.redirect_uris = self.redirect_uris;
+        client.grant_types = self.grant_types.unwrap_or(client.grant_types);
+        client.response_types = self.response_types.unwrap_or(client.response_types);
+        client.scope = self.scope.unwrap_or_default();
+        client.validate().map_err(|err| ConfigFileError::new(field(err.field()), client_problem(&err, &client)))?;
+        if let Some(Object(jwks)) = &self.jwks {
+            check_jwks(&field("jwks"), jwks)?;
+        } else if method == ClientAuthMethod::PRIVATE_KEY_JWT {
+            return Err(ConfigFileError::new(field("jwks"), "private_key_jwt needs the client's public keys"));
         }
-        for (field, value) in object {
-            check_client_field(field, value).map_err(|problem| ConfigFileError::new(at(field), problem))?;
-        }
-        // The fields were checked one by one; serde's own message would quote the value.
-        let client: ClientRecord = serde_json::from_value(item.clone())
-            .map_err(|_| ConfigFileError::new(&path, "is not valid RFC 7591 client metadata"))?;
-        if let Some(first) = clients.iter().position(|c| c.client_id == client.client_id) {
-            return Err(ConfigFileError::new(
-                at("client_id"),
-                format!("duplicate client_id: clients[{first}] has the same one"),
-            ));
-        }
-        let method = &client.token_endpoint_auth_method;
-        if !AUTH_METHODS.contains(method) {
-            return Err(ConfigFileError::new(
-                at("token_endpoint_auth_method"),
-                format!("unknown method; expected one of: {}", auth_method_names()),
-            ));
-        }
-        client.validate().map_err(|err| ConfigFileError::new(at(err.field()), client_problem(&err, &client)))?;
-        match object.get("jwks") {
-            Some(jwks) => check_jwks(&at("jwks"), jwks)?,
-            None if *method == ClientAuthMethod::PRIVATE_KEY_JWT => {
-                return Err(ConfigFileError::new(at("jwks"), "private_key_jwt needs the client's public keys"));
-            }
-            None => {}
-        }
-        clients.push(client);
+        // The other metadata, kept with the client (RFC 7591's informational fields too).
+        let other = [
+            ("jwks", self.jwks.map(|Object(jwks)| serde_json::json!({ "keys": jwks.keys }))),
+            ("client_name", self.client_name.map(Value::from)),
+            ("client_uri", self.client_uri.map(Value::from)),
+            ("logo_uri", self.logo_uri.map(Value::from)),
+            ("contacts", self.contacts.map(Value::from)),
+            ("tos_uri", self.tos_uri.map(Value::from)),
+            ("policy_uri", self.policy_uri.map(Value::from)),
+            ("software_id", self.software_id.map(Value::from)),
+            ("software_version", self.software_version.map(Value::from)),
+        ];
+        client.other.extend(other.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))));
+        Ok(client)
     }
-    Ok(clients)
-}
-
-/// The client authentication methods a client may register for, comma-separated.
-fn auth_method_names() -> String {
-    let names: Vec<&str> = AUTH_METHODS.iter().map(ClientAuthMethod::as_str).collect();
-    names.join(", ")
 }
 
 /// What is wrong with a client registration, without repeating its values (the field path
@@ -506,51 +570,13 @@ fn client_problem(err: &ClientConfigError, client: &ClientRecord) -> String {
     }
 }
 
-/// Checks the type and syntax of one client metadata field; what it must be, when it is not
-/// (a fixed text: serde's messages quote the value, which could be a secret).
-fn check_client_field(field: &str, value: &Value) -> Result<(), String> {
-    use serde_json::from_value;
-    let owned = value.clone();
-    let (ok, expected) = match field {
-        "redirect_uris" => (from_value::<Vec<String>>(owned).is_ok(), "must be an array of URI strings".to_owned()),
-        "contacts" => (from_value::<Vec<String>>(owned).is_ok(), "must be an array of strings".to_owned()),
-        "grant_types" => (
-            from_value::<Vec<GrantType>>(owned).is_ok(),
-            "must be an array of grant type names (RFC 6749 section 4.5 syntax)".to_owned(),
-        ),
-        "response_types" => {
-            (from_value::<Vec<ResponseType>>(owned).is_ok(), "must be an array of response type names".to_owned())
-        }
-        "scope" => (
-            from_value::<Scope>(owned).is_ok(),
-            "must be a string of space-separated scope tokens (RFC 6749 section 3.3)".to_owned(),
-        ),
-        "token_endpoint_auth_method" => (
-            value.as_str().is_some_and(|name| AUTH_METHODS.iter().any(|m| m.as_str() == name)),
-            format!("must be one of: {}", auth_method_names()),
-        ),
-        "jwks" => (true, String::new()),
-        _ => (value.is_string(), "must be a string".to_owned()),
-    };
-    if ok { Ok(()) } else { Err(expected) }
-}
-
 /// Checks a JWK Set: every key must be a readable public signature key the verifier can use.
-fn check_jwks(path: &str, jwks: &Value) -> Result<(), ConfigFileError> {
-    let Value::Object(set) = jwks else {
-        return Err(ConfigFileError::new(path, "must be a JWK Set object: {\"keys\": [...]}"));
-    };
-    check_fields(path, set, &["keys"])?;
-    let keys_path = join(path, "keys");
-    let keys = array(set.get("keys"), &keys_path, true)?;
-    if keys.is_empty() {
-        return Err(ConfigFileError::new(keys_path, "holds no key"));
+fn check_jwks(path: &str, jwks: &JwkSet) -> Result<(), ConfigFileError> {
+    if jwks.keys.is_empty() {
+        return Err(ConfigFileError::new(format!("{path}.keys"), "holds no key"));
     }
-    for (i, key) in keys.iter().enumerate() {
-        let at = format!("{keys_path}[{i}]");
-        let Value::Object(members) = key else {
-            return Err(ConfigFileError::new(at, "must be a JWK object"));
-        };
+    for (i, members) in jwks.keys.iter().enumerate() {
+        let at = format!("{path}.keys[{i}]");
         if let Some(private) = ["d", "p", "q", "dp", "dq", "qi", "k"].iter().find(|m| members.contains_key(**m)) {
             return Err(ConfigFileError::new(
                 at,
@@ -559,33 +585,29 @@ fn check_jwks(path: &str, jwks: &Value) -> Result<(), ConfigFileError> {
         }
         check_jwk_members(&at, members)?;
         // serde's and jsonwebtoken's messages can quote the key's members: not repeated.
-        let jwk: Jwk = serde_json::from_value(key.clone())
+        let jwk: Jwk = serde_json::from_value(Value::Object(members.clone()))
             .map_err(|_| ConfigFileError::new(&at, "malformed key: not a JWK the server can read (RFC 7517)"))?;
         jsonwebtoken::DecodingKey::from_jwk(&jwk)
             .map_err(|_| ConfigFileError::new(&at, "malformed key: its key material does not decode"))?;
-        match &jwk.algorithm {
-            AlgorithmParameters::RSA(rsa) => {
-                let bits = modulus_bits(&rsa.n).ok_or_else(|| ConfigFileError::new(&at, "malformed key: bad n"))?;
-                if bits < MIN_RSA_BITS {
-                    return Err(ConfigFileError::new(
-                        at,
-                        format!("RSA key of {bits} bits; at least {MIN_RSA_BITS} are required"),
-                    ));
-                }
+        let problem = match &jwk.algorithm {
+            AlgorithmParameters::RSA(rsa) => match modulus_bits(&rsa.n) {
+                Some(bits) if bits >= MIN_RSA_BITS => None,
+                Some(bits) => Some(format!("RSA key of {bits} bits; at least {MIN_RSA_BITS} are required")),
+                None => Some("malformed key: bad n".to_owned()),
+            },
+            AlgorithmParameters::EllipticCurve(ec)
+                if !matches!(ec.curve, EllipticCurve::P256 | EllipticCurve::P384) =>
+            {
+                Some("EC keys must be on P-256 or P-384".to_owned())
             }
-            AlgorithmParameters::EllipticCurve(ec) => {
-                if !matches!(ec.curve, EllipticCurve::P256 | EllipticCurve::P384) {
-                    return Err(ConfigFileError::new(at, "EC keys must be on P-256 or P-384"));
-                }
+            AlgorithmParameters::OctetKeyPair(okp) if okp.curve != EllipticCurve::Ed25519 => {
+                Some("OKP keys must be Ed25519".to_owned())
             }
-            AlgorithmParameters::OctetKeyPair(okp) => {
-                if okp.curve != EllipticCurve::Ed25519 {
-                    return Err(ConfigFileError::new(at, "OKP keys must be Ed25519"));
-                }
-            }
-            AlgorithmParameters::OctetKey(_) => {
-                return Err(ConfigFileError::new(at, "symmetric keys are not allowed; use client_secret"));
-            }
+            AlgorithmParameters::OctetKey(_) => Some("symmetric keys are not allowed; use client_secret".to_owned()),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            return Err(ConfigFileError::new(at, problem));
         }
     }
     Ok(())
@@ -594,7 +616,6 @@ fn check_jwks(path: &str, jwks: &Value) -> Result<(), ConfigFileError> {
 /// Checks a JWK's type and the members that type needs, naming the member at fault, never
 /// its value.
 fn check_jwk_members(at: &str, members: &Map<String, Value>) -> Result<(), ConfigFileError> {
-    use base64::Engine as _;
     let needed: &[&str] = match members.get("kty").and_then(Value::as_str) {
         Some("RSA") => &["n", "e"],
         Some("EC") => &["crv", "x", "y"],
@@ -606,7 +627,7 @@ fn check_jwk_members(at: &str, members: &Map<String, Value>) -> Result<(), Confi
         let Some(Value::String(text)) = members.get(*member) else {
             return Err(ConfigFileError::new(at, format!("malformed key: member {member} must be a string")));
         };
-        if *member != "crv" && base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).is_err() {
+        if *member != "crv" && URL_SAFE_NO_PAD.decode(text).is_err() {
             return Err(ConfigFileError::new(at, format!("malformed key: member {member} is not base64url")));
         }
     }
@@ -620,41 +641,16 @@ fn check_jwk_members(at: &str, members: &Map<String, Value>) -> Result<(), Confi
 
 /// The size in bits of a base64url-encoded RSA modulus.
 fn modulus_bits(n: &str) -> Option<usize> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(n).ok()?;
+    let bytes = URL_SAFE_NO_PAD.decode(n).ok()?;
     let start = bytes.iter().position(|&b| b != 0)?;
     let significant = &bytes[start..];
     Some(significant.len() * 8 - significant[0].leading_zeros() as usize)
 }
 
-fn parse_users(value: Option<&Value>) -> Result<Vec<UserEntry>, ConfigFileError> {
-    let items = array(value, "users", false)?;
-    let mut users: Vec<UserEntry> = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let path = format!("users[{i}]");
-        let Value::Object(object) = item else {
-            return Err(ConfigFileError::new(path, "must be an object {\"username\": …, \"password\": …}"));
-        };
-        check_fields(&path, object, &["username", "password"])?;
-        let string = |field: &str| match object.get(field) {
-            Some(Value::String(text)) if !text.is_empty() => Ok(text.clone()),
-            _ => Err(ConfigFileError::new(join(&path, field), "must be a non-empty string")),
-        };
-        let (username, password) = (string("username")?, string("password")?);
-        if let Some(first) = users.iter().position(|u| u.username == username) {
-            return Err(ConfigFileError::new(
-                join(&path, "username"),
-                format!("duplicate username: users[{first}] has the same one"),
-            ));
-        }
-        users.push(UserEntry { username, password });
-    }
-    Ok(users)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn demo_value() -> Value {
         serde_json::from_str(DEMO_JSON).unwrap()
@@ -692,26 +688,21 @@ mod tests {
             (|v| v["clients"][3]["jwks"]["keys"][0]["kty"] = "XYZ".into(), "clients[3].jwks.keys[0]"),
             (|v| v["clients"][3]["jwks"]["keys"][0]["d"] = "AQAB".into(), "clients[3].jwks.keys[0]"),
             (|v| v["clients"][3]["jwks"]["keys"][0]["n"] = "wAAA".into(), "clients[3].jwks.keys[0]"),
-            (
-                |v| {
-                    v["clients"][3].as_object_mut().unwrap().remove("jwks");
-                },
-                "clients[3].jwks",
-            ),
-            (|v| v["clients"][1]["redirect_uri"] = "x".into(), "clients[1].redirect_uri"),
+            (|v| drop(v["clients"][3].as_object_mut().unwrap().remove("jwks")), "clients[3].jwks"),
+            (|v| v["clients"][1]["redirect_uri"] = "x".into(), "clients[1].redirect_uri: unknown field; expected"),
             (|v| v["clients"][1]["token_endpoint_auth_method"] = "tls".into(), "clients[1].token_endpoint_auth_method"),
             (|v| v["clients"][1]["client_secret"] = "s".into(), "clients[1].client_secret"),
-            (|v| v["clients"][1]["grant_types"][0] = "bad grant".into(), "clients[1].grant_types"),
+            (|v| v["clients"][1]["grant_types"][0] = "bad grant".into(), "clients[1].grant_types: must be an array"),
             (|v| v["issuer"] = "ftp://auth.example".into(), "issuer"),
             (|v| v["issuer"] = "http://auth.example".into(), "issuer"),
             (|v| v["listen"] = "localhost".into(), "listen"),
-            (|v| v["extra"] = true.into(), "extra"),
-            (|v| v["pkce"]["required"] = "sometimes".into(), "pkce.required"),
-            (|v| v["pkce"]["methods"][0] = "S512".into(), "pkce.methods[0]"),
-            (|v| v["pkce"]["mode"] = "x".into(), "pkce.mode"),
+            (|v| v["extra"] = true.into(), "extra: unknown field; expected one of `issuer`, `listen`"),
+            (|v| v["pkce"]["required"] = "sometimes".into(), "pkce.required: must be one of `all_clients`, `public"),
+            (|v| v["pkce"]["methods"][0] = "S512".into(), "pkce.methods[0]: must be `S256` or `plain`"),
+            (|v| v["pkce"]["mode"] = "x".into(), "pkce.mode: unknown field; expected `required` or `methods`"),
             (|v| v["access_token_ttl"] = 0.into(), "access_token_ttl"),
             (|v| v["authorization_code_ttl"] = 0.into(), "authorization_code_ttl"),
-            (|v| v["refresh_token_ttl"] = "two weeks".into(), "refresh_token_ttl"),
+            (|v| v["refresh_token_ttl"] = "two weeks".into(), "refresh_token_ttl: must be a whole number"),
             (|v| v["login_max_failures"] = 0.into(), "login_max_failures"),
             (|v| v["header_read_timeout"] = 0.into(), "header_read_timeout"),
             (|v| v["header_read_timeout"] = "10".into(), "header_read_timeout"),
@@ -719,17 +710,30 @@ mod tests {
             (|v| v["request_timeout"] = 1.5.into(), "request_timeout"),
             (|v| v["max_connections"] = 0.into(), "max_connections"),
             (|v| v["users"][0]["pass"] = "x".into(), "users[0].pass"),
-            (
-                |v| v["users"].as_array_mut().unwrap().push(serde_json::json!({"username": "alice", "password": "x"})),
-                "users[1].username",
-            ),
+            // Missing, null (no default), empty; and an array where an object is expected,
+            // which serde would read as the object's fields in order.
+            (|v| drop(v.as_object_mut().unwrap().remove("issuer")), "issuer: missing"),
+            (|v| drop(v["clients"][0].as_object_mut().unwrap().remove("client_id")), "clients[0].client_id"),
+            (|v| v["access_token_ttl"] = Value::Null, "access_token_ttl: must not be null"),
+            (|v| v["clients"][0]["scope"] = Value::Null, "clients[0].scope: must not be null"),
+            (|v| v["clients"][3]["jwks"]["keys"] = json!([]), "clients[3].jwks.keys"),
+            (|v| v["pkce"]["methods"] = json!(["S256", "S256"]), "pkce.methods[1]"),
+            (|v| v["pkce"]["methods"] = json!(["plain"]), "pkce.methods"),
+            (|v| v["users"][0]["password"] = "".into(), "users[0].password"),
+            (|v| v["pkce"] = json!(["all_clients", ["S256"]]), "pkce"),
+            (|v| v["users"][0] = json!(["bob", "builder"]), "users[0]: must be an object"),
+            (|v| v["grants"] = "password".into(), "grants: must be an array"),
+            (|v| v["clients"][0]["scope"] = true.into(), "clients[0].scope: must be a string"),
+            (|v| v["clients"][3]["jwks"] = json!([[]]), "clients[3].jwks"),
+            (|v| v["users"] = json!([v["users"][0], {"username": "alice", "password": "x"}]), "users[1].username"),
         ];
-        for (change, field) in cases {
+        // `field`, or `field: the start of the message`.
+        for (change, expected) in cases {
             let mut value = demo_value();
             change(&mut value);
             let err = error_of(&value);
-            assert_eq!(err.field, field, "{err}");
-            assert!(err.to_string().starts_with(field));
+            assert_eq!(err.field, expected.split_once(": ").map_or(expected, |(field, _)| field), "{err}");
+            assert!(err.to_string().starts_with(expected), "{err}");
         }
     }
 
@@ -746,21 +750,21 @@ mod tests {
             (|v| v["clients"][0]["grant_types"][0] = format!("{SECRET} x").into(), "clients[0].grant_types"),
             (|v| v["clients"][0]["response_types"] = SECRET.into(), "clients[0].response_types"),
             (|v| v["clients"][0]["scope"] = format!("{SECRET} \"x\"").into(), "clients[0].scope"),
-            (|v| v["clients"][0]["scope"] = serde_json::json!([SECRET]), "clients[0].scope"),
+            (|v| v["clients"][0]["scope"] = json!([SECRET]), "clients[0].scope"),
             (
                 |v| v["clients"][0]["token_endpoint_auth_method"] = SECRET.into(),
                 "clients[0].token_endpoint_auth_method",
             ),
-            (|v| v["clients"][0]["client_secret"] = serde_json::json!([SECRET]), "clients[0].client_secret"),
-            (|v| v["clients"][0]["client_secret"] = serde_json::json!({"value": SECRET}), "clients[0].client_secret"),
+            (|v| v["clients"][0]["client_secret"] = json!([SECRET]), "clients[0].client_secret"),
+            (|v| v["clients"][0]["client_secret"] = json!({"value": SECRET}), "clients[0].client_secret"),
             (|v| v["clients"][1]["client_secret"] = SECRET.into(), "clients[1].client_secret"),
-            (|v| v["clients"][0]["client_name"] = serde_json::json!([SECRET]), "clients[0].client_name"),
+            (|v| v["clients"][0]["client_name"] = json!([SECRET]), "clients[0].client_name"),
             (|v| v["clients"][0]["client_id"] = "".into(), "clients[0].client_id"),
             (|v| v["clients"][2]["client_id"] = "web".into(), "clients[2].client_id"),
             (|v| v["clients"][3]["jwks"]["keys"][0]["kty"] = SECRET.into(), "clients[3].jwks.keys[0]"),
             (|v| v["clients"][3]["jwks"]["keys"][0]["n"] = format!("{SECRET}!").into(), "clients[3].jwks.keys[0]"),
-            (|v| v["clients"][3]["jwks"]["keys"][0]["use"] = serde_json::json!([SECRET]), "clients[3].jwks.keys[0]"),
-            (|v| v["clients"][3]["jwks"]["keys"][0]["e"] = serde_json::json!([SECRET]), "clients[3].jwks.keys[0]"),
+            (|v| v["clients"][3]["jwks"]["keys"][0]["use"] = json!([SECRET]), "clients[3].jwks.keys[0]"),
+            (|v| v["clients"][3]["jwks"]["keys"][0]["e"] = json!([SECRET]), "clients[3].jwks.keys[0]"),
             (|v| v["grants"][0] = SECRET.into(), "grants[0]"),
             (|v| v["grants"][1] = v["grants"][0].clone(), "grants[1]"),
             (|v| v["issuer"] = SECRET.into(), "issuer"),
@@ -770,16 +774,12 @@ mod tests {
             (|v| v["header_read_timeout"] = SECRET.into(), "header_read_timeout"),
             (|v| v["pkce"]["required"] = SECRET.into(), "pkce.required"),
             (|v| v["pkce"]["methods"][0] = SECRET.into(), "pkce.methods[0]"),
-            (|v| v["users"][0]["password"] = serde_json::json!([SECRET]), "users[0].password"),
-            (
-                |v| {
-                    v["users"]
-                        .as_array_mut()
-                        .unwrap()
-                        .push(serde_json::json!({"username": "alice", "password": SECRET}))
-                },
-                "users[1].username",
-            ),
+            // serde's message ends with what was expected, after the value: a value that
+            // looks like that end is not taken for it.
+            (|v| v["pkce"]["required"] = format!("{SECRET}, expected x").into(), "pkce.required"),
+            (|v| v["access_token_ttl"] = format!("{SECRET}\", expected u64").into(), "access_token_ttl"),
+            (|v| v["users"][0]["password"] = json!([SECRET]), "users[0].password"),
+            (|v| v["users"] = json!([v["users"][0], {"username": "alice", "password": SECRET}]), "users[1].username"),
         ];
         for (change, field) in cases {
             let mut value = demo_value();
@@ -806,10 +806,7 @@ mod tests {
                 .unwrap();
         assert_eq!(minimal.listen.to_string(), DEFAULT_LISTEN);
         assert!(minimal.clients.is_empty() && minimal.users.is_empty());
-        assert_eq!(
-            minimal.pkce.plugin_config(),
-            serde_json::json!({"required": "public_clients", "methods": ["S256"]})
-        );
+        assert_eq!(minimal.pkce.plugin_config(), json!({"required": "public_clients", "methods": ["S256"]}));
         assert_eq!(minimal.limits, ServerLimits::default());
         assert_eq!(minimal.limits.header_read_timeout, Duration::from_secs(10), "the contract's default");
         let limited = ServerConfigFile::from_json(
@@ -821,7 +818,7 @@ mod tests {
         assert_eq!(limited.limits.body_read_timeout, Duration::from_secs(4));
         assert_eq!(limited.limits.request_timeout, Duration::from_secs(5));
         assert_eq!(limited.limits.max_connections, 6);
-        assert_eq!(error_of(&serde_json::json!([1])).field, "");
+        assert_eq!(error_of(&json!([1])).field, "");
         assert!(ServerConfigFile::from_json("{").unwrap_err().message.starts_with("invalid JSON"));
     }
 }

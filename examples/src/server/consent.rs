@@ -1,5 +1,5 @@
-//! The login-and-consent page of `GET /authorize`, its CSRF token and consent cookie, and
-//! the error page.
+//! The CSRF token and consent cookie of the login-and-consent form of `GET /authorize` (the
+//! page itself is in [`pages`](super::pages)).
 //!
 //! The form carries every authorization parameter as a hidden input, plus `csrf_token`:
 //! `FORM_ID.EXPIRY.MAC`, where `FORM_ID` is random, and `MAC` an HMAC-SHA256, under a key drawn
@@ -15,15 +15,13 @@
 //! from another site comes without the cookie (`SameSite=Lax`), and a form and cookie an
 //! attacker obtained for their own browser do not match the victim's cookie (no login CSRF).
 //! Each form is then accepted once: its id goes into the [`FormLedger`](super::form_ledger::FormLedger).
-//!
-//! Every piece of text that reaches the page is HTML-escaped.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use grantry_core::{AuthorizationRequest, Headers, OAuthError, encode_form};
+use grantry_core::{AuthorizationRequest, Headers, encode_form};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The form fields that are the form's own, never authorization parameters.
@@ -244,100 +242,6 @@ pub fn hidden_params(request: &AuthorizationRequest) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Escapes text for HTML element content and double-quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0;padding:2rem}\
-main{max-width:26rem;margin:auto;background:#fff;border-radius:8px;padding:1.5rem 2rem;box-shadow:0 1px 4px #0002}\
-h1{font-size:1.25rem}code{background:#eef;padding:0 .25rem;border-radius:3px}\
-label{display:block;margin:.75rem 0}input[type=text],input[type=password]{width:100%;padding:.4rem;box-sizing:border-box}\
-.buttons{display:flex;gap:.75rem;margin-top:1rem}button{flex:1;padding:.5rem;font-size:1rem;cursor:pointer}\
-.error{color:#a00;background:#fee;padding:.5rem;border-radius:4px}.small{color:#555;font-size:.85rem}";
-
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
-        escape(title)
-    )
-}
-
-/// The login-and-consent page: who asks, for what, the credentials fields, Allow and Deny
-/// (`consent` = `allow` / `deny`), every parameter in `hidden` as a hidden input, and the
-/// CSRF token. `error` is shown above the form (a failed login); `username` is pre-filled.
-pub fn consent_page(
-    request: &AuthorizationRequest,
-    hidden: &[(String, String)],
-    csrf_token: &str,
-    username: Option<&str>,
-    error: Option<&str>,
-) -> String {
-    let client_id = escape(request.client().client_id());
-    let mut body = format!("<h1>Authorize <code>{client_id}</code></h1>\n");
-    let scopes: Vec<&str> = request.scope().iter().collect();
-    if scopes.is_empty() {
-        body.push_str("<p>The application asks to act for you (no particular scope).</p>\n");
-    } else {
-        body.push_str("<p>The application asks for access to:</p>\n<ul class=\"scopes\">\n");
-        for scope in scopes {
-            let _ = writeln!(body, "<li><code>{}</code></li>", escape(scope));
-        }
-        body.push_str("</ul>\n");
-    }
-    if let Some(error) = error {
-        let _ = writeln!(body, "<p class=\"error\" role=\"alert\">{}</p>", escape(error));
-    }
-    // A relative action: the form goes back to this endpoint, behind a proxy too.
-    body.push_str("<form method=\"post\" action=\"authorize\">\n");
-    for (name, value) in hidden {
-        let _ = writeln!(body, "<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(name), escape(value));
-    }
-    let _ = writeln!(body, "<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">", escape(csrf_token));
-    let _ = writeln!(
-        body,
-        "<label>Username <input type=\"text\" name=\"username\" value=\"{}\" autocomplete=\"username\" required autofocus></label>",
-        escape(username.unwrap_or_default())
-    );
-    body.push_str(
-        "<label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\n",
-    );
-    body.push_str(
-        "<div class=\"buttons\">\n<button type=\"submit\" name=\"consent\" value=\"allow\">Allow</button>\n\
-         <button type=\"submit\" name=\"consent\" value=\"deny\" formnovalidate>Deny</button>\n</div>\n</form>\n",
-    );
-    let _ = writeln!(
-        body,
-        "<p class=\"small\">Either way, you are sent back to <code>{}</code>.</p>",
-        escape(request.redirect_uri())
-    );
-    page(&format!("Authorize {}", request.client().client_id()), &body)
-}
-
-/// The page of an error that must be shown rather than redirected (RFC 6749 §4.1.2.1).
-pub fn error_page(error: &OAuthError) -> String {
-    let mut body = String::from("<h1>This authorization request cannot be completed</h1>\n");
-    let _ = writeln!(body, "<p class=\"error\">Error: <code id=\"error\">{}</code></p>", escape(error.code().as_str()));
-    if let Some(description) = error.description() {
-        let _ = writeln!(body, "<p id=\"error_description\">{}</p>", escape(description));
-    }
-    body.push_str("<p class=\"small\">Go back to the application and try again.</p>\n");
-    page("Authorization error", &body)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,13 +307,5 @@ mod tests {
         let plain = format!("{CONSENT_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax");
         assert_eq!(set_cookie_headers(&value, true), [format!("{plain}; Secure")]);
         assert_eq!(set_cookie_headers(&value, false), [format!("{plain}; Secure"), plain]);
-    }
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-        let page = error_page(&OAuthError::invalid_request("<script>alert(1)</script>"));
-        assert!(!page.contains("<script>"));
-        assert!(page.contains("&lt;script&gt;"));
     }
 }

@@ -7,7 +7,8 @@
 //! | [`config`] | the JSON configuration file: parsed and checked whole, errors name the field |
 //! | [`app`] | the [`AuthorizationServer`](grantry_core::AuthorizationServer), every part enabled by name |
 //! | [`routes`] | the axum routes of the contract (`/authorize`, `/token`, `/revoke`, `/introspect`, metadata, `/api/me`) |
-//! | [`consent`] | the login-and-consent page, its CSRF token and cookie, the error page |
+//! | [`consent`] | the login-and-consent form's CSRF token and cookie |
+//! | [`pages`] | the HTML pages (maud templates): the login-and-consent page, the error page |
 //! | [`form_ledger`] | the consent forms already submitted, so each is accepted once |
 //! | [`logging`] | one log line per request, to stderr, without secrets |
 //! | [`limits`] | the timeouts and the connection cap that keep slow clients from holding the server |
@@ -32,6 +33,7 @@ pub mod consent;
 pub mod form_ledger;
 pub mod limits;
 pub mod logging;
+pub mod pages;
 pub mod routes;
 
 pub use app::{AppState, build_server};

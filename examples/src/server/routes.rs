@@ -23,6 +23,7 @@ use super::consent::{self, CSRF_FIELD, CsrfError};
 use super::form_ledger::FormUse;
 use super::limits::ServerLimits;
 use super::logging::{self, OAuthErrorCode};
+use super::pages;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
@@ -219,7 +220,7 @@ fn show_error(request: &Request, error: &OAuthError, status: u16) -> axum::respo
         response.status = status;
         return respond_with_code(response, code);
     }
-    respond_with_code(html(status, consent::error_page(error)), code)
+    respond_with_code(html(status, pages::error_page(error)), code)
 }
 
 /// The status of a shown error page: `500` for a server error, `400` otherwise (a page for a
@@ -254,7 +255,7 @@ fn consent_form(
     };
     let hidden = consent::hidden_params(validated);
     let token = state.csrf.issue(&cookie, &hidden, consent::unix_now());
-    let mut page = html(200, consent::consent_page(validated, &hidden, &token, username, error));
+    let mut page = html(200, pages::consent_page(validated, &hidden, &token, username, error));
     if is_new {
         let headers = page.headers.to_mut();
         for value in consent::set_cookie_headers(&cookie, state.https_issuer) {

@@ -1,0 +1,248 @@
+//! The HTML pages of the server, as [maud](https://maud.lambda.xyz/) templates: the shared
+//! layout, the login-and-consent page of `GET /authorize` and the page of an error that is
+//! shown rather than redirected.
+//!
+//! maud checks the markup when the crate compiles and escapes every value spliced into it
+//! (`&`, `<`, `>`, `"`), in element content and attribute values alike; only the constant
+//! style sheet is spliced unescaped. The pages need no JavaScript.
+
+use super::consent::CSRF_FIELD;
+use grantry_core::{AuthorizationRequest, OAuthError};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+/// The pages' style sheet, inline: a page needs no other request.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0;padding:2rem}\
+main{max-width:26rem;margin:auto;background:#fff;border-radius:8px;padding:1.5rem 2rem;box-shadow:0 1px 4px #0002}\
+h1{font-size:1.25rem}code{background:#eef;padding:0 .25rem;border-radius:3px}\
+label{display:block;margin:.75rem 0}input[type=text],input[type=password]{width:100%;padding:.4rem;box-sizing:border-box}\
+.buttons{display:flex;gap:.75rem;margin-top:1rem}button{flex:1;padding:.5rem;font-size:1rem;cursor:pointer}\
+.error{color:#a00;background:#fee;padding:.5rem;border-radius:4px}.small{color:#555;font-size:.85rem}";
+
+/// The layout every page shares: `title`, the style sheet, and `body` in a `<main>`.
+fn layout(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { main { (body) } }
+        }
+    }
+    .into_string()
+}
+
+/// What the login-and-consent page shows: plain values, so that the page can be rendered
+/// with any of them.
+struct ConsentView<'a> {
+    client_id: &'a str,
+    scopes: Vec<&'a str>,
+    redirect_uri: &'a str,
+    hidden: &'a [(String, String)],
+    csrf_token: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+}
+
+/// The login-and-consent page: who asks, for what, the credentials fields, Allow and Deny
+/// (`consent` = `allow` / `deny`), every parameter in `hidden` as a hidden input, and the
+/// CSRF token. `error` is shown above the form (a failed login); `username` is pre-filled.
+pub fn consent_page(
+    request: &AuthorizationRequest,
+    hidden: &[(String, String)],
+    csrf_token: &str,
+    username: Option<&str>,
+    error: Option<&str>,
+) -> String {
+    render_consent(&ConsentView {
+        client_id: request.client().client_id(),
+        scopes: request.scope().iter().collect(),
+        redirect_uri: request.redirect_uri(),
+        hidden,
+        csrf_token,
+        username: username.unwrap_or_default(),
+        error,
+    })
+}
+
+fn render_consent(view: &ConsentView<'_>) -> String {
+    let body = html! {
+        h1 { "Authorize " code { (view.client_id) } }
+        @if view.scopes.is_empty() {
+            p { "The application asks to act for you (no particular scope)." }
+        } @else {
+            p { "The application asks for access to:" }
+            ul.scopes { @for scope in &view.scopes { li { code { (scope) } } } }
+        }
+        @if let Some(error) = view.error { p.error role="alert" { (error) } }
+        // A relative action: the form goes back to this endpoint, behind a proxy too.
+        form method="post" action="authorize" {
+            @for (name, value) in view.hidden { input type="hidden" name=(name) value=(value); }
+            input type="hidden" name=(CSRF_FIELD) value=(view.csrf_token);
+            label {
+                "Username "
+                input type="text" name="username" value=(view.username) autocomplete="username" required autofocus;
+            }
+            label { "Password " input type="password" name="password" autocomplete="current-password" required; }
+            div.buttons {
+                button type="submit" name="consent" value="allow" { "Allow" }
+                button type="submit" name="consent" value="deny" formnovalidate { "Deny" }
+            }
+        }
+        p.small { "Either way, you are sent back to " code { (view.redirect_uri) } "." }
+    };
+    layout(&format!("Authorize {}", view.client_id), body)
+}
+
+/// The page of an error that must be shown rather than redirected (RFC 6749 §4.1.2.1): its
+/// code in `#error`, its description, if any, in `#error_description`.
+pub fn error_page(error: &OAuthError) -> String {
+    let body = html! {
+        h1 { "This authorization request cannot be completed" }
+        p.error { "Error: " code #error { (error.code().as_str()) } }
+        @if let Some(description) = error.description() { p #error_description { (description) } }
+        p.small { "Go back to the application and try again." }
+    };
+    layout("Authorization error", body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::{ServerConfigFile, build_server, consent};
+    use grantry_core::Request;
+
+    const HOSTILE: &str = "\"><script>alert(1)</script><x y='";
+
+    /// Every `<input type="hidden">` of a page, `(name, value)`, as a browser decodes them.
+    fn hidden_inputs(page: &str) -> Vec<(String, String)> {
+        let attribute = |tag: &str, name: &str| {
+            let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+            let end = start + tag[start..].find('"')?;
+            Some(
+                tag[start..end].replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"),
+            )
+        };
+        page.split("<input")
+            .skip(1)
+            .map(|tag| &tag[..tag.find('>').unwrap()])
+            .filter(|tag| attribute(tag, "type").as_deref() == Some("hidden"))
+            .map(|tag| (attribute(tag, "name").unwrap(), attribute(tag, "value").unwrap_or_default()))
+            .collect()
+    }
+
+    /// No markup of a hostile value survives: a `<script` or `<x y` would be the value's own.
+    fn assert_escaped(page: &str) {
+        for raw in ["<script", "<x y"] {
+            assert!(!page.contains(raw), "{raw:?} unescaped in {page}");
+        }
+    }
+
+    #[test]
+    fn the_consent_page_escapes_every_value() {
+        let hidden = vec![
+            ("state".to_owned(), HOSTILE.to_owned()),
+            (HOSTILE.to_owned(), "x&amp;y".to_owned()),
+            ("redirect_uri".to_owned(), "http://127.0.0.1:9000/callback?a=1&b=2".to_owned()),
+        ];
+        let page = render_consent(&ConsentView {
+            client_id: HOSTILE,
+            scopes: vec![HOSTILE, "read"],
+            redirect_uri: HOSTILE,
+            hidden: &hidden,
+            csrf_token: HOSTILE,
+            username: HOSTILE,
+            error: Some(HOSTILE),
+        });
+        assert_escaped(&page);
+        // Each value comes back whole, as it went in.
+        let mut expected = hidden.clone();
+        expected.push((CSRF_FIELD.to_owned(), HOSTILE.to_owned()));
+        assert_eq!(hidden_inputs(&page), expected);
+        assert!(page.contains("<title>Authorize &quot;&gt;&lt;script&gt;"), "{page}");
+        assert!(page.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;x y='\" autocomplete"));
+        assert!(page.contains("<li><code>&quot;&gt;&lt;script&gt;"), "{page}");
+    }
+
+    #[test]
+    fn the_consent_page_has_every_field() {
+        let hidden = vec![("client_id".to_owned(), "web".to_owned())];
+        let view = ConsentView {
+            client_id: "web",
+            scopes: Vec::new(),
+            redirect_uri: "http://127.0.0.1:9000/callback",
+            hidden: &hidden,
+            csrf_token: "t",
+            username: "",
+            error: None,
+        };
+        let page = render_consent(&view);
+        for element in [
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+            "<title>Authorize web</title>",
+            "<h1>Authorize <code>web</code></h1>",
+            "<p>The application asks to act for you (no particular scope).</p>",
+            "<form method=\"post\" action=\"authorize\">",
+            "<input type=\"hidden\" name=\"client_id\" value=\"web\">",
+            "<input type=\"hidden\" name=\"csrf_token\" value=\"t\">",
+            "<label>Username <input type=\"text\" name=\"username\" value=\"\" autocomplete=\"username\" required autofocus></label>",
+            "<label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>",
+            "<div class=\"buttons\"><button type=\"submit\" name=\"consent\" value=\"allow\">Allow</button>\
+             <button type=\"submit\" name=\"consent\" value=\"deny\" formnovalidate>Deny</button></div></form>",
+            "<p class=\"small\">Either way, you are sent back to <code>http://127.0.0.1:9000/callback</code>.</p>",
+        ] {
+            assert!(page.contains(element), "{element} missing from {page}");
+        }
+        assert!(!page.contains("role=\"alert\"") && !page.contains("<script"));
+        let page = render_consent(&ConsentView { scopes: vec!["read", "write"], error: Some("Wrong"), ..view });
+        assert!(page.contains("<ul class=\"scopes\"><li><code>read</code></li><li><code>write</code></li></ul>"));
+        assert!(page.contains("<p class=\"error\" role=\"alert\">Wrong</p>"));
+    }
+
+    /// The page of a real request, through the server: a hostile client id, scope, state and
+    /// extra parameter are all escaped, and all come back whole in the hidden inputs.
+    #[tokio::test]
+    async fn a_validated_hostile_request_is_escaped() {
+        let mut config: serde_json::Value = serde_json::from_str(crate::server::config::DEMO_JSON).unwrap();
+        config["clients"][1]["client_id"] = "\"><script>alert(1)</script>".into();
+        config["clients"][1]["scope"] = "read <script>alert(2)</script>'".into();
+        let server = build_server(&ServerConfigFile::from_json(&config.to_string()).unwrap()).unwrap();
+        let query = grantry_core::encode_form(&[
+            ("response_type", "code"),
+            ("client_id", "\"><script>alert(1)</script>"),
+            ("redirect_uri", "http://127.0.0.1:9000/spa"),
+            ("scope", "<script>alert(2)</script>'"),
+            ("state", HOSTILE),
+            ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+            ("code_challenge_method", "S256"),
+            ("x\"><script>", HOSTILE),
+        ]);
+        let request = server.validate_authorization_request(&Request::get(format!("/authorize?{query}"))).await;
+        let request = request.unwrap_or_else(|err| panic!("{:?}", err.error()));
+        let hidden = consent::hidden_params(&request);
+        let page = consent_page(&request, &hidden, "token", Some(HOSTILE), Some(HOSTILE));
+        assert_escaped(&page);
+        let inputs = hidden_inputs(&page);
+        for (name, value) in [
+            ("client_id", "\"><script>alert(1)</script>"),
+            ("scope", "<script>alert(2)</script>'"),
+            ("state", HOSTILE),
+            ("x\"><script>", HOSTILE),
+        ] {
+            assert!(inputs.iter().any(|(n, v)| n == name && v == value), "{name} in {inputs:?}");
+        }
+    }
+
+    #[test]
+    fn the_error_page_escapes_the_description() {
+        let page = error_page(&OAuthError::invalid_request(HOSTILE));
+        assert_escaped(&page);
+        assert!(page.contains("<code id=\"error\">invalid_request</code>"), "{page}");
+        // (OAuthError keeps the description to RFC 6749's characters: `"` becomes `?`.)
+        assert!(page.contains("<p id=\"error_description\">?&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;x y='</p>"));
+        assert!(page.contains("<title>Authorization error</title>"));
+    }
+}
