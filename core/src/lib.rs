@@ -54,6 +54,9 @@ mod client;
 pub mod client_auth;
 mod clock;
 mod config;
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
 mod context;
 mod decision;
 mod endpoint;

@@ -1,0 +1,37 @@
+//! The storage conformance suite (`grantry_core::conformance`) against every store the
+//! project ships: each check is one test, named `STORE::GROUP::CHECK`.
+
+use grantry_core::conformance::{Fixtures, Harness, Swept};
+use grantry_core::storage::StorageError;
+use grantry_core::{MemoryStore, Timestamp};
+use std::sync::Arc;
+
+/// Opens a fresh [`MemoryStore`] per check.
+struct MemoryHarness;
+
+#[grantry_core::async_trait]
+impl Harness for MemoryHarness {
+    type Store = MemoryStore;
+
+    async fn open(&self, fixtures: &Fixtures) -> Result<Arc<MemoryStore>, StorageError> {
+        let store = MemoryStore::new();
+        for client in &fixtures.clients {
+            store.add_client(client.clone()).map_err(StorageError::new)?;
+        }
+        for user in &fixtures.users {
+            store.add_user(&user.username, &user.password);
+        }
+        Ok(Arc::new(store))
+    }
+
+    async fn sweep(&self, store: &MemoryStore, now: Timestamp) -> Result<Swept, StorageError> {
+        store.sweep(now);
+        Ok(Swept::Done)
+    }
+}
+
+grantry_core::conformance_tests! {
+    mod memory_store;
+    harness: MemoryHarness;
+    checks: [codes, tokens, clients, users];
+}
