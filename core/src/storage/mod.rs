@@ -14,12 +14,17 @@
 
 mod memory;
 mod records;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub mod sqlite;
 
 pub use memory::MemoryStore;
 pub use records::{
     Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, StoredCode,
     TokenKind, TokenRecord,
 };
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore, SweepCounts};
 
 use crate::client::Client;
 use crate::secret::TokenDigest;
