@@ -54,6 +54,9 @@ mod client;
 pub mod client_auth;
 mod clock;
 mod config;
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
 mod context;
 mod decision;
 mod endpoint;
@@ -101,6 +104,8 @@ pub use response::{Header, Response};
 pub use scope::Scope;
 pub use secret::{Secret, TokenDigest, constant_time_eq};
 pub use server::{AuthorizationServer, DuplicateAuthMethod, RegisteredGrant};
+#[cfg(feature = "sqlite")]
+pub use storage::SqliteStore;
 pub use storage::{MemoryStore, Storage};
 pub use token::{CredentialKind, ExpiresIn, ExpiresInFn, RandomTokenGenerator, TokenGenerator, TokenResponse};
 

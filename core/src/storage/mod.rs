@@ -1,4 +1,4 @@
-//! Storage traits, split by concern, and the records they hold.
+//! Storage traits, split by concern, the records they hold, and the stores grantry ships.
 //!
 //! Every method is async, so a database can sit behind it without blocking an async runtime.
 //! The engine holds stores as trait objects (`Arc<dyn TokenStore>`), so the traits use
@@ -11,15 +11,122 @@
 //! | [`AuthorizationCodeStore`] | authorization codes, redeemed atomically |
 //! | [`TokenStore`] | access and refresh tokens, grouped in families for revocation |
 //! | [`UserStore`] | resource owners (password grant) |
+//!
+//! # Picking a store
+//!
+//! | store | cargo feature | codes, tokens, families | for |
+//! |---|---|---|---|
+//! | [`MemoryStore`] | — | in the process's memory: gone when it stops | tests, demos, one server whose restart may end every grant |
+//! | [`SqliteStore`] | `sqlite` | a SQLite file in WAL mode: kept across restarts | one server, or several processes on one host sharing the file |
+//! | your own | — | any database, behind these traits | servers on several hosts sharing one database (PostgreSQL, say) |
+//!
+//! Both shipped stores hold clients and users in memory, registered at start from
+//! configuration; [`Storage::new`] combines stores, one per concern, when clients or users
+//! live elsewhere.
+//!
+//! # What every store guarantees
+//!
+//! The engine relies on these, and the [conformance suite] (cargo feature
+//! `conformance`) checks each of them through the traits:
+//!
+//! - **Compare and consume.** [`redeem_code`](AuthorizationCodeStore::redeem_code) and
+//!   [`rotate_refresh_token`](TokenStore::rotate_refresh_token) consume atomically: of any
+//!   number of concurrent calls exactly one wins; every later call by the credential's client
+//!   is a replay that names the family (until the code or token expires and is swept).
+//! - **A wrong client changes nothing.** A call naming another client gets `WrongClient`,
+//!   and the code or token stays exactly as it was.
+//! - **Peeks change nothing.** [`find_code`](AuthorizationCodeStore::find_code) and
+//!   [`find_token`](TokenStore::find_token) only read; `find_token` never returns a refresh
+//!   token rotation retired, nor a revoked token.
+//! - **Revocation is final.** After [`revoke_family`](TokenStore::revoke_family), no token of
+//!   the family is found, including tokens saved into it afterwards or while it ran.
+//! - **Only digests.** A store sees codes and tokens only as [`TokenDigest`]s.
+//! - **Expiry is the engine's.** A store may return an expired code or token until it sweeps
+//!   it: the engine checks every expiry. A sweep drops only what has expired (`expires_at <=
+//!   now`), and keeps a revoked family's mark while a save into it could still come.
+//!
+//! Where the shipped stores differ:
+//!
+//! | | [`MemoryStore`] | [`SqliteStore`] |
+//! |---|---|---|
+//! | survives a restart | no | yes |
+//! | shared | within one process | by the processes that open the file, on one host |
+//! | a write, once its call returns | in memory | committed to disk (`synchronous = FULL`) |
+//! | expired entries dropped | on its own as its maps fill; [`MemoryStore::sweep`] at once | by [`SqliteStore::sweep`], which the application runs in the background |
+//! | blocking | none (in-memory, short locks) | on threads of its own; the async runtime never waits on the disk |
+//!
+//! # Writing a store for another database
+//!
+//! Implement the traits your database is to hold (usually [`AuthorizationCodeStore`] and
+//! [`TokenStore`]; clients and users can stay in a [`MemoryStore`] through
+//! [`Storage::new`]), then run the conformance suite against it. The points easiest to get
+//! wrong, each of which the suite checks:
+//!
+//! 1. **Key by the digest**: `TokenDigest::as_bytes` (32 bytes) and `FamilyId::as_bytes`
+//!    (16 bytes). There is no credential in the clear to store.
+//! 2. **Consume in one conditional statement**, never by reading then writing: `UPDATE codes
+//!    SET redeemed = true WHERE digest = $1 AND client_id = $2 AND NOT redeemed`, and read the
+//!    number of rows it changed (in PostgreSQL, at `READ COMMITTED`, a concurrent `UPDATE` of
+//!    the row waits, then re-checks the `WHERE` against the committed row). Only when it
+//!    changed none, read the row to answer `NotFound`, `WrongClient` or the replay with its
+//!    family. Rotation is the same `UPDATE` on refresh tokens (`AND kind = 'refresh'`).
+//! 3. **Make revocation a mark that saves check under the same lock.** `revoke_family`
+//!    upserts the family's row with `revoked = true` and deletes its tokens, in one
+//!    transaction; `save_tokens` upserts the same row (`INSERT … ON CONFLICT (id) DO UPDATE …
+//!    RETURNING revoked`, which takes the row's lock) and inserts the tokens only if it is not
+//!    revoked, in one transaction. Whichever runs second waits for the row lock, then (at
+//!    `READ COMMITTED`, where each statement sees what committed before it) sees the other's
+//!    work. Create the row on `save_code` too, and on `revoke_family` of a family the
+//!    store has not seen (a replayed code whose tokens are not saved yet). Keep a revoked row
+//!    at least until the family's last code or token expires.
+//! 4. **Commit before returning**, so a token the engine sends out is in the database, and
+//!    **never block the executor**: use an async driver, or run blocking calls on threads of
+//!    the store's own (as [`SqliteStore`] does).
+//! 5. **Sweep in bounded batches** (`DELETE … WHERE key IN (SELECT key … WHERE expires_at <=
+//!    $1 LIMIT $2)`), so requests' writes never wait behind one huge delete.
+//!
+//! To run the suite, enable the feature in your crate's dev-dependencies (`grantry-core =
+//! { version = "…", features = ["conformance"] }`), implement [`conformance::Harness`] (open
+//! an empty store holding the fixtures; sweep it) and call [`conformance_tests!`] with the
+//! groups your store implements; [`conformance`] shows a complete harness. Each harness call
+//! should open a store that shares nothing with the others (a new schema or database per
+//! store, for a database server). The suite's concurrency runs inside one process: a store
+//! that several servers share should also race two stores on one database in its own tests,
+//! as the SQLite store's tests do with two stores on one file.
+//!
+#![cfg_attr(
+    feature = "sqlite",
+    doc = "\n[`SqliteStore`]: sqlite::SqliteStore\n[`SqliteStore::sweep`]: sqlite::SqliteStore::sweep"
+)]
+#![cfg_attr(
+    not(feature = "sqlite"),
+    doc = "\n[`SqliteStore`]: #picking-a-store\n[`SqliteStore::sweep`]: #picking-a-store"
+)]
+#![cfg_attr(
+    feature = "conformance",
+    doc = "\n[conformance suite]: crate::conformance\n[`conformance`]: crate::conformance\n\
+           [`conformance::Harness`]: crate::conformance::Harness\n[`conformance_tests!`]: crate::conformance_tests"
+)]
+#![cfg_attr(
+    not(feature = "conformance"),
+    doc = "\n[conformance suite]: #what-every-store-guarantees\n[`conformance`]: #writing-a-store-for-another-database\n\
+           [`conformance::Harness`]: #writing-a-store-for-another-database\n\
+           [`conformance_tests!`]: #writing-a-store-for-another-database"
+)]
 
 mod memory;
 mod records;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub mod sqlite;
 
 pub use memory::MemoryStore;
 pub use records::{
     Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, StoredCode,
     TokenKind, TokenRecord,
 };
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore, SweepCounts};
 
 use crate::client::Client;
 use crate::secret::TokenDigest;

@@ -1,0 +1,98 @@
+//! The connections' settings and the schema, created and migrated when the store opens.
+//!
+//! The schema's version is SQLite's `user_version`: migration `n` (counting from 1) brings a
+//! database from version `n - 1` to `n`, all in one write transaction, so a server that
+//! starts beside another (on the same file) either migrates or finds the work done. A file
+//! of a newer version than this code knows is refused rather than misread.
+
+use super::Failure;
+use rusqlite::{Connection, TransactionBehavior};
+
+/// The migrations, in order. Never edit one that has shipped: add the next.
+const MIGRATIONS: &[&str] = &[
+    // 1: families, codes and tokens. Digests are the SHA-256 of the credential (32 bytes),
+    // family ids 16 random bytes, times seconds since the Unix epoch.
+    "
+    CREATE TABLE grantry_families (
+        id BLOB NOT NULL PRIMARY KEY CHECK (length(id) = 16),
+        revoked INTEGER NOT NULL DEFAULT 0,
+        -- Kept until then (plus the store's retention): the latest expiry of its codes and
+        -- tokens, or the time of its revocation if later. NULL: one of its tokens never expires.
+        expires_at INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX grantry_families_expiry ON grantry_families (expires_at) WHERE expires_at IS NOT NULL;
+
+    CREATE TABLE grantry_codes (
+        digest BLOB NOT NULL PRIMARY KEY CHECK (length(digest) = 32),
+        client_id TEXT NOT NULL,
+        family BLOB NOT NULL,
+        expires_at INTEGER NOT NULL,
+        redeemed INTEGER NOT NULL DEFAULT 0,
+        -- The rest is cleared on redemption: a replay needs only the client and the family.
+        redirect_uri TEXT,
+        redirect_uri_given INTEGER,
+        subject TEXT,
+        scope TEXT,
+        requested_scope TEXT,
+        attributes TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX grantry_codes_expiry ON grantry_codes (expires_at);
+
+    CREATE TABLE grantry_tokens (
+        digest BLOB NOT NULL PRIMARY KEY CHECK (length(digest) = 32),
+        kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+        client_id TEXT NOT NULL,
+        subject TEXT,
+        scope TEXT NOT NULL,
+        grant_type TEXT NOT NULL,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        family BLOB,
+        -- A refresh token rotated out: kept to recognise a replay, never found.
+        retired INTEGER NOT NULL DEFAULT 0,
+        attributes TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX grantry_tokens_family ON grantry_tokens (family) WHERE family IS NOT NULL;
+    CREATE INDEX grantry_tokens_expiry ON grantry_tokens (expires_at) WHERE expires_at IS NOT NULL;
+    ",
+];
+
+/// The schema version this code writes.
+pub(super) const VERSION: usize = MIGRATIONS.len();
+
+/// The writer's settings: WAL (readers never wait for the writer, and the writer for them),
+/// and `synchronous = FULL`, so a transaction is on disk when its commit returns: the store
+/// answers only after that, and a token the engine has sent out survives a power loss.
+pub(super) fn configure_writer(connection: &Connection) -> Result<(), Failure> {
+    let mode: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Failure::NotWal(mode));
+    }
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+/// A reader's settings: it cannot write, whatever a bug asks of it.
+pub(super) fn configure_reader(connection: &Connection) -> Result<(), Failure> {
+    connection.pragma_update(None, "query_only", true)?;
+    Ok(())
+}
+
+/// Brings the schema to [`VERSION`], in one write transaction.
+pub(super) fn migrate(connection: &mut Connection) -> Result<(), Failure> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = transaction.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let found = usize::try_from(found).map_err(|_| Failure::Corrupt(format!("schema version {found}")))?;
+    if found > VERSION {
+        return Err(Failure::NewerSchema { found, known: VERSION });
+    }
+    for migration in &MIGRATIONS[found..] {
+        transaction.execute_batch(migration)?;
+    }
+    if found < VERSION {
+        let version = i64::try_from(VERSION).map_err(|_| Failure::Corrupt("schema version".to_owned()))?;
+        transaction.pragma_update(None, "user_version", version)?;
+    }
+    transaction.commit()?;
+    Ok(())
+}
