@@ -1,6 +1,6 @@
 //! [`AssertionVerifier`]: reads a JWT assertion, verifies its signature with the issuer's keys
-//! and checks its claims. Shared by the bearer grant and the client authenticators, which add
-//! their own rules (who the issuer must be, `jti` single use).
+//! and checks its claims. Shared by the bearer grant and the client
+//! authenticators, which add their own rules (who the issuer must be, single use).
 
 use super::claims::{AssertionClaims, RawClaims, TimeRules};
 use super::header::{JwsHeader, parse_header};
@@ -66,8 +66,10 @@ pub enum AssertionError {
     /// `iat` is ahead of the clock.
     #[error("assertion was issued in the future")]
     IssuedInFuture,
-    /// The `jti` was used before, within the assertion's lifetime.
-    #[error("assertion jti was already used")]
+    /// The assertion was used before, within its lifetime: the same `jti` from the same
+    /// issuer, or without `jti` the same assertion, at the bearer grant or in client
+    /// authentication.
+    #[error("assertion was already used")]
     Replayed,
     /// `iss` is not the client the assertion must come from (the authenticated client, or the
     /// client given to [`AssertionVerifier::verify`]).
@@ -275,7 +277,7 @@ impl AssertionVerifier {
         if !verified {
             return Err(AssertionError::BadSignature);
         }
-        assertion.claims.check(audiences, self.rules, now)
+        assertion.claims.into_verified(signing_input, audiences, self.rules, now)
     }
 }
 
