@@ -1,5 +1,5 @@
-//! [`AssertionVerifier`]: reads a JWT assertion, verifies its signature with the issuer's keys
-//! and checks its claims. Shared by the bearer grant and the client
+//! [`AssertionVerifier`]: reads a JWT assertion, checks its claims, verifies its signature with
+//! the issuer's keys and checks its claims again. Shared by the bearer grant and the client
 //! authenticators, which add their own rules (who the issuer must be, single use).
 
 use super::claims::{AssertionClaims, RawClaims, TimeRules};
@@ -136,6 +136,13 @@ impl UnverifiedAssertion<'_> {
 /// 1. [`parse`](Self::parse) decodes the token and checks its header;
 /// 2. [`verify`](Self::verify), given the client `iss` names, checks the signature and claims.
 ///
+/// The claim checks cost next to nothing and a signature check (RSA above all) does not, so
+/// the claims are judged before any key is looked up or any signature checked: an assertion
+/// for another audience, expired, not yet valid, issued in the future or living too long is
+/// refused without either. [`precheck`](Self::precheck) does that alone, for a caller to run
+/// before its own lookups. Passing it decides nothing: the claims are judged again once the
+/// signature is known to cover them, and only those verified claims are returned.
+///
 /// Defaults: algorithms [`DEFAULT_ALGORITHMS`], leeway [`DEFAULT_LEEWAY`](super::DEFAULT_LEEWAY)
 /// seconds, maximum lifetime [`DEFAULT_MAX_LIFETIME`](super::DEFAULT_MAX_LIFETIME) seconds.
 #[derive(Clone)]
@@ -243,9 +250,23 @@ impl AssertionVerifier {
         Ok(UnverifiedAssertion { token, header, claims: RawClaims::parse(payload)? })
     }
 
-    /// Verifies the signature with the keys of `client` (the client the assertion's `iss`
-    /// names), then the claims: `aud` must contain one of `audiences`, times are judged at
-    /// `now`.
+    /// Judges the not yet verified claims as [`verify`](Self::verify) will: `iss`, `sub`,
+    /// `aud` and `exp` present, `aud` containing one of `audiences`, times acceptable at `now`.
+    /// No key is looked up and no signature checked. An `Ok` decides nothing (the claims are
+    /// not trusted yet); an `Err` is final.
+    pub fn precheck(
+        &self,
+        assertion: &UnverifiedAssertion<'_>,
+        audiences: &[&str],
+        now: Timestamp,
+    ) -> Result<(), AssertionError> {
+        assertion.claims.judge(audiences, self.rules, now)
+    }
+
+    /// Verifies the assertion issued by `client` (the client its `iss` names): the claims
+    /// are prechecked (as by [`precheck`](Self::precheck)), then the signature is checked with
+    /// the client's keys, then the claims, now verified, are judged again and returned: `aud`
+    /// must contain one of `audiences`, times are judged at `now`.
     pub async fn verify(
         &self,
         assertion: UnverifiedAssertion<'_>,
@@ -261,13 +282,16 @@ impl AssertionVerifier {
         if !self.algorithms.contains(&alg) {
             return Err(AssertionError::AlgorithmNotAllowed(super::keys::algorithm_name(alg)));
         }
+        // Cheap refusals first: no key lookup or signature check for an assertion whose claims
+        // would fail anyway.
+        self.precheck(&assertion, audiences, now)?;
         let query = KeyQuery { client, alg, kid: assertion.key_id() };
         let keys = self.keys.decoding_keys(&query).await.map_err(AssertionError::Storage)?;
         if keys.is_empty() {
             return Err(AssertionError::NoKey);
         }
         // Only the signature is left to check: `parse` decoded the header and claims already,
-        // and the claims are checked below against the server's clock and identity. The
+        // and the claims are judged again below, now that the signature covers them. The
         // backend refuses a key of another family than `alg` (no HMAC with a public key).
         let (signing_input, signature) =
             assertion.token.rsplit_once('.').ok_or(AssertionError::Malformed("not a compact JWS"))?;

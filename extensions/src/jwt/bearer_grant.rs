@@ -198,11 +198,14 @@ impl TokenGrant for JwtBearerGrant {
     async fn exchange(&self, req: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> {
         let assertion = req.params().require("assertion")?;
         let parsed = self.verifier.parse(assertion).map_err(AssertionError::into_invalid_grant)?;
-        let issuer = parsed.issuer().map_err(AssertionError::into_invalid_grant)?;
-        let client = self.issuing_client(req, issuer).await?;
         let config = req.config();
         let audiences = [config.issuer(), config.token_endpoint()];
         let now = req.now();
+        // Claims that fail anyway cost no client lookup (nor, in `verify`, any key lookup or
+        // signature check).
+        self.verifier.precheck(&parsed, &audiences, now).map_err(AssertionError::into_invalid_grant)?;
+        let issuer = parsed.issuer().map_err(AssertionError::into_invalid_grant)?;
+        let client = self.issuing_client(req, issuer).await?;
         let claims =
             self.verifier.verify(parsed, &client, &audiences, now).await.map_err(AssertionError::into_invalid_grant)?;
         // The engine checks this too; checked here first so that a refused request does not

@@ -1,5 +1,5 @@
-//! The claims of an assertion: read from the payload, then checked (once the signature is
-//! verified) against the server's identity and clock.
+//! The claims of an assertion: read from the payload, judged against the server's identity
+//! and clock before the signature is checked (a cheap refusal), and judged again once it is.
 
 use super::assertion::AssertionError;
 use super::json::{Member, parse_object};
@@ -199,7 +199,8 @@ impl RawClaims {
     }
 
     /// Judges the claims: `iss`, `sub`, `aud` and `exp` present, `aud` naming one of
-    /// `audiences`, and the times acceptable at `now`.
+    /// `audiences`, and the times acceptable at `now`. Cheap, so it runs before the signature
+    /// is checked to refuse junk early, and again after, on the claims the signature covers.
     pub(crate) fn judge(&self, audiences: &[&str], rules: TimeRules, now: Timestamp) -> Result<(), AssertionError> {
         self.iss.as_ref().ok_or(AssertionError::MissingClaim("iss"))?;
         self.sub.as_ref().ok_or(AssertionError::MissingClaim("sub"))?;

@@ -75,9 +75,12 @@ impl JwtClientAuth {
         if params.get("client_id").is_some_and(|client_id| client_id != issuer) {
             return Err(OAuthError::invalid_client("client_id does not match the client assertion issuer"));
         }
-        let client = find_client(input.clients, issuer).await?;
         let audiences = [input.issuer, input.token_endpoint];
         let now = input.now();
+        // Claims that fail anyway cost no client lookup (nor, in `verify`, any key lookup or
+        // signature check).
+        self.verifier.precheck(&parsed, &audiences, now).map_err(AssertionError::into_invalid_client)?;
+        let client = find_client(input.clients, issuer).await?;
         let claims = self
             .verifier
             .verify(parsed, &client, &audiences, now)
