@@ -65,6 +65,25 @@ fn split_credentials(raw: &[u8]) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
     (!id.is_empty()).then_some((id, secret))
 }
 
+/// The client id and secret of an `Authorization` header value, as `client_secret_basic`
+/// reads them (RFC 6749 §2.3.1): the `Basic` scheme in any case, then
+/// `base64(urlencode(id) ":" urlencode(secret))`, padded or not. `None` when the value is not
+/// of that form, when either half is not UTF-8 or not validly form-encoded, or when the id is
+/// empty. Splits at the first unencoded colon, so a secret may contain more.
+///
+/// ```
+/// use grantry_core::client_auth::decode_basic_authorization;
+/// // base64("my%20client:p%3Ass+word")
+/// let decoded = decode_basic_authorization("Basic bXklMjBjbGllbnQ6cCUzQXNzK3dvcmQ=");
+/// assert_eq!(decoded, Some(("my client".to_owned(), "p:ss word".to_owned())));
+/// assert_eq!(decode_basic_authorization("Bearer abc"), None);
+/// ```
+pub fn decode_basic_authorization(value: &str) -> Option<(String, String)> {
+    let mut buf = [0u8; INLINE_CREDENTIALS];
+    let (id, secret) = decode_basic(basic_credentials(value)?, &mut buf)?;
+    Some((id.into_owned(), secret.into_owned()))
+}
+
 /// The id and secret of the request's `Authorization: Basic` header, decoded into `buf` when
 /// they fit, checked against a `client_id` in the body.
 fn credentials<'b>(
