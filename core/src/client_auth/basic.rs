@@ -247,4 +247,53 @@ mod tests {
         long_bad.extend(std::iter::repeat_n(0xff, INLINE_CREDENTIALS));
         assert_eq!(decode(&base64::engine::general_purpose::STANDARD.encode(long_bad)), None);
     }
+    /// Properties over generated inputs (proptest: structured generation and shrinking, on
+    /// stable, in the normal test run).
+    mod properties {
+        use super::*;
+        use crate::params::encode_component;
+        use proptest::prelude::*;
+
+        fn header(id: &str, secret: &str, scheme: &str, padded: bool) -> String {
+            let raw = format!("{}:{}", encode_component(id), encode_component(secret));
+            let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+            let encoded = if padded { encoded.as_str() } else { encoded.trim_end_matches('=') };
+            format!("{scheme} {encoded}")
+        }
+
+        proptest! {
+            #[test]
+            fn encoded_credentials_decode_to_themselves(
+                id in ".+",
+                secret in ".*",
+                scheme in prop::sample::select(&["Basic", "basic", "BASIC", "bAsIc"][..]),
+                padded in any::<bool>(),
+            ) {
+                let value = header(&id, &secret, scheme, padded);
+                prop_assert_eq!(decode_basic_authorization(&value), Some((id, secret)));
+            }
+
+            #[test]
+            fn a_raw_colon_in_the_secret_stays_in_it(id in "[^:%+]+", secret in "[^%+]*") {
+                // Unencoded, as many clients send it: the split is at the first colon.
+                let raw = format!("{id}:{secret}");
+                let value = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw));
+                prop_assert_eq!(decode_basic_authorization(&value), Some((id, secret)));
+            }
+
+            #[test]
+            fn any_header_value_never_panics(value in ".*") {
+                let _ = decode_basic_authorization(&value);
+                let _ = decode_basic_authorization(&format!("Basic {value}"));
+            }
+
+            #[test]
+            fn any_decoded_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..600)) {
+                let value = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(&raw));
+                if let Some((id, _)) = decode_basic_authorization(&value) {
+                    prop_assert!(!id.is_empty());
+                }
+            }
+        }
+    }
 }

@@ -333,4 +333,100 @@ mod tests {
             Err(AssertionError::Malformed("the payload is not base64url JSON"))
         ));
     }
+    /// Properties over generated inputs (proptest: structured generation and shrinking, on
+    /// stable, in the normal test run).
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Text made of what JWS parsing splits and decodes on: dots, base64url, JSON.
+        fn jws_like() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                3 => "[A-Za-z0-9_-]{0,40}",
+                2 => Just(".".to_owned()),
+                1 => Just(URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256"}"#)),
+                1 => Just(URL_SAFE_NO_PAD.encode(r#"{"iss":"c","sub":"c","aud":"a","exp":1}"#)),
+                1 => ".{0,8}",
+            ];
+            proptest::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+        }
+
+        /// A JSON object with some registered claims, of any JSON type.
+        fn claims_json() -> impl Strategy<Value = String> {
+            let value = prop_oneof![
+                Just("null".to_owned()),
+                any::<i64>().prop_map(|n| n.to_string()),
+                any::<f64>().prop_filter("JSON numbers are finite", |f| f.is_finite()).prop_map(|f| format!("{f:?}")),
+                ".{0,12}".prop_map(|s| serde_json::Value::String(s).to_string()),
+                Just(r#"["a","b"]"#.to_owned()),
+                Just(r#"{"x":[1]}"#.to_owned()),
+            ];
+            let name = prop::sample::select(&["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "other"][..]);
+            proptest::collection::btree_map(name, value, 0..8).prop_map(|members| {
+                let body: Vec<String> = members.iter().map(|(name, value)| format!("\"{name}\":{value}")).collect();
+                format!("{{{}}}", body.join(","))
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_string_never_panics(token in ".*") {
+                let verifier = AssertionVerifier::new();
+                if let Ok(parsed) = verifier.parse(&token) {
+                    let _ = parsed.issuer();
+                    let _ = verifier.precheck(&parsed, &["https://as.example"], 1_700_000_000);
+                }
+            }
+
+            #[test]
+            fn jws_like_text_never_panics(token in jws_like()) {
+                let verifier = AssertionVerifier::new();
+                if let Ok(parsed) = verifier.parse(&token) {
+                    let _ = verifier.precheck(&parsed, &["a"], 0);
+                }
+            }
+
+            #[test]
+            fn what_is_not_three_segments_is_refused(token in jws_like()) {
+                let dots = token.matches('.').count();
+                prop_assume!(dots != 2);
+                let refused = AssertionVerifier::new().parse(&token);
+                prop_assert!(
+                    matches!(refused, Err(AssertionError::Malformed(_) | AssertionError::Encrypted | AssertionError::TooLarge)),
+                    "{:?}", refused.map(|p| p.algorithm())
+                );
+            }
+
+            #[test]
+            fn segments_that_are_not_base64url_json_objects_are_refused(
+                header in ".{0,40}",
+                payload in ".{0,40}",
+                signature in "[A-Za-z0-9_-]{0,20}",
+            ) {
+                let is_object = |segment: &str| {
+                    URL_SAFE_NO_PAD.decode(segment).ok()
+                        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+                        .is_some_and(|v| v.is_object())
+                };
+                prop_assume!(!header.contains('.') && !payload.contains('.'));
+                prop_assume!(!is_object(&header) || !is_object(&payload));
+                let token = format!("{header}.{payload}.{signature}");
+                prop_assert!(AssertionVerifier::new().parse(&token).is_err());
+            }
+
+            #[test]
+            fn any_claims_under_an_allowed_header_parse_or_are_refused_cleanly(claims in claims_json()) {
+                let token = format!("{}.{}.sig", URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k"}"#), URL_SAFE_NO_PAD.encode(&claims));
+                let verifier = AssertionVerifier::new();
+                match verifier.parse(&token) {
+                    Ok(parsed) => {
+                        prop_assert_eq!(parsed.algorithm(), Algorithm::RS256);
+                        prop_assert_eq!(parsed.key_id(), Some("k"));
+                        let _ = verifier.precheck(&parsed, &["a"], 1_700_000_000);
+                    }
+                    Err(err) => prop_assert!(matches!(err, AssertionError::MalformedClaim(_)), "{err}"),
+                }
+            }
+        }
+    }
 }
