@@ -272,3 +272,31 @@ async fn require_jti_refuses_bearer_assertions_without_one() {
     assert_error(&send(&server, &bearer_request(&no_jti)).await, "invalid_grant", "missing the jti claim");
     assert_eq!(send(&server, &bearer_request(&sign_rs256(&claims(SIGNER, SIGNER)))).await.0, 200);
 }
+
+/// Verifiers sharing a store may forgive different clock skews: an assertion spent where the
+/// leeway is small stays spent for as long as any verifier could still accept it.
+#[tokio::test]
+async fn an_assertion_stays_spent_for_the_largest_leeway() {
+    use grantry_core::{ManualClock, ServerConfig};
+    let store = MemoryStore::new();
+    store
+        .add_client(
+            ClientRecord::public(SIGNER)
+                .with_auth_method(ClientAuthMethod::PRIVATE_KEY_JWT)
+                .with_grant_types([GrantType::CLIENT_CREDENTIALS, GrantType::parse(JWT_BEARER).unwrap()])
+                .with_metadata("jwks", jwks()),
+        )
+        .unwrap();
+    let clock = Arc::new(ManualClock::new(jwt_support::NOW));
+    let config = ServerConfig::new(jwt_support::ISSUER).unwrap().with_clock(clock.clone());
+    let mut server = AuthorizationServer::new(store, config);
+    server.add_client_authenticator(PrivateKeyJwt::new().with_leeway(300)).unwrap();
+    server.register_grant(ClientCredentialsGrant::new(), ()).unwrap();
+    server.register_grant(JwtBearerGrant::new().with_leeway(0), ()).unwrap();
+
+    let assertion = sign_rs256(&with(claims(SIGNER, SIGNER), "exp", json!(jwt_support::NOW + 10)));
+    assert_eq!(send(&server, &bearer_request(&assertion)).await.0, 200);
+    // Past exp, but within the client authenticator's leeway.
+    clock.advance(110);
+    assert_error(&send(&server, &client_credentials_request(&assertion)).await, "invalid_client", "already used");
+}

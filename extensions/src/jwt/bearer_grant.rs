@@ -179,7 +179,7 @@ impl JwtBearerGrant {
         if self.require_jti && claims.jti().is_none() {
             return Err(AssertionError::MissingClaim("jti").into_invalid_grant());
         }
-        jti::spend(&*self.jti, claims, self.verifier.leeway(), now).await.map_err(AssertionError::into_invalid_grant)
+        jti::spend(&*self.jti, claims, now).await.map_err(AssertionError::into_invalid_grant)
     }
 }
 

@@ -92,9 +92,7 @@ impl JwtClientAuth {
         if claims.jti().is_none() {
             return Err(AssertionError::MissingClaim("jti").into_invalid_client());
         }
-        jti::spend(&*self.jti, &claims, self.verifier.leeway(), now)
-            .await
-            .map_err(AssertionError::into_invalid_client)?;
+        jti::spend(&*self.jti, &claims, now).await.map_err(AssertionError::into_invalid_client)?;
         Ok(client)
     }
 }

@@ -15,6 +15,7 @@
 //! [process-wide one](MemoryJtiStore::process_wide)), so an assertion spent at either is
 //! refused at the other.
 
+use super::MAX_LEEWAY;
 use super::assertion::AssertionError;
 use super::claims::AssertionClaims;
 use grantry_core::Timestamp;
@@ -158,15 +159,18 @@ pub(crate) fn default_store() -> Arc<dyn JtiStore> {
 }
 
 /// Spends a verified assertion in `store`: records it under its issuer and its `jti`, or
-/// without one its digest, until `exp` plus `leeway`. A second use within that time is
+/// without one its digest, until `exp` plus [`MAX_LEEWAY`]. A second use within that time is
 /// [`AssertionError::Replayed`].
+///
+/// The largest leeway any verifier may have, not the spending verifier's own: verifiers that
+/// share the store may forgive different clock skews, and the assertion must stay spent for as
+/// long as any of them could still accept it.
 pub(crate) async fn spend(
     store: &dyn JtiStore,
     claims: &AssertionClaims,
-    leeway: u64,
     now: Timestamp,
 ) -> Result<(), AssertionError> {
-    let until = claims.expires_at().saturating_add(leeway);
+    let until = claims.expires_at().saturating_add(MAX_LEEWAY);
     match store.check_and_record(claims.issuer(), claims.replay_key(), until, now).await {
         Ok(JtiUse::First) => Ok(()),
         Ok(JtiUse::Replayed) => Err(AssertionError::Replayed),
