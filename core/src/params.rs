@@ -294,4 +294,74 @@ mod tests {
         assert_eq!(p.get("redirect_uri"), Some("https://a.example/cb?x=1&y=2"));
         assert_eq!(p.get("s"), Some("a b"));
     }
+    /// Properties over generated inputs (proptest: structured generation and shrinking, on
+    /// stable, in the normal test run).
+    mod properties {
+        use super::*;
+        use proptest::collection::{btree_map, vec};
+        use proptest::prelude::*;
+
+        /// Bytes that make the parser work: separators, escapes (good and bad), multi-byte
+        /// UTF-8 and invalid UTF-8.
+        fn form_bytes() -> impl Strategy<Value = Vec<u8>> {
+            let byte = prop_oneof![
+                4 => prop::sample::select(&b"ab=&%+2E9C3f"[..]),
+                1 => prop::sample::select(&[0xc3u8, 0xa9, 0xe2, 0x9c, 0x93, 0xff, 0x00][..]),
+                1 => any::<u8>(),
+            ];
+            vec(byte, 0..300)
+        }
+
+        proptest! {
+            #[test]
+            fn encode_form_then_parse_round_trips(pairs in btree_map(".+", ".*", 0..24)) {
+                let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                let parsed = Params::parse(encode_form(&borrowed).as_bytes()).unwrap();
+                // Empty values count as omitted.
+                let expected: Vec<(&str, &str)> = borrowed.iter().copied().filter(|(_, v)| !v.is_empty()).collect();
+                prop_assert_eq!(parsed.iter().collect::<Vec<_>>(), expected);
+                for (name, value) in &pairs {
+                    prop_assert_eq!(parsed.get(name), Some(value.as_str()).filter(|v| !v.is_empty()));
+                }
+            }
+
+            #[test]
+            fn a_repeated_parameter_is_refused(
+                pairs in btree_map("[a-z_]{1,12}", ".*", 1..16),
+                pick in any::<prop::sample::Index>(),
+                again in ".*",
+            ) {
+                let mut borrowed: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                let name = borrowed[pick.index(borrowed.len())].0;
+                borrowed.push((name, &again));
+                let body = encode_form(&borrowed);
+                let err = Params::parse(body.as_bytes()).unwrap_err();
+                let expected = format!("parameter {name} given more than once");
+                prop_assert_eq!(err.description(), Some(expected.as_str()));
+                let (_, duplicate) = Params::parse_keeping_duplicates(body.as_bytes()).unwrap();
+                prop_assert_eq!(duplicate.as_deref(), Some(name));
+            }
+
+            #[test]
+            fn arbitrary_bytes_never_panic_and_agree_with_the_plain_reading(input in form_bytes()) {
+                let strict = Params::parse(&input);
+                let lenient = Params::parse_keeping_duplicates(&input);
+                let got = lenient.as_ref().ok().map(|(p, _)| p.iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect::<Vec<_>>());
+                let expected = reference_parse(&input)
+                    .map(|pairs| pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect::<Vec<_>>());
+                prop_assert_eq!(got, expected);
+                match (&strict, &lenient) {
+                    (Ok(strict), Ok((lenient, None))) => prop_assert_eq!(strict, lenient),
+                    (Err(_), Ok((_, Some(_))) | Err(_)) => {}
+                    _ => prop_assert!(false, "strict and lenient parsing disagree"),
+                }
+            }
+
+            #[test]
+            fn any_bytes_never_panic(input in vec(any::<u8>(), 0..600)) {
+                let _ = Params::parse(&input);
+                let _ = Params::parse_keeping_duplicates(&input);
+            }
+        }
+    }
 }

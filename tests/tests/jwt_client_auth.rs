@@ -249,11 +249,11 @@ async fn replayed_jti_is_refused() {
     let server = default_server();
     let assertion = sign_es256(&client_claims(KEY_CLIENT));
     assert_eq!(authenticate(&server, &assertion).await.0, 200);
-    assert_invalid_client(&authenticate(&server, &assertion).await, "client assertion jti was already used");
+    assert_invalid_client(&authenticate(&server, &assertion).await, "client assertion was already used");
 
     let assertion = sign_hs256(&client_claims(SECRET_CLIENT), SECRET);
     assert_eq!(authenticate(&server, &assertion).await.0, 200);
-    assert_invalid_client(&authenticate(&server, &assertion).await, "client assertion jti was already used");
+    assert_invalid_client(&authenticate(&server, &assertion).await, "client assertion was already used");
 }
 
 #[tokio::test]

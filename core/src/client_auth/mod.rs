@@ -10,7 +10,7 @@ mod none;
 mod post;
 
 pub(crate) use basic::CHALLENGE as BASIC_CHALLENGE;
-pub use basic::ClientSecretBasic;
+pub use basic::{ClientSecretBasic, decode_basic_authorization};
 pub use none::NoneAuthenticator;
 pub use post::ClientSecretPost;
 

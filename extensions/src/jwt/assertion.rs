@@ -1,6 +1,6 @@
-//! [`AssertionVerifier`]: reads a JWT assertion, verifies its signature with the issuer's keys
-//! and checks its claims. Shared by the bearer grant and the client authenticators, which add
-//! their own rules (who the issuer must be, `jti` single use).
+//! [`AssertionVerifier`]: reads a JWT assertion, checks its claims, verifies its signature with
+//! the issuer's keys and checks its claims again. Shared by the bearer grant and the client
+//! authenticators, which add their own rules (who the issuer must be, single use).
 
 use super::claims::{AssertionClaims, RawClaims, TimeRules};
 use super::header::{JwsHeader, parse_header};
@@ -66,8 +66,10 @@ pub enum AssertionError {
     /// `iat` is ahead of the clock.
     #[error("assertion was issued in the future")]
     IssuedInFuture,
-    /// The `jti` was used before, within the assertion's lifetime.
-    #[error("assertion jti was already used")]
+    /// The assertion was used before, within its lifetime: the same `jti` from the same
+    /// issuer, or without `jti` the same assertion, at the bearer grant or in client
+    /// authentication.
+    #[error("assertion was already used")]
     Replayed,
     /// `iss` is not the client the assertion must come from (the authenticated client, or the
     /// client given to [`AssertionVerifier::verify`]).
@@ -133,6 +135,13 @@ impl UnverifiedAssertion<'_> {
 ///
 /// 1. [`parse`](Self::parse) decodes the token and checks its header;
 /// 2. [`verify`](Self::verify), given the client `iss` names, checks the signature and claims.
+///
+/// The claim checks cost next to nothing and a signature check (RSA above all) does not, so
+/// the claims are judged before any key is looked up or any signature checked: an assertion
+/// for another audience, expired, not yet valid, issued in the future or living too long is
+/// refused without either. [`precheck`](Self::precheck) does that alone, for a caller to run
+/// before its own lookups. Passing it decides nothing: the claims are judged again once the
+/// signature is known to cover them, and only those verified claims are returned.
 ///
 /// Defaults: algorithms [`DEFAULT_ALGORITHMS`], leeway [`DEFAULT_LEEWAY`](super::DEFAULT_LEEWAY)
 /// seconds, maximum lifetime [`DEFAULT_MAX_LIFETIME`](super::DEFAULT_MAX_LIFETIME) seconds.
@@ -241,9 +250,23 @@ impl AssertionVerifier {
         Ok(UnverifiedAssertion { token, header, claims: RawClaims::parse(payload)? })
     }
 
-    /// Verifies the signature with the keys of `client` (the client the assertion's `iss`
-    /// names), then the claims: `aud` must contain one of `audiences`, times are judged at
-    /// `now`.
+    /// Judges the not yet verified claims as [`verify`](Self::verify) will: `iss`, `sub`,
+    /// `aud` and `exp` present, `aud` containing one of `audiences`, times acceptable at `now`.
+    /// No key is looked up and no signature checked. An `Ok` decides nothing (the claims are
+    /// not trusted yet); an `Err` is final.
+    pub fn precheck(
+        &self,
+        assertion: &UnverifiedAssertion<'_>,
+        audiences: &[&str],
+        now: Timestamp,
+    ) -> Result<(), AssertionError> {
+        assertion.claims.judge(audiences, self.rules, now)
+    }
+
+    /// Verifies the assertion issued by `client` (the client its `iss` names): the claims
+    /// are prechecked (as by [`precheck`](Self::precheck)), then the signature is checked with
+    /// the client's keys, then the claims, now verified, are judged again and returned: `aud`
+    /// must contain one of `audiences`, times are judged at `now`.
     pub async fn verify(
         &self,
         assertion: UnverifiedAssertion<'_>,
@@ -259,13 +282,16 @@ impl AssertionVerifier {
         if !self.algorithms.contains(&alg) {
             return Err(AssertionError::AlgorithmNotAllowed(super::keys::algorithm_name(alg)));
         }
+        // Cheap refusals first: no key lookup or signature check for an assertion whose claims
+        // would fail anyway.
+        self.precheck(&assertion, audiences, now)?;
         let query = KeyQuery { client, alg, kid: assertion.key_id() };
         let keys = self.keys.decoding_keys(&query).await.map_err(AssertionError::Storage)?;
         if keys.is_empty() {
             return Err(AssertionError::NoKey);
         }
         // Only the signature is left to check: `parse` decoded the header and claims already,
-        // and the claims are checked below against the server's clock and identity. The
+        // and the claims are judged again below, now that the signature covers them. The
         // backend refuses a key of another family than `alg` (no HMAC with a public key).
         let (signing_input, signature) =
             assertion.token.rsplit_once('.').ok_or(AssertionError::Malformed("not a compact JWS"))?;
@@ -275,7 +301,7 @@ impl AssertionVerifier {
         if !verified {
             return Err(AssertionError::BadSignature);
         }
-        assertion.claims.check(audiences, self.rules, now)
+        assertion.claims.into_verified(signing_input, audiences, self.rules, now)
     }
 }
 
@@ -306,5 +332,101 @@ mod tests {
             verifier.parse(&format!("{header}.!!.sig")),
             Err(AssertionError::Malformed("the payload is not base64url JSON"))
         ));
+    }
+    /// Properties over generated inputs (proptest: structured generation and shrinking, on
+    /// stable, in the normal test run).
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Text made of what JWS parsing splits and decodes on: dots, base64url, JSON.
+        fn jws_like() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                3 => "[A-Za-z0-9_-]{0,40}",
+                2 => Just(".".to_owned()),
+                1 => Just(URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256"}"#)),
+                1 => Just(URL_SAFE_NO_PAD.encode(r#"{"iss":"c","sub":"c","aud":"a","exp":1}"#)),
+                1 => ".{0,8}",
+            ];
+            proptest::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+        }
+
+        /// A JSON object with some registered claims, of any JSON type.
+        fn claims_json() -> impl Strategy<Value = String> {
+            let value = prop_oneof![
+                Just("null".to_owned()),
+                any::<i64>().prop_map(|n| n.to_string()),
+                any::<f64>().prop_filter("JSON numbers are finite", |f| f.is_finite()).prop_map(|f| format!("{f:?}")),
+                ".{0,12}".prop_map(|s| serde_json::Value::String(s).to_string()),
+                Just(r#"["a","b"]"#.to_owned()),
+                Just(r#"{"x":[1]}"#.to_owned()),
+            ];
+            let name = prop::sample::select(&["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "other"][..]);
+            proptest::collection::btree_map(name, value, 0..8).prop_map(|members| {
+                let body: Vec<String> = members.iter().map(|(name, value)| format!("\"{name}\":{value}")).collect();
+                format!("{{{}}}", body.join(","))
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_string_never_panics(token in ".*") {
+                let verifier = AssertionVerifier::new();
+                if let Ok(parsed) = verifier.parse(&token) {
+                    let _ = parsed.issuer();
+                    let _ = verifier.precheck(&parsed, &["https://as.example"], 1_700_000_000);
+                }
+            }
+
+            #[test]
+            fn jws_like_text_never_panics(token in jws_like()) {
+                let verifier = AssertionVerifier::new();
+                if let Ok(parsed) = verifier.parse(&token) {
+                    let _ = verifier.precheck(&parsed, &["a"], 0);
+                }
+            }
+
+            #[test]
+            fn what_is_not_three_segments_is_refused(token in jws_like()) {
+                let dots = token.matches('.').count();
+                prop_assume!(dots != 2);
+                let refused = AssertionVerifier::new().parse(&token);
+                prop_assert!(
+                    matches!(refused, Err(AssertionError::Malformed(_) | AssertionError::Encrypted | AssertionError::TooLarge)),
+                    "{:?}", refused.map(|p| p.algorithm())
+                );
+            }
+
+            #[test]
+            fn segments_that_are_not_base64url_json_objects_are_refused(
+                header in ".{0,40}",
+                payload in ".{0,40}",
+                signature in "[A-Za-z0-9_-]{0,20}",
+            ) {
+                let is_object = |segment: &str| {
+                    URL_SAFE_NO_PAD.decode(segment).ok()
+                        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+                        .is_some_and(|v| v.is_object())
+                };
+                prop_assume!(!header.contains('.') && !payload.contains('.'));
+                prop_assume!(!is_object(&header) || !is_object(&payload));
+                let token = format!("{header}.{payload}.{signature}");
+                prop_assert!(AssertionVerifier::new().parse(&token).is_err());
+            }
+
+            #[test]
+            fn any_claims_under_an_allowed_header_parse_or_are_refused_cleanly(claims in claims_json()) {
+                let token = format!("{}.{}.sig", URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k"}"#), URL_SAFE_NO_PAD.encode(&claims));
+                let verifier = AssertionVerifier::new();
+                match verifier.parse(&token) {
+                    Ok(parsed) => {
+                        prop_assert_eq!(parsed.algorithm(), Algorithm::RS256);
+                        prop_assert_eq!(parsed.key_id(), Some("k"));
+                        let _ = verifier.precheck(&parsed, &["a"], 1_700_000_000);
+                    }
+                    Err(err) => prop_assert!(matches!(err, AssertionError::MalformedClaim(_)), "{err}"),
+                }
+            }
+        }
     }
 }

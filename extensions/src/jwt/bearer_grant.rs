@@ -3,7 +3,7 @@
 
 use super::JWT_BEARER_GRANT_TYPE;
 use super::assertion::{AssertionError, AssertionVerifier};
-use super::jti::{JtiStore, JtiUse};
+use super::jti::{self, JtiStore};
 use super::keys::AssertionKeys;
 use super::subject::{ClientOrUser, SubjectResolver};
 use grantry_core::client_auth::storage_failure;
@@ -32,6 +32,15 @@ const JWT_BEARER: GrantType = GrantType::from_static(JWT_BEARER_GRANT_TYPE);
 /// requested `scope` within the client's allowed scope, or all of it. No refresh token is
 /// offered unless [`with_refresh_token`](Self::with_refresh_token) says so.
 ///
+/// Each assertion is accepted once (RFC 7523 §3 item 7; the server contract's "single use,
+/// everywhere"): one with a `jti` once per `(iss, jti)`, one without once as a whole (by the
+/// digest of its signed part, see [`AssertionClaims::replay_key`](super::AssertionClaims::replay_key)),
+/// within its lifetime, however many requests carry it at once. The record is kept in a
+/// [`JtiStore`], by default [the process-wide one](super::MemoryJtiStore::process_wide) that
+/// the JWT client authenticators use too, so an assertion spent authenticating a client is
+/// refused here and the other way round. [`with_require_jti`](Self::with_require_jti) refuses
+/// assertions without `jti`.
+///
 /// Every refusal of the assertion is `invalid_grant` whose description names the check; a
 /// missing `assertion` is `invalid_request`.
 ///
@@ -40,7 +49,10 @@ const JWT_BEARER: GrantType = GrantType::from_static(JWT_BEARER_GRANT_TYPE);
 #[derive(Clone)]
 pub struct JwtBearerGrant {
     verifier: AssertionVerifier,
-    jti: Option<Arc<dyn JtiStore>>,
+    /// Where spent assertions are remembered.
+    jti: Arc<dyn JtiStore>,
+    /// Whether an assertion without `jti` is refused.
+    require_jti: bool,
     subjects: Arc<dyn SubjectResolver>,
     refresh_token: bool,
 }
@@ -49,7 +61,7 @@ impl fmt::Debug for JwtBearerGrant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtBearerGrant")
             .field("verifier", &self.verifier)
-            .field("jti_required", &self.jti.is_some())
+            .field("require_jti", &self.require_jti)
             .field("refresh_token", &self.refresh_token)
             .finish_non_exhaustive()
     }
@@ -59,7 +71,8 @@ impl Default for JwtBearerGrant {
     fn default() -> Self {
         JwtBearerGrant {
             verifier: AssertionVerifier::new(),
-            jti: None,
+            jti: jti::default_store(),
+            require_jti: false,
             subjects: Arc::new(ClientOrUser::new()),
             refresh_token: false,
         }
@@ -68,8 +81,9 @@ impl Default for JwtBearerGrant {
 
 impl JwtBearerGrant {
     /// The grant with the defaults: algorithms RS256, PS256, ES256, EdDSA, HS256; leeway 60 s;
-    /// assertions live at most 1 hour; keys from the client's registration; no `jti` store;
-    /// subjects by [`ClientOrUser`]; no refresh token.
+    /// assertions live at most 1 hour; keys from the client's registration; each assertion
+    /// single-use in the [process-wide store](super::MemoryJtiStore::process_wide), `jti`
+    /// optional; subjects by [`ClientOrUser`]; no refresh token.
     pub fn new() -> Self {
         Self::default()
     }
@@ -103,10 +117,20 @@ impl JwtBearerGrant {
         self
     }
 
-    /// Makes `jti` required and single-use, remembered in `store` (which may be shared with
-    /// the JWT client authenticators).
+    /// Replaces where spent assertions are remembered (by default the
+    /// [process-wide store](super::MemoryJtiStore::process_wide)). Give the JWT client
+    /// authenticators the same store, or an assertion spent at one is accepted at the other;
+    /// servers in several processes need a store they share.
     pub fn with_jti_store(mut self, store: Arc<dyn JtiStore>) -> Self {
-        self.jti = Some(store);
+        self.jti = store;
+        self
+    }
+
+    /// Whether to refuse assertions without `jti` (`invalid_grant` "assertion is missing the
+    /// jti claim"). Off by default: RFC 7523 makes `jti` optional for bearer assertions, and
+    /// one without is single-use all the same, by its digest.
+    pub fn with_require_jti(mut self, require: bool) -> Self {
+        self.require_jti = require;
         self
     }
 
@@ -149,19 +173,13 @@ impl JwtBearerGrant {
             .ok_or_else(|| OAuthError::invalid_grant("unknown assertion issuer"))
     }
 
-    /// Records the assertion's `jti`, when a store is configured.
-    async fn use_jti(&self, claims: &super::AssertionClaims, now: grantry_core::Timestamp) -> Result<(), OAuthError> {
-        let Some(store) = &self.jti else {
-            return Ok(());
-        };
-        let jti =
-            claims.jti().ok_or(AssertionError::MissingClaim("jti")).map_err(AssertionError::into_invalid_grant)?;
-        let until = claims.expires_at().saturating_add(self.verifier.leeway());
-        match store.check_and_record(claims.issuer(), jti, until, now).await {
-            Ok(JtiUse::First) => Ok(()),
-            Ok(JtiUse::Replayed) => Err(AssertionError::Replayed.into_invalid_grant()),
-            Err(err) => Err(storage_failure(err)),
+    /// Spends the assertion: the first use of its `jti` (or, without one, of the assertion)
+    /// passes, any other is `invalid_grant`.
+    async fn spend(&self, claims: &super::AssertionClaims, now: grantry_core::Timestamp) -> Result<(), OAuthError> {
+        if self.require_jti && claims.jti().is_none() {
+            return Err(AssertionError::MissingClaim("jti").into_invalid_grant());
         }
+        jti::spend(&*self.jti, claims, now).await.map_err(AssertionError::into_invalid_grant)
     }
 }
 
@@ -180,15 +198,18 @@ impl TokenGrant for JwtBearerGrant {
     async fn exchange(&self, req: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> {
         let assertion = req.params().require("assertion")?;
         let parsed = self.verifier.parse(assertion).map_err(AssertionError::into_invalid_grant)?;
-        let issuer = parsed.issuer().map_err(AssertionError::into_invalid_grant)?;
-        let client = self.issuing_client(req, issuer).await?;
         let config = req.config();
         let audiences = [config.issuer(), config.token_endpoint()];
         let now = req.now();
+        // Claims that fail anyway cost no client lookup (nor, in `verify`, any key lookup or
+        // signature check).
+        self.verifier.precheck(&parsed, &audiences, now).map_err(AssertionError::into_invalid_grant)?;
+        let issuer = parsed.issuer().map_err(AssertionError::into_invalid_grant)?;
+        let client = self.issuing_client(req, issuer).await?;
         let claims =
             self.verifier.verify(parsed, &client, &audiences, now).await.map_err(AssertionError::into_invalid_grant)?;
         // The engine checks this too; checked here first so that a refused request does not
-        // use up the assertion's jti.
+        // use up the assertion.
         if !client.allows_grant_type(req.grant_type()) {
             return Err(OAuthError::unauthorized_client(format!(
                 "the client is not allowed the {} grant type",
@@ -196,7 +217,7 @@ impl TokenGrant for JwtBearerGrant {
             )));
         }
         let subject = self.subjects.resolve_subject(&claims, &client, req).await?;
-        self.use_jti(&claims, now).await?;
+        self.spend(&claims, now).await?;
         let decision = match subject {
             Some(subject) => TokenDecision::for_user(subject),
             None => TokenDecision::for_client(),

@@ -1,10 +1,13 @@
-//! The claims of an assertion: read from the payload, then checked (once the signature is
-//! verified) against the server's identity and clock.
+//! The claims of an assertion: read from the payload, judged against the server's identity
+//! and clock before the signature is checked (a cheap refusal), and judged again once it is.
 
 use super::assertion::AssertionError;
 use super::json::{Member, parse_object};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantry_core::Timestamp;
 use serde_json::{Map, Value};
+use sha2::{Digest as _, Sha256};
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -19,6 +22,9 @@ pub struct AssertionClaims {
     not_before: Option<Timestamp>,
     issued_at: Option<Timestamp>,
     jti: Option<String>,
+    /// Without `jti`, the key the assertion is spent under (see [`Self::replay_key`]); empty
+    /// with one.
+    digest_key: String,
     all: Payload,
 }
 
@@ -56,6 +62,13 @@ impl AssertionClaims {
     /// `jti`, if present.
     pub fn jti(&self) -> Option<&str> {
         self.jti.as_deref()
+    }
+
+    /// What the assertion is spent under in a [`JtiStore`](super::JtiStore), with its issuer:
+    /// its `jti`, or without one [`NO_JTI_PREFIX`](super::NO_JTI_PREFIX) and the base64url
+    /// SHA-256 of its signed part (`header.payload`).
+    pub fn replay_key(&self) -> &str {
+        self.jti.as_deref().unwrap_or(&self.digest_key)
     }
 
     /// Any claim by name, as JSON (for claims this module does not interpret).
@@ -185,17 +198,13 @@ impl RawClaims {
         self.iss.as_deref().ok_or(AssertionError::MissingClaim("iss"))
     }
 
-    /// Checks the claims of an assertion whose signature is verified: `iss`, `sub`, `aud` and
-    /// `exp` present, `aud` naming one of `audiences`, and the times acceptable at `now`.
-    pub(crate) fn check(
-        self,
-        audiences: &[&str],
-        rules: TimeRules,
-        now: Timestamp,
-    ) -> Result<AssertionClaims, AssertionError> {
-        let issuer = self.iss.ok_or(AssertionError::MissingClaim("iss"))?;
-        let subject = self.sub.ok_or(AssertionError::MissingClaim("sub"))?;
-        let audience = self.aud.ok_or(AssertionError::MissingClaim("aud"))?;
+    /// Judges the claims: `iss`, `sub`, `aud` and `exp` present, `aud` naming one of
+    /// `audiences`, and the times acceptable at `now`. Cheap, so it runs before the signature
+    /// is checked to refuse junk early, and again after, on the claims the signature covers.
+    pub(crate) fn judge(&self, audiences: &[&str], rules: TimeRules, now: Timestamp) -> Result<(), AssertionError> {
+        self.iss.as_ref().ok_or(AssertionError::MissingClaim("iss"))?;
+        self.sub.as_ref().ok_or(AssertionError::MissingClaim("sub"))?;
+        let audience = self.aud.as_ref().ok_or(AssertionError::MissingClaim("aud"))?;
         let expires_at = self.exp.ok_or(AssertionError::MissingClaim("exp"))?;
         if !audience.iter().any(|aud| audiences.contains(&aud.as_str())) {
             return Err(AssertionError::WrongAudience);
@@ -212,6 +221,30 @@ impl RawClaims {
         if self.iat.is_some_and(|iat| iat > now.saturating_add(rules.leeway)) {
             return Err(AssertionError::IssuedInFuture);
         }
+        Ok(())
+    }
+
+    /// The claims of an assertion whose signature over `signed_part` (`header.payload`, which
+    /// these claims were read from) is verified, judged as by [`judge`](Self::judge).
+    pub(crate) fn into_verified(
+        self,
+        signed_part: &str,
+        audiences: &[&str],
+        rules: TimeRules,
+        now: Timestamp,
+    ) -> Result<AssertionClaims, AssertionError> {
+        self.judge(audiences, rules, now)?;
+        let issuer = self.iss.ok_or(AssertionError::MissingClaim("iss"))?;
+        let subject = self.sub.ok_or(AssertionError::MissingClaim("sub"))?;
+        let audience = self.aud.ok_or(AssertionError::MissingClaim("aud"))?;
+        let expires_at = self.exp.ok_or(AssertionError::MissingClaim("exp"))?;
+        let digest_key = match self.jti {
+            Some(_) => String::new(),
+            None => {
+                let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(signed_part.as_bytes()));
+                format!("{}{digest}", super::NO_JTI_PREFIX)
+            }
+        };
         Ok(AssertionClaims {
             issuer,
             subject,
@@ -220,6 +253,7 @@ impl RawClaims {
             not_before: self.nbf,
             issued_at: self.iat,
             jti: self.jti,
+            digest_key,
             all: self.all,
         })
     }
@@ -235,7 +269,7 @@ mod tests {
     const AUD: &[&str] = &["https://as.example", "https://as.example/token"];
 
     fn claims(value: Value) -> Result<AssertionClaims, AssertionError> {
-        RawClaims::parse(serde_json::to_vec(&value).unwrap())?.check(AUD, RULES, NOW)
+        RawClaims::parse(serde_json::to_vec(&value).unwrap())?.into_verified("h.p", AUD, RULES, NOW)
     }
 
     fn valid() -> Value {
@@ -314,6 +348,16 @@ mod tests {
         for bad in [&br#"{"iss":"a","iss":"b"}"#[..], br#"["c","c"]"#, b"", br#"{"iss":"#] {
             assert!(matches!(RawClaims::parse(bad.to_vec()), Err(AssertionError::Malformed(_))));
         }
+    }
+
+    #[test]
+    fn replay_key_is_the_jti_or_a_digest_of_the_signed_part() {
+        assert_eq!(claims(with("jti", json!("j-1"))).unwrap().replay_key(), "j-1");
+        let no_jti = || RawClaims::parse(serde_json::to_vec(&valid()).unwrap()).unwrap();
+        let key = |signed: &str| no_jti().into_verified(signed, AUD, RULES, NOW).unwrap().replay_key().to_owned();
+        // SHA-256("h.p"), base64url (as `openssl dgst -sha256` gives it).
+        assert_eq!(key("h.p"), "#sha256:UdhWXW5eePHQyomltCDjD1sca7dfVFOr5C9sRI-smZs");
+        assert_ne!(key("h.p"), key("h.q"));
     }
 
     #[test]

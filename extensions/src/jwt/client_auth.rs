@@ -7,13 +7,18 @@
 //! methods a request uses is decided by the assertion's `alg`: HMAC (`HS*`) is
 //! `client_secret_jwt`, anything else `private_key_jwt`. So both can be added to one server,
 //! and each claims only its own requests.
+//!
+//! A client assertion must carry `jti` (OpenID Connect Core §9) and is accepted once per
+//! `(iss, jti)`, recorded in the same store as the bearer grant's assertions (by default
+//! [the process-wide one](super::MemoryJtiStore::process_wide)): an assertion spent at
+//! either is refused at the other.
 
 use super::assertion::{AssertionError, AssertionVerifier};
 use super::header::peek_alg;
-use super::jti::{JtiStore, JtiUse, MemoryJtiStore};
+use super::jti::{self, JtiStore};
 use super::keys::{AssertionKeys, algorithm_name, is_hmac};
 use super::{DEFAULT_ALGORITHMS, JWT_BEARER_ASSERTION_TYPE};
-use grantry_core::client_auth::{ClientAuthInput, ClientAuthenticator, Presence, find_client, storage_failure};
+use grantry_core::client_auth::{ClientAuthInput, ClientAuthenticator, Presence, find_client};
 use grantry_core::{Client, ClientAuthMethod, OAuthError, Params, Request};
 use jsonwebtoken::Algorithm;
 use std::fmt;
@@ -43,10 +48,7 @@ impl fmt::Debug for JwtClientAuth {
 
 impl JwtClientAuth {
     fn new(algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        JwtClientAuth {
-            verifier: AssertionVerifier::new().with_algorithms(algorithms),
-            jti: Arc::new(MemoryJtiStore::new()),
-        }
+        JwtClientAuth { verifier: AssertionVerifier::new().with_algorithms(algorithms), jti: jti::default_store() }
     }
 
     fn signing_algorithms(&self) -> Vec<String> {
@@ -73,9 +75,12 @@ impl JwtClientAuth {
         if params.get("client_id").is_some_and(|client_id| client_id != issuer) {
             return Err(OAuthError::invalid_client("client_id does not match the client assertion issuer"));
         }
-        let client = find_client(input.clients, issuer).await?;
         let audiences = [input.issuer, input.token_endpoint];
         let now = input.now();
+        // Claims that fail anyway cost no client lookup (nor, in `verify`, any key lookup or
+        // signature check).
+        self.verifier.precheck(&parsed, &audiences, now).map_err(AssertionError::into_invalid_client)?;
+        let client = find_client(input.clients, issuer).await?;
         let claims = self
             .verifier
             .verify(parsed, &client, &audiences, now)
@@ -84,14 +89,11 @@ impl JwtClientAuth {
         if claims.subject() != claims.issuer() {
             return Err(OAuthError::invalid_client("client assertion sub must equal iss (the client_id)"));
         }
-        let jti =
-            claims.jti().ok_or(AssertionError::MissingClaim("jti")).map_err(AssertionError::into_invalid_client)?;
-        let until = claims.expires_at().saturating_add(self.verifier.leeway());
-        match self.jti.check_and_record(claims.issuer(), jti, until, now).await {
-            Ok(JtiUse::First) => Ok(client),
-            Ok(JtiUse::Replayed) => Err(AssertionError::Replayed.into_invalid_client()),
-            Err(err) => Err(storage_failure(err)),
+        if claims.jti().is_none() {
+            return Err(AssertionError::MissingClaim("jti").into_invalid_client());
         }
+        jti::spend(&*self.jti, &claims, now).await.map_err(AssertionError::into_invalid_client)?;
+        Ok(client)
     }
 }
 
@@ -123,8 +125,10 @@ macro_rules! builder_methods {
             self
         }
 
-        /// Replaces the `jti` store (by default a [`MemoryJtiStore`] of this authenticator's
-        /// own), for example to share one with the bearer grant or between servers.
+        /// Replaces where spent assertions are remembered (by default the
+        /// [process-wide store](super::MemoryJtiStore::process_wide), shared with the bearer
+        /// grant). Give the bearer grant the same store, or an assertion spent at one is
+        /// accepted at the other; servers in several processes need a store they share.
         pub fn with_jti_store(mut self, store: Arc<dyn JtiStore>) -> Self {
             self.0.jti = store;
             self
@@ -157,7 +161,7 @@ impl ClientSecretJwt {
     const FAMILY: fn(Algorithm) -> bool = is_hmac;
 
     /// The method with the defaults: HS256, HS384 and HS512; leeway 60 s; assertions live at
-    /// most 1 hour; its own in-memory `jti` store.
+    /// most 1 hour; the [process-wide `jti` store](super::MemoryJtiStore::process_wide).
     pub fn new() -> Self {
         Self::default()
     }
@@ -214,7 +218,7 @@ impl PrivateKeyJwt {
     const FAMILY: fn(Algorithm) -> bool = is_asymmetric;
 
     /// The method with the defaults: RS256, PS256, ES256 and EdDSA; leeway 60 s; assertions live
-    /// at most 1 hour; its own in-memory `jti` store.
+    /// at most 1 hour; the [process-wide `jti` store](super::MemoryJtiStore::process_wide).
     pub fn new() -> Self {
         Self::default()
     }

@@ -1,10 +1,33 @@
-//! Single use of assertions: the [`JtiStore`] trait and [`MemoryJtiStore`].
+//! Single use of assertions: the [`JtiStore`] trait, [`MemoryJtiStore`], and how an
+//! assertion is spent.
+//!
+//! Every verified assertion, whether it authenticates a client or is exchanged at the bearer
+//! grant, is recorded once under `(iss, key)` until it expires:
+//!
+//! - with a `jti`, the key is the `jti` (RFC 7523 §3 item 7);
+//! - without one (a bearer grant assertion may omit it), the key is
+//!   [`NO_JTI_PREFIX`] followed by the base64url SHA-256 of the assertion's signed part
+//!   (`header.payload`). The signature is left out on purpose: an ECDSA signature `(r, s)` has
+//!   a twin `(r, n - s)` that verifies too, so a digest over it would let anyone who saw an
+//!   assertion mint a "new" one with the same claims.
+//!
+//! The bearer grant and the JWT client authenticators use one store (by default the
+//! [process-wide one](MemoryJtiStore::process_wide)), so an assertion spent at either is
+//! refused at the other.
 
+use super::MAX_LEEWAY;
+use super::assertion::AssertionError;
+use super::claims::AssertionClaims;
 use grantry_core::Timestamp;
 use grantry_core::storage::StorageError;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+/// How the key of an assertion without `jti` begins, in a [`JtiStore`]: `#sha256:` then the
+/// base64url SHA-256 of the signed part. Only the issuer can sign an assertion with its `iss`,
+/// so only the issuer could pick a `jti` equal to such a key, and spend its own assertion early.
+pub const NO_JTI_PREFIX: &str = "#sha256:";
 
 /// Whether a `jti` was seen before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +46,9 @@ pub trait JtiStore: Send + Sync + 'static {
     /// Atomically checks whether `(issuer, jti)` is recorded and unexpired at `now`, and if
     /// not, records it until `expires_at`. Of any number of concurrent calls for one pair,
     /// exactly one gets [`JtiUse::First`].
+    ///
+    /// `jti` is the assertion's `jti` claim or, for a bearer assertion without one, a key
+    /// made of [`NO_JTI_PREFIX`] and a digest of the assertion: store both alike.
     async fn check_and_record(
         &self,
         issuer: &str,
@@ -61,6 +87,19 @@ impl MemoryJtiStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The store of the whole process: what [`JwtBearerGrant`](super::JwtBearerGrant),
+    /// [`ClientSecretJwt`](super::ClientSecretJwt) and [`PrivateKeyJwt`](super::PrivateKeyJwt)
+    /// (and the plugins that build them) use unless given another, so that an assertion spent
+    /// at one of them is refused at the others without any wiring.
+    ///
+    /// Every server of the process shares it. That is harmless: a record is keyed by the
+    /// assertion's issuer and `jti` (or its digest), and an assertion names its server in
+    /// `aud`. Servers in several processes need a shared [`JtiStore`] of their own.
+    pub fn process_wide() -> Arc<MemoryJtiStore> {
+        static STORE: OnceLock<Arc<MemoryJtiStore>> = OnceLock::new();
+        STORE.get_or_init(|| Arc::new(MemoryJtiStore::new())).clone()
     }
 
     /// How many entries are held (expired ones included until swept).
@@ -111,6 +150,31 @@ impl JtiStore for MemoryJtiStore {
         now: Timestamp,
     ) -> Result<JtiUse, StorageError> {
         Ok(self.record(issuer, jti, expires_at, now))
+    }
+}
+
+/// The store used unless another is given: the [process-wide](MemoryJtiStore::process_wide) one.
+pub(crate) fn default_store() -> Arc<dyn JtiStore> {
+    MemoryJtiStore::process_wide()
+}
+
+/// Spends a verified assertion in `store`: records it under its issuer and its `jti`, or
+/// without one its digest, until `exp` plus [`MAX_LEEWAY`]. A second use within that time is
+/// [`AssertionError::Replayed`].
+///
+/// The largest leeway any verifier may have, not the spending verifier's own: verifiers that
+/// share the store may forgive different clock skews, and the assertion must stay spent for as
+/// long as any of them could still accept it.
+pub(crate) async fn spend(
+    store: &dyn JtiStore,
+    claims: &AssertionClaims,
+    now: Timestamp,
+) -> Result<(), AssertionError> {
+    let until = claims.expires_at().saturating_add(MAX_LEEWAY);
+    match store.check_and_record(claims.issuer(), claims.replay_key(), until, now).await {
+        Ok(JtiUse::First) => Ok(()),
+        Ok(JtiUse::Replayed) => Err(AssertionError::Replayed),
+        Err(err) => Err(AssertionError::Storage(err)),
     }
 }
 

@@ -6,20 +6,20 @@
 //! | `client_secret_jwt` | client authentication | `algorithms`, `leeway`, `max_lifetime` |
 //! | `private_key_jwt` | client authentication | `algorithms`, `leeway`, `max_lifetime` |
 //!
-//! Instances built here share one process-wide [`MemoryJtiStore`], so an assertion used for
-//! client authentication cannot be replayed at the bearer grant, nor the other way round.
+//! Every assertion is single-use, whatever the configuration: the bearer grant's by `(iss, jti)`
+//! or, without `jti`, by the digest of the assertion; a client assertion's by `(iss, jti)`
+//! (it must have one). Instances built here use the
+//! [process-wide store](super::MemoryJtiStore::process_wide), like the default constructors, so
+//! an assertion used for client authentication cannot be replayed at the bearer grant, nor the
+//! other way round.
+//!
+//! `require_jti` (bearer grant only, default `false`) refuses bearer assertions without `jti`
+//! (`invalid_grant`); it no longer turns replay protection on, which is always on.
 
-use super::{ClientSecretJwt, JWT_BEARER_GRANT_TYPE, JtiStore, JwtBearerGrant, MemoryJtiStore, PrivateKeyJwt};
+use super::{ClientSecretJwt, JWT_BEARER_GRANT_TYPE, JwtBearerGrant, PrivateKeyJwt};
 use grantry_core::plugin::{Plugin, PluginError, parse_config};
 use jsonwebtoken::Algorithm;
 use std::str::FromStr;
-use std::sync::{Arc, OnceLock};
-
-/// The `jti` store shared by every plugin-built JWT instance of the process.
-fn shared_jti_store() -> Arc<dyn JtiStore> {
-    static STORE: OnceLock<Arc<MemoryJtiStore>> = OnceLock::new();
-    STORE.get_or_init(|| Arc::new(MemoryJtiStore::new())).clone()
-}
 
 /// What every JWT plugin accepts.
 #[derive(serde::Deserialize, Default)]
@@ -80,22 +80,19 @@ macro_rules! configure {
 
 fn bearer_grant(config: &serde_json::Value) -> Result<JwtBearerGrant, PluginError> {
     let parsed = VerifierConfig::parse(JWT_BEARER_GRANT_TYPE, config, true)?;
-    let mut grant =
-        configure!(JwtBearerGrant::new(), parsed, JWT_BEARER_GRANT_TYPE).with_refresh_token(parsed.refresh_token);
-    if parsed.require_jti {
-        grant = grant.with_jti_store(shared_jti_store());
-    }
-    Ok(grant)
+    Ok(configure!(JwtBearerGrant::new(), parsed, JWT_BEARER_GRANT_TYPE)
+        .with_refresh_token(parsed.refresh_token)
+        .with_require_jti(parsed.require_jti))
 }
 
 fn client_secret_jwt(config: &serde_json::Value) -> Result<ClientSecretJwt, PluginError> {
     let parsed = VerifierConfig::parse("client_secret_jwt", config, false)?;
-    Ok(configure!(ClientSecretJwt::new(), parsed, "client_secret_jwt").with_jti_store(shared_jti_store()))
+    Ok(configure!(ClientSecretJwt::new(), parsed, "client_secret_jwt"))
 }
 
 fn private_key_jwt(config: &serde_json::Value) -> Result<PrivateKeyJwt, PluginError> {
     let parsed = VerifierConfig::parse("private_key_jwt", config, false)?;
-    Ok(configure!(PrivateKeyJwt::new(), parsed, "private_key_jwt").with_jti_store(shared_jti_store()))
+    Ok(configure!(PrivateKeyJwt::new(), parsed, "private_key_jwt"))
 }
 
 grantry_core::inventory::submit! {
@@ -129,6 +126,9 @@ mod tests {
         assert!(err.contains("RS257"), "{err}");
         assert!(bearer_grant(&json!({"lee_way": 30})).is_err());
         assert!(private_key_jwt(&json!({"refresh_token": true})).is_err());
+        assert!(private_key_jwt(&json!({"require_jti": true})).is_err());
+        assert!(!format!("{:?}", bearer_grant(&serde_json::Value::Null).unwrap()).contains("require_jti: true"));
+        assert!(format!("{:?}", bearer_grant(&json!({"require_jti": true})).unwrap()).contains("require_jti: true"));
         assert!(client_secret_jwt(&json!({"max_lifetime": 300})).is_ok());
     }
 }
