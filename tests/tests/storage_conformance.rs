@@ -33,7 +33,7 @@ impl Harness for MemoryHarness {
 grantry_core::conformance_tests! {
     mod memory_store;
     harness: MemoryHarness;
-    checks: [codes, tokens, clients, users];
+    checks: [codes, tokens, clients, users, replays];
 }
 
 /// Opens a [`SqliteStore`] per check, on a new file in a temporary folder (removed with the
@@ -70,5 +70,5 @@ impl Harness for SqliteHarness {
 grantry_core::conformance_tests! {
     mod sqlite_store;
     harness: SqliteHarness::default();
-    checks: [codes, tokens, clients, users];
+    checks: [codes, tokens, clients, users, replays];
 }
