@@ -52,8 +52,13 @@ impl Drop for Server {
 }
 
 fn spawn(args: &[&str]) -> Server {
+    spawn_in(&std::env::temp_dir(), args)
+}
+
+/// [`spawn`] in the folder `dir` (where the demo's relative store path is taken from).
+fn spawn_in(dir: &std::path::Path, args: &[&str]) -> Server {
     let mut command = Command::new(BIN);
-    command.args(args).env("RUST_LOG", "info");
+    command.args(args).env("RUST_LOG", "info").current_dir(dir);
     spawn_command(command)
 }
 
@@ -169,12 +174,18 @@ fn serves_metadata_and_stops_cleanly_on_sigterm() {
 
 #[test]
 fn the_embedded_demo_starts_and_stops_on_sigint() {
-    let mut server = spawn(&["--listen", "127.0.0.1:0"]);
+    // The demo keeps its store in a SQLite file under the current folder.
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = spawn_in(dir.path(), &["--listen", "127.0.0.1:0"]);
     let addr = server.wait_listening();
     let (status, body) = http_get(&addr, "/api/me");
     assert_eq!((status, body.as_str()), (401, ""));
+    let (status, body) = http_get(&addr, "/healthz");
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    assert!(server.stdout.iter().any(|line| line.contains("store:") && line.contains("SQLite")), "{:?}", server.stdout);
     server.signal("INT");
     assert_eq!(server.wait_exit().code(), Some(0));
+    assert!(dir.path().join("target/grantry-demo/store.db").is_file(), "the demo's store file was created");
 }
 
 /// Runs the binary on a bad configuration: it must exit non-zero before listening and name

@@ -10,7 +10,7 @@
 mod jwt_support;
 
 use grantry_core::{AuthorizationServer, ClientAuthMethod, ClientRecord, GrantType, MemoryStore, Request, Response};
-use grantry_examples::server::{ServerConfigFile, build_server};
+use grantry_examples::server::{ServerConfigFile, ServerStore, build_server};
 use grantry_extensions::jwt::{JwtBearerGrant, PrivateKeyJwt};
 use grantry_grants::ClientCredentialsGrant;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -59,7 +59,7 @@ fn default_server() -> AuthorizationServer {
 /// grant and both JWT client authentication methods enabled by name, with their default
 /// configuration, and the `signer` client with the demo key.
 fn demo_server() -> AuthorizationServer {
-    build_server(&ServerConfigFile::demo().unwrap()).unwrap()
+    build_server(&ServerConfigFile::demo().unwrap(), &ServerStore::memory()).unwrap()
 }
 
 /// The demo server's token endpoint URL (an accepted audience).

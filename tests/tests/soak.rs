@@ -196,6 +196,7 @@ async fn the_server_stays_correct_and_its_memory_flat_under_a_mixed_load() {
     config["access_token_ttl"] = 30.into();
     config["authorization_code_ttl"] = 30.into();
     config["refresh_token_ttl"] = 60.into();
+    config["store"] = serde_json::json!({"kind": "memory"});
     let path = std::env::temp_dir().join(format!("grantry-soak-{}.json", std::process::id()));
     std::fs::write(&path, config.to_string()).unwrap();
 

@@ -121,7 +121,7 @@ mod records;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
 
-pub use memory::MemoryStore;
+pub use memory::{AddClientError, MemoryStore};
 pub use records::{
     Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation, ReplayKey,
     StoredCode, TokenKind, TokenRecord,

@@ -3,12 +3,11 @@
 
 use super::config::{ConfigFileError, ServerConfigFile, issuer_problem};
 use super::consent::CsrfKey;
+use super::store::ServerStore;
 use grantry_core::adapter::HttpAdapter;
 use grantry_core::plugin::PluginError;
 use grantry_core::throttle::FailureLimiter;
-use grantry_core::{
-    AuthorizationServer, ClientAuthMethod, GrantType, MemoryStore, RegistryError, ResourceGuard, ServerConfig,
-};
+use grantry_core::{AuthorizationServer, ClientAuthMethod, GrantType, RegistryError, ResourceGuard, ServerConfig};
 use grantry_extensions::issuer::IssuerIdentification;
 use serde_json::Value;
 
@@ -18,9 +17,9 @@ const LOGIN_FAILURE_WINDOW: u64 = 900;
 /// The JWT client authentication methods, enabled by name on every server.
 const JWT_AUTH_METHODS: [&str; 2] = ["client_secret_jwt", "private_key_jwt"];
 
-/// Builds the server:
+/// Builds the server on `store` (opened from the configuration's `store`):
 ///
-/// - the in-memory store holds the configured clients and users;
+/// - the store holds the configured clients and users;
 /// - `issuer` and the token and code lifetimes make the [`ServerConfig`];
 /// - `login_max_failures` sets the [`FailureLimiter`] every password check passes through;
 /// - [`IssuerIdentification`] adds RFC 9207 `iss` to every authorization response;
@@ -30,12 +29,12 @@ const JWT_AUTH_METHODS: [&str; 2] = ["client_secret_jwt", "private_key_jwt"];
 ///   authentication methods the configured clients use (of those the grant allows).
 ///
 /// ```
-/// use grantry_examples::server::{ServerConfigFile, build_server};
-/// let server = build_server(&ServerConfigFile::demo().unwrap()).unwrap();
+/// use grantry_examples::server::{ServerConfigFile, ServerStore, build_server};
+/// let store = ServerStore::memory();
+/// let server = build_server(&ServerConfigFile::demo().unwrap(), &store).unwrap();
 /// assert_eq!(server.metadata()["code_challenge_methods_supported"], serde_json::json!(["S256"]));
 /// ```
-pub fn build_server(config: &ServerConfigFile) -> Result<AuthorizationServer, ConfigFileError> {
-    let store = MemoryStore::new();
+pub fn build_server(config: &ServerConfigFile, store: &ServerStore) -> Result<AuthorizationServer, ConfigFileError> {
     for (i, client) in config.clients.iter().enumerate() {
         // Checked here first, so that no message of the store's (which quote values) is shown.
         client
@@ -56,7 +55,7 @@ pub fn build_server(config: &ServerConfigFile) -> Result<AuthorizationServer, Co
         .with_access_token_ttl(config.access_token_ttl)
         .with_code_ttl(config.authorization_code_ttl)
         .with_refresh_token_ttl(Some(config.refresh_token_ttl));
-    let mut server = AuthorizationServer::new(store, server_config);
+    let mut server = AuthorizationServer::new(store.storage(), server_config);
     server.set_login_throttle(FailureLimiter::new(config.login_max_failures, LOGIN_FAILURE_WINDOW));
     server.add_extension(IssuerIdentification::new(config.issuer.clone()));
     for method in JWT_AUTH_METHODS {
@@ -125,6 +124,19 @@ fn client_auth_methods(config: &ServerConfigFile) -> Vec<ClientAuthMethod> {
     methods
 }
 
+/// The consent form key: `secret_key` when configured, else the one a persistent store keeps
+/// (made on its first start), else a random one for this process.
+pub async fn csrf_key(config: &ServerConfigFile, store: &ServerStore) -> Result<CsrfKey, ConfigFileError> {
+    if let Some(secret) = &config.secret_key {
+        return Ok(CsrfKey::from_secret(secret.as_bytes()));
+    }
+    match store.csrf_secret().await {
+        Ok(Some(secret)) => Ok(CsrfKey::from_secret(&secret)),
+        Ok(None) => Ok(CsrfKey::random()),
+        Err(err) => Err(ConfigFileError::new("store", format!("cannot read the consent form key: {err}"))),
+    }
+}
+
 /// What the request handlers share.
 #[derive(Debug)]
 pub struct AppState {
@@ -136,24 +148,20 @@ pub struct AppState {
     pub adapter: HttpAdapter,
     /// Signs and checks the consent form's CSRF tokens.
     pub csrf: CsrfKey,
+    /// The store the server is on, for `/healthz`.
+    pub store: ServerStore,
     /// Whether the issuer is `https`: the consent cookie is then `Secure` only (see
     /// [`consent::set_cookie_headers`](super::consent::set_cookie_headers)).
     pub https_issuer: bool,
 }
 
 impl AppState {
-    /// The state for a built server, with a fresh random CSRF key. Submitted consent forms are
-    /// recorded in the server's store, single-use records with the rest.
-    pub fn new(server: AuthorizationServer) -> Self {
+    /// The state for a server built on `store`, its consent forms signed with `csrf`.
+    /// Submitted consent forms are recorded in the store, single-use records with the rest.
+    pub fn new(server: AuthorizationServer, store: ServerStore, csrf: CsrfKey) -> Self {
         let issuer = server.config().issuer();
         let https_issuer = issuer.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
-        AppState {
-            guard: server.resource_guard(),
-            server,
-            adapter: HttpAdapter::new(),
-            csrf: CsrfKey::random(),
-            https_issuer,
-        }
+        AppState { guard: server.resource_guard(), server, adapter: HttpAdapter::new(), csrf, store, https_issuer }
     }
 }
 
@@ -163,7 +171,7 @@ mod tests {
 
     #[test]
     fn the_demo_server_allows_what_its_clients_use() {
-        let server = build_server(&ServerConfigFile::demo().unwrap()).unwrap();
+        let server = build_server(&ServerConfigFile::demo().unwrap(), &ServerStore::memory()).unwrap();
         let metadata = server.metadata();
         assert_eq!(metadata["authorization_response_iss_parameter_supported"], true);
         assert_eq!(

@@ -10,7 +10,7 @@
 //! configuration exits with status 1 before anything listens; bad arguments with status 2.
 //! SIGINT or SIGTERM shut it down gracefully, with status 0.
 
-use super::config::{ConfigFileError, DEMO_JSON, ServerConfigFile};
+use super::config::{ConfigFileError, DEMO_JSON, ServerConfigFile, StoreConfig};
 use super::{RunningServer, ShutdownError, logging, start};
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -169,6 +169,7 @@ async fn serve(config: ServerConfigFile, source: String, listen: Option<SocketAd
 struct Summary {
     source: String,
     issuer: String,
+    store: String,
     grants: Vec<String>,
     clients: Vec<String>,
     users: Vec<String>,
@@ -179,6 +180,12 @@ impl Summary {
         Summary {
             source: source.to_owned(),
             issuer: config.issuer.clone(),
+            store: match &config.store {
+                StoreConfig::Memory => "memory (gone when the server stops)".to_owned(),
+                StoreConfig::Sqlite { path } => format!("SQLite file {}", path.display()),
+                // Not the URL: it may hold a password.
+                _ => "PostgreSQL".to_owned(),
+            },
             grants: config.grants.clone(),
             clients: config
                 .clients
@@ -199,6 +206,7 @@ impl Summary {
         if self.issuer.trim_end_matches('/') != url {
             writeln!(out, "                 (the metadata's endpoint URLs are built from the issuer, not from {url})")?;
         }
+        writeln!(out, "  store:         {}", self.store)?;
         writeln!(out, "  grants:        {}", none(&self.grants))?;
         writeln!(out, "  clients:       {}", none(&self.clients))?;
         writeln!(out, "  users:         {}", none(&self.users))?;

@@ -19,6 +19,8 @@
 //! | `request_timeout` | seconds from a request's head to its response, body included | `30` |
 //! | `max_connections` | connections served at once (more wait to be accepted) | `200` |
 //! | `login_max_failures` | failed password checks of one username within 15 minutes before further attempts are refused until the window passes | `5` |
+//! | `store` | `{"kind": "memory"}`, `{"kind": "sqlite", "path": FILE}` or `{"kind": "postgres", "url": "postgres://…"}`: where codes, tokens and single-use records live | `{"kind": "memory"}` |
+//! | `secret_key` | base64url of at least 32 bytes: the key of the consent form's CSRF token; servers sharing a store share it | random per start, or kept in a persistent store |
 //!
 //! `header_read_timeout` to `max_connections` are the [`ServerLimits`]. The file is read into
 //! derived structs that refuse unknown fields, `serde_path_to_error` naming a field of the
@@ -42,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The embedded default configuration: `examples/demo.json`.
@@ -223,6 +225,62 @@ pub struct ServerConfigFile {
     /// Failed password checks of one username within 15 minutes before further checks of it
     /// are refused until the window passes (form, password grant).
     pub login_max_failures: u32,
+    /// Where codes, tokens and single-use records live.
+    pub store: StoreConfig,
+    /// The key of the consent form's CSRF token, if configured (at least
+    /// [`MIN_SECRET_KEY_BYTES`]).
+    pub secret_key: Option<SecretKey>,
+}
+
+/// The fewest bytes a `secret_key` may have.
+pub const MIN_SECRET_KEY_BYTES: usize = 32;
+
+/// Where codes, tokens and single-use records live (`store`).
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreConfig {
+    /// In the process's memory: gone when it stops.
+    Memory,
+    /// A SQLite file, created with its folders if missing; a relative path is taken from the
+    /// current directory.
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A PostgreSQL database, which several servers may share; its tables are created on
+    /// first start.
+    Postgres {
+        /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`.
+        url: String,
+    },
+}
+
+/// The kind and the file, never the database URL (it may hold a password).
+impl fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreConfig::Memory => f.write_str("Memory"),
+            StoreConfig::Sqlite { path } => f.debug_struct("Sqlite").field("path", path).finish(),
+            StoreConfig::Postgres { .. } => f.debug_struct("Postgres").finish_non_exhaustive(),
+        }
+    }
+}
+
+/// A secret key of at least [`MIN_SECRET_KEY_BYTES`] bytes (`secret_key`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey(Vec<u8>);
+
+impl SecretKey {
+    /// The key's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
 }
 
 /// The file as written: each key of its type, none unknown, the defaults of the table above.
@@ -255,6 +313,27 @@ struct FileConfig {
     max_connections: u64,
     #[serde(default = "default::<{ DEFAULT_LOGIN_MAX_FAILURES as u64 }>")]
     login_max_failures: u64,
+    store: Option<Object<FileStore>>,
+    secret_key: Option<String>,
+}
+
+/// `store` as written: a kind and the fields of that kind (read flat, so that an error names
+/// its field: `store.path`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileStore {
+    kind: StoreKind,
+    path: Option<PathBuf>,
+    url: Option<String>,
+}
+
+/// `store.kind`.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StoreKind {
+    Memory,
+    Sqlite,
+    Postgres,
 }
 
 /// A number's default, for serde.
@@ -395,7 +474,44 @@ impl ServerConfigFile {
             users,
             limits,
             login_max_failures: in_range("login_max_failures", file.login_max_failures, 1000, "a whole number")? as u32,
+            store: file.store.map_or(Ok(StoreConfig::Memory), |Object(store)| check_store(store))?,
+            secret_key: file.secret_key.as_deref().map(secret_key).transpose()?,
         })
+    }
+}
+
+/// `store`: each kind with its own field, and only that.
+fn check_store(store: FileStore) -> Result<StoreConfig, ConfigFileError> {
+    let unexpected =
+        |field: &str| ConfigFileError::new(format!("store.{field}"), "is not a field of this kind of store");
+    match store {
+        FileStore { kind: StoreKind::Memory, path: None, url: None } => Ok(StoreConfig::Memory),
+        FileStore { kind: StoreKind::Sqlite, path: Some(path), url: None } => match path.as_os_str().is_empty() {
+            true => Err(ConfigFileError::new("store.path", "must be the path of a file")),
+            false => Ok(StoreConfig::Sqlite { path }),
+        },
+        FileStore { kind: StoreKind::Sqlite, path: None, .. } => Err(ConfigFileError::new("store.path", "missing")),
+        FileStore { kind: StoreKind::Postgres, url: Some(url), path: None } => {
+            match url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                true => Ok(StoreConfig::Postgres { url }),
+                false => Err(ConfigFileError::new("store.url", "must be a postgres:// URL")),
+            }
+        }
+        FileStore { kind: StoreKind::Postgres, url: None, .. } => Err(ConfigFileError::new("store.url", "missing")),
+        FileStore { path: Some(_), .. } => Err(unexpected("path")),
+        FileStore { url: Some(_), .. } => Err(unexpected("url")),
+    }
+}
+
+/// `secret_key`: base64url (padded or not) of at least [`MIN_SECRET_KEY_BYTES`] bytes.
+fn secret_key(text: &str) -> Result<SecretKey, ConfigFileError> {
+    let bytes = URL_SAFE_NO_PAD.decode(text.trim_end_matches('='));
+    match bytes {
+        Ok(bytes) if bytes.len() >= MIN_SECRET_KEY_BYTES => Ok(SecretKey(bytes)),
+        _ => Err(ConfigFileError::new(
+            "secret_key",
+            format!("must be base64url of at least {MIN_SECRET_KEY_BYTES} random bytes"),
+        )),
     }
 }
 
@@ -780,6 +896,14 @@ mod tests {
             (|v| v["access_token_ttl"] = format!("{SECRET}\", expected u64").into(), "access_token_ttl"),
             (|v| v["users"][0]["password"] = json!([SECRET]), "users[0].password"),
             (|v| v["users"] = json!([v["users"][0], {"username": "alice", "password": SECRET}]), "users[1].username"),
+            (|v| v["secret_key"] = SECRET.into(), "secret_key"),
+            (|v| v["secret_key"] = json!([SECRET]), "secret_key"),
+            (|v| v["store"] = json!({"kind": SECRET}), "store.kind"),
+            (|v| v["store"] = json!({"kind": "postgres", "url": SECRET}), "store.url"),
+            (|v| v["store"] = json!({"kind": "postgres", "url": format!("{SECRET}://")}), "store.url"),
+            (|v| v["store"] = json!({"kind": "sqlite", "path": [SECRET]}), "store.path"),
+            (|v| v["store"] = json!({"kind": "sqlite", "path": "x", "password": SECRET}), "store.password"),
+            (|v| v["store"] = json!({"kind": "memory", "url": SECRET}), "store.url"),
         ];
         for (change, field) in cases {
             let mut value = demo_value();
@@ -820,5 +944,44 @@ mod tests {
         assert_eq!(limited.limits.max_connections, 6);
         assert_eq!(error_of(&json!([1])).field, "");
         assert!(ServerConfigFile::from_json("{").unwrap_err().message.starts_with("invalid JSON"));
+        assert_eq!(minimal.store, StoreConfig::Memory, "the contract's default store");
+        assert_eq!(minimal.secret_key, None);
+    }
+
+    #[test]
+    fn the_store_and_the_secret_key() {
+        let demo = ServerConfigFile::demo().unwrap();
+        assert_eq!(
+            demo.store,
+            StoreConfig::Sqlite { path: "target/grantry-demo/store.db".into() },
+            "the demo persists"
+        );
+        let with = |store: Value, key: Option<&str>| {
+            let mut value = demo_value();
+            value["store"] = store;
+            if let Some(key) = key {
+                value["secret_key"] = key.into();
+            }
+            ServerConfigFile::from_json(&value.to_string())
+        };
+        let url = "postgres://grantry:pa55word@db.example/grantry";
+        let postgres = with(json!({"kind": "postgres", "url": url}), None).unwrap();
+        assert_eq!(postgres.store, StoreConfig::Postgres { url: url.into() });
+        assert!(!format!("{postgres:?}").contains("pa55word"), "the database URL is not shown");
+        assert_eq!(with(json!({"kind": "memory"}), None).unwrap().store, StoreConfig::Memory);
+        assert_eq!(with(json!({"kind": "sqlite"}), None).unwrap_err().field, "store.path");
+        assert_eq!(with(json!({"kind": "sqlite", "path": ""}), None).unwrap_err().field, "store.path");
+        assert_eq!(with(json!({"path": "x.db"}), None).unwrap_err().field, "store.kind");
+
+        let key = URL_SAFE_NO_PAD.encode([7u8; 32]);
+        let parsed = with(json!({"kind": "memory"}), Some(&key)).unwrap();
+        assert_eq!(parsed.secret_key.as_ref().map(SecretKey::as_bytes), Some(&[7u8; 32][..]));
+        assert!(!format!("{parsed:?}").contains(&key), "the key is not shown");
+        let padded = base64::engine::general_purpose::URL_SAFE.encode([7u8; 40]);
+        assert!(with(json!({"kind": "memory"}), Some(&padded)).is_ok(), "padding is accepted");
+        let short = URL_SAFE_NO_PAD.encode([7u8; 31]);
+        for bad in [short.as_str(), "", "not base64!", "+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/"] {
+            assert_eq!(with(json!({"kind": "memory"}), Some(bad)).unwrap_err().field, "secret_key", "{bad:?}");
+        }
     }
 }

@@ -148,7 +148,8 @@ pub fn set_cookie_headers(value: &str, https_issuer: bool) -> Vec<String> {
     if https_issuer { vec![format!("{cookie}; Secure")] } else { vec![format!("{cookie}; Secure"), cookie] }
 }
 
-/// The per-process key of the consent forms' CSRF tokens.
+/// The key of the consent forms' CSRF tokens: random per process, or one that servers sharing
+/// a store share (`secret_key`, or the one a persistent store keeps).
 #[derive(Clone)]
 pub struct CsrfKey {
     key: [u8; 32],
@@ -172,6 +173,15 @@ impl CsrfKey {
         let mut key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
         CsrfKey { key, ttl: CSRF_TTL }
+    }
+
+    /// A key derived from `secret` (at least 32 bytes, checked by the configuration), with
+    /// tokens valid for [`CSRF_TTL`]: every server given the same secret accepts the others'
+    /// forms.
+    pub fn from_secret(secret: &[u8]) -> Self {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
+        mac.update(b"grantry-server consent form key");
+        CsrfKey { key: mac.finalize().into_bytes().into(), ttl: CSRF_TTL }
     }
 
     /// Sets how long tokens stay valid, in seconds.

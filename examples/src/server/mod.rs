@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`config`] | the JSON configuration file: parsed and checked whole, errors name the field |
 //! | [`app`] | the [`AuthorizationServer`](grantry_core::AuthorizationServer), every part enabled by name |
+//! | [`store`] | the store `store` names (memory, SQLite), its background sweep and health |
 //! | [`routes`] | the axum routes of the contract (`/authorize`, `/token`, `/revoke`, `/introspect`, metadata, `/api/me`) |
 //! | [`consent`] | the login-and-consent form's CSRF token and cookie |
 //! | [`pages`] | the HTML pages (maud templates): the login-and-consent page, the error page |
@@ -33,10 +34,12 @@ pub mod limits;
 pub mod logging;
 pub mod pages;
 pub mod routes;
+pub mod store;
 
 pub use app::{AppState, build_server};
 pub use config::{ConfigFileError, ServerConfigFile};
 pub use limits::ServerLimits;
+pub use store::ServerStore;
 
 // The built-in grants announce themselves as plugins; linking the crate makes them findable.
 use grantry_grants as _;
@@ -168,7 +171,7 @@ impl RunningServer {
 /// Builds the server from `config` (every check done before anything listens), binds
 /// `listen` (port `0`: a free port) and serves in the background on the current tokio runtime.
 pub async fn start(config: ServerConfigFile, listen: SocketAddr) -> Result<RunningServer, StartError> {
-    let state = AppState::new(build_server(&config)?);
+    let state = prepare(&config).await?;
     let listener = TcpListener::bind(listen).await.map_err(|source| StartError::Bind { addr: listen, source })?;
     serve(state, listener, config.limits)
 }
@@ -176,15 +179,28 @@ pub async fn start(config: ServerConfigFile, listen: SocketAddr) -> Result<Runni
 /// [`start`] on a socket already bound: a test can learn its port first, and set the
 /// configuration's `issuer` to it.
 pub async fn start_on(config: ServerConfigFile, listener: TcpListener) -> Result<RunningServer, StartError> {
-    let state = AppState::new(build_server(&config)?);
+    let state = prepare(&config).await?;
     serve(state, listener, config.limits)
+}
+
+/// Opens the store, builds the server on it and settles the consent form key.
+async fn prepare(config: &ServerConfigFile) -> Result<AppState, StartError> {
+    let store = ServerStore::open(&config.store).await?;
+    let server = build_server(config, &store)?;
+    let csrf = app::csrf_key(config, &store).await?;
+    Ok(AppState::new(server, store, csrf))
 }
 
 fn serve(state: AppState, listener: TcpListener, limits: ServerLimits) -> Result<RunningServer, StartError> {
     let addr = listener.local_addr().map_err(StartError::Io)?;
     let (shutdown, signal) = oneshot::channel::<()>();
+    let sweeper = tokio::spawn(state.store.clone().sweep_forever());
     let app = routes::router(Arc::new(state), &limits);
-    let task = tokio::spawn(accept_loop(listener, app, limits, signal));
+    let task = tokio::spawn(async move {
+        let served = accept_loop(listener, app, limits, signal).await;
+        sweeper.abort();
+        served
+    });
     Ok(RunningServer { addr, shutdown: Some(shutdown), task })
 }
 

@@ -209,7 +209,8 @@ mod tests {
         let mut config: serde_json::Value = serde_json::from_str(crate::server::config::DEMO_JSON).unwrap();
         config["clients"][1]["client_id"] = "\"><script>alert(1)</script>".into();
         config["clients"][1]["scope"] = "read <script>alert(2)</script>'".into();
-        let server = build_server(&ServerConfigFile::from_json(&config.to_string()).unwrap()).unwrap();
+        let store = crate::server::ServerStore::memory();
+        let server = build_server(&ServerConfigFile::from_json(&config.to_string()).unwrap(), &store).unwrap();
         let query = grantry_core::encode_form(&[
             ("response_type", "code"),
             ("client_id", "\"><script>alert(1)</script>"),

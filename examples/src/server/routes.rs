@@ -40,7 +40,7 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 /// `200 {"status":"ok"}` when the server can reach its store, `503` otherwise (the contract's
 /// health endpoint).
 async fn healthz(State(state): State<Shared>) -> axum::response::Response {
-    let (status, body) = match state.server.health().await {
+    let (status, body) = match state.store.ping().await {
         Ok(()) => (200, serde_json::json!({"status": "ok"})),
         Err(_) => (503, serde_json::json!({"status": "unavailable"})),
     };

@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+use grantry_examples::server::config::StoreConfig;
 use grantry_examples::server::{RunningServer, ServerConfigFile, start_on};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use oauth2::basic::BasicClient;
@@ -63,10 +64,17 @@ pub async fn start_demo() -> TestServer {
 
 /// The demo server, with `change` applied to its configuration first.
 pub async fn start_with(change: impl FnOnce(&mut ServerConfigFile)) -> TestServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_at("127.0.0.1:0", change).await
+}
+
+/// [`start_with`] listening on `addr` (a server started again where another stopped).
+pub async fn start_at(addr: &str, change: impl FnOnce(&mut ServerConfigFile)) -> TestServer {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut config = ServerConfigFile::demo().unwrap();
     config.issuer = format!("http://{addr}");
+    // Each test on a store of its own (a test of a persistent store sets one in `change`).
+    config.store = StoreConfig::Memory;
     change(&mut config);
     let running = start_on(config, listener).await.unwrap();
     let base = running.url();
@@ -85,6 +93,11 @@ impl TestServer {
     /// A metadata URL.
     pub fn endpoint(&self, name: &str) -> String {
         self.metadata[name].as_str().unwrap_or_else(|| panic!("metadata has no {name}")).to_owned()
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
     }
 
     /// The issuer.

@@ -66,7 +66,8 @@
 //! # The file
 //!
 //! [`SqliteStore::open`] creates the file and its folders if missing and brings the schema
-//! up to date (tables `grantry_families`, `grantry_codes`, `grantry_tokens`, `grantry_replays`; the version in
+//! up to date (tables `grantry_families`, `grantry_codes`, `grantry_tokens`, `grantry_replays`,
+//! `grantry_secrets`; the version in
 //! SQLite's `user_version`). A file written by a newer version of grantry is refused. Beside
 //! it SQLite keeps `-wal` and `-shm` files: back up all three, or use SQLite's backup API.
 
@@ -251,6 +252,17 @@ impl SqliteStore {
     /// memory.
     pub fn add_user(&self, username: &str, password: &str) {
         self.directory.add_user(username, password);
+    }
+
+    /// The 32-byte secret named `name` kept in the file, made from the operating system's
+    /// CSPRNG the first time it is asked for: a key that must survive restarts and be the same
+    /// for every process on the file (the example server's CSRF key, say). It is stored as it
+    /// is, so whoever reads the file has it: protect the file as the key's holder.
+    pub async fn secret(&self, name: &str) -> Result<[u8; 32], StorageError> {
+        let mut fresh = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut fresh);
+        let name = name.to_owned();
+        self.workers.write(move |connection| queries::secret(connection, &name, fresh)).await
     }
 
     /// Checks that the store answers: its writer thread runs and reads the file.

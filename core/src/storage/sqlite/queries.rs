@@ -234,6 +234,20 @@ pub(super) enum SweptTable {
     Replays,
 }
 
+/// The secret named `name`: `fresh` stored under it first if it has none, in one transaction
+/// (of servers starting at once, all end with the first one's).
+pub(super) fn secret(connection: &mut Connection, name: &str, fresh: [u8; 32]) -> Result<[u8; 32], Failure> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    transaction
+        .prepare_cached("INSERT INTO grantry_secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")?
+        .execute(params![name, &fresh[..]])?;
+    let value: Vec<u8> = transaction
+        .prepare_cached("SELECT value FROM grantry_secrets WHERE name = ?1")?
+        .query_row([name], |row| row.get(0))?;
+    transaction.commit()?;
+    <[u8; 32]>::try_from(value.as_slice()).map_err(|_| Failure::Corrupt(format!("secret {name:?}")))
+}
+
 /// Records `key` until `expires_at` unless an unexpired record of it exists, in one upsert: an
 /// expired record is taken over, an unexpired one left alone (and then no row changes).
 pub(super) fn record_use(

@@ -96,7 +96,7 @@ fn opening_creates_the_folders_the_file_and_the_schema_in_wal_mode() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(tables, ["grantry_codes", "grantry_families", "grantry_replays", "grantry_tokens"]);
+    assert_eq!(tables, ["grantry_codes", "grantry_families", "grantry_replays", "grantry_secrets", "grantry_tokens"]);
     // Opening again migrates nothing and keeps the file.
     drop(store);
     block_on(SqliteStore::open(&path)).unwrap();
@@ -110,7 +110,9 @@ fn a_file_of_the_first_schema_gains_the_single_use_records_and_keeps_its_tokens(
     block_on(store.save_tokens(issuance(digest(1), digest(2), FamilyId::random()))).unwrap();
     drop(store);
     // Back to what version 1 wrote.
-    raw(&path).execute_batch("DROP TABLE grantry_replays; PRAGMA user_version = 1;").unwrap();
+    raw(&path)
+        .execute_batch("DROP TABLE grantry_replays; DROP TABLE grantry_secrets; PRAGMA user_version = 1;")
+        .unwrap();
 
     let store = block_on(SqliteStore::open(&path)).unwrap();
     assert!(block_on(store.find_token(digest(1))).unwrap().is_some());
@@ -301,4 +303,19 @@ fn calls_from_many_threads_without_a_runtime_all_land() {
     for thread in threads {
         thread.join().unwrap();
     }
+}
+
+#[test]
+fn a_secret_is_made_once_and_kept_across_reopening_and_stores() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("grantry.db");
+    let (one, two) = (block_on(SqliteStore::open(&path)).unwrap(), block_on(SqliteStore::open(&path)).unwrap());
+    let csrf = block_on(one.secret("csrf")).unwrap();
+    assert_eq!(block_on(two.secret("csrf")).unwrap(), csrf, "another store on the file gets the same secret");
+    let other = block_on(one.secret("other")).unwrap();
+    assert_ne!(other, csrf, "each name has its own secret");
+    assert_ne!(csrf, [0; 32]);
+    drop((one, two));
+    let reopened = block_on(SqliteStore::open(&path)).unwrap();
+    assert_eq!(block_on(reopened.secret("csrf")).unwrap(), csrf, "kept across reopening");
 }
