@@ -12,8 +12,8 @@ use crate::params::Params;
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
 use crate::storage::{
-    AuthorizationCodeRecord, ClientStore, FamilyId, RefreshRotation, Storage, StoredCode, TokenKind, TokenRecord,
-    UserStore,
+    AuthorizationCodeRecord, ClientStore, FamilyId, RefreshRotation, ReplayStore, Storage, StoredCode, TokenKind,
+    TokenRecord, UserStore,
 };
 use crate::throttle::{CredentialCheck, LoginError, LoginThrottle};
 use std::sync::Arc;
@@ -79,6 +79,12 @@ impl<'a> TokenRequest<'a> {
     /// checks the client a decision names.
     pub fn clients(&self) -> &'a dyn ClientStore {
         &*self.storage.clients
+    }
+
+    /// The server's single-use records, for grants that accept something once (a JWT
+    /// assertion, RFC 7523 §3 item 7). Shared by every server on the store.
+    pub fn replays(&self) -> &'a dyn ReplayStore {
+        &*self.storage.replays
     }
 
     fn authenticated(&self) -> Result<&'a Arc<dyn Client>, OAuthError> {

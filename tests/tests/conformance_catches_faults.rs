@@ -3,8 +3,8 @@
 
 use grantry_core::conformance::{self, Fixtures, Harness, Swept};
 use grantry_core::storage::{
-    AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation,
-    StorageError, StoredCode, TokenKind, TokenRecord, TokenStore,
+    AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation,
+    ReplayKey, ReplayStore, StorageError, StoredCode, TokenKind, TokenRecord, TokenStore,
 };
 use grantry_core::{Timestamp, TokenDigest};
 use std::collections::{HashMap, HashSet};
@@ -24,6 +24,8 @@ enum Fault {
     RevocationWithoutMark,
     /// `find_token` returns retired refresh tokens.
     FindsRetired,
+    /// A single-use record counts as expired in its expiry second (`<=` for `<`).
+    ReplayForgottenAtExpiry,
 }
 
 #[derive(Default)]
@@ -31,6 +33,7 @@ struct State {
     codes: HashMap<TokenDigest, (AuthorizationCodeRecord, bool)>,
     tokens: HashMap<TokenDigest, (TokenRecord, bool)>,
     revoked: HashSet<FamilyId>,
+    replays: HashMap<ReplayKey, Timestamp>,
 }
 
 /// A plain store (one lock over maps) with at most one fault.
@@ -146,6 +149,36 @@ impl TokenStore for FaultyStore {
     }
 }
 
+#[grantry_core::async_trait]
+impl ReplayStore for FaultyStore {
+    async fn record_use(
+        &self,
+        key: ReplayKey,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<FirstUse, StorageError> {
+        let live = |until: &Timestamp| match self.fault {
+            Fault::ReplayForgottenAtExpiry => *until > now,
+            _ => *until >= now,
+        };
+        if self.fault == Fault::CheckThenAct {
+            let seen = self.state().replays.get(&key).is_some_and(live);
+            round_trip().await;
+            if seen {
+                return Ok(FirstUse::AlreadyUsed);
+            }
+            self.state().replays.insert(key, expires_at);
+            return Ok(FirstUse::First);
+        }
+        let mut state = self.state();
+        if state.replays.get(&key).is_some_and(live) {
+            return Ok(FirstUse::AlreadyUsed);
+        }
+        state.replays.insert(key, expires_at);
+        Ok(FirstUse::First)
+    }
+}
+
 /// The time a query to a database server takes, between a store's read and its write.
 async fn round_trip() {
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
@@ -216,8 +249,22 @@ fn a_retired_refresh_token_still_found_is_caught() {
 }
 
 #[test]
+fn check_then_act_single_use_is_caught_by_the_concurrency_check() {
+    let check = |h: FaultyHarness| async move { conformance::replays::concurrent_uses_have_one_winner(&h).await };
+    assert!(passes(Fault::None, check));
+    assert!(!passes(Fault::CheckThenAct, check));
+}
+
+#[test]
+fn a_single_use_record_forgotten_in_its_expiry_second_is_caught() {
+    let check = |h: FaultyHarness| async move { conformance::replays::a_record_lasts_through_its_expiry(&h).await };
+    assert!(passes(Fault::None, check));
+    assert!(!passes(Fault::ReplayForgottenAtExpiry, check));
+}
+
+#[test]
 fn the_faultless_store_passes_every_check_of_its_groups_that_needs_no_sweep() {
-    use conformance::{codes, tokens};
+    use conformance::{codes, replays, tokens};
     conformance::block_on(async {
         let h = FaultyHarness(Fault::None);
         codes::a_saved_code_is_found_as_saved(&h).await;
@@ -230,8 +277,13 @@ fn the_faultless_store_passes_every_check_of_its_groups_that_needs_no_sweep() {
         tokens::an_access_token_does_not_rotate(&h).await;
         tokens::revoke_token_removes_one_token(&h).await;
         tokens::revoke_family_removes_every_token_of_the_family(&h).await;
+        replays::a_key_is_first_once(&h).await;
+        replays::a_record_lasts_through_its_expiry(&h).await;
+        replays::keys_are_independent(&h).await;
+        replays::concurrent_uses_have_one_winner(&h).await;
         // Unsupported sweeping: these pass by skipping their sweep.
         codes::expired_codes_are_swept(&h).await;
         tokens::expired_tokens_are_swept(&h).await;
+        replays::a_sweep_keeps_live_records(&h).await;
     });
 }

@@ -3,7 +3,7 @@
 mod jwt_support;
 
 use grantry_core::{AuthorizationServer, ClientAuthMethod, ClientRecord, GrantType, MemoryStore};
-use grantry_extensions::jwt::{JwtBearerGrant, MemoryJtiStore, PrivateKeyJwt};
+use grantry_extensions::jwt::{JwtBearerGrant, PrivateKeyJwt};
 use grantry_grants::{ClientCredentialsGrant, RefreshTokenGrant};
 use jsonwebtoken::Algorithm;
 use jwt_support::*;
@@ -417,13 +417,20 @@ async fn replayed_jti_is_refused() {
 }
 
 #[tokio::test]
-async fn a_store_of_its_own_is_used_when_given() {
-    let jti = Arc::new(MemoryJtiStore::new());
-    let server = server_with(JwtBearerGrant::new().with_jti_store(jti.clone()));
-    assert_eq!(exchange(&server, &sign_rs256(&claims(KEY_CLIENT, "alice"))).await.0, 200);
-    let no_jti = with(without(claims(KEY_CLIENT, "alice"), "jti"), "nonce", json!(unique_jti()));
-    assert_eq!(exchange(&server, &sign_rs256(&no_jti)).await.0, 200);
-    assert_eq!(jti.len(), 2, "one record by jti, one by digest");
+async fn an_assertion_spent_on_one_server_is_refused_by_another_on_the_same_store() {
+    let shared = Arc::new(store());
+    let [one, two] = [(); 2].map(|()| {
+        let mut server = server_on(shared.clone());
+        server.register_grant(JwtBearerGrant::new(), ()).unwrap();
+        server
+    });
+    let with_jti = sign_rs256(&claims(KEY_CLIENT, "alice"));
+    let no_jti = sign_rs256(&with(without(claims(KEY_CLIENT, "alice"), "jti"), "nonce", json!(unique_jti())));
+    for assertion in [with_jti, no_jti] {
+        assert_eq!(exchange(&one, &assertion).await.0, 200);
+        assert_invalid_grant(&exchange(&two, &assertion).await, "assertion was already used");
+        assert_eq!(exchange(&default_server(), &assertion).await.0, 200, "another store has not seen it");
+    }
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 mod jwt_support;
 
 use grantry_core::{AuthorizationServer, ClientAuthMethod, ClientRecord, GrantType, MemoryStore, Request};
-use grantry_extensions::jwt::{ClientSecretJwt, MemoryJtiStore, PrivateKeyJwt};
+use grantry_extensions::jwt::{ClientSecretJwt, PrivateKeyJwt};
 use grantry_grants::ClientCredentialsGrant;
 use jsonwebtoken::Algorithm;
 use jwt_support::*;
@@ -257,14 +257,20 @@ async fn replayed_jti_is_refused() {
 }
 
 #[tokio::test]
-async fn a_shared_jti_store_spans_both_methods() {
-    let jti = Arc::new(MemoryJtiStore::new());
-    let server = server_with(
-        ClientSecretJwt::new().with_jti_store(jti.clone()),
-        PrivateKeyJwt::new().with_jti_store(jti.clone()),
-    );
-    assert_eq!(authenticate(&server, &sign_rs256(&client_claims(KEY_CLIENT))).await.0, 200);
-    assert_eq!(jti.len(), 1);
+async fn an_assertion_spent_on_one_server_is_refused_by_another_on_the_same_store() {
+    let shared = Arc::new(store());
+    let [one, two] = [(); 2].map(|()| {
+        let mut server = server_on(shared.clone());
+        server.add_client_authenticator(ClientSecretJwt::new()).unwrap();
+        server.add_client_authenticator(PrivateKeyJwt::new()).unwrap();
+        server.register_grant(ClientCredentialsGrant::new(), ()).unwrap();
+        server
+    });
+    let assertion = sign_rs256(&client_claims(KEY_CLIENT));
+    assert_eq!(authenticate(&one, &assertion).await.0, 200);
+    assert_invalid_client(&authenticate(&two, &assertion).await, "client assertion was already used");
+    // A server on a store of its own has not seen it.
+    assert_eq!(authenticate(&default_server(), &assertion).await.0, 200);
 }
 
 // --- signature and method -----------------------------------------------------------------

@@ -11,8 +11,9 @@ mod postgres_support;
 
 use common::*;
 use grantry_core::storage::{
-    Attributes, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption, FamilyId, IssuedTokens,
-    PostgresOptions, PostgresStore, RefreshRotation, StoredCode, SweepCounts, TokenKind, TokenRecord, TokenStore,
+    Attributes, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption, FamilyId, FirstUse, IssuedTokens,
+    PostgresOptions, PostgresStore, RefreshRotation, ReplayKey, ReplayStore, StoredCode, SweepCounts, TokenKind,
+    TokenRecord, TokenStore,
 };
 use grantry_core::{
     AuthorizationServer, ClientRecord, Consent, GrantType, Scope, ServerConfig, Timestamp, TokenDigest,
@@ -22,6 +23,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const NOW: Timestamp = 1_700_000_000;
+
+/// The schema version this grantry writes (2: codes, tokens and families; single-use records).
+const SCHEMA_VERSION: i32 = 2;
 
 fn digest(n: u32) -> TokenDigest {
     TokenDigest::of(&format!("credential-{n}"))
@@ -268,7 +272,7 @@ async fn servers_starting_together_on_an_empty_database_all_start() {
     let client = raw(&url).await;
     let version: i32 =
         client.query_one(&format!("SELECT version FROM {schema}.grantry_schema_version"), &[]).await.unwrap().get(0);
-    assert_eq!(version, 1);
+    assert_eq!(version, SCHEMA_VERSION);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -280,6 +284,63 @@ async fn a_database_of_a_newer_schema_is_refused() {
     raw(&url).await.batch_execute(&format!("UPDATE {schema}.grantry_schema_version SET version = 99")).await.unwrap();
     let err = PostgresStore::connect_with(&url, postgres_support::options(&schema)).await.unwrap_err();
     assert!(err.to_string().contains("version 99"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_of_the_first_schema_gains_the_single_use_records_and_keeps_its_tokens() {
+    let Some(url) = postgres_support::url() else { return };
+    let schemas = Schemas::new(url.clone());
+    let schema = schemas.fresh();
+    let store = PostgresStore::connect_with(&url, postgres_support::options(&schema)).await.unwrap();
+    store.save_tokens(issuance(digest(1), digest(2), FamilyId::random())).await.unwrap();
+    drop(store);
+    // Back to what version 1 wrote.
+    raw(&url)
+        .await
+        .batch_execute(&format!(
+            "DROP TABLE {schema}.grantry_replays; UPDATE {schema}.grantry_schema_version SET version = 1"
+        ))
+        .await
+        .unwrap();
+
+    let store = PostgresStore::connect_with(&url, postgres_support::options(&schema)).await.unwrap();
+    assert!(store.find_token(digest(1)).await.unwrap().is_some());
+    let key = ReplayKey::new("test", &["form"]);
+    assert_eq!(store.record_use(key, NOW + 600, NOW).await.unwrap(), FirstUse::First);
+    assert_eq!(store.record_use(key, NOW + 600, NOW).await.unwrap(), FirstUse::AlreadyUsed);
+    let version: i32 = raw(&url)
+        .await
+        .query_one(&format!("SELECT version FROM {schema}.grantry_schema_version"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(version, SCHEMA_VERSION);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_share_single_use_records() {
+    let Some(url) = postgres_support::url() else { return };
+    let schemas = Schemas::new(url);
+    let (first, second) = two_servers(&schemas).await;
+    for round in 0..20u32 {
+        let key = ReplayKey::new("test", &["race", &round.to_string()]);
+        let racers: Vec<_> = (0..16)
+            .map(|i| {
+                let store = if i % 2 == 0 { first.clone() } else { second.clone() };
+                tokio::spawn(async move { store.record_use(key, NOW + 600, NOW).await.unwrap() })
+            })
+            .collect();
+        let mut firsts = 0;
+        for racer in racers {
+            match racer.await.unwrap() {
+                FirstUse::First => firsts += 1,
+                FirstUse::AlreadyUsed => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(firsts, 1, "round {round}: one first use across both servers");
+        assert_eq!(first.record_use(key, NOW + 600, NOW + 600).await.unwrap(), FirstUse::AlreadyUsed);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,6 +405,7 @@ async fn a_sweep_deletes_a_bounded_batch_per_table() {
         (counts.codes, counts.tokens, counts.families) = (codes, tokens, families);
         counts
     };
+
     assert_eq!(store.sweep(at - 1, 10).await.unwrap(), counts(0, 0, 0), "nothing has expired yet");
     assert_eq!(store.sweep(at, 10).await.unwrap(), counts(10, 10, 0));
     assert_eq!(store.sweep(at, 10).await.unwrap(), counts(10, 10, 0));
@@ -355,6 +417,27 @@ async fn a_sweep_deletes_a_bounded_batch_per_table() {
     assert_eq!(store.sweep_all(later, 10).await.unwrap(), counts(0, 0, 15));
     assert!(store.find_token(digest(200)).await.unwrap().is_some());
     assert_eq!(store.sweep(NOW + 1_000, 0).await.unwrap(), counts(0, 0, 0), "a batch of 0 deletes nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_use_records_are_swept_past_their_expiry_second_in_batches() {
+    let Some(url) = postgres_support::url() else { return };
+    let schemas = Schemas::new(url);
+    let store = schemas.store().await;
+    let key = |n: u32| ReplayKey::new("test", &[&n.to_string()]);
+    for n in 0..5 {
+        assert_eq!(store.record_use(key(n), NOW + 60, NOW).await.unwrap(), FirstUse::First);
+    }
+    assert_eq!(store.record_use(key(99), NOW + 6_000, NOW).await.unwrap(), FirstUse::First);
+    assert_eq!(store.sweep(NOW + 60, 2).await.unwrap().total(), 0, "kept through the expiry second");
+    assert_eq!(store.sweep(NOW + 61, 2).await.unwrap().replays, 2);
+    assert_eq!(store.sweep_all(NOW + 61, 2).await.unwrap().replays, 3);
+    assert_eq!(store.record_use(key(0), NOW + 600, NOW + 61).await.unwrap(), FirstUse::First, "swept: usable again");
+    assert_eq!(
+        store.record_use(key(99), NOW + 6_000, NOW + 61).await.unwrap(),
+        FirstUse::AlreadyUsed,
+        "a live record was swept"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -338,7 +338,7 @@ async fn a_token_store_that_answers_late_gets_the_same_answers() {
     let h = Harness::custom_storage(
         |config| config,
         register_all_grants,
-        |store| Storage::new(store.clone(), store.clone(), Arc::new(LateStore(store.clone())), store),
+        |store| Storage::new(store.clone(), store.clone(), Arc::new(LateStore(store.clone())), store.clone(), store),
     );
     let (access, refresh) = initial_tokens(&h, LEGACY).await;
 

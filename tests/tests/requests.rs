@@ -423,7 +423,13 @@ impl grantry_core::storage::ClientStore for Unreachable {
 async fn health_reports_a_store_the_server_cannot_reach() {
     assert!(bare_server().health().await.is_ok());
     let memory = std::sync::Arc::new(grantry_core::MemoryStore::new());
-    let storage = grantry_core::Storage::new(std::sync::Arc::new(Unreachable), memory.clone(), memory.clone(), memory);
+    let storage = grantry_core::Storage::new(
+        std::sync::Arc::new(Unreachable),
+        memory.clone(),
+        memory.clone(),
+        memory.clone(),
+        memory,
+    );
     let server = AuthorizationServer::new(storage, grantry_core::ServerConfig::new("https://as.example").unwrap());
     assert!(server.health().await.is_err());
 }

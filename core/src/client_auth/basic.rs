@@ -165,6 +165,7 @@ mod tests {
             request: &request,
             params: &params,
             clients,
+            replays: &crate::MemoryStore::new(),
             issuer: "https://as.example",
             token_endpoint: "https://as.example/token",
             clock: &crate::SystemClock,

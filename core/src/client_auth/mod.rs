@@ -20,7 +20,7 @@ use crate::error::OAuthError;
 use crate::grant_type::ClientAuthMethod;
 use crate::params::Params;
 use crate::request::Request;
-use crate::storage::{ClientStore, StorageError};
+use crate::storage::{ClientStore, ReplayStore, StorageError};
 use crate::throttle::{CredentialCheck, LoginThrottle};
 use std::sync::Arc;
 
@@ -46,6 +46,8 @@ pub struct ClientAuthInput<'a> {
     pub params: &'a Params,
     /// Where to find clients.
     pub clients: &'a dyn ClientStore,
+    /// The server's single-use records, for credentials accepted once (JWT client assertions).
+    pub replays: &'a dyn ReplayStore,
     /// The server's issuer identifier (an accepted JWT audience).
     pub issuer: &'a str,
     /// The token endpoint's URL (an accepted JWT audience).

@@ -45,7 +45,7 @@
 //! grantry_core::conformance_tests! {
 //!     mod memory_store;
 //!     harness: MemoryHarness;
-//!     checks: [codes, tokens, clients, users];
+//!     checks: [codes, tokens, clients, users, replays];
 //! }
 //! # fn main() {}
 //! ```
@@ -84,6 +84,9 @@
 //!   an unknown or differently cased id is not found.
 //! - **users**: the right password gives a subject the store then knows; a wrong password,
 //!   an empty one, another user's, or an unknown username gives nothing.
+//! - **replays**: a key is first once, and a replay until it expires (through its expiry
+//!   second), then usable again; keys of other purposes or parts are independent; a sweep
+//!   keeps what is live; of 1,000 concurrent uses of one key exactly one is first.
 //!
 //! What it does not check, because the traits cannot show it: durability across restarts
 //! and sharing between servers. A persistent store tests those itself (the SQLite store's
@@ -94,10 +97,12 @@
 //! [`TokenStore`]: crate::storage::TokenStore
 //! [`ClientStore`]: crate::storage::ClientStore
 //! [`UserStore`]: crate::storage::UserStore
+//! [`ReplayStore`]: crate::storage::ReplayStore
 
 pub mod clients;
 pub mod codes;
 mod records;
+pub mod replays;
 pub mod tokens;
 pub mod users;
 
@@ -249,7 +254,7 @@ fn require_parallel_runtime() {
 /// grantry_core::conformance_tests! {
 ///     mod my_store;                 // the module the tests go in
 ///     harness: MyHarness::new();    // an expression, evaluated afresh by every test
-///     checks: [codes, tokens, clients, users];
+///     checks: [codes, tokens, clients, users, replays];
 /// }
 /// ```
 ///
@@ -300,6 +305,15 @@ macro_rules! conformance_tests {
             an_unknown_client_is_not_found,
         );
     };
+    (@group replays, $harness:expr) => {
+        $crate::conformance_tests!(@tests replays, $harness;
+            a_key_is_first_once,
+            a_record_lasts_through_its_expiry,
+            keys_are_independent,
+            a_sweep_keeps_live_records,
+            concurrent_uses_have_one_winner,
+        );
+    };
     (@group users, $harness:expr) => {
         $crate::conformance_tests!(@tests users, $harness;
             the_right_password_authenticates,
@@ -335,6 +349,7 @@ mod tests {
             ("tokens", include_str!("tokens.rs")),
             ("clients", include_str!("clients.rs")),
             ("users", include_str!("users.rs")),
+            ("replays", include_str!("replays.rs")),
         ];
         for (group, source) in groups {
             let arm = format!("(@group {group}, $harness:expr) => {{");

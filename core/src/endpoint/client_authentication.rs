@@ -63,6 +63,7 @@ impl AuthorizationServer {
             request,
             params,
             clients: &*self.storage.clients,
+            replays: &*self.storage.replays,
             issuer: self.config.issuer(),
             token_endpoint: self.config.token_endpoint(),
             clock: self.config.clock(),

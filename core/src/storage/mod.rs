@@ -11,6 +11,7 @@
 //! | [`AuthorizationCodeStore`] | authorization codes, redeemed atomically |
 //! | [`TokenStore`] | access and refresh tokens, grouped in families for revocation |
 //! | [`UserStore`] | resource owners (password grant) |
+//! | [`ReplayStore`] | single-use records: consent forms, JWT assertions, by a digest of their key |
 //!
 //! # Picking a store
 //!
@@ -139,8 +140,8 @@ pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use records::{
-    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, StoredCode,
-    TokenKind, TokenRecord,
+    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation, ReplayKey,
+    StoredCode, TokenKind, TokenRecord,
 };
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
@@ -148,6 +149,7 @@ pub use sqlite::{SqliteOptions, SqliteStore};
 pub use sweep::SweepCounts;
 
 use crate::client::Client;
+use crate::clock::Timestamp;
 use crate::secret::TokenDigest;
 use std::sync::Arc;
 
@@ -232,8 +234,24 @@ pub trait UserStore: Send + Sync {
     async fn user_exists(&self, subject: &str) -> Result<bool, StorageError>;
 }
 
+/// Single-use records of what is neither a code nor a token: a consent form, a JWT
+/// assertion (RFC 7523 §3 item 7). Each is recorded under a [`ReplayKey`], a digest, until it
+/// expires; every store that serves several servers shares them, so a thing used on one is
+/// refused on all.
+#[async_trait::async_trait]
+pub trait ReplayStore: Send + Sync {
+    /// Atomically: when `key` is recorded and unexpired at `now`, [`FirstUse::AlreadyUsed`];
+    /// otherwise records it until `expires_at` and answers [`FirstUse::First`]. Of any number
+    /// of concurrent calls for one key, exactly one is first.
+    ///
+    /// `expires_at` is the last second the thing can still be presented: a call at `now <=
+    /// expires_at` finds the record, and a sweep keeps it until `now > expires_at`.
+    async fn record_use(&self, key: ReplayKey, expires_at: Timestamp, now: Timestamp)
+    -> Result<FirstUse, StorageError>;
+}
+
 /// The stores a server uses, one per concern. One type may serve several (as [`MemoryStore`]
-/// serves all four).
+/// serves all five).
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Storage {
@@ -245,31 +263,40 @@ pub struct Storage {
     pub tokens: Arc<dyn TokenStore>,
     /// Users.
     pub users: Arc<dyn UserStore>,
+    /// Single-use records (consent forms, JWT assertions).
+    pub replays: Arc<dyn ReplayStore>,
 }
 
 impl Storage {
-    /// Stores from four (possibly different) backends.
+    /// Stores from five (possibly different) backends.
     pub fn new(
         clients: Arc<dyn ClientStore>,
         codes: Arc<dyn AuthorizationCodeStore>,
         tokens: Arc<dyn TokenStore>,
         users: Arc<dyn UserStore>,
+        replays: Arc<dyn ReplayStore>,
     ) -> Self {
-        Storage { clients, codes, tokens, users }
+        Storage { clients, codes, tokens, users, replays }
     }
 
     /// One backend serving every concern.
     pub fn single<S>(store: Arc<S>) -> Self
     where
-        S: ClientStore + AuthorizationCodeStore + TokenStore + UserStore + 'static,
+        S: ClientStore + AuthorizationCodeStore + TokenStore + UserStore + ReplayStore + 'static,
     {
-        Storage { clients: store.clone(), codes: store.clone(), tokens: store.clone(), users: store }
+        Storage {
+            clients: store.clone(),
+            codes: store.clone(),
+            tokens: store.clone(),
+            users: store.clone(),
+            replays: store,
+        }
     }
 }
 
 impl<S> From<Arc<S>> for Storage
 where
-    S: ClientStore + AuthorizationCodeStore + TokenStore + UserStore + 'static,
+    S: ClientStore + AuthorizationCodeStore + TokenStore + UserStore + ReplayStore + 'static,
 {
     fn from(store: Arc<S>) -> Self {
         Storage::single(store)

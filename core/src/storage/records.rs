@@ -1,9 +1,10 @@
-//! The records stores keep for codes and tokens.
+//! The records stores keep for codes, tokens and single-use keys.
 
 use crate::clock::Timestamp;
 use crate::grant_type::GrantType;
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
+use sha2::Digest as _;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -188,4 +189,56 @@ pub enum RefreshRotation {
     WrongClient,
     /// No such refresh token.
     NotFound,
+}
+
+/// The key of a single-use record in a [`ReplayStore`](super::ReplayStore): a SHA-256 digest of
+/// what is used once (a consent form's id, a JWT assertion's issuer and `jti`), so a store
+/// holds no value that could be presented again.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReplayKey([u8; 32]);
+
+impl ReplayKey {
+    /// The key of `parts` for `purpose` (such as `"jwt-assertion"` or `"consent-form"`).
+    ///
+    /// Every string is digested with its length before it, so two different lists never share
+    /// a key, and the keys of one purpose never meet another's.
+    pub fn new(purpose: &str, parts: &[&str]) -> Self {
+        let mut digest = sha2::Sha256::new();
+        for part in std::iter::once(purpose).chain(parts.iter().copied()) {
+            digest.update((part.len() as u64).to_be_bytes());
+            digest.update(part.as_bytes());
+        }
+        ReplayKey(digest.finalize().into())
+    }
+
+    /// Wraps key bytes read back from storage.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        ReplayKey(bytes)
+    }
+
+    /// The key's bytes, which a store keys its records by.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+/// The first bytes only: enough to tell keys apart in a test's output.
+impl fmt::Debug for ReplayKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReplayKey({:02x}{:02x}{:02x}{:02x}…)", self.0[0], self.0[1], self.0[2], self.0[3])
+    }
+}
+
+/// What [`ReplayStore::record_use`](super::ReplayStore::record_use) found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FirstUse {
+    /// The first use: the key is now recorded.
+    First,
+    /// The key was recorded before and has not expired: a replay, to refuse.
+    AlreadyUsed,
+    /// The store holds as many unexpired records as it may and cannot record another. The use
+    /// must be refused (single use holds); one after records expire may succeed. Only a store
+    /// with a fixed capacity, such as [`MemoryStore`](super::MemoryStore), answers this.
+    Full,
 }

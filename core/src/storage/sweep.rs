@@ -10,11 +10,13 @@ pub struct SweepCounts {
     pub tokens: usize,
     /// Families past their retention.
     pub families: usize,
+    /// Single-use records past their expiry.
+    pub replays: usize,
 }
 
 impl SweepCounts {
     /// Rows deleted in all.
     pub fn total(&self) -> usize {
-        self.codes + self.tokens + self.families
+        self.codes + self.tokens + self.families + self.replays
     }
 }

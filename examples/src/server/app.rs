@@ -3,7 +3,6 @@
 
 use super::config::{ConfigFileError, ServerConfigFile, issuer_problem};
 use super::consent::CsrfKey;
-use super::form_ledger::{FormLedger, MemoryFormLedger};
 use grantry_core::adapter::HttpAdapter;
 use grantry_core::plugin::PluginError;
 use grantry_core::throttle::FailureLimiter;
@@ -12,7 +11,6 @@ use grantry_core::{
 };
 use grantry_extensions::issuer::IssuerIdentification;
 use serde_json::Value;
-use std::sync::Arc;
 
 /// The window of `login_max_failures`, in seconds (the contract's 15 minutes).
 const LOGIN_FAILURE_WINDOW: u64 = 900;
@@ -138,16 +136,14 @@ pub struct AppState {
     pub adapter: HttpAdapter,
     /// Signs and checks the consent form's CSRF tokens.
     pub csrf: CsrfKey,
-    /// The consent forms already submitted, so each is accepted once.
-    pub forms: Arc<dyn FormLedger>,
     /// Whether the issuer is `https`: the consent cookie is then `Secure` only (see
     /// [`consent::set_cookie_headers`](super::consent::set_cookie_headers)).
     pub https_issuer: bool,
 }
 
 impl AppState {
-    /// The state for a built server, with a fresh random CSRF key and an in-memory
-    /// [`MemoryFormLedger`].
+    /// The state for a built server, with a fresh random CSRF key. Submitted consent forms are
+    /// recorded in the server's store, single-use records with the rest.
     pub fn new(server: AuthorizationServer) -> Self {
         let issuer = server.config().issuer();
         let https_issuer = issuer.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
@@ -156,16 +152,8 @@ impl AppState {
             server,
             adapter: HttpAdapter::new(),
             csrf: CsrfKey::random(),
-            forms: Arc::new(MemoryFormLedger::new()),
             https_issuer,
         }
-    }
-
-    /// Keeps the record of submitted consent forms in `ledger` (one shared by every server
-    /// of a deployment, say) instead of in memory.
-    pub fn with_form_ledger(mut self, ledger: Arc<dyn FormLedger>) -> Self {
-        self.forms = ledger;
-        self
     }
 }
 

@@ -14,10 +14,12 @@
 //! parameters this server rendered, recently, for the browser that submits them. A form posted
 //! from another site comes without the cookie (`SameSite=Lax`), and a form and cookie an
 //! attacker obtained for their own browser do not match the victim's cookie (no login CSRF).
-//! Each form is then accepted once: its id goes into the [`FormLedger`](super::form_ledger::FormLedger).
+//! Each form is then accepted once: its id goes into the server's single-use store
+//! ([`ReplayStore`](grantry_core::storage::ReplayStore)), shared by every server on the store.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use grantry_core::storage::ReplayKey;
 use grantry_core::{AuthorizationRequest, Headers, encode_form};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -95,6 +97,13 @@ pub struct VerifiedForm {
     pub id: String,
     /// When the form expires (Unix seconds).
     pub expires_at: u64,
+}
+
+impl VerifiedForm {
+    /// The key the form is recorded under in the server's single-use store, until it expires.
+    pub fn replay_key(&self) -> ReplayKey {
+        ReplayKey::new("consent-form", &[&self.id])
+    }
 }
 
 /// A new consent cookie value: 32 random bytes from the operating system's CSPRNG, base64url.
@@ -196,9 +205,8 @@ impl CsrfKey {
 
     /// Checks a submitted token against the submitted `params` and the consent `cookie` the
     /// submission came with, at `now`; the form it names. The MAC is compared in constant
-    /// time. Whether the form was submitted before is the [`FormLedger`]'s to say.
-    ///
-    /// [`FormLedger`]: super::form_ledger::FormLedger
+    /// time. Whether the form was submitted before is the single-use store's to say
+    /// ([`VerifiedForm::replay_key`]).
     pub fn verify(
         &self,
         token: Option<&str>,

@@ -9,7 +9,6 @@
 //! | [`routes`] | the axum routes of the contract (`/authorize`, `/token`, `/revoke`, `/introspect`, metadata, `/api/me`) |
 //! | [`consent`] | the login-and-consent form's CSRF token and cookie |
 //! | [`pages`] | the HTML pages (maud templates): the login-and-consent page, the error page |
-//! | [`form_ledger`] | the consent forms already submitted, so each is accepted once |
 //! | [`logging`] | one log line per request, to stderr, without secrets |
 //! | [`limits`] | the timeouts and the connection cap that keep slow clients from holding the server |
 //! | [`cli`] | the command line: `--config PATH`, `--listen ADDR:PORT`, signals |
@@ -30,7 +29,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod consent;
-pub mod form_ledger;
 pub mod limits;
 pub mod logging;
 pub mod pages;

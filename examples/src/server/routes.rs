@@ -20,7 +20,6 @@
 
 use super::app::AppState;
 use super::consent::{self, CSRF_FIELD, CsrfError};
-use super::form_ledger::FormUse;
 use super::limits::ServerLimits;
 use super::logging::{self, OAuthErrorCode};
 use super::pages;
@@ -30,6 +29,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{any, get};
 use grantry_core::adapter::{AdapterError, into_http_response};
+use grantry_core::storage::FirstUse;
 use grantry_core::throttle::LoginError;
 use grantry_core::{
     AuthorizationError, AuthorizationRequest, Consent, ErrorCode, OAuthError, Params, Request, Response, Scope,
@@ -309,10 +309,11 @@ async fn authorize_post(State(state): State<Shared>, request: axum::extract::Req
         Err(err) => return refuse_form(&request, err),
     };
     // Before anything is decided or issued: of all submissions of this form, one goes on.
-    match state.forms.record_use(&form.id, form.expires_at, now).await {
-        Ok(FormUse::First) => {}
-        Ok(FormUse::AlreadyUsed) => return refuse_form(&request, CsrfError::AlreadyUsed),
-        Ok(FormUse::Full) => {
+    match state.server.storage().replays.record_use(form.replay_key(), form.expires_at, now).await {
+        Ok(FirstUse::First) => {}
+        Ok(FirstUse::AlreadyUsed) => return refuse_form(&request, CsrfError::AlreadyUsed),
+        // The store holds as many live records as it may (`FirstUse::Full`).
+        Ok(_) => {
             let err = OAuthError::new(
                 ErrorCode::TemporarilyUnavailable,
                 "too many consent forms are being submitted; try again in a few minutes",

@@ -18,7 +18,7 @@ use grantry_core::{
 };
 use grantry_extensions::jwt::{
     AssertionVerifier, ClientSecretJwt, JWT_BEARER_ASSERTION_TYPE, JWT_BEARER_GRANT_TYPE, JwtBearerGrant,
-    MemoryJtiStore, PrivateKeyJwt,
+    PrivateKeyJwt,
 };
 use grantry_grants::ClientCredentialsGrant;
 use jsonwebtoken::{Algorithm, EncodingKey};
@@ -43,7 +43,7 @@ fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// A fresh server and replay store per input: `hs` (HS256 via its secret, client_secret_jwt)
+/// A fresh server and store (single-use records included) per input: `hs` (HS256 via its secret, client_secret_jwt)
 /// may use the bearer grant and client credentials; user `alice`.
 fn server() -> AuthorizationServer {
     let store = MemoryStore::new();
@@ -58,12 +58,11 @@ fn server() -> AuthorizationServer {
         .expect("a valid client");
     store.add_user("alice", "wonderland");
     let config = ServerConfig::new(ISSUER).expect("an issuer").with_clock(Arc::new(ManualClock::new(NOW)));
-    let replay = Arc::new(MemoryJtiStore::new());
     let mut server = AuthorizationServer::new(store, config);
-    server.add_client_authenticator(ClientSecretJwt::new().with_jti_store(replay.clone())).expect("added");
-    server.add_client_authenticator(PrivateKeyJwt::new().with_jti_store(replay.clone())).expect("added");
+    server.add_client_authenticator(ClientSecretJwt::new()).expect("added");
+    server.add_client_authenticator(PrivateKeyJwt::new()).expect("added");
     server.register_grant(ClientCredentialsGrant::new(), ()).expect("registers");
-    server.register_grant(JwtBearerGrant::new().with_jti_store(replay), ()).expect("registers");
+    server.register_grant(JwtBearerGrant::new(), ()).expect("registers");
     server
 }
 

@@ -3,7 +3,7 @@
 
 use super::JWT_BEARER_GRANT_TYPE;
 use super::assertion::{AssertionError, AssertionVerifier};
-use super::jti::{self, JtiStore};
+use super::jti;
 use super::keys::AssertionKeys;
 use super::subject::{ClientOrUser, SubjectResolver};
 use grantry_core::client_auth::storage_failure;
@@ -35,10 +35,10 @@ const JWT_BEARER: GrantType = GrantType::from_static(JWT_BEARER_GRANT_TYPE);
 /// Each assertion is accepted once (RFC 7523 §3 item 7; the server contract's "single use,
 /// everywhere"): one with a `jti` once per `(iss, jti)`, one without once as a whole (by the
 /// digest of its signed part, see [`AssertionClaims::replay_key`](super::AssertionClaims::replay_key)),
-/// within its lifetime, however many requests carry it at once. The record is kept in a
-/// [`JtiStore`], by default [the process-wide one](super::MemoryJtiStore::process_wide) that
-/// the JWT client authenticators use too, so an assertion spent authenticating a client is
-/// refused here and the other way round. [`with_require_jti`](Self::with_require_jti) refuses
+/// within its lifetime, however many requests carry it at once. The record is kept in the
+/// server's [`ReplayStore`](grantry_core::storage::ReplayStore), where the JWT client
+/// authenticators record theirs too, so an assertion spent authenticating a client is refused
+/// here and the other way round, on every server sharing the store. [`with_require_jti`](Self::with_require_jti) refuses
 /// assertions without `jti`.
 ///
 /// Every refusal of the assertion is `invalid_grant` whose description names the check; a
@@ -49,8 +49,6 @@ const JWT_BEARER: GrantType = GrantType::from_static(JWT_BEARER_GRANT_TYPE);
 #[derive(Clone)]
 pub struct JwtBearerGrant {
     verifier: AssertionVerifier,
-    /// Where spent assertions are remembered.
-    jti: Arc<dyn JtiStore>,
     /// Whether an assertion without `jti` is refused.
     require_jti: bool,
     subjects: Arc<dyn SubjectResolver>,
@@ -71,7 +69,6 @@ impl Default for JwtBearerGrant {
     fn default() -> Self {
         JwtBearerGrant {
             verifier: AssertionVerifier::new(),
-            jti: jti::default_store(),
             require_jti: false,
             subjects: Arc::new(ClientOrUser::new()),
             refresh_token: false,
@@ -82,8 +79,7 @@ impl Default for JwtBearerGrant {
 impl JwtBearerGrant {
     /// The grant with the defaults: algorithms RS256, PS256, ES256, EdDSA, HS256; leeway 60 s;
     /// assertions live at most 1 hour; keys from the client's registration; each assertion
-    /// single-use in the [process-wide store](super::MemoryJtiStore::process_wide), `jti`
-    /// optional; subjects by [`ClientOrUser`]; no refresh token.
+    /// single-use in the server's store, `jti` optional; subjects by [`ClientOrUser`]; no refresh token.
     pub fn new() -> Self {
         Self::default()
     }
@@ -114,15 +110,6 @@ impl JwtBearerGrant {
     /// Replaces where verification keys come from.
     pub fn with_keys(mut self, keys: impl AssertionKeys) -> Self {
         self.verifier = self.verifier.with_keys(keys);
-        self
-    }
-
-    /// Replaces where spent assertions are remembered (by default the
-    /// [process-wide store](super::MemoryJtiStore::process_wide)). Give the JWT client
-    /// authenticators the same store, or an assertion spent at one is accepted at the other;
-    /// servers in several processes need a store they share.
-    pub fn with_jti_store(mut self, store: Arc<dyn JtiStore>) -> Self {
-        self.jti = store;
         self
     }
 
@@ -175,11 +162,11 @@ impl JwtBearerGrant {
 
     /// Spends the assertion: the first use of its `jti` (or, without one, of the assertion)
     /// passes, any other is `invalid_grant`.
-    async fn spend(&self, claims: &super::AssertionClaims, now: grantry_core::Timestamp) -> Result<(), OAuthError> {
+    async fn spend(&self, claims: &super::AssertionClaims, req: &TokenRequest<'_>) -> Result<(), OAuthError> {
         if self.require_jti && claims.jti().is_none() {
             return Err(AssertionError::MissingClaim("jti").into_invalid_grant());
         }
-        jti::spend(&*self.jti, claims, now).await.map_err(AssertionError::into_invalid_grant)
+        jti::spend(req.replays(), claims, req.now()).await.map_err(AssertionError::into_invalid_grant)
     }
 }
 
@@ -217,7 +204,7 @@ impl TokenGrant for JwtBearerGrant {
             )));
         }
         let subject = self.subjects.resolve_subject(&claims, &client, req).await?;
-        self.spend(&claims, now).await?;
+        self.spend(&claims, req).await?;
         let decision = match subject {
             Some(subject) => TokenDecision::for_user(subject),
             None => TokenDecision::for_client(),

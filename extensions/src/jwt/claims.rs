@@ -64,7 +64,7 @@ impl AssertionClaims {
         self.jti.as_deref()
     }
 
-    /// What the assertion is spent under in a [`JtiStore`](super::JtiStore), with its issuer:
+    /// What the assertion is spent under in the server's single-use store, with its issuer:
     /// its `jti`, or without one [`NO_JTI_PREFIX`](super::NO_JTI_PREFIX) and the base64url
     /// SHA-256 of its signed part (`header.payload`).
     pub fn replay_key(&self) -> &str {

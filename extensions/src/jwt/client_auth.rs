@@ -9,13 +9,12 @@
 //! and each claims only its own requests.
 //!
 //! A client assertion must carry `jti` (OpenID Connect Core §9) and is accepted once per
-//! `(iss, jti)`, recorded in the same store as the bearer grant's assertions (by default
-//! [the process-wide one](super::MemoryJtiStore::process_wide)): an assertion spent at
-//! either is refused at the other.
+//! `(iss, jti)`, recorded in the server's single-use store as the bearer grant's assertions
+//! are: an assertion spent at either is refused at the other.
 
 use super::assertion::{AssertionError, AssertionVerifier};
 use super::header::peek_alg;
-use super::jti::{self, JtiStore};
+use super::jti;
 use super::keys::{AssertionKeys, algorithm_name, is_hmac};
 use super::{DEFAULT_ALGORITHMS, JWT_BEARER_ASSERTION_TYPE};
 use grantry_core::client_auth::{ClientAuthInput, ClientAuthenticator, Presence, find_client};
@@ -33,11 +32,10 @@ fn assertion_family(params: &Params) -> Option<bool> {
     Some(hmac)
 }
 
-/// What both JWT methods share: the verifier and the `jti` store.
+/// What both JWT methods share: the verifier.
 #[derive(Clone)]
 struct JwtClientAuth {
     verifier: AssertionVerifier,
-    jti: Arc<dyn JtiStore>,
 }
 
 impl fmt::Debug for JwtClientAuth {
@@ -48,7 +46,7 @@ impl fmt::Debug for JwtClientAuth {
 
 impl JwtClientAuth {
     fn new(algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        JwtClientAuth { verifier: AssertionVerifier::new().with_algorithms(algorithms), jti: jti::default_store() }
+        JwtClientAuth { verifier: AssertionVerifier::new().with_algorithms(algorithms) }
     }
 
     fn signing_algorithms(&self) -> Vec<String> {
@@ -92,7 +90,7 @@ impl JwtClientAuth {
         if claims.jti().is_none() {
             return Err(AssertionError::MissingClaim("jti").into_invalid_client());
         }
-        jti::spend(&*self.jti, &claims, now).await.map_err(AssertionError::into_invalid_client)?;
+        jti::spend(input.replays, &claims, now).await.map_err(AssertionError::into_invalid_client)?;
         Ok(client)
     }
 }
@@ -125,15 +123,6 @@ macro_rules! builder_methods {
             self
         }
 
-        /// Replaces where spent assertions are remembered (by default the
-        /// [process-wide store](super::MemoryJtiStore::process_wide), shared with the bearer
-        /// grant). Give the bearer grant the same store, or an assertion spent at one is
-        /// accepted at the other; servers in several processes need a store they share.
-        pub fn with_jti_store(mut self, store: Arc<dyn JtiStore>) -> Self {
-            self.0.jti = store;
-            self
-        }
-
         /// The verifier, as configured.
         pub fn verifier(&self) -> &AssertionVerifier {
             &self.0.verifier
@@ -161,7 +150,7 @@ impl ClientSecretJwt {
     const FAMILY: fn(Algorithm) -> bool = is_hmac;
 
     /// The method with the defaults: HS256, HS384 and HS512; leeway 60 s; assertions live at
-    /// most 1 hour; the [process-wide `jti` store](super::MemoryJtiStore::process_wide).
+    /// most 1 hour.
     pub fn new() -> Self {
         Self::default()
     }
@@ -218,7 +207,7 @@ impl PrivateKeyJwt {
     const FAMILY: fn(Algorithm) -> bool = is_asymmetric;
 
     /// The method with the defaults: RS256, PS256, ES256 and EdDSA; leeway 60 s; assertions live
-    /// at most 1 hour; the [process-wide `jti` store](super::MemoryJtiStore::process_wide).
+    /// at most 1 hour.
     pub fn new() -> Self {
         Self::default()
     }

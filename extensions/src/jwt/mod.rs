@@ -10,7 +10,7 @@
 //! | `claims.rs` | reads the claims and checks `aud`, `exp`, `nbf`, `iat` against the server's clock |
 //! | `keys.rs` | [`AssertionKeys`]: which keys verify an issuer's assertion ([`ClientKeys`]: the client's `jwks` or secret) |
 //! | `assertion.rs` | [`AssertionVerifier`]: header → keys → signature (with `jsonwebtoken`) → claims |
-//! | `jti.rs` | [`JtiStore`]: single use of assertions, by `jti` or digest ([`MemoryJtiStore`]) |
+//! | `jti.rs` | single use of assertions, by `jti` or digest, in the server's [`ReplayStore`](grantry_core::storage::ReplayStore) |
 //! | `subject.rs` | [`SubjectResolver`]: whom a bearer assertion's `sub` names ([`ClientOrUser`]) |
 //! | `bearer_grant.rs` | [`JwtBearerGrant`]: `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1) |
 //! | `client_auth.rs` | [`ClientSecretJwt`] and [`PrivateKeyJwt`]: `client_assertion` authentication (RFC 7523 §2.2) |
@@ -35,9 +35,9 @@
 //!
 //! Every assertion is accepted once. A client authentication assertion (`iss` = `sub` = the
 //! client, `aud` = this server) is also a valid bearer assertion for the client's own token, so
-//! the grant and the authenticators record spent assertions in one [`JtiStore`]: by default
-//! [`MemoryJtiStore::process_wide`], which every instance uses unless given another. Give them
-//! all the same store if you replace it.
+//! the grant and the authenticators record spent assertions in one place: the server's
+//! [`ReplayStore`](grantry_core::storage::ReplayStore) (part of its
+//! [`Storage`](grantry_core::Storage)), shared by every server on the store.
 
 mod assertion;
 mod bearer_grant;
@@ -54,7 +54,7 @@ pub use assertion::{AssertionError, AssertionVerifier, UnverifiedAssertion};
 pub use bearer_grant::JwtBearerGrant;
 pub use claims::AssertionClaims;
 pub use client_auth::{ClientSecretJwt, PrivateKeyJwt};
-pub use jti::{JtiStore, JtiUse, MemoryJtiStore, NO_JTI_PREFIX};
+pub use jti::NO_JTI_PREFIX;
 pub use keys::{AssertionKeys, ClientKeys, DEFAULT_ALGORITHMS, KeyQuery, MIN_RSA_BITS, algorithm_name};
 pub use subject::{ClientOrUser, SubjectResolver};
 

@@ -8,10 +8,8 @@
 //!
 //! Every assertion is single-use, whatever the configuration: the bearer grant's by `(iss, jti)`
 //! or, without `jti`, by the digest of the assertion; a client assertion's by `(iss, jti)`
-//! (it must have one). Instances built here use the
-//! [process-wide store](super::MemoryJtiStore::process_wide), like the default constructors, so
-//! an assertion used for client authentication cannot be replayed at the bearer grant, nor the
-//! other way round.
+//! (it must have one), in the server's single-use store, so an assertion used for client
+//! authentication cannot be replayed at the bearer grant, nor the other way round.
 //!
 //! `require_jti` (bearer grant only, default `false`) refuses bearer assertions without `jti`
 //! (`invalid_grant`); it no longer turns replay protection on, which is always on.

@@ -136,6 +136,11 @@ pub fn unique_jti() -> String {
 
 /// A server with the clock at [`NOW`], no grants, over `store`.
 pub fn server(store: MemoryStore) -> AuthorizationServer {
+    server_on(Arc::new(store))
+}
+
+/// A server on a store it may share with others (as servers share a database).
+pub fn server_on(store: Arc<MemoryStore>) -> AuthorizationServer {
     let config = ServerConfig::new(ISSUER).unwrap().with_clock(Arc::new(ManualClock::new(NOW)));
     AuthorizationServer::new(store, config)
 }

@@ -1,6 +1,6 @@
 //! A store on a PostgreSQL database (cargo feature `postgres`), for several grantry servers
-//! sharing one database: codes, tokens and families persist and are shared; clients and users
-//! are held in memory by each server, registered at start.
+//! sharing one database: codes, tokens, families and single-use records persist and are
+//! shared; clients and users are held in memory by each server, registered at start.
 //!
 //! It runs on [`tokio-postgres`](https://docs.rs/tokio-postgres) with a
 //! [`deadpool-postgres`](https://docs.rs/deadpool-postgres) connection pool, and so needs a
@@ -26,8 +26,11 @@
 //!   or finds the mark and saves nothing. Row locks and `READ COMMITTED`, not `SERIALIZABLE`:
 //!   no transaction has to be retried. The mark is kept until the family's last code or token
 //!   expires, plus [`PostgresStore::FAMILY_RETENTION`].
+//! - **Single use of other things, everywhere.** [`ReplayStore::record_use`] is one `INSERT …
+//!   ON CONFLICT (key) DO UPDATE … WHERE` the record has expired `RETURNING …`: concurrent
+//!   calls for one key queue on its row and re-check, so one is first across every server.
 //! - **Only digests.** Codes and tokens are stored as their SHA-256 digests ([`TokenDigest`]),
-//!   never in the clear.
+//!   single-use records as their [`ReplayKey`]s, never in the clear.
 //! - **Prepared statements.** Each connection prepares a statement the first time it runs it
 //!   and keeps it (`prepare_cached`), so a request costs no parse or plan of its SQL.
 //! - **Bounded waits.** A statement that runs longer than
@@ -44,7 +47,8 @@
 //! # Expiry
 //!
 //! Expired rows stay (and the engine, which checks every expiry, refuses them) until
-//! [`PostgresStore::sweep`] deletes them, in batches of a bounded size so writes waiting behind
+//! [`PostgresStore::sweep`] deletes them (single-use records once past their expiry second),
+//! in batches of a bounded size so writes waiting behind
 //! a sweep wait for one batch at most. Rows a request holds locked are skipped and left for
 //! the next sweep, so servers sweeping at once share the work rather than queue. Run it in
 //! the background, on one server or on each:
@@ -86,7 +90,8 @@
 //! # The schema
 //!
 //! [`PostgresStore::connect`] brings the schema up to date before it returns: tables
-//! `grantry_families`, `grantry_codes`, `grantry_tokens`, and `grantry_schema_version`, whose
+//! `grantry_families`, `grantry_codes`, `grantry_tokens`, `grantry_replays`, and
+//! `grantry_schema_version`, whose
 //! one row holds the version. It migrates in one transaction under an advisory lock
 //! (`pg_advisory_xact_lock`), so servers that start together on an empty database do not get
 //! in each other's way: one migrates, the others wait, then find it done. A database written
@@ -102,8 +107,9 @@ use super::memory::AddClientError;
 pub use super::sweep::SweepCounts;
 use super::{
     AuthorizationCodeRecord, AuthorizationCodeStore, ClientStore, CodeRedemption, FamilyId, IssuedTokens, MemoryStore,
-    RefreshRotation, Storage, StorageError, StoredCode, TokenRecord, TokenStore, UserStore,
+    RefreshRotation, ReplayStore, Storage, StorageError, StoredCode, TokenRecord, TokenStore, UserStore,
 };
+use super::{FirstUse, ReplayKey};
 use crate::client::{Client, ClientRecord};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::secret::TokenDigest;
@@ -227,7 +233,7 @@ impl std::fmt::Debug for PostgresOptions {
     }
 }
 
-/// Codes, tokens and families in PostgreSQL; clients and users in memory. See the
+/// Codes, tokens, families and single-use records in PostgreSQL; clients and users in memory. See the
 /// [module documentation](self) for what it guarantees.
 ///
 /// ```no_run
@@ -325,7 +331,8 @@ impl PostgresStore {
         let tokens = self.sweep_table(SweptTable::Tokens, now, batch).await?;
         let family_cutoff = now.saturating_sub(Self::FAMILY_RETENTION);
         let families = self.sweep_table(SweptTable::Families, family_cutoff, batch).await?;
-        Ok(SweepCounts { codes, tokens, families })
+        let replays = self.sweep_table(SweptTable::Replays, now, batch).await?;
+        Ok(SweepCounts { codes, tokens, families, replays })
     }
 
     /// [`sweep`](Self::sweep)s in batches until nothing expired at `now` is left; returns
@@ -338,7 +345,8 @@ impl PostgresStore {
             all.codes += counts.codes;
             all.tokens += counts.tokens;
             all.families += counts.families;
-            if counts.codes < batch && counts.tokens < batch && counts.families < batch {
+            all.replays += counts.replays;
+            if [counts.codes, counts.tokens, counts.families, counts.replays].iter().all(|&n| n < batch) {
                 return Ok(all);
             }
         }
@@ -448,5 +456,17 @@ impl TokenStore for PostgresStore {
     async fn revoke_family(&self, family: FamilyId) -> Result<(), StorageError> {
         let now = self.clock.now();
         queries::revoke_family(&self.pool, family, now).await.map_err(StorageError::new)
+    }
+}
+
+#[async_trait::async_trait]
+impl ReplayStore for PostgresStore {
+    async fn record_use(
+        &self,
+        key: ReplayKey,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<FirstUse, StorageError> {
+        queries::record_use(&self.pool, key, expires_at, now).await.map_err(StorageError::new)
     }
 }

@@ -17,8 +17,8 @@ use crate::grant_type::GrantType;
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
 use crate::storage::{
-    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, StoredCode,
-    TokenKind, TokenRecord,
+    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation, ReplayKey,
+    StoredCode, TokenKind, TokenRecord,
 };
 use deadpool_postgres::{GenericClient, Pool, Transaction};
 use std::sync::Arc;
@@ -252,6 +252,11 @@ pub(super) async fn sweep(pool: &Pool, table: SweptTable, now: Timestamp, batch:
             "DELETE FROM grantry_families WHERE id IN
                  (SELECT id FROM grantry_families WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
         }
+        // Kept through their expiry second.
+        SweptTable::Replays => {
+            "DELETE FROM grantry_replays WHERE key IN
+                 (SELECT key FROM grantry_replays WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        }
     };
     let delete = client.prepare_cached(sql).await?;
     let batch = i64::try_from(batch).unwrap_or(i64::MAX);
@@ -265,6 +270,30 @@ pub(super) enum SweptTable {
     Codes,
     Tokens,
     Families,
+    Replays,
+}
+
+/// Records `key` until `expires_at` unless an unexpired record of it exists, in one upsert: an
+/// expired record is taken over, an unexpired one left alone (and then no row is returned).
+/// Concurrent calls for one key queue on its row (or on the index entry of its insertion),
+/// and each re-checks the `WHERE` against the row the one before it committed: one is first.
+pub(super) async fn record_use(
+    pool: &Pool,
+    key: ReplayKey,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> Result<FirstUse, Failure> {
+    let client = pool.get().await?;
+    let upsert = client
+        .prepare_cached(
+            "INSERT INTO grantry_replays AS r (key, expires_at) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+             WHERE r.expires_at < $3
+             RETURNING true",
+        )
+        .await?;
+    let recorded = client.query_opt(&upsert, &[&&key.as_bytes()[..], &time(expires_at), &time(now)]).await?;
+    Ok(if recorded.is_some() { FirstUse::First } else { FirstUse::AlreadyUsed })
 }
 
 /// Creates the family if it is new; extends how long it is kept to `expires_at` (`None`:

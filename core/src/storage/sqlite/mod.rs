@@ -1,4 +1,5 @@
-//! A store on a SQLite file (cargo feature `sqlite`): codes, tokens and families persist
+//! A store on a SQLite file (cargo feature `sqlite`): codes, tokens, families and single-use
+//! records persist
 //! across restarts; clients and users are held in memory, registered at start.
 //!
 //! # What it guarantees
@@ -65,7 +66,7 @@
 //! # The file
 //!
 //! [`SqliteStore::open`] creates the file and its folders if missing and brings the schema
-//! up to date (tables `grantry_families`, `grantry_codes`, `grantry_tokens`; the version in
+//! up to date (tables `grantry_families`, `grantry_codes`, `grantry_tokens`, `grantry_replays`; the version in
 //! SQLite's `user_version`). A file written by a newer version of grantry is refused. Beside
 //! it SQLite keeps `-wal` and `-shm` files: back up all three, or use SQLite's backup API.
 
@@ -79,8 +80,9 @@ use super::memory::AddClientError;
 pub use super::sweep::SweepCounts;
 use super::{
     AuthorizationCodeRecord, AuthorizationCodeStore, ClientStore, CodeRedemption, FamilyId, IssuedTokens, MemoryStore,
-    RefreshRotation, Storage, StorageError, StoredCode, TokenRecord, TokenStore, UserStore,
+    RefreshRotation, ReplayStore, Storage, StorageError, StoredCode, TokenRecord, TokenStore, UserStore,
 };
+use super::{FirstUse, ReplayKey};
 use crate::client::{Client, ClientRecord};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::secret::TokenDigest;
@@ -250,7 +252,8 @@ impl SqliteStore {
         let tokens = self.sweep_table(SweptTable::Tokens, now, batch).await?;
         let family_cutoff = now.saturating_sub(Self::FAMILY_RETENTION);
         let families = self.sweep_table(SweptTable::Families, family_cutoff, batch).await?;
-        Ok(SweepCounts { codes, tokens, families })
+        let replays = self.sweep_table(SweptTable::Replays, now, batch).await?;
+        Ok(SweepCounts { codes, tokens, families, replays })
     }
 
     /// [`sweep`](Self::sweep)s in batches until nothing expired at `now` is left; returns
@@ -263,7 +266,8 @@ impl SqliteStore {
             all.codes += counts.codes;
             all.tokens += counts.tokens;
             all.families += counts.families;
-            if counts.codes < batch && counts.tokens < batch && counts.families < batch {
+            all.replays += counts.replays;
+            if [counts.codes, counts.tokens, counts.families, counts.replays].iter().all(|&n| n < batch) {
                 return Ok(all);
             }
         }
@@ -336,5 +340,17 @@ impl TokenStore for SqliteStore {
     async fn revoke_family(&self, family: FamilyId) -> Result<(), StorageError> {
         let now = self.clock.now();
         self.workers.write(move |connection| queries::revoke_family(connection, family, now)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ReplayStore for SqliteStore {
+    async fn record_use(
+        &self,
+        key: ReplayKey,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<FirstUse, StorageError> {
+        self.workers.write(move |connection| queries::record_use(connection, key, expires_at, now)).await
     }
 }

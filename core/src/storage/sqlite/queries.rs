@@ -14,8 +14,8 @@ use crate::grant_type::GrantType;
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
 use crate::storage::{
-    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, StoredCode,
-    TokenKind, TokenRecord,
+    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation, ReplayKey,
+    StoredCode, TokenKind, TokenRecord,
 };
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use std::sync::Arc;
@@ -215,6 +215,11 @@ pub(super) fn sweep(
             "DELETE FROM grantry_families WHERE id IN
                  (SELECT id FROM grantry_families WHERE expires_at <= ?1 LIMIT ?2)"
         }
+        // Kept through their expiry second.
+        SweptTable::Replays => {
+            "DELETE FROM grantry_replays WHERE key IN
+                 (SELECT key FROM grantry_replays WHERE expires_at < ?1 LIMIT ?2)"
+        }
     };
     let batch = i64::try_from(batch).unwrap_or(i64::MAX);
     Ok(connection.prepare_cached(sql)?.execute(params![time(now), batch])?)
@@ -226,6 +231,25 @@ pub(super) enum SweptTable {
     Codes,
     Tokens,
     Families,
+    Replays,
+}
+
+/// Records `key` until `expires_at` unless an unexpired record of it exists, in one upsert: an
+/// expired record is taken over, an unexpired one left alone (and then no row changes).
+pub(super) fn record_use(
+    connection: &mut Connection,
+    key: ReplayKey,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> Result<FirstUse, Failure> {
+    let changed = connection
+        .prepare_cached(
+            "INSERT INTO grantry_replays (key, expires_at) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+             WHERE grantry_replays.expires_at < ?3",
+        )?
+        .execute(params![&key.as_bytes()[..], time(expires_at), time(now)])?;
+    Ok(if changed == 1 { FirstUse::First } else { FirstUse::AlreadyUsed })
 }
 
 /// Creates the family if it is new; extends how long it is kept to `expires_at` (`None`:

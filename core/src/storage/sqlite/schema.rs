@@ -55,6 +55,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX grantry_tokens_family ON grantry_tokens (family) WHERE family IS NOT NULL;
     CREATE INDEX grantry_tokens_expiry ON grantry_tokens (expires_at) WHERE expires_at IS NOT NULL;
     ",
+    // 2: single-use records (consent forms, JWT assertions), by the digest of their key; kept
+    // through `expires_at`, the last second the thing can be presented.
+    "
+    CREATE TABLE grantry_replays (
+        key BLOB NOT NULL PRIMARY KEY CHECK (length(key) = 32),
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX grantry_replays_expiry ON grantry_replays (expires_at);
+    ",
 ];
 
 /// The schema version this code writes.

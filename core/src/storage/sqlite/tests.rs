@@ -96,10 +96,29 @@ fn opening_creates_the_folders_the_file_and_the_schema_in_wal_mode() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(tables, ["grantry_codes", "grantry_families", "grantry_tokens"]);
+    assert_eq!(tables, ["grantry_codes", "grantry_families", "grantry_replays", "grantry_tokens"]);
     // Opening again migrates nothing and keeps the file.
     drop(store);
     block_on(SqliteStore::open(&path)).unwrap();
+}
+
+#[test]
+fn a_file_of_the_first_schema_gains_the_single_use_records_and_keeps_its_tokens() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("grantry.db");
+    let store = block_on(SqliteStore::open(&path)).unwrap();
+    block_on(store.save_tokens(issuance(digest(1), digest(2), FamilyId::random()))).unwrap();
+    drop(store);
+    // Back to what version 1 wrote.
+    raw(&path).execute_batch("DROP TABLE grantry_replays; PRAGMA user_version = 1;").unwrap();
+
+    let store = block_on(SqliteStore::open(&path)).unwrap();
+    assert!(block_on(store.find_token(digest(1))).unwrap().is_some());
+    let key = ReplayKey::new("test", &["form"]);
+    assert_eq!(block_on(store.record_use(key, NOW + 600, NOW)).unwrap(), FirstUse::First);
+    assert_eq!(block_on(store.record_use(key, NOW + 600, NOW)).unwrap(), FirstUse::AlreadyUsed);
+    let version: i64 = raw(&path).query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+    assert_eq!(version, 2);
 }
 
 #[test]
@@ -237,7 +256,7 @@ fn a_sweep_deletes_a_bounded_batch_per_table() {
     block_on(store.save_tokens(IssuedTokens { access: live, refresh: None })).unwrap();
 
     let at = NOW + 60;
-    let counts = |codes, tokens, families| SweepCounts { codes, tokens, families };
+    let counts = |codes, tokens, families| SweepCounts { codes, tokens, families, replays: 0 };
     assert_eq!(block_on(store.sweep(at, 10)).unwrap(), counts(10, 10, 0));
     assert_eq!(block_on(store.sweep(at, 10)).unwrap(), counts(10, 10, 0));
     assert_eq!(block_on(store.sweep(at, 10)).unwrap(), counts(5, 5, 0));
