@@ -104,6 +104,8 @@ pub use response::{Header, Response};
 pub use scope::Scope;
 pub use secret::{Secret, TokenDigest, constant_time_eq};
 pub use server::{AuthorizationServer, DuplicateAuthMethod, RegisteredGrant};
+#[cfg(feature = "postgres")]
+pub use storage::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use storage::SqliteStore;
 pub use storage::{MemoryStore, Storage};

@@ -196,7 +196,9 @@ impl Fixtures {
 }
 
 /// Runs a check on a new multi-threaded Tokio runtime (four worker threads, whatever the
-/// machine: the concurrency checks need tasks running in parallel) and returns its output.
+/// machine: the concurrency checks need tasks running in parallel), with its I/O and timer
+/// drivers (a store on a network client, such as the PostgreSQL store, needs them), and
+/// returns its output.
 ///
 /// # Panics
 /// If the runtime cannot be built (the process cannot start threads).
@@ -205,6 +207,7 @@ pub fn block_on<F: Future>(check: F) -> F::Output {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .thread_name("conformance")
+        .enable_all()
         .build()
         .expect("a multi-threaded Tokio runtime for the conformance checks")
         .block_on(check)

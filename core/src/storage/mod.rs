@@ -19,9 +19,10 @@
 //! |---|---|---|---|
 //! | [`MemoryStore`] | — | in the process's memory: gone when it stops | tests, demos, one server whose restart may end every grant |
 //! | [`SqliteStore`] | `sqlite` | a SQLite file in WAL mode: kept across restarts | one server, or several processes on one host sharing the file |
-//! | your own | — | any database, behind these traits | servers on several hosts sharing one database (PostgreSQL, say) |
+//! | [`PostgresStore`] | `postgres` | a PostgreSQL database, through a connection pool | servers on several hosts sharing one database |
+//! | your own | — | any database, behind these traits | another database |
 //!
-//! Both shipped stores hold clients and users in memory, registered at start from
+//! The shipped stores hold clients and users in memory, registered at start from
 //! configuration; [`Storage::new`] combines stores, one per concern, when clients or users
 //! live elsewhere.
 //!
@@ -48,13 +49,13 @@
 //!
 //! Where the shipped stores differ:
 //!
-//! | | [`MemoryStore`] | [`SqliteStore`] |
-//! |---|---|---|
-//! | survives a restart | no | yes |
-//! | shared | within one process | by the processes that open the file, on one host |
-//! | a write, once its call returns | in memory | committed to disk (`synchronous = FULL`) |
-//! | expired entries dropped | on its own as its maps fill; [`MemoryStore::sweep`] at once | by [`SqliteStore::sweep`], which the application runs in the background |
-//! | blocking | none (in-memory, short locks) | on threads of its own; the async runtime never waits on the disk |
+//! | | [`MemoryStore`] | [`SqliteStore`] | [`PostgresStore`] |
+//! |---|---|---|---|
+//! | survives a restart | no | yes | yes |
+//! | shared | within one process | by the processes that open the file, on one host | by every server connected to the database |
+//! | a write, once its call returns | in memory | committed to disk (`synchronous = FULL`) | committed (durable as the server's `synchronous_commit` makes it) |
+//! | expired entries dropped | on its own as its maps fill; [`MemoryStore::sweep`] at once | by [`SqliteStore::sweep`], which the application runs in the background | by [`PostgresStore::sweep`], likewise |
+//! | blocking | none (in-memory, short locks) | on threads of its own; the async runtime never waits on the disk | none: an async client (needs a Tokio runtime) |
 //!
 //! # Writing a store for another database
 //!
@@ -93,7 +94,8 @@
 //! should open a store that shares nothing with the others (a new schema or database per
 //! store, for a database server). The suite's concurrency runs inside one process: a store
 //! that several servers share should also race two stores on one database in its own tests,
-//! as the SQLite store's tests do with two stores on one file.
+//! as the SQLite store's tests do with two stores on one file and the PostgreSQL store's with
+//! two pools on one schema.
 //!
 #![cfg_attr(
     feature = "sqlite",
@@ -102,6 +104,14 @@
 #![cfg_attr(
     not(feature = "sqlite"),
     doc = "\n[`SqliteStore`]: #picking-a-store\n[`SqliteStore::sweep`]: #picking-a-store"
+)]
+#![cfg_attr(
+    feature = "postgres",
+    doc = "\n[`PostgresStore`]: postgres::PostgresStore\n[`PostgresStore::sweep`]: postgres::PostgresStore::sweep"
+)]
+#![cfg_attr(
+    not(feature = "postgres"),
+    doc = "\n[`PostgresStore`]: #picking-a-store\n[`PostgresStore::sweep`]: #picking-a-store"
 )]
 #![cfg_attr(
     feature = "conformance",
@@ -116,18 +126,27 @@
 )]
 
 mod memory;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres;
 mod records;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sweep;
 
 pub use memory::{AddClientError, MemoryStore};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use records::{
     Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation, ReplayKey,
     StoredCode, TokenKind, TokenRecord,
 };
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteOptions, SqliteStore, SweepCounts};
+pub use sqlite::{SqliteOptions, SqliteStore};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sweep::SweepCounts;
 
 use crate::client::Client;
 use crate::clock::Timestamp;

@@ -78,6 +78,7 @@ mod tests;
 mod worker;
 
 use super::memory::AddClientError;
+pub use super::sweep::SweepCounts;
 use super::{
     AuthorizationCodeRecord, AuthorizationCodeStore, ClientStore, CodeRedemption, FamilyId, IssuedTokens, MemoryStore,
     RefreshRotation, ReplayStore, Storage, StorageError, StoredCode, TokenRecord, TokenStore, UserStore,
@@ -155,27 +156,6 @@ impl std::fmt::Debug for SqliteOptions {
             .field("readers", &self.readers)
             .field("busy_timeout", &self.busy_timeout)
             .finish_non_exhaustive()
-    }
-}
-
-/// What one [`SqliteStore::sweep`] deleted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SweepCounts {
-    /// Expired codes, live or redeemed.
-    pub codes: usize,
-    /// Expired tokens, retired refresh tokens included.
-    pub tokens: usize,
-    /// Families past their retention.
-    pub families: usize,
-    /// Single-use records past their expiry.
-    pub replays: usize,
-}
-
-impl SweepCounts {
-    /// Rows deleted in all.
-    pub fn total(&self) -> usize {
-        self.codes + self.tokens + self.families + self.replays
     }
 }
 

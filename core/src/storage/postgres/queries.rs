@@ -1,0 +1,461 @@
+//! The SQL of each store operation, on a connection of the pool.
+//!
+//! Every statement is prepared once per connection and kept in its cache (`prepare_cached`).
+//! The transaction isolation is PostgreSQL's default, `READ COMMITTED`, on purpose: each
+//! statement sees what committed before it started, and an `UPDATE` (or an upsert) that meets
+//! a row another transaction is changing waits for it, then re-checks its `WHERE` against the
+//! committed row. So compare-and-consume is one `UPDATE` whose `WHERE` holds the whole
+//! comparison (the digest, the client, not consumed yet), and the number of rows it changed
+//! says whether this call won: of concurrent calls, on one server or on several, exactly one
+//! changes the row. Only when it lost does a `SELECT` find out why (unknown, another
+//! client's, or consumed: states only move forward, so what it reads is what made the
+//! `UPDATE` miss, or later), as the SQLite store does.
+
+use super::Failure;
+use crate::clock::Timestamp;
+use crate::grant_type::GrantType;
+use crate::scope::Scope;
+use crate::secret::TokenDigest;
+use crate::storage::{
+    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation, ReplayKey,
+    StoredCode, TokenKind, TokenRecord,
+};
+use deadpool_postgres::{GenericClient, Pool, Transaction};
+use std::sync::Arc;
+use tokio_postgres::Row;
+
+pub(super) async fn save_code(
+    pool: &Pool,
+    digest: TokenDigest,
+    record: &AuthorizationCodeRecord,
+) -> Result<(), Failure> {
+    let mut client = pool.get().await?;
+    let transaction = client.transaction().await?;
+    // The family is created with the code, so a replay that revokes it before any token is
+    // saved still revokes the tokens saved afterwards.
+    extend_family(&transaction, record.family, Some(record.expires_at)).await?;
+    let insert = transaction
+        .prepare_cached(
+            "INSERT INTO grantry_codes (digest, client_id, family, expires_at, redeemed, redirect_uri,
+                 redirect_uri_given, subject, scope, requested_scope, attributes)
+             VALUES ($1, $2, $3, $4, false, $5, $6, $7, $8, $9, $10)",
+        )
+        .await?;
+    transaction
+        .execute(
+            &insert,
+            &[
+                &&digest.as_bytes()[..],
+                &&*record.client_id,
+                &&record.family.as_bytes()[..],
+                &time(record.expires_at),
+                &record.redirect_uri,
+                &record.redirect_uri_given,
+                &&*record.subject,
+                &record.scope.as_str(),
+                &record.requested_scope.as_ref().map(Scope::as_str),
+                &attributes_json(&record.attributes)?,
+            ],
+        )
+        .await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn find_code(pool: &Pool, digest: TokenDigest) -> Result<Option<StoredCode>, Failure> {
+    let client = pool.get().await?;
+    let select = client
+        .prepare_cached(
+            "SELECT client_id, family, expires_at, redeemed, redirect_uri, redirect_uri_given, subject,
+                 scope, requested_scope, attributes
+             FROM grantry_codes WHERE digest = $1",
+        )
+        .await?;
+    match client.query_opt(&select, &[&&digest.as_bytes()[..]]).await? {
+        Some(row) => CodeRow::read(&row)?.into_stored().map(Some),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn redeem_code(pool: &Pool, digest: TokenDigest, client_id: &str) -> Result<CodeRedemption, Failure> {
+    let client = pool.get().await?;
+    let digest = &digest.as_bytes()[..];
+    let redeem = client
+        .prepare_cached(
+            "UPDATE grantry_codes SET redeemed = true, redirect_uri = NULL, redirect_uri_given = NULL,
+                 subject = NULL, scope = NULL, requested_scope = NULL, attributes = NULL
+             WHERE digest = $1 AND client_id = $2 AND NOT redeemed",
+        )
+        .await?;
+    if client.execute(&redeem, &[&digest, &client_id]).await? == 1 {
+        return Ok(CodeRedemption::Redeemed);
+    }
+    let select =
+        client.prepare_cached("SELECT client_id, redeemed, family FROM grantry_codes WHERE digest = $1").await?;
+    let Some(row) = client.query_opt(&select, &[&digest]).await? else {
+        return Ok(CodeRedemption::NotFound);
+    };
+    let (owner, redeemed, family): (String, bool, Vec<u8>) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    Ok(if owner != client_id {
+        CodeRedemption::WrongClient
+    } else if redeemed {
+        CodeRedemption::AlreadyRedeemed { family: family_id(family)? }
+    } else {
+        // Not there when the UPDATE ran (saved since): this call found nothing.
+        CodeRedemption::NotFound
+    })
+}
+
+pub(super) async fn save_tokens(pool: &Pool, tokens: IssuedTokens) -> Result<(), Failure> {
+    let mut client = pool.get().await?;
+    let transaction = client.transaction().await?;
+    if let Some(family) = tokens.family() {
+        let expiries = std::iter::once(&tokens.access.1).chain(tokens.refresh.as_ref().map(|(_, r)| r));
+        let latest =
+            expiries.map(|record| record.expires_at).try_fold(0, |latest: Timestamp, at| Some(latest.max(at?)));
+        // The upsert locks the family's row until this transaction ends, and returns the row
+        // as committed: a revocation that committed first is seen here, and one that comes
+        // later waits for this save to commit, then deletes what it saved.
+        if extend_family(&transaction, family, latest).await? {
+            // Revocation is final: the tokens are dropped.
+            transaction.rollback().await?;
+            return Ok(());
+        }
+    }
+    let insert = transaction
+        .prepare_cached(
+            "INSERT INTO grantry_tokens (digest, kind, client_id, subject, scope, grant_type, issued_at,
+                 expires_at, family, retired, attributes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10)",
+        )
+        .await?;
+    for (digest, record) in tokens {
+        transaction
+            .execute(
+                &insert,
+                &[
+                    &&digest.as_bytes()[..],
+                    &kind_name(record.kind),
+                    &&*record.client_id,
+                    &record.subject.as_deref(),
+                    &record.scope.as_str(),
+                    &record.grant_type.as_str(),
+                    &time(record.issued_at),
+                    &record.expires_at.map(time),
+                    &record.family.as_ref().map(|family| &family.as_bytes()[..]),
+                    &attributes_json(&record.attributes)?,
+                ],
+            )
+            .await?;
+    }
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// The columns [`TokenRow::read`] reads, in its order.
+const TOKEN_COLUMNS: &str = "kind, client_id, subject, scope, grant_type, issued_at, expires_at, family, attributes";
+
+pub(super) async fn find_token(pool: &Pool, digest: TokenDigest) -> Result<Option<TokenRecord>, Failure> {
+    let client = pool.get().await?;
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM grantry_tokens WHERE digest = $1 AND NOT retired");
+    let select = client.prepare_cached(&sql).await?;
+    match client.query_opt(&select, &[&&digest.as_bytes()[..]]).await? {
+        Some(row) => TokenRow::read(&row)?.into_record().map(Some),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn rotate_refresh_token(
+    pool: &Pool,
+    digest: TokenDigest,
+    client_id: &str,
+) -> Result<RefreshRotation, Failure> {
+    let client = pool.get().await?;
+    let digest = &digest.as_bytes()[..];
+    let retire = client
+        .prepare_cached(
+            "UPDATE grantry_tokens SET retired = true
+             WHERE digest = $1 AND client_id = $2 AND kind = 'refresh' AND NOT retired",
+        )
+        .await?;
+    if client.execute(&retire, &[&digest, &client_id]).await? == 1 {
+        return Ok(RefreshRotation::Rotated);
+    }
+    let select =
+        client.prepare_cached("SELECT kind, client_id, retired, family FROM grantry_tokens WHERE digest = $1").await?;
+    let Some(row) = client.query_opt(&select, &[&digest]).await? else {
+        return Ok(RefreshRotation::NotFound);
+    };
+    let (kind, owner, retired, family): (String, String, bool, Option<Vec<u8>>) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+    Ok(if kind != "refresh" {
+        RefreshRotation::NotFound
+    } else if owner != client_id {
+        RefreshRotation::WrongClient
+    } else if retired {
+        RefreshRotation::AlreadyRotated { family: family.map(family_id).transpose()? }
+    } else {
+        // Not there when the UPDATE ran (saved since): this call found nothing.
+        RefreshRotation::NotFound
+    })
+}
+
+pub(super) async fn revoke_token(pool: &Pool, digest: TokenDigest) -> Result<Option<TokenRecord>, Failure> {
+    let client = pool.get().await?;
+    let sql = format!("DELETE FROM grantry_tokens WHERE digest = $1 RETURNING {TOKEN_COLUMNS}");
+    let delete = client.prepare_cached(&sql).await?;
+    match client.query_opt(&delete, &[&&digest.as_bytes()[..]]).await? {
+        Some(row) => TokenRow::read(&row)?.into_record().map(Some),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn revoke_family(pool: &Pool, family: FamilyId, now: Timestamp) -> Result<(), Failure> {
+    let mut client = pool.get().await?;
+    let transaction = client.transaction().await?;
+    let family = &family.as_bytes()[..];
+    // The mark stays at least until the family's tokens expire, so a save racing the
+    // revocation (which comes before they expire) still finds it. The upsert locks the row
+    // first: a save into the family that holds it commits before the `DELETE` below starts,
+    // which therefore sees (and deletes) its tokens.
+    let mark = transaction
+        .prepare_cached(
+            "INSERT INTO grantry_families AS f (id, revoked, expires_at) VALUES ($1, true, $2)
+             ON CONFLICT (id) DO UPDATE SET revoked = true, expires_at =
+                 CASE WHEN f.expires_at IS NULL THEN NULL
+                      ELSE greatest(f.expires_at, excluded.expires_at) END",
+        )
+        .await?;
+    transaction.execute(&mark, &[&family, &time(now)]).await?;
+    let delete = transaction.prepare_cached("DELETE FROM grantry_tokens WHERE family = $1").await?;
+    transaction.execute(&delete, &[&family]).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Deletes at most `batch` rows of `table` that expired at `now`, in one statement (its own
+/// transaction, so writes waiting behind it wait for one batch at most). Rows another
+/// transaction holds locked are skipped, so two servers sweeping at once share the work
+/// rather than wait for each other; they go in a later sweep.
+pub(super) async fn sweep(pool: &Pool, table: SweptTable, now: Timestamp, batch: usize) -> Result<usize, Failure> {
+    let client = pool.get().await?;
+    let sql = match table {
+        SweptTable::Codes => {
+            "DELETE FROM grantry_codes WHERE digest IN
+                 (SELECT digest FROM grantry_codes WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        }
+        SweptTable::Tokens => {
+            "DELETE FROM grantry_tokens WHERE digest IN
+                 (SELECT digest FROM grantry_tokens WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        }
+        SweptTable::Families => {
+            "DELETE FROM grantry_families WHERE id IN
+                 (SELECT id FROM grantry_families WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        }
+        // Kept through their expiry second.
+        SweptTable::Replays => {
+            "DELETE FROM grantry_replays WHERE key IN
+                 (SELECT key FROM grantry_replays WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        }
+    };
+    let delete = client.prepare_cached(sql).await?;
+    let batch = i64::try_from(batch).unwrap_or(i64::MAX);
+    let deleted = client.execute(&delete, &[&time(now), &batch]).await?;
+    usize::try_from(deleted).map_err(|_| Failure::Corrupt(format!("{deleted} rows deleted")))
+}
+
+/// A table [`sweep`] deletes from.
+#[derive(Clone, Copy)]
+pub(super) enum SweptTable {
+    Codes,
+    Tokens,
+    Families,
+    Replays,
+}
+
+/// Records `key` until `expires_at` unless an unexpired record of it exists, in one upsert: an
+/// expired record is taken over, an unexpired one left alone (and then no row is returned).
+/// Concurrent calls for one key queue on its row (or on the index entry of its insertion),
+/// and each re-checks the `WHERE` against the row the one before it committed: one is first.
+pub(super) async fn record_use(
+    pool: &Pool,
+    key: ReplayKey,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> Result<FirstUse, Failure> {
+    let client = pool.get().await?;
+    let upsert = client
+        .prepare_cached(
+            "INSERT INTO grantry_replays AS r (key, expires_at) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+             WHERE r.expires_at < $3
+             RETURNING true",
+        )
+        .await?;
+    let recorded = client.query_opt(&upsert, &[&&key.as_bytes()[..], &time(expires_at), &time(now)]).await?;
+    Ok(if recorded.is_some() { FirstUse::First } else { FirstUse::AlreadyUsed })
+}
+
+/// Creates the family if it is new; extends how long it is kept to `expires_at` (`None`:
+/// forever) if that is later. Returns whether the family is revoked. The row stays locked
+/// until the transaction ends.
+async fn extend_family(
+    transaction: &Transaction<'_>,
+    family: FamilyId,
+    expires_at: Option<Timestamp>,
+) -> Result<bool, Failure> {
+    let upsert = transaction
+        .prepare_cached(
+            "INSERT INTO grantry_families AS f (id, revoked, expires_at) VALUES ($1, false, $2)
+             ON CONFLICT (id) DO UPDATE SET expires_at =
+                 CASE WHEN f.expires_at IS NULL OR excluded.expires_at IS NULL THEN NULL
+                      ELSE greatest(f.expires_at, excluded.expires_at) END
+             RETURNING revoked",
+        )
+        .await?;
+    let row = transaction.query_one(&upsert, &[&&family.as_bytes()[..], &expires_at.map(time)]).await?;
+    Ok(row.try_get(0)?)
+}
+
+/// A time as PostgreSQL stores it (a `bigint`): times past the year 292 billion are kept as
+/// that year.
+fn time(at: Timestamp) -> i64 {
+    i64::try_from(at).unwrap_or(i64::MAX)
+}
+
+fn timestamp(stored: i64) -> Result<Timestamp, Failure> {
+    Timestamp::try_from(stored).map_err(|_| Failure::Corrupt(format!("negative time {stored}")))
+}
+
+fn family_id(bytes: Vec<u8>) -> Result<FamilyId, Failure> {
+    <[u8; 16]>::try_from(bytes.as_slice())
+        .map(FamilyId::from_bytes)
+        .map_err(|_| Failure::Corrupt(format!("a family id of {} bytes", bytes.len())))
+}
+
+fn scope(stored: &str) -> Result<Scope, Failure> {
+    Scope::parse(stored).map_err(|_| Failure::Corrupt(format!("scope {stored:?}")))
+}
+
+fn kind_name(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::Access => "access",
+        TokenKind::Refresh => "refresh",
+    }
+}
+
+/// Attributes as a JSON object of strings; `NULL` when there are none.
+fn attributes_json(attributes: &Attributes) -> Result<Option<String>, Failure> {
+    if attributes.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(attributes).map(Some).map_err(|err| Failure::Corrupt(format!("attributes: {err}")))
+}
+
+fn attributes(stored: Option<String>) -> Result<Attributes, Failure> {
+    match stored {
+        None => Ok(Attributes::new()),
+        Some(json) => serde_json::from_str(&json).map_err(|err| Failure::Corrupt(format!("attributes: {err}"))),
+    }
+}
+
+/// A code's row as read, before its values are checked.
+struct CodeRow {
+    client_id: String,
+    family: Vec<u8>,
+    expires_at: i64,
+    redeemed: bool,
+    redirect_uri: Option<String>,
+    redirect_uri_given: Option<bool>,
+    subject: Option<String>,
+    scope: Option<String>,
+    requested_scope: Option<String>,
+    attributes: Option<String>,
+}
+
+impl CodeRow {
+    fn read(row: &Row) -> Result<CodeRow, Failure> {
+        Ok(CodeRow {
+            client_id: row.try_get(0)?,
+            family: row.try_get(1)?,
+            expires_at: row.try_get(2)?,
+            redeemed: row.try_get(3)?,
+            redirect_uri: row.try_get(4)?,
+            redirect_uri_given: row.try_get(5)?,
+            subject: row.try_get(6)?,
+            scope: row.try_get(7)?,
+            requested_scope: row.try_get(8)?,
+            attributes: row.try_get(9)?,
+        })
+    }
+
+    fn into_stored(self) -> Result<StoredCode, Failure> {
+        let client_id = Arc::from(self.client_id);
+        let family = family_id(self.family)?;
+        if self.redeemed {
+            return Ok(StoredCode::Redeemed { client_id, family });
+        }
+        let missing = |column: &str| Failure::Corrupt(format!("a live code without {column}"));
+        Ok(StoredCode::Live(AuthorizationCodeRecord {
+            client_id,
+            redirect_uri: self.redirect_uri.ok_or_else(|| missing("redirect_uri"))?,
+            redirect_uri_given: self.redirect_uri_given.ok_or_else(|| missing("redirect_uri_given"))?,
+            subject: Arc::from(self.subject.ok_or_else(|| missing("subject"))?),
+            scope: scope(&self.scope.ok_or_else(|| missing("scope"))?)?,
+            requested_scope: self.requested_scope.as_deref().map(scope).transpose()?,
+            expires_at: timestamp(self.expires_at)?,
+            family,
+            attributes: attributes(self.attributes)?,
+        }))
+    }
+}
+
+/// A token's row as read ([`TOKEN_COLUMNS`]), before its values are checked.
+struct TokenRow {
+    kind: String,
+    client_id: String,
+    subject: Option<String>,
+    scope: String,
+    grant_type: String,
+    issued_at: i64,
+    expires_at: Option<i64>,
+    family: Option<Vec<u8>>,
+    attributes: Option<String>,
+}
+
+impl TokenRow {
+    fn read(row: &Row) -> Result<TokenRow, Failure> {
+        Ok(TokenRow {
+            kind: row.try_get(0)?,
+            client_id: row.try_get(1)?,
+            subject: row.try_get(2)?,
+            scope: row.try_get(3)?,
+            grant_type: row.try_get(4)?,
+            issued_at: row.try_get(5)?,
+            expires_at: row.try_get(6)?,
+            family: row.try_get(7)?,
+            attributes: row.try_get(8)?,
+        })
+    }
+
+    fn into_record(self) -> Result<TokenRecord, Failure> {
+        let kind = match self.kind.as_str() {
+            "access" => TokenKind::Access,
+            "refresh" => TokenKind::Refresh,
+            other => return Err(Failure::Corrupt(format!("token kind {other:?}"))),
+        };
+        let grant_type = GrantType::parse_for_client(&self.grant_type)
+            .map_err(|_| Failure::Corrupt(format!("grant type {:?}", self.grant_type)))?;
+        Ok(TokenRecord {
+            kind,
+            client_id: Arc::from(self.client_id),
+            subject: self.subject.map(Arc::from),
+            scope: scope(&self.scope)?,
+            grant_type,
+            issued_at: timestamp(self.issued_at)?,
+            expires_at: self.expires_at.map(timestamp).transpose()?,
+            family: self.family.map(family_id).transpose()?,
+            attributes: attributes(self.attributes)?,
+        })
+    }
+}
