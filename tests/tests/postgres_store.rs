@@ -298,7 +298,7 @@ async fn a_database_of_the_first_schema_gains_the_single_use_records_and_keeps_i
     raw(&url)
         .await
         .batch_execute(&format!(
-            "DROP TABLE {schema}.grantry_replays; UPDATE {schema}.grantry_schema_version SET version = 1"
+            "DROP TABLE {schema}.grantry_replays; DROP TABLE {schema}.grantry_secrets; UPDATE {schema}.grantry_schema_version SET version = 1"
         ))
         .await
         .unwrap();
@@ -498,4 +498,20 @@ async fn a_schema_name_that_would_need_quoting_is_refused() {
         let err = PostgresStore::connect_with(&url, PostgresOptions::default().with_schema(name)).await.unwrap_err();
         assert!(err.to_string().contains("schema name"), "{name:?}: {err}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_secret_is_made_once_and_shared_by_every_store_on_the_schema() {
+    let Some(url) = postgres_support::url() else { return };
+    let schemas = Schemas::new(url.clone());
+    let schema = schemas.fresh();
+    let open = || PostgresStore::connect_with(&url, postgres_support::options(&schema));
+    let (one, two) = (open().await.unwrap(), open().await.unwrap());
+    let (a, b) = tokio::join!(one.secret("csrf"), two.secret("csrf"));
+    let csrf = a.unwrap();
+    assert_eq!(b.unwrap(), csrf, "two servers starting at once end with one secret");
+    assert_ne!(csrf, [0; 32]);
+    assert_ne!(one.secret("other").await.unwrap(), csrf, "each name has its own secret");
+    drop((one, two));
+    assert_eq!(open().await.unwrap().secret("csrf").await.unwrap(), csrf, "kept across reconnecting");
 }

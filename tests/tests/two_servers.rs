@@ -7,6 +7,7 @@
 //! (in CI it must be: see `postgres_url`).
 
 mod http_support;
+mod postgres_support;
 
 use base64::Engine as _;
 use grantry_examples::server::ServerConfigFile;
@@ -155,4 +156,17 @@ async fn shared_store_holds_for_both(store: StoreConfig) {
 async fn two_servers_on_one_sqlite_file() {
     let folder = tempfile::tempdir().unwrap();
     shared_store_holds_for_both(StoreConfig::Sqlite { path: folder.path().join("shared.db") }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_on_one_postgres_database() {
+    let Some(url) = postgres_support::url() else { return };
+    // A database of its own (a schema would do for the store, but the server's `store` takes a
+    // URL): the test creates it and drops it.
+    let database = format!("grantry_two_servers_{:016x}", rand::random::<u64>());
+    let admin = postgres_support::raw(&url).await;
+    admin.batch_execute(&format!("CREATE DATABASE {database}")).await.unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    shared_store_holds_for_both(StoreConfig::Postgres { url: format!("{base}/{database}") }).await;
+    admin.batch_execute(&format!("DROP DATABASE {database} WITH (FORCE)")).await.unwrap();
 }

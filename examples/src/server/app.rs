@@ -125,16 +125,20 @@ fn client_auth_methods(config: &ServerConfigFile) -> Vec<ClientAuthMethod> {
 }
 
 /// The consent form key: `secret_key` when configured, else the one a persistent store keeps
-/// (made on its first start), else a random one for this process.
+/// (made on its first start), else a random one for this process; forms valid for
+/// `consent_form_ttl`.
 pub async fn csrf_key(config: &ServerConfigFile, store: &ServerStore) -> Result<CsrfKey, ConfigFileError> {
-    if let Some(secret) = &config.secret_key {
-        return Ok(CsrfKey::from_secret(secret.as_bytes()));
-    }
-    match store.csrf_secret().await {
-        Ok(Some(secret)) => Ok(CsrfKey::from_secret(&secret)),
-        Ok(None) => Ok(CsrfKey::random()),
-        Err(err) => Err(ConfigFileError::new("store", format!("cannot read the consent form key: {err}"))),
-    }
+    let key = match &config.secret_key {
+        Some(secret) => CsrfKey::from_secret(secret.as_bytes()),
+        None => match store.csrf_secret().await {
+            Ok(Some(secret)) => CsrfKey::from_secret(&secret),
+            Ok(None) => CsrfKey::random(),
+            Err(err) => {
+                return Err(ConfigFileError::new("store", format!("cannot read the consent form key: {err}")));
+            }
+        },
+    };
+    Ok(key.with_ttl(config.consent_form_ttl))
 }
 
 /// What the request handlers share.

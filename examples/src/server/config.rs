@@ -19,6 +19,7 @@
 //! | `request_timeout` | seconds from a request's head to its response, body included | `30` |
 //! | `max_connections` | connections served at once (more wait to be accepted) | `200` |
 //! | `login_max_failures` | failed password checks of one username within 15 minutes before further attempts are refused until the window passes | `5` |
+//! | `consent_form_ttl` | seconds a rendered login-and-consent form may be submitted (its single-use record is kept as long) | `600` |
 //! | `store` | `{"kind": "memory"}`, `{"kind": "sqlite", "path": FILE}` or `{"kind": "postgres", "url": "postgres://…"}`: where codes, tokens and single-use records live | `{"kind": "memory"}` |
 //! | `secret_key` | base64url of at least 32 bytes: the key of the consent form's CSRF token; servers sharing a store share it | random per start, or kept in a persistent store |
 //!
@@ -59,6 +60,8 @@ pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
 pub const DEFAULT_AUTHORIZATION_CODE_TTL: u64 = 600;
 /// The default refresh token lifetime, in seconds: 14 days (the contract's).
 pub const DEFAULT_REFRESH_TOKEN_TTL: u64 = 1_209_600;
+/// The default of `consent_form_ttl`, in seconds: ten minutes to log in and decide.
+pub const DEFAULT_CONSENT_FORM_TTL: u64 = 600;
 /// The default of `login_max_failures` (the contract's).
 pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 5;
 
@@ -225,6 +228,8 @@ pub struct ServerConfigFile {
     /// Failed password checks of one username within 15 minutes before further checks of it
     /// are refused until the window passes (form, password grant).
     pub login_max_failures: u32,
+    /// Seconds a rendered login-and-consent form may be submitted.
+    pub consent_form_ttl: u64,
     /// Where codes, tokens and single-use records live.
     pub store: StoreConfig,
     /// The key of the consent form's CSRF token, if configured (at least
@@ -313,6 +318,8 @@ struct FileConfig {
     max_connections: u64,
     #[serde(default = "default::<{ DEFAULT_LOGIN_MAX_FAILURES as u64 }>")]
     login_max_failures: u64,
+    #[serde(default = "default::<DEFAULT_CONSENT_FORM_TTL>")]
+    consent_form_ttl: u64,
     store: Option<Object<FileStore>>,
     secret_key: Option<String>,
 }
@@ -474,6 +481,12 @@ impl ServerConfigFile {
             users,
             limits,
             login_max_failures: in_range("login_max_failures", file.login_max_failures, 1000, "a whole number")? as u32,
+            consent_form_ttl: in_range(
+                "consent_form_ttl",
+                file.consent_form_ttl,
+                MAX_TIMEOUT_SECS,
+                "a whole number of seconds",
+            )?,
             store: file.store.map_or(Ok(StoreConfig::Memory), |Object(store)| check_store(store))?,
             secret_key: file.secret_key.as_deref().map(secret_key).transpose()?,
         })
@@ -785,6 +798,7 @@ mod tests {
         assert_eq!(demo.access_token_ttl, 3600);
         assert_eq!((demo.authorization_code_ttl, demo.refresh_token_ttl), (600, 1_209_600), "the contract's defaults");
         assert_eq!(demo.login_max_failures, 5);
+        assert_eq!(demo.consent_form_ttl, DEFAULT_CONSENT_FORM_TTL);
         let ids: Vec<&str> = demo.clients.iter().map(|c| &*c.client_id).collect();
         assert_eq!(ids, ["web", "spa", "svc", "signer"]);
         assert_eq!(demo.users.len(), 1);
@@ -820,6 +834,7 @@ mod tests {
             (|v| v["authorization_code_ttl"] = 0.into(), "authorization_code_ttl"),
             (|v| v["refresh_token_ttl"] = "two weeks".into(), "refresh_token_ttl: must be a whole number"),
             (|v| v["login_max_failures"] = 0.into(), "login_max_failures"),
+            (|v| v["consent_form_ttl"] = 0.into(), "consent_form_ttl"),
             (|v| v["header_read_timeout"] = 0.into(), "header_read_timeout"),
             (|v| v["header_read_timeout"] = "10".into(), "header_read_timeout"),
             (|v| v["body_read_timeout"] = (MAX_TIMEOUT_SECS + 1).into(), "body_read_timeout"),

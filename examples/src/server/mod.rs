@@ -6,7 +6,7 @@
 //! |---|---|
 //! | [`config`] | the JSON configuration file: parsed and checked whole, errors name the field |
 //! | [`app`] | the [`AuthorizationServer`](grantry_core::AuthorizationServer), every part enabled by name |
-//! | [`store`] | the store `store` names (memory, SQLite), its background sweep and health |
+//! | [`store`] | the store `store` names (memory, SQLite, PostgreSQL), its background sweep and health |
 //! | [`routes`] | the axum routes of the contract (`/authorize`, `/token`, `/revoke`, `/introspect`, metadata, `/api/me`) |
 //! | [`consent`] | the login-and-consent form's CSRF token and cookie |
 //! | [`pages`] | the HTML pages (maud templates): the login-and-consent page, the error page |

@@ -1,8 +1,8 @@
-//! The store a configuration names (`store`): opened at start, holding the configured clients
+//! The store a configuration names (`store`: memory, SQLite or PostgreSQL): opened at start, holding the configured clients
 //! and users, swept in the background, and asked by `/healthz` whether it answers.
 
 use super::config::{ConfigFileError, StoreConfig};
-use grantry_core::storage::{AddClientError, SqliteStore, StorageError};
+use grantry_core::storage::{AddClientError, PostgresStore, SqliteStore, StorageError};
 use grantry_core::{ClientRecord, MemoryStore, Storage, SystemClock, Timestamp};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +25,8 @@ pub enum ServerStore {
     Memory(Arc<MemoryStore>),
     /// On a SQLite file.
     Sqlite(Arc<SqliteStore>),
+    /// On a PostgreSQL database.
+    Postgres(Arc<PostgresStore>),
 }
 
 impl ServerStore {
@@ -41,7 +43,11 @@ impl ServerStore {
                 .await
                 .map(|store| ServerStore::Sqlite(Arc::new(store)))
                 .map_err(|err| ConfigFileError::new("store", format!("cannot open the SQLite file: {err}"))),
-            _ => Err(ConfigFileError::new("store.kind", "this build has no store of that kind")),
+            // The error says what failed, never the URL (it may hold a password).
+            StoreConfig::Postgres { url } => PostgresStore::connect(url)
+                .await
+                .map(|store| ServerStore::Postgres(Arc::new(store)))
+                .map_err(|err| ConfigFileError::new("store", format!("cannot open the PostgreSQL database: {err}"))),
         }
     }
 
@@ -50,6 +56,7 @@ impl ServerStore {
         match self {
             ServerStore::Memory(store) => store.add_client(client),
             ServerStore::Sqlite(store) => store.add_client(client),
+            ServerStore::Postgres(store) => store.add_client(client),
         }
     }
 
@@ -58,6 +65,7 @@ impl ServerStore {
         match self {
             ServerStore::Memory(store) => store.add_user(username, password),
             ServerStore::Sqlite(store) => store.add_user(username, password),
+            ServerStore::Postgres(store) => store.add_user(username, password),
         }
     }
 
@@ -66,6 +74,7 @@ impl ServerStore {
         match self {
             ServerStore::Memory(store) => Storage::single(store.clone()),
             ServerStore::Sqlite(store) => Storage::single(store.clone()),
+            ServerStore::Postgres(store) => Storage::single(store.clone()),
         }
     }
 
@@ -75,6 +84,7 @@ impl ServerStore {
         match self {
             ServerStore::Memory(_) => Ok(None),
             ServerStore::Sqlite(store) => store.secret(CSRF_SECRET).await.map(Some),
+            ServerStore::Postgres(store) => store.secret(CSRF_SECRET).await.map(Some),
         }
     }
 
@@ -83,6 +93,7 @@ impl ServerStore {
         match self {
             ServerStore::Memory(_) => Ok(()),
             ServerStore::Sqlite(store) => store.ping().await,
+            ServerStore::Postgres(store) => store.ping().await,
         }
     }
 
@@ -94,6 +105,7 @@ impl ServerStore {
                 Ok(())
             }
             ServerStore::Sqlite(store) => store.sweep_all(now, SWEEP_BATCH).await.map(|_| ()),
+            ServerStore::Postgres(store) => store.sweep_all(now, SWEEP_BATCH).await.map(|_| ()),
         }
     }
 

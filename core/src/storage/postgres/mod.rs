@@ -90,7 +90,7 @@
 //! # The schema
 //!
 //! [`PostgresStore::connect`] brings the schema up to date before it returns: tables
-//! `grantry_families`, `grantry_codes`, `grantry_tokens`, `grantry_replays`, and
+//! `grantry_families`, `grantry_codes`, `grantry_tokens`, `grantry_replays`, `grantry_secrets`, and
 //! `grantry_schema_version`, whose
 //! one row holds the version. It migrates in one transaction under an advisory lock
 //! (`pg_advisory_xact_lock`), so servers that start together on an empty database do not get
@@ -309,6 +309,16 @@ impl PostgresStore {
     /// memory.
     pub fn add_user(&self, username: &str, password: &str) {
         self.directory.add_user(username, password);
+    }
+
+    /// The 32-byte secret named `name` kept in the database, made from the operating system's
+    /// CSPRNG the first time it is asked for: a key that must survive restarts and be the same
+    /// for every server on the database (the example server's CSRF key, say). It is stored as
+    /// it is, so whoever reads the table has it.
+    pub async fn secret(&self, name: &str) -> Result<[u8; 32], StorageError> {
+        let mut fresh = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut fresh);
+        queries::secret(&self.pool, name, fresh).await.map_err(StorageError::new)
     }
 
     /// Checks that the store answers: a connection of the pool reads the schema's tables.

@@ -277,6 +277,19 @@ pub(super) enum SweptTable {
 /// expired record is taken over, an unexpired one left alone (and then no row is returned).
 /// Concurrent calls for one key queue on its row (or on the index entry of its insertion),
 /// and each re-checks the `WHERE` against the row the one before it committed: one is first.
+/// The secret named `name`: `fresh` stored under it first if it has none. One statement per
+/// step: the insert leaves an existing secret alone, and the read returns whichever won.
+pub(super) async fn secret(pool: &Pool, name: &str, fresh: [u8; 32]) -> Result<[u8; 32], Failure> {
+    let client = pool.get().await?;
+    let insert = client
+        .prepare_cached("INSERT INTO grantry_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+        .await?;
+    client.execute(&insert, &[&name, &&fresh[..]]).await?;
+    let select = client.prepare_cached("SELECT value FROM grantry_secrets WHERE name = $1").await?;
+    let value: Vec<u8> = client.query_one(&select, &[&name]).await?.get(0);
+    <[u8; 32]>::try_from(value.as_slice()).map_err(|_| Failure::Corrupt(format!("secret {name:?}")))
+}
+
 pub(super) async fn record_use(
     pool: &Pool,
     key: ReplayKey,

@@ -63,13 +63,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX grantry_tokens_expiry ON grantry_tokens (expires_at) WHERE expires_at IS NOT NULL;
     ",
     // 2: single-use records (consent forms, JWT assertions), by the digest of their key; kept
-    // through `expires_at`, the last second the thing can be presented.
+    // through `expires_at`, the last second the thing can be presented. And the secrets an
+    // application keeps in the store (PostgresStore::secret), by name.
     "
     CREATE TABLE grantry_replays (
         key bytea NOT NULL PRIMARY KEY CHECK (length(key) = 32),
         expires_at bigint NOT NULL
     );
     CREATE INDEX grantry_replays_expiry ON grantry_replays (expires_at);
+
+    CREATE TABLE grantry_secrets (
+        name text NOT NULL PRIMARY KEY,
+        value bytea NOT NULL CHECK (length(value) = 32)
+    );
     ",
 ];
 
