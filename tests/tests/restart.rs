@@ -4,6 +4,7 @@
 
 mod http_support;
 
+use grantry_core::storage::Synchronous;
 use grantry_examples::server::config::StoreConfig;
 use http_support::*;
 use oauth2::basic::BasicErrorResponseType;
@@ -15,7 +16,7 @@ use std::path::Path;
 
 fn on_file(path: &Path) -> impl FnOnce(&mut grantry_examples::server::ServerConfigFile) {
     let path = path.to_path_buf();
-    move |config| config.store = StoreConfig::Sqlite { path }
+    move |config| config.store = StoreConfig::Sqlite { path, synchronous: Synchronous::Full }
 }
 
 fn error_of<T: std::fmt::Debug>(

@@ -10,6 +10,7 @@ mod http_support;
 mod postgres_support;
 
 use base64::Engine as _;
+use grantry_core::storage::Synchronous;
 use grantry_examples::server::ServerConfigFile;
 use grantry_examples::server::config::StoreConfig;
 use http_support::*;
@@ -155,7 +156,8 @@ async fn shared_store_holds_for_both(store: StoreConfig) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_on_one_sqlite_file() {
     let folder = tempfile::tempdir().unwrap();
-    shared_store_holds_for_both(StoreConfig::Sqlite { path: folder.path().join("shared.db") }).await;
+    let path = folder.path().join("shared.db");
+    shared_store_holds_for_both(StoreConfig::Sqlite { path, synchronous: Synchronous::Full }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -144,7 +144,7 @@ pub use records::{
     StoredCode, TokenKind, TokenRecord,
 };
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteOptions, SqliteStore};
+pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sweep::SweepCounts;
 

@@ -182,7 +182,7 @@ impl Summary {
             issuer: config.issuer.clone(),
             store: match &config.store {
                 StoreConfig::Memory => "memory (gone when the server stops)".to_owned(),
-                StoreConfig::Sqlite { path } => format!("SQLite file {}", path.display()),
+                StoreConfig::Sqlite { path, .. } => format!("SQLite file {}", path.display()),
                 // Not the URL: it may hold a password.
                 _ => "PostgreSQL".to_owned(),
             },

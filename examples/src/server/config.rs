@@ -20,7 +20,7 @@
 //! | `max_connections` | connections served at once (more wait to be accepted) | `200` |
 //! | `login_max_failures` | failed password checks of one username within 15 minutes before further attempts are refused until the window passes | `5` |
 //! | `consent_form_ttl` | seconds a rendered login-and-consent form may be submitted (its single-use record is kept as long) | `600` |
-//! | `store` | `{"kind": "memory"}`, `{"kind": "sqlite", "path": FILE}` or `{"kind": "postgres", "url": "postgres://…"}`: where codes, tokens and single-use records live | `{"kind": "memory"}` |
+//! | `store` | `{"kind": "memory"}`, `{"kind": "sqlite", "path": FILE}` (with `"synchronous": "normal"` to sync at checkpoints only: faster, but a power loss may undo the last writes) or `{"kind": "postgres", "url": "postgres://…"}`: where codes, tokens and single-use records live | `{"kind": "memory"}` |
 //! | `secret_key` | base64url of at least 32 bytes: the key of the consent form's CSRF token; servers sharing a store share it | random per start, or kept in a persistent store |
 //!
 //! `header_read_timeout` to `max_connections` are the [`ServerLimits`]. The file is read into
@@ -37,6 +37,7 @@ use super::limits::{
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantry_core::plugin::{self, PluginKind};
+use grantry_core::storage::Synchronous;
 use grantry_core::{
     ClientAuthMethod, ClientConfigError, ClientRecord, ConfigError, GrantType, ResponseType, Scope, ServerConfig,
 };
@@ -251,6 +252,8 @@ pub enum StoreConfig {
     Sqlite {
         /// The file.
         path: PathBuf,
+        /// When a commit is on disk (`"full"`, the default, or `"normal"`).
+        synchronous: Synchronous,
     },
     /// A PostgreSQL database, which several servers may share; its tables are created on
     /// first start.
@@ -265,7 +268,9 @@ impl fmt::Debug for StoreConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreConfig::Memory => f.write_str("Memory"),
-            StoreConfig::Sqlite { path } => f.debug_struct("Sqlite").field("path", path).finish(),
+            StoreConfig::Sqlite { path, synchronous } => {
+                f.debug_struct("Sqlite").field("path", path).field("synchronous", synchronous).finish()
+            }
             StoreConfig::Postgres { .. } => f.debug_struct("Postgres").finish_non_exhaustive(),
         }
     }
@@ -331,7 +336,16 @@ struct FileConfig {
 struct FileStore {
     kind: StoreKind,
     path: Option<PathBuf>,
+    synchronous: Option<FileSynchronous>,
     url: Option<String>,
+}
+
+/// `store.synchronous`.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum FileSynchronous {
+    Full,
+    Normal,
 }
 
 /// `store.kind`.
@@ -498,13 +512,19 @@ fn check_store(store: FileStore) -> Result<StoreConfig, ConfigFileError> {
     let unexpected =
         |field: &str| ConfigFileError::new(format!("store.{field}"), "is not a field of this kind of store");
     match store {
-        FileStore { kind: StoreKind::Memory, path: None, url: None } => Ok(StoreConfig::Memory),
-        FileStore { kind: StoreKind::Sqlite, path: Some(path), url: None } => match path.as_os_str().is_empty() {
-            true => Err(ConfigFileError::new("store.path", "must be the path of a file")),
-            false => Ok(StoreConfig::Sqlite { path }),
-        },
+        FileStore { kind: StoreKind::Memory, path: None, url: None, synchronous: None } => Ok(StoreConfig::Memory),
+        FileStore { kind: StoreKind::Sqlite, path: Some(path), url: None, synchronous } => {
+            if path.as_os_str().is_empty() {
+                return Err(ConfigFileError::new("store.path", "must be the path of a file"));
+            }
+            let synchronous = match synchronous {
+                None | Some(FileSynchronous::Full) => Synchronous::Full,
+                Some(FileSynchronous::Normal) => Synchronous::Normal,
+            };
+            Ok(StoreConfig::Sqlite { path, synchronous })
+        }
         FileStore { kind: StoreKind::Sqlite, path: None, .. } => Err(ConfigFileError::new("store.path", "missing")),
-        FileStore { kind: StoreKind::Postgres, url: Some(url), path: None } => {
+        FileStore { kind: StoreKind::Postgres, url: Some(url), path: None, synchronous: None } => {
             match url.starts_with("postgres://") || url.starts_with("postgresql://") {
                 true => Ok(StoreConfig::Postgres { url }),
                 false => Err(ConfigFileError::new("store.url", "must be a postgres:// URL")),
@@ -513,6 +533,7 @@ fn check_store(store: FileStore) -> Result<StoreConfig, ConfigFileError> {
         FileStore { kind: StoreKind::Postgres, url: None, .. } => Err(ConfigFileError::new("store.url", "missing")),
         FileStore { path: Some(_), .. } => Err(unexpected("path")),
         FileStore { url: Some(_), .. } => Err(unexpected("url")),
+        FileStore { synchronous: Some(_), .. } => Err(unexpected("synchronous")),
     }
 }
 
@@ -966,11 +987,8 @@ mod tests {
     #[test]
     fn the_store_and_the_secret_key() {
         let demo = ServerConfigFile::demo().unwrap();
-        assert_eq!(
-            demo.store,
-            StoreConfig::Sqlite { path: "target/grantry-demo/store.db".into() },
-            "the demo persists"
-        );
+        let path = "target/grantry-demo/store.db".into();
+        assert_eq!(demo.store, StoreConfig::Sqlite { path, synchronous: Synchronous::Full }, "the demo persists");
         let with = |store: Value, key: Option<&str>| {
             let mut value = demo_value();
             value["store"] = store;
@@ -979,6 +997,12 @@ mod tests {
             }
             ServerConfigFile::from_json(&value.to_string())
         };
+        let normal = with(json!({"kind": "sqlite", "path": "x.db", "synchronous": "normal"}), None).unwrap();
+        assert_eq!(normal.store, StoreConfig::Sqlite { path: "x.db".into(), synchronous: Synchronous::Normal });
+        let misplaced = with(json!({"kind": "memory", "synchronous": "normal"}), None).unwrap_err();
+        assert_eq!(misplaced.field, "store.synchronous");
+        let unknown = with(json!({"kind": "sqlite", "path": "x.db", "synchronous": "off"}), None).unwrap_err();
+        assert_eq!(unknown.field, "store.synchronous");
         let url = "postgres://grantry:pa55word@db.example/grantry";
         let postgres = with(json!({"kind": "postgres", "url": url}), None).unwrap();
         assert_eq!(postgres.store, StoreConfig::Postgres { url: url.into() });

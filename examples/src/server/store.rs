@@ -2,7 +2,7 @@
 //! and users, swept in the background, and asked by `/healthz` whether it answers.
 
 use super::config::{ConfigFileError, StoreConfig};
-use grantry_core::storage::{AddClientError, PostgresStore, SqliteStore, StorageError};
+use grantry_core::storage::{AddClientError, PostgresStore, SqliteOptions, SqliteStore, StorageError};
 use grantry_core::{ClientRecord, MemoryStore, Storage, SystemClock, Timestamp};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,10 +39,12 @@ impl ServerStore {
     pub async fn open(config: &StoreConfig) -> Result<ServerStore, ConfigFileError> {
         match config {
             StoreConfig::Memory => Ok(ServerStore::memory()),
-            StoreConfig::Sqlite { path } => SqliteStore::open(path)
-                .await
-                .map(|store| ServerStore::Sqlite(Arc::new(store)))
-                .map_err(|err| ConfigFileError::new("store", format!("cannot open the SQLite file: {err}"))),
+            StoreConfig::Sqlite { path, synchronous } => {
+                SqliteStore::open_with(path, SqliteOptions::default().with_synchronous(*synchronous))
+                    .await
+                    .map(|store| ServerStore::Sqlite(Arc::new(store)))
+                    .map_err(|err| ConfigFileError::new("store", format!("cannot open the SQLite file: {err}")))
+            }
             // The error says what failed, never the URL (it may hold a password).
             StoreConfig::Postgres { url } => PostgresStore::connect(url)
                 .await

@@ -12,7 +12,7 @@
 //! - **Committed before it answers.** Every write is a transaction committed with
 //!   `synchronous = FULL` in WAL mode before its future resolves: once the engine has sent a
 //!   token response, its tokens and the code's redemption are on disk, and survive a crash or
-//!   a power loss.
+//!   a power loss. ([`Synchronous::Normal`] trades the power-loss part for faster writes.)
 //! - **Revocation is final.** `revoke_family` marks the family revoked and deletes its tokens
 //!   in one transaction; a save checks the mark in its own transaction, so a save racing the
 //!   revocation either lands before it (and is deleted) or finds the mark. The mark is kept
@@ -110,6 +110,20 @@ enum Failure {
     Corrupt(String),
 }
 
+/// When a write is on disk (SQLite's `synchronous` in WAL mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// `FULL`: every commit is synced before the store answers, so a token the engine has
+    /// sent out survives a crash of the process and a power loss. The default.
+    #[default]
+    Full,
+    /// `NORMAL`: commits are synced at checkpoints only. A token sent out survives a crash of
+    /// the process (`kill -9`), but the last commits may be lost on a power loss or an
+    /// operating system crash: a used code or a revocation could come back. Faster writes.
+    Normal,
+}
+
 /// How a [`SqliteStore`] is opened.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -122,11 +136,18 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     /// The clock that dates a family's revocation (default: the system clock).
     pub clock: Arc<dyn Clock>,
+    /// When a commit is on disk (default [`Synchronous::Full`]).
+    pub synchronous: Synchronous,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        SqliteOptions { readers: 2, busy_timeout: Duration::from_secs(5), clock: Arc::new(SystemClock) }
+        SqliteOptions {
+            readers: 2,
+            busy_timeout: Duration::from_secs(5),
+            clock: Arc::new(SystemClock),
+            synchronous: Synchronous::Full,
+        }
     }
 }
 
@@ -148,6 +169,12 @@ impl SqliteOptions {
         self.clock = clock;
         self
     }
+
+    /// Sets when a commit is on disk.
+    pub fn with_synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
+    }
 }
 
 impl std::fmt::Debug for SqliteOptions {
@@ -155,6 +182,7 @@ impl std::fmt::Debug for SqliteOptions {
         f.debug_struct("SqliteOptions")
             .field("readers", &self.readers)
             .field("busy_timeout", &self.busy_timeout)
+            .field("synchronous", &self.synchronous)
             .finish_non_exhaustive()
     }
 }
@@ -206,8 +234,9 @@ impl SqliteStore {
         if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
             return Err(StorageError::new("the SQLite store needs a file path"));
         }
-        let workers =
-            Workers::start(path.clone(), options.readers, options.busy_timeout).await.map_err(StorageError::new)?;
+        let workers = Workers::start(path.clone(), options.readers, options.busy_timeout, options.synchronous)
+            .await
+            .map_err(StorageError::new)?;
         let directory = MemoryStore::with_clock(options.clock.clone());
         Ok(SqliteStore { workers, directory, clock: options.clock, path })
     }

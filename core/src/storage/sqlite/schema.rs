@@ -5,7 +5,7 @@
 //! starts beside another (on the same file) either migrates or finds the work done. A file
 //! of a newer version than this code knows is refused rather than misread.
 
-use super::Failure;
+use super::{Failure, Synchronous};
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The migrations, in order. Never edit one that has shipped: add the next.
@@ -76,14 +76,17 @@ const MIGRATIONS: &[&str] = &[
 pub(super) const VERSION: usize = MIGRATIONS.len();
 
 /// The writer's settings: WAL (readers never wait for the writer, and the writer for them),
-/// and `synchronous = FULL`, so a transaction is on disk when its commit returns: the store
-/// answers only after that, and a token the engine has sent out survives a power loss.
-pub(super) fn configure_writer(connection: &Connection) -> Result<(), Failure> {
+/// and `synchronous` as [`Synchronous`] says (`FULL` by default).
+pub(super) fn configure_writer(connection: &Connection, synchronous: Synchronous) -> Result<(), Failure> {
     let mode: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Failure::NotWal(mode));
     }
-    connection.pragma_update(None, "synchronous", "FULL")?;
+    let level = match synchronous {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    connection.pragma_update(None, "synchronous", level)?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 //! finishes the jobs already queued, then closes its connection and ends.
 
 use super::Failure;
+use super::Synchronous;
 use super::schema;
 use crate::storage::StorageError;
 use rusqlite::{Connection, OpenFlags};
@@ -35,12 +36,17 @@ pub(super) struct Workers {
 impl Workers {
     /// Starts the writer (which creates the file and its folders, sets WAL mode and migrates
     /// the schema), then `readers` reader threads, and waits until every connection is open.
-    pub(super) async fn start(path: PathBuf, readers: usize, busy_timeout: Duration) -> Result<Workers, Failure> {
+    pub(super) async fn start(
+        path: PathBuf,
+        readers: usize,
+        busy_timeout: Duration,
+        synchronous: Synchronous,
+    ) -> Result<Workers, Failure> {
         let (writer, queue) = mpsc::channel::<Job>();
         let (opened, ready) = oneshot::channel();
         let writer_path = path.clone();
         spawn("grantry-sqlite-writer".to_owned(), move || {
-            let connection = open_writer(&writer_path, busy_timeout);
+            let connection = open_writer(&writer_path, busy_timeout, synchronous);
             serve(connection, opened, || queue.recv().ok());
         })?;
         ready.await.map_err(|_| Failure::Stopped)??;
@@ -135,7 +141,7 @@ fn next_shared(queue: &Mutex<Receiver<Job>>) -> Option<Job> {
     queue.recv().ok()
 }
 
-fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, Failure> {
+fn open_writer(path: &Path, busy_timeout: Duration, synchronous: Synchronous) -> Result<Connection, Failure> {
     if let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder).map_err(Failure::Io)?;
     }
@@ -143,7 +149,7 @@ fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, Failur
     let mut connection = Connection::open_with_flags(path, flags)?;
     connection.busy_timeout(busy_timeout)?;
     connection.set_prepared_statement_cache_capacity(STATEMENTS);
-    schema::configure_writer(&connection)?;
+    schema::configure_writer(&connection, synchronous)?;
     schema::migrate(&mut connection)?;
     Ok(connection)
 }
