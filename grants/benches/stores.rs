@@ -1,3 +1,6 @@
+// Benchmark setup may panic: a panic here is a broken benchmark, not a request-driven failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 //! Each operation on the SQLite and PostgreSQL stores next to its floor: the SQL statements the
 //! operation issues, run directly through the same driver on the same schema, in the same run.
 //! What the engine adds over them (parsing, client authentication, scope, token generation,
