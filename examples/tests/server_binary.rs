@@ -128,6 +128,24 @@ fn wait_exit(child: &mut Child) -> ExitStatus {
     }
 }
 
+/// A form POST over a plain TCP connection to 127.0.0.1: the status and the body.
+fn http_post(addr: &str, path: &str, form: &str) -> (u16, String) {
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.split(' ').nth(1).unwrap().parse().unwrap(), body.to_owned())
+}
+
 /// A GET over a plain TCP connection to 127.0.0.1: the status and the body.
 fn http_get(addr: &str, path: &str) -> (u16, String) {
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
@@ -308,6 +326,43 @@ fn slow_clients_cannot_exhaust_the_file_descriptors() {
     assert_eq!(status, 200, "{body}");
     assert!(started.elapsed() < Duration::from_secs(10), "answered after {:?}", started.elapsed());
     drop(slow);
+    server.signal("TERM");
+    assert_eq!(server.wait_exit().code(), Some(0));
+}
+
+/// The contract's "nothing is lost": a token whose response was sent is in the SQLite file
+/// before the response goes out, so it survives the process being killed (SIGKILL) right
+/// after, as does a revocation.
+#[test]
+fn a_token_sent_out_survives_kill_9_on_the_demo_sqlite_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = spawn_in(dir.path(), &["--listen", "127.0.0.1:0"]);
+    let addr = server.wait_listening();
+    let issue = "grant_type=client_credentials&client_id=svc&client_secret=svc-secret";
+    let access_token = |body: &str| {
+        let json: Value = serde_json::from_str(body).unwrap();
+        json["access_token"].as_str().unwrap().to_owned()
+    };
+    let (status, body) = http_post(&addr, "/token", issue);
+    assert_eq!(status, 200, "{body}");
+    let kept = access_token(&body);
+    let (_, body) = http_post(&addr, "/token", issue);
+    let revoked = access_token(&body);
+    let (status, _) = http_post(&addr, "/revoke", &format!("token={revoked}&client_id=svc&client_secret=svc-secret"));
+    assert_eq!(status, 200);
+    server.signal("KILL");
+    assert_eq!(server.wait_exit().code(), None, "killed by a signal");
+
+    let mut server = spawn_in(dir.path(), &["--listen", "127.0.0.1:0"]);
+    let addr = server.wait_listening();
+    let introspect = |token: &str| {
+        let (status, body) =
+            http_post(&addr, "/introspect", &format!("token={token}&client_id=svc&client_secret=svc-secret"));
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()["active"].clone()
+    };
+    assert_eq!(introspect(&kept), true, "the token sent out before the kill is still there");
+    assert_eq!(introspect(&revoked), false, "the revocation answered before the kill still holds");
     server.signal("TERM");
     assert_eq!(server.wait_exit().code(), Some(0));
 }
