@@ -3,6 +3,7 @@
 
 use super::config::{ConfigFileError, ServerConfigFile, issuer_problem};
 use super::consent::CsrfKey;
+use super::metrics::{CountedThrottle, IssuanceCounter};
 use super::store::ServerStore;
 use grantry_core::adapter::HttpAdapter;
 use grantry_core::plugin::PluginError;
@@ -21,8 +22,10 @@ const JWT_AUTH_METHODS: [&str; 2] = ["client_secret_jwt", "private_key_jwt"];
 ///
 /// - the store holds the configured clients and users;
 /// - `issuer` and the token and code lifetimes make the [`ServerConfig`];
-/// - `login_max_failures` sets the [`FailureLimiter`] every password check passes through;
+/// - `login_max_failures` sets the [`FailureLimiter`] every password check passes through
+///   (its refusals counted for the metrics);
 /// - [`IssuerIdentification`] adds RFC 9207 `iss` to every authorization response;
+/// - [`IssuanceCounter`] counts token responses by grant type for the metrics;
 /// - the `client_secret_jwt` and `private_key_jwt` methods are enabled by name;
 /// - each grant of `grants` is enabled by name (the `pkce` extension attached to
 ///   `authorization_code` with the `pkce` policy), narrowed at the token endpoint to the client
@@ -56,8 +59,10 @@ pub fn build_server(config: &ServerConfigFile, store: &ServerStore) -> Result<Au
         .with_code_ttl(config.authorization_code_ttl)
         .with_refresh_token_ttl(Some(config.refresh_token_ttl));
     let mut server = AuthorizationServer::new(store.storage(), server_config);
-    server.set_login_throttle(FailureLimiter::new(config.login_max_failures, LOGIN_FAILURE_WINDOW));
+    let limiter = FailureLimiter::new(config.login_max_failures, LOGIN_FAILURE_WINDOW);
+    server.set_login_throttle(CountedThrottle(limiter));
     server.add_extension(IssuerIdentification::new(config.issuer.clone()));
+    server.add_extension(IssuanceCounter);
     for method in JWT_AUTH_METHODS {
         server.enable(method, &Value::Null).map_err(|err| ConfigFileError::new("", plugin_problem(&err)))?;
     }

@@ -19,6 +19,7 @@
 //! | `request_timeout` | seconds from a request's head to its response, body included | `30` |
 //! | `max_connections` | connections served at once (more wait to be accepted) | `200` |
 //! | `login_max_failures` | failed password checks of one username within 15 minutes before further attempts are refused until the window passes | `5` |
+//! | `metrics_listen` | `ADDR:PORT` where Prometheus metrics are served (`/metrics`); see [`metrics`](super::metrics) | off |
 //! | `consent_form_ttl` | seconds a rendered login-and-consent form may be submitted (its single-use record is kept as long) | `600` |
 //! | `store` | `{"kind": "memory"}`, `{"kind": "sqlite", "path": FILE}` (with `"synchronous": "normal"` to sync at checkpoints only: faster, but a power loss may undo the last writes) or `{"kind": "postgres", "url": "postgres://…"}`: where codes, tokens and single-use records live | `{"kind": "memory"}` |
 //! | `secret_key` | base64url of at least 32 bytes: the key of the consent form's CSRF token; servers sharing a store share it | random per start, or kept in a persistent store |
@@ -231,6 +232,8 @@ pub struct ServerConfigFile {
     pub login_max_failures: u32,
     /// Seconds a rendered login-and-consent form may be submitted.
     pub consent_form_ttl: u64,
+    /// Where Prometheus metrics are served, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
     /// Where codes, tokens and single-use records live.
     pub store: StoreConfig,
     /// The key of the consent form's CSRF token, if configured (at least
@@ -325,6 +328,7 @@ struct FileConfig {
     login_max_failures: u64,
     #[serde(default = "default::<DEFAULT_CONSENT_FORM_TTL>")]
     consent_form_ttl: u64,
+    metrics_listen: Option<SocketAddr>,
     store: Option<Object<FileStore>>,
     secret_key: Option<String>,
 }
@@ -501,6 +505,7 @@ impl ServerConfigFile {
                 MAX_TIMEOUT_SECS,
                 "a whole number of seconds",
             )?,
+            metrics_listen: file.metrics_listen,
             store: file.store.map_or(Ok(StoreConfig::Memory), |Object(store)| check_store(store))?,
             secret_key: file.secret_key.as_deref().map(secret_key).transpose()?,
         })
@@ -922,6 +927,7 @@ mod tests {
             (|v| v["issuer"] = SECRET.into(), "issuer"),
             (|v| v["issuer"] = format!("http://{SECRET}.example").into(), "issuer"),
             (|v| v["listen"] = SECRET.into(), "listen"),
+            (|v| v["metrics_listen"] = SECRET.into(), "metrics_listen"),
             (|v| v["access_token_ttl"] = SECRET.into(), "access_token_ttl"),
             (|v| v["header_read_timeout"] = SECRET.into(), "header_read_timeout"),
             (|v| v["pkce"]["required"] = SECRET.into(), "pkce.required"),
@@ -982,6 +988,7 @@ mod tests {
         assert!(ServerConfigFile::from_json("{").unwrap_err().message.starts_with("invalid JSON"));
         assert_eq!(minimal.store, StoreConfig::Memory, "the contract's default store");
         assert_eq!(minimal.secret_key, None);
+        assert_eq!(minimal.metrics_listen, None, "metrics are off by default");
     }
 
     #[test]

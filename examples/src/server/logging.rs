@@ -1,4 +1,5 @@
-//! Logging: one line per request, to stderr (stdout is for the lines a caller waits for).
+//! Logging: one line per request, to stderr (stdout is for the lines a caller waits for), and
+//! the request's [metrics](super::metrics).
 //!
 //! Each line has the method, the path (never the query string, which can carry codes, tokens
 //! and state), the status, the latency, and the OAuth `error` code when the response is an
@@ -100,6 +101,7 @@ fn request_id(request: &Request) -> String {
 pub async fn log_requests(request: Request, next: Next) -> Response {
     let id = request_id(&request);
     let method = request.method().clone();
+    let endpoint = super::metrics::endpoint(request.uri().path());
     let mut path = request.uri().path().to_owned();
     if path.len() > 200 {
         let mut end = 200;
@@ -111,9 +113,12 @@ pub async fn log_requests(request: Request, next: Next) -> Response {
     }
     let started = Instant::now();
     let mut response = next.run(request).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     let status = response.status().as_u16();
     let latency = format!("{latency_ms:.3}ms");
+    let error = response.extensions().get::<OAuthErrorCode>().map(|OAuthErrorCode(error)| error.as_str());
+    super::metrics::record_request(endpoint, method.as_str(), status, elapsed, error);
     match response.extensions().get::<OAuthErrorCode>() {
         Some(OAuthErrorCode(error)) => {
             tracing::info!(request_id = %id, method = %method, path = %path, status, latency = %latency, error = %error, "request");

@@ -11,6 +11,7 @@
 //! | [`consent`] | the login-and-consent form's CSRF token and cookie |
 //! | [`pages`] | the HTML pages (maud templates): the login-and-consent page, the error page |
 //! | [`logging`] | one log line per request, to stderr, without secrets |
+//! | [`metrics`] | Prometheus metrics on a listener of their own (`metrics_listen`) |
 //! | [`limits`] | the timeouts and the connection cap that keep slow clients from holding the server |
 //! | [`cli`] | the command line: `--config PATH`, `--listen ADDR:PORT`, signals |
 //!
@@ -32,6 +33,7 @@ pub mod config;
 pub mod consent;
 pub mod limits;
 pub mod logging;
+pub mod metrics;
 pub mod pages;
 pub mod routes;
 pub mod store;
@@ -185,6 +187,10 @@ pub async fn start_on(config: ServerConfigFile, listener: TcpListener) -> Result
 
 /// Opens the store, builds the server on it and settles the consent form key.
 async fn prepare(config: &ServerConfigFile) -> Result<AppState, StartError> {
+    if let Some(addr) = config.metrics_listen {
+        metrics::install(addr)
+            .map_err(|err| ConfigFileError::new("metrics_listen", format!("cannot serve metrics: {err}")))?;
+    }
     let store = ServerStore::open(&config.store).await?;
     let server = build_server(config, &store)?;
     let csrf = app::csrf_key(config, &store).await?;
