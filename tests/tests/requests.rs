@@ -236,6 +236,33 @@ async fn malformed_requests_never_give_a_server_error() {
     }
 }
 
+/// A header the engine reads whose value is not text (bytes an HTTP server passes on) is an
+/// `invalid_request`, never a panic and never a credential; other headers are not read.
+#[tokio::test]
+async fn header_values_that_are_not_text_are_invalid_requests() {
+    let h = Harness::new();
+    let latin1 = |text: &[u8]| http::HeaderValue::from_bytes(text).unwrap();
+
+    let mut request = token_request(&[("grant_type", "client_credentials")]);
+    request.headers_mut().insert("authorization", latin1(b"Basic caf\xe9"));
+    let description = assert_invalid_request(&h.token(&request).await);
+    assert!(description.contains("authorization"), "{description}");
+    let mut with_other = basic_token_request(SVC, &[("grant_type", "client_credentials")]);
+    with_other.headers_mut().insert("x-other", latin1(b"caf\xe9"));
+    token_json(&h.token(&with_other).await);
+
+    let mut request = basic_token_request(SVC, &[("grant_type", "client_credentials")]);
+    request.headers_mut().insert("content-type", latin1(b"application/x-www-form-urlencoded; x=caf\xe9"));
+    let description = assert_invalid_request(&h.token(&request).await);
+    assert!(description.contains("content-type"), "{description}");
+
+    let mut api = http::Request::get("/api").body(Vec::new()).unwrap();
+    api.headers_mut().insert("authorization", latin1(b"Bearer caf\xe9"));
+    let err = h.server.resource_guard().authorize(&api, &grantry_core::Scope::empty()).await.unwrap_err();
+    assert_eq!(err, grantry_core::BearerError::InvalidRequest("the Authorization header is not valid text"));
+    assert_eq!(err.to_response("api").status(), 400);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The grant registry
 // ---------------------------------------------------------------------------------------------
