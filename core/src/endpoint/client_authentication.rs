@@ -36,6 +36,8 @@ impl AuthorizationServer {
         allowed: &(dyn Fn(&ClientAuthMethod) -> bool + Sync),
         requirement: ClientAuthentication,
     ) -> Result<Option<Arc<dyn Client>>, OAuthError> {
+        // A value that is not text is no method's credential, yet it was an attempt: refused,
+        // not ignored (RFC 6749 §3.2 invalid_request).
         let authorization = request.headers().get(AUTHORIZATION);
         if authorization.is_some() && header_text(request.headers(), &AUTHORIZATION).is_none() {
             return Err(OAuthError::invalid_request("the authorization header is not valid text"));
