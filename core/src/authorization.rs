@@ -4,9 +4,10 @@ use crate::client::Client;
 use crate::error::OAuthError;
 use crate::grant_type::ResponseType;
 use crate::params::Params;
-use crate::response::Response;
+use crate::response::{self, Response};
 use crate::scope::Scope;
 use crate::storage::Attributes;
+use http::StatusCode;
 use std::sync::Arc;
 
 /// How the authorization response parameters travel back to the client.
@@ -277,7 +278,7 @@ impl AuthorizationError {
     /// The response: a `302` redirect to the client, or a direct JSON error.
     pub fn to_response(&self) -> Response {
         match &self.target {
-            ErrorTarget::Direct => Response::oauth_error(&self.error),
+            ErrorTarget::Direct => response::oauth_error(&self.error),
             ErrorTarget::Redirect { redirect_uri, mode, state } => {
                 let mut params: Vec<(String, String)> =
                     self.error.to_pairs().into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
@@ -285,7 +286,7 @@ impl AuthorizationError {
                     params.push(("state".into(), state.clone()));
                 }
                 params.extend(self.extra.as_pairs().iter().cloned());
-                Response::redirect(302, build_redirect(redirect_uri, *mode, &params))
+                response::redirect(StatusCode::FOUND, &build_redirect(redirect_uri, *mode, &params))
             }
         }
     }

@@ -40,9 +40,10 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A new URN grant, served by the engine with no change to it:
 ///
 /// ```
+/// use grantry_core::request::FormBody;
 /// use grantry_core::{
-///     AuthorizationServer, ClientRecord, Grant, GrantType, MemoryStore, OAuthError, Request, ServerConfig, Serves,
-///     TokenDecision, TokenGrant, TokenRequest,
+///     AuthorizationServer, ClientRecord, Grant, GrantType, MemoryStore, OAuthError, ServerConfig, Serves, TokenDecision,
+///     TokenGrant, TokenRequest, http,
 /// };
 /// use std::collections::HashMap;
 /// use std::sync::Mutex;
@@ -82,14 +83,14 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// let keys = HashMap::from([("k-1".to_owned(), "alice".to_owned())]);
 /// server.register_grant(OneTimeKeyGrant { keys: Mutex::new(keys) }, ())?;
 ///
-/// let request = Request::post("/token").with_header("Authorization", "Basic YXBwOmFwcC1zZWNyZXQ=").with_form(&[
-///     ("grant_type", ONE_TIME_KEY.as_str()),
-///     ("key", "k-1"),
-/// ]);
+/// let request = http::Request::post("/token")
+///     .header("Authorization", "Basic YXBwOmFwcC1zZWNyZXQ=")
+///     .form(&[("grant_type", ONE_TIME_KEY.as_str()), ("key", "k-1")])?;
 /// let first = server.token_endpoint(&request).await;
-/// assert_eq!(first.status, 200);
+/// assert_eq!(first.status(), 200);
 /// let second = server.token_endpoint(&request).await;
-/// assert_eq!(second.json().unwrap()["error"], "invalid_grant", "the key is single-use");
+/// let body: serde_json::Value = serde_json::from_slice(second.body())?;
+/// assert_eq!(body["error"], "invalid_grant", "the key is single-use");
 /// # Ok(())
 /// # }
 /// ```

@@ -5,22 +5,25 @@
 //! [`AuthorizationServer`] at runtime with optional [`GrantExtension`]s attached, and the
 //! server's endpoints dispatch to it by `grant_type` or `response_type`.
 //!
-//! The core is framework-agnostic (a [`Request`] goes in, a [`Response`] comes out) and
-//! runtime-agnostic (its futures run on any executor).
+//! The core speaks the [`http`] crate's types, the common currency of Rust's web frameworks
+//! (an `http::Request` goes in, an `http::Response` comes out: [`Request`], [`Response`]),
+//! and is runtime-agnostic (its futures run on any executor). `grantry_core::http` is the
+//! `http` crate it uses.
 //!
 //! ```
-//! use grantry_core::{AuthorizationServer, ClientRecord, MemoryStore, Request, ServerConfig};
+//! use grantry_core::request::FormBody;
+//! use grantry_core::{AuthorizationServer, ClientRecord, MemoryStore, ServerConfig, http};
 //!
 //! # async fn run() {
 //! let store = MemoryStore::new();
 //! store.add_client(ClientRecord::confidential("svc", "svc-secret")).unwrap();
 //! let server = AuthorizationServer::new(store, ServerConfig::new("https://auth.example.com").unwrap());
 //! // No grant registered yet: every grant_type is unsupported.
-//! let response = server
-//!     .token_endpoint(&Request::post("/token").with_form(&[("grant_type", "client_credentials")]))
-//!     .await;
-//! assert_eq!(response.status, 400);
-//! assert_eq!(response.json().unwrap()["error"], "unsupported_grant_type");
+//! let request = http::Request::post("/token").form(&[("grant_type", "client_credentials")]).unwrap();
+//! let response = server.token_endpoint(&request).await;
+//! assert_eq!(response.status(), 400);
+//! let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+//! assert_eq!(body["error"], "unsupported_grant_type");
 //! # }
 //! ```
 //!
@@ -28,7 +31,7 @@
 //!
 //! | step | module |
 //! |---|---|
-//! | parse | [`request`](crate::Request), [`params`](crate::Params) |
+//! | parse | [`request`], [`params`](crate::Params) |
 //! | client authentication | `client_auth/`, `endpoint/client_authentication.rs` |
 //! | registry dispatch | `registry.rs` |
 //! | grant | a [`TokenGrant`] implementation (the `grantry-grants` crate for RFC 6749), which answers with a [`TokenDecision`] |
@@ -41,14 +44,11 @@
 //! `extension.rs`) depends on values and storage traits only, never on the server: a grant
 //! gets narrow capabilities ([`TokenRequest`]), not a handle on the engine.
 //!
-//! With the cargo feature `http`, the `adapter` module converts `http::Request`s and engine
-//! [`Response`]s, with a body limit, for any framework built on the `http` crate.
+//! A server that streams request bodies limits them with [`request::BodyLimit`] before
+//! handing the request to an endpoint.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "http")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub mod adapter;
 mod authorization;
 mod client;
 pub mod client_auth;
@@ -68,9 +68,9 @@ mod issuance;
 mod params;
 pub mod plugin;
 mod registry;
-mod request;
+pub mod request;
 mod resource;
-mod response;
+pub mod response;
 mod scope;
 mod secret;
 mod server;
@@ -94,13 +94,14 @@ pub use grant::{
     AuthorizationGrant, BoxedGrant, ClientAuthMethods, ClientAuthentication, Grant, GrantMetadata, Serves, TokenGrant,
 };
 pub use grant_type::{ClientAuthMethod, GrantType, NameError, ResponseType};
+pub use http;
 pub use inventory;
 pub use issuance::{Issuance, ResponseMembers};
 pub use params::{Params, encode_component, encode_form};
 pub use registry::{GrantRegistry, Registration, RegistryError};
-pub use request::{Headers, Method, Request};
+pub use request::Request;
 pub use resource::{BearerError, ResourceAccess, ResourceGuard};
-pub use response::{Header, Response};
+pub use response::Response;
 pub use scope::Scope;
 pub use secret::{Secret, TokenDigest, constant_time_eq};
 pub use server::{AuthorizationServer, DuplicateAuthMethod, RegisteredGrant};

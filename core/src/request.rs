@@ -1,278 +1,336 @@
-//! The framework-agnostic request: method, URI, headers and body.
+//! Requests: the engine takes the [`http`] crate's request with its whole body in memory,
+//! [`Request`] (`http::Request<Vec<u8>>`), and reads it by the strict rules below.
+//!
+//! - A header the engine relies on (`Authorization`, `Content-Type`) given twice is
+//!   `invalid_request`, and so is one that is not text ([`unique_header`]).
+//! - A form body must be declared `application/x-www-form-urlencoded` (RFC 6749 §3.2) and is
+//!   parsed strictly ([`form_params`], [`Params`]).
+//! - The body is limited ([`BodyLimit`], 64 KiB by default): a server that streams bodies
+//!   checks the head's `Content-Length` before reading anything, then reads at most the limit.
+//!
+//! Build a form `POST` (for tests and examples) with [`FormBody::form`]:
+//!
+//! ```
+//! use grantry_core::http::{self, header};
+//! use grantry_core::request::FormBody;
+//!
+//! let request = http::Request::post("/token")
+//!     .header(header::AUTHORIZATION, "Basic d2ViOnNlY3JldA==")
+//!     .form(&[("grant_type", "client_credentials")])
+//!     .unwrap();
+//! assert_eq!(request.headers()[header::CONTENT_TYPE], "application/x-www-form-urlencoded");
+//! assert_eq!(request.body(), b"grant_type=client_credentials");
+//! ```
+//!
+//! # Secrets and `Debug`
+//!
+//! `http::Request`'s and `http::Response`'s `Debug` print the URI, every header value and the
+//! body, which carry credentials (client secrets, codes, tokens, passwords). Never log a request
+//! or a response with `{:?}`: grantry does not. A header value marked sensitive
+//! ([`http::HeaderValue::set_sensitive`]) prints as `Sensitive`; mark the `Authorization` values you
+//! build, as grantry's tests and examples do, and grantry marks a redirect's `Location` (it
+//! carries a code or a token).
 
 use crate::error::OAuthError;
 use crate::params::{Params, encode_form};
+use crate::response::{self, Response};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, StatusCode};
 
-/// An HTTP method. Only `GET` and `POST` mean anything to an OAuth endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Method {
-    /// `GET`.
-    Get,
-    /// `POST`.
-    Post,
-    /// Any other method, kept so the endpoint can reject it by name.
-    Other(String),
+/// A request as the engine takes it: the `http` crate's, with the whole body in memory.
+///
+/// `Vec<u8>`, rather than `bytes::Bytes`, because it is the standard library's own and the
+/// body is small and bounded ([`BodyLimit`]): a framework's `Bytes` becomes one with one copy.
+pub type Request = http::Request<Vec<u8>>;
+
+/// The media type of a form body (RFC 6749 §3.2, Appendix B).
+pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// Finishes an [`http::request::Builder`] with a form body: for tests, examples and clients.
+pub trait FormBody {
+    /// Sets `Content-Type: application/x-www-form-urlencoded` and the body encoded from
+    /// `pairs` (RFC 6749 Appendix B). Fails as [`http::request::Builder::body`] does (an
+    /// invalid URI or header given to the builder).
+    fn form(self, pairs: &[(&str, &str)]) -> http::Result<Request>;
 }
 
-impl Method {
-    /// Parses a method name (case-sensitive, as HTTP methods are).
-    pub fn parse(name: &str) -> Method {
-        match name {
-            "GET" => Method::Get,
-            "POST" => Method::Post,
-            other => Method::Other(other.to_owned()),
+impl FormBody for http::request::Builder {
+    fn form(self, pairs: &[(&str, &str)]) -> http::Result<Request> {
+        self.header(CONTENT_TYPE, FORM_CONTENT_TYPE).body(encode_form(pairs).into_bytes())
+    }
+}
+
+/// The value of a header that must not be repeated (`Authorization`, `Content-Type`):
+/// `Ok(None)` when absent, `invalid_request` when it is given more than once or is not text.
+pub fn unique_header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a str>, OAuthError> {
+    let mut values = headers.get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(OAuthError::invalid_request(format!("header {name} given more than once")));
+    }
+    match std::str::from_utf8(first.as_bytes()) {
+        Ok(text) => Ok(Some(text)),
+        Err(_) => Err(OAuthError::invalid_request(format!("the {name} header is not valid text"))),
+    }
+}
+
+/// The first value of header `name`, when it is text (a value that is not is no credential
+/// of any method, and [`unique_header`] refuses it where the engine reads it).
+pub(crate) fn header_text<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|value| std::str::from_utf8(value.as_bytes()).ok())
+}
+
+/// The query string (without `?`), if the request target has a non-empty one.
+pub(crate) fn query<B>(request: &http::Request<B>) -> Option<&str> {
+    request.uri().query().filter(|query| !query.is_empty())
+}
+
+/// Parses the body as form parameters, requiring the `application/x-www-form-urlencoded`
+/// content type (RFC 6749 §3.2).
+pub fn form_params(request: &Request) -> Result<Params, OAuthError> {
+    check_form_content_type(request.headers())?;
+    Params::parse(request.body())
+}
+
+/// Checks the body is declared `application/x-www-form-urlencoded`, once.
+pub(crate) fn check_form_content_type(headers: &HeaderMap) -> Result<(), OAuthError> {
+    let content_type = unique_header(headers, &CONTENT_TYPE)?;
+    // Nearly every client sends exactly this; anything else takes the general check.
+    let is_form = content_type.is_some_and(|ct| {
+        ct == FORM_CONTENT_TYPE || {
+            let mime = ct.split_once(';').map_or(ct, |(mime, _)| mime);
+            mime.trim().eq_ignore_ascii_case(FORM_CONTENT_TYPE)
         }
+    });
+    if !is_form {
+        return Err(OAuthError::invalid_request("the request body must be application/x-www-form-urlencoded"));
     }
-
-    /// The method name.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Other(m) => m,
-        }
-    }
+    Ok(())
 }
 
-/// HTTP headers, looked up case-insensitively. Names are kept in lowercase (as HTTP/2 and the
-/// `http` crate write them), so a lookup by a lowercase name is a plain comparison.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Headers {
-    entries: Vec<(String, String)>,
-}
+/// The body limit of [`BodyLimit::default`]: 64 KiB, far more than any OAuth request needs.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
-/// Names only: values carry credentials (`Authorization`, cookies).
-impl std::fmt::Debug for Headers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.entries.iter().map(|(name, _)| name)).finish()
-    }
-}
-
-/// Whether header name `stored` (lowercase) is `name`, in any case.
-fn same_name(stored: &str, name: &str) -> bool {
-    stored == name || stored.eq_ignore_ascii_case(name)
-}
-
-impl Headers {
-    /// No headers.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Appends a header (repeated names are kept, so repetition can be detected).
-    pub fn append(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        let mut name = name.into();
-        name.make_ascii_lowercase();
-        self.entries.push((name, value.into()));
-    }
-
-    /// The first value of `name`, if present.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.entries.iter().find(|(n, _)| same_name(n, name)).map(|(_, v)| v.as_str())
-    }
-
-    /// How many times `name` appears.
-    pub fn count(&self, name: &str) -> usize {
-        self.entries.iter().filter(|(n, _)| same_name(n, name)).count()
-    }
-
-    /// Every value of `name`, in order.
-    pub fn get_all<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
-        self.entries.iter().filter(move |(n, _)| same_name(n, name)).map(|(_, v)| v.as_str())
-    }
-
-    /// The value of a header that must not be repeated: `Ok(None)` when absent,
-    /// `invalid_request` when it appears more than once.
-    pub fn get_unique(&self, name: &str) -> Result<Option<&str>, OAuthError> {
-        let mut values = self.get_all(name);
-        let first = values.next();
-        if first.is_some() && values.next().is_some() {
-            return Err(OAuthError::invalid_request(format!("header {name} given more than once")));
-        }
-        Ok(first)
-    }
-
-    /// Iterates over `(name, value)` pairs, names in lowercase.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(n, v)| (n.as_str(), v.as_str()))
-    }
-}
-
-/// A request as the engine sees it, built by an adapter from whatever the web framework gives.
+/// The largest request body a server accepts. The engine reads bodies already in memory; a
+/// server that streams them (hyper, axum) checks the head first ([`check_head`](Self::check_head)),
+/// refusing a `Content-Length` over the limit before reading anything, then reads at most
+/// [`limit`](Self::limit) bytes (a chunked body announces no length).
 ///
 /// ```
-/// use grantry_core::{Method, Request};
-/// let req = Request::post("/token")
-///     .with_header("Authorization", "Basic d2ViOnNlY3JldA==")
-///     .with_form(&[("grant_type", "client_credentials")]);
-/// assert_eq!(req.method(), &Method::Post);
-/// assert_eq!(req.body(), b"grant_type=client_credentials");
+/// use grantry_core::http;
+/// use grantry_core::request::BodyLimit;
+///
+/// let limit = BodyLimit::new(1024);
+/// let (parts, _stream) = http::Request::post("/token").header("content-length", "4096").body(()).unwrap().into_parts();
+/// // Refused from the head: the stream is never read.
+/// let refused = limit.check_head(&parts.headers).unwrap_err().to_response();
+/// assert_eq!(refused.status(), 413);
+/// assert_eq!(refused.headers()["cache-control"], "no-store");
 /// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct Request {
-    method: Method,
-    uri: String,
-    headers: Headers,
-    body: Vec<u8>,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimit {
+    limit: usize,
 }
 
-/// The method, the path, header names and the body's length: the query, header values and
-/// body carry credentials (secrets, codes, tokens, passwords), which must not reach a log.
-impl std::fmt::Debug for Request {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Request")
-            .field("method", &self.method)
-            .field("path", &self.path())
-            .field("has_query", &self.query().is_some())
-            .field("headers", &self.headers)
-            .field("body_len", &self.body.len())
-            .finish()
+impl Default for BodyLimit {
+    fn default() -> Self {
+        BodyLimit { limit: DEFAULT_BODY_LIMIT }
     }
 }
 
-impl Request {
-    /// A request with no headers and an empty body. `uri` is the request target
-    /// (a path with optional query, or an absolute URI).
-    pub fn new(method: Method, uri: impl Into<String>) -> Self {
-        Request { method, uri: uri.into(), headers: Headers::new(), body: Vec::new() }
+impl BodyLimit {
+    /// A limit of `bytes`.
+    pub const fn new(bytes: usize) -> Self {
+        BodyLimit { limit: bytes }
     }
 
-    /// A `GET` request.
-    pub fn get(uri: impl Into<String>) -> Self {
-        Self::new(Method::Get, uri)
+    /// The largest body accepted, in bytes: read no more than this from a body stream.
+    pub fn limit(&self) -> usize {
+        self.limit
     }
 
-    /// A `POST` request.
-    pub fn post(uri: impl Into<String>) -> Self {
-        Self::new(Method::Post, uri)
-    }
-
-    /// Adds a header.
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.append(name, value);
-        self
-    }
-
-    /// Sets the raw body.
-    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = body.into();
-        self
-    }
-
-    /// Sets an `application/x-www-form-urlencoded` body from pairs, and its content type.
-    pub fn with_form(self, pairs: &[(&str, &str)]) -> Self {
-        self.with_header("Content-Type", "application/x-www-form-urlencoded").with_body(encode_form(pairs))
-    }
-
-    /// The method.
-    pub fn method(&self) -> &Method {
-        &self.method
-    }
-
-    /// The request target as given.
-    pub fn uri(&self) -> &str {
-        &self.uri
-    }
-
-    /// The path part of the request target.
-    pub fn path(&self) -> &str {
-        let end = self.uri.find(['?', '#']).unwrap_or(self.uri.len());
-        &self.uri[..end]
-    }
-
-    /// The query string (without `?`), if the target has a non-empty one.
-    pub fn query(&self) -> Option<&str> {
-        let (_, rest) = self.uri.split_once('?')?;
-        let query = rest.split('#').next().unwrap_or_default();
-        (!query.is_empty()).then_some(query)
-    }
-
-    /// The headers.
-    pub fn headers(&self) -> &Headers {
-        &self.headers
-    }
-
-    /// The raw body.
-    pub fn body(&self) -> &[u8] {
-        &self.body
-    }
-
-    /// Parses the query string as form parameters (authorization endpoint `GET`).
-    pub fn query_params(&self) -> Result<Params, OAuthError> {
-        Params::parse(self.query().unwrap_or_default().as_bytes())
-    }
-
-    /// Parses the body as form parameters, requiring the
-    /// `application/x-www-form-urlencoded` content type (RFC 6749 §3.2).
-    pub fn form_params(&self) -> Result<Params, OAuthError> {
-        self.check_form_content_type()?;
-        Params::parse(&self.body)
-    }
-
-    /// Checks the body is declared `application/x-www-form-urlencoded`.
-    pub(crate) fn check_form_content_type(&self) -> Result<(), OAuthError> {
-        let content_type = self.headers.get_unique("content-type")?;
-        const FORM: &str = "application/x-www-form-urlencoded";
-        // Nearly every client sends exactly this; anything else takes the general check.
-        let is_form = content_type.is_some_and(|ct| {
-            ct == FORM || {
-                let mime = ct.split_once(';').map_or(ct, |(mime, _)| mime);
-                mime.trim().eq_ignore_ascii_case(FORM)
+    /// Checks a request's head before its body is read: a `Content-Length` over the limit is
+    /// [`BodyRefused::TooLarge`], a malformed one (or two that differ, RFC 9112 §6.3)
+    /// [`BodyRefused::InvalidContentLength`].
+    pub fn check_head(&self, headers: &HeaderMap) -> Result<(), BodyRefused> {
+        let mut announced: Option<u64> = None;
+        for value in headers.get_all(CONTENT_LENGTH) {
+            let text = value.to_str().map_err(|_| BodyRefused::InvalidContentLength)?.trim();
+            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(BodyRefused::InvalidContentLength);
             }
-        });
-        if !is_form {
-            return Err(OAuthError::invalid_request("the request body must be application/x-www-form-urlencoded"));
+            // Too many digits for a u64 is certainly too large.
+            let length = text.parse::<u64>().unwrap_or(u64::MAX);
+            if announced.is_some_and(|previous| previous != length) {
+                return Err(BodyRefused::InvalidContentLength);
+            }
+            announced = Some(length);
+        }
+        match announced {
+            Some(length) if length > self.limit as u64 => Err(BodyRefused::TooLarge { limit: self.limit }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks a request whose body is in memory: its head, then the body's real length (a
+    /// lying `Content-Length` gets no longer body through).
+    pub fn check<B: AsRef<[u8]>>(&self, request: &http::Request<B>) -> Result<(), BodyRefused> {
+        self.check_head(request.headers())?;
+        if request.body().as_ref().len() > self.limit {
+            return Err(BodyRefused::TooLarge { limit: self.limit });
         }
         Ok(())
+    }
+}
+
+/// Why a request's body was refused ([`BodyLimit`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BodyRefused {
+    /// The body is longer than the limit (by its `Content-Length`, or once read).
+    #[error("the request body exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// `Content-Length` is not a number, or is given twice with different values.
+    #[error("the Content-Length header is malformed")]
+    InvalidContentLength,
+}
+
+impl BodyRefused {
+    /// The HTTP status: `413` for a body too large, `400` otherwise.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            BodyRefused::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyRefused::InvalidContentLength => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The response: the OAuth JSON error `invalid_request` (RFC 6749 §5.2) with
+    /// [`status`](Self::status), `Cache-Control: no-store` and `Pragma: no-cache`.
+    pub fn to_response(&self) -> Response {
+        let mut response = response::oauth_error(&OAuthError::invalid_request(self.to_string()));
+        *response.status_mut() = self.status();
+        response
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
+    use http::header::AUTHORIZATION;
 
-    #[test]
-    fn splits_path_and_query() {
-        let req = Request::get("/authorize?response_type=code&client_id=a#frag");
-        assert_eq!(req.path(), "/authorize");
-        assert_eq!(req.query(), Some("response_type=code&client_id=a"));
-        assert_eq!(Request::get("/token?").query(), None);
-        assert_eq!(Request::get("/token").query(), None);
+    fn json(response: &Response) -> serde_json::Value {
+        serde_json::from_slice(response.body()).unwrap()
     }
 
     #[test]
-    fn debug_output_shows_no_credentials() {
-        let req = Request::post("/token?code=query-code")
-            .with_header("Authorization", "Basic c3ZjOnN2Yy1zZWNyZXQ=")
-            .with_form(&[("grant_type", "password"), ("password", "hunter2")]);
-        let shown = format!("{req:?}");
-        for secret in ["c3ZjOnN2Yy1zZWNyZXQ=", "hunter2", "query-code", "password"] {
-            assert!(!shown.contains(secret), "{shown} shows {secret}");
-        }
-        assert!(shown.contains("/token") && shown.contains("authorization"), "{shown}");
-        let response = crate::Response::json_bytes_no_store(200, br#"{"access_token":"tok-123"}"#.to_vec())
-            .with_header("Location", "https://c.example/cb?code=redirect-code");
-        let shown = format!("{response:?}");
-        assert!(!shown.contains("tok-123") && !shown.contains("redirect-code"), "{shown}");
-        assert!(shown.contains("200") && shown.contains("Location"), "{shown}");
+    fn query_is_the_non_empty_query() {
+        let get = |uri: &str| http::Request::get(uri).body(()).unwrap();
+        assert_eq!(query(&get("/authorize?response_type=code&client_id=a")), Some("response_type=code&client_id=a"));
+        assert_eq!(query(&get("/token?")), None);
+        assert_eq!(query(&get("/token")), None);
+        assert_eq!(query(&get("https://auth.example/token?x=1")), Some("x=1"));
     }
 
     #[test]
-    fn headers_are_case_insensitive_and_repetition_is_detected() {
-        let req = Request::post("/").with_header("authorization", "a").with_header("AUTHORIZATION", "b");
-        assert_eq!(req.headers().get("Authorization"), Some("a"));
-        assert!(req.headers().get_unique("Authorization").is_err());
+    fn sensitive_values_are_kept_out_of_debug() {
+        let mut value = HeaderValue::from_static("Basic c3ZjOnN2Yy1zZWNyZXQ=");
+        value.set_sensitive(true);
+        let request = http::Request::post("/token").header(AUTHORIZATION, value).body(Vec::<u8>::new()).unwrap();
+        let shown = format!("{:?}", request.headers());
+        assert!(!shown.contains("c3ZjOnN2Yy1zZWNyZXQ="), "{shown}");
+        assert!(shown.contains("authorization") && shown.contains("Sensitive"), "{shown}");
+        // The value itself is untouched.
+        assert_eq!(request.headers()[AUTHORIZATION], "Basic c3ZjOnN2Yy1zZWNyZXQ=");
+    }
+
+    #[test]
+    fn repeated_or_unreadable_headers_are_invalid_requests() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(unique_header(&headers, &AUTHORIZATION), Ok(None));
+        headers.append(AUTHORIZATION, HeaderValue::from_static("a"));
+        assert_eq!(unique_header(&headers, &AUTHORIZATION), Ok(Some("a")));
+        headers.append(AUTHORIZATION, HeaderValue::from_static("b"));
+        let err = unique_header(&headers, &AUTHORIZATION).unwrap_err();
+        assert_eq!(err.code(), &crate::ErrorCode::InvalidRequest);
+
+        let mut latin1 = HeaderMap::new();
+        latin1.insert(CONTENT_TYPE, HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        let err = unique_header(&latin1, &CONTENT_TYPE).unwrap_err();
+        assert_eq!(err.code(), &crate::ErrorCode::InvalidRequest);
+        assert_eq!(header_text(&latin1, &CONTENT_TYPE), None, "never panics, never a credential");
+        let mut utf8 = HeaderMap::new();
+        utf8.insert(CONTENT_TYPE, HeaderValue::from_bytes("caf\u{e9}".as_bytes()).unwrap());
+        assert_eq!(unique_header(&utf8, &CONTENT_TYPE), Ok(Some("caf\u{e9}")));
     }
 
     #[test]
     fn form_params_require_form_content_type() {
-        let json = Request::post("/token").with_header("Content-Type", "application/json").with_body("{}");
-        assert!(json.form_params().is_err());
-        let missing = Request::post("/token").with_body("a=b");
-        assert!(missing.form_params().is_err());
-        let charset = Request::post("/token")
-            .with_header("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
-            .with_body("a=b");
-        assert_eq!(charset.form_params().ok().and_then(|p| p.get("a").map(str::to_owned)), Some("b".into()));
+        let json_body = http::Request::post("/token").header(CONTENT_TYPE, "application/json").body(b"{}".to_vec());
+        assert!(form_params(&json_body.unwrap()).is_err());
+        let missing = http::Request::post("/token").body(b"a=b".to_vec()).unwrap();
+        assert!(form_params(&missing).is_err());
+        let charset = http::Request::post("/token")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded; charset=UTF-8")
+            .body(b"a=b".to_vec())
+            .unwrap();
+        assert_eq!(form_params(&charset).ok().and_then(|p| p.get("a").map(str::to_owned)), Some("b".into()));
+        let twice = http::Request::post("/token")
+            .header(CONTENT_TYPE, FORM_CONTENT_TYPE)
+            .header(CONTENT_TYPE, FORM_CONTENT_TYPE)
+            .body(b"a=b".to_vec())
+            .unwrap();
+        assert!(form_params(&twice).is_err());
+    }
+
+    fn post(body: &[u8]) -> Request {
+        http::Request::post("https://auth.example/token?x=1")
+            .header(CONTENT_TYPE, FORM_CONTENT_TYPE)
+            .body(body.to_vec())
+            .unwrap()
+    }
+
+    #[test]
+    fn body_limit_is_enforced_before_parsing() {
+        let limit = BodyLimit::new(16);
+        assert_eq!(limit.limit(), 16);
+        assert!(limit.check(&post(&[b'a'; 16])).is_ok());
+        let err = limit.check(&post(&[b'a'; 17])).unwrap_err();
+        assert_eq!(err, BodyRefused::TooLarge { limit: 16 });
+        let response = err.to_response();
+        assert_eq!(response.status(), 413);
+        assert_eq!(json(&response)["error"], "invalid_request");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        assert_eq!(BodyLimit::default().limit(), DEFAULT_BODY_LIMIT);
+    }
+
+    #[test]
+    fn content_length_is_checked_from_the_head() {
+        let limit = BodyLimit::new(100);
+        let head = |values: &[&str]| {
+            let mut headers = HeaderMap::new();
+            for v in values {
+                headers.append(CONTENT_LENGTH, HeaderValue::from_str(v).unwrap());
+            }
+            limit.check_head(&headers)
+        };
+        assert_eq!(head(&[]), Ok(()));
+        assert_eq!(head(&["100"]), Ok(()));
+        assert_eq!(head(&["101"]), Err(BodyRefused::TooLarge { limit: 100 }));
+        assert_eq!(head(&["99999999999999999999999999"]), Err(BodyRefused::TooLarge { limit: 100 }));
+        assert_eq!(head(&["12", "12"]), Ok(()));
+        assert_eq!(head(&["12", "13"]), Err(BodyRefused::InvalidContentLength));
+        assert_eq!(head(&["-1"]), Err(BodyRefused::InvalidContentLength));
+        assert_eq!(head(&["ten"]), Err(BodyRefused::InvalidContentLength));
+        assert_eq!(BodyRefused::InvalidContentLength.to_response().status(), 400);
+
+        // A lying Content-Length does not get a longer body through.
+        let lying = http::Request::post("/token").header(CONTENT_LENGTH, "1").body(vec![b'a'; 101]).unwrap();
+        assert_eq!(limit.check(&lying), Err(BodyRefused::TooLarge { limit: 100 }));
     }
 }

@@ -2,12 +2,14 @@
 
 use crate::clock::{Clock, Timestamp};
 use crate::params::Params;
-use crate::request::Request;
-use crate::response::Response;
+use crate::request::{self, Request};
+use crate::response::{self, Response};
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
 use crate::server::AuthorizationServer;
 use crate::storage::{TokenKind, TokenStore};
+use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use http::{HeaderValue, StatusCode};
 use std::sync::Arc;
 
 /// What a valid bearer token grants: handed to the protected resource.
@@ -46,15 +48,20 @@ impl BearerError {
         let realm = realm.replace(['"', '\\'], "");
         let (status, code, description, scope) = match self {
             BearerError::Missing => {
-                return Response::new(401).with_header("WWW-Authenticate", format!("Bearer realm=\"{realm}\""));
+                let mut response = Response::new(Vec::new());
+                *response.status_mut() = StatusCode::UNAUTHORIZED;
+                return with_challenge(response, &format!("Bearer realm=\"{realm}\""));
             }
-            BearerError::InvalidRequest(d) => (400, "invalid_request", *d, None),
-            BearerError::InvalidToken(d) => (401, "invalid_token", *d, None),
-            BearerError::InsufficientScope(s) => {
-                (403, "insufficient_scope", "the token lacks the scope this resource requires", Some(s))
-            }
+            BearerError::InvalidRequest(d) => (StatusCode::BAD_REQUEST, "invalid_request", *d, None),
+            BearerError::InvalidToken(d) => (StatusCode::UNAUTHORIZED, "invalid_token", *d, None),
+            BearerError::InsufficientScope(s) => (
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "the token lacks the scope this resource requires",
+                Some(s),
+            ),
             BearerError::Unavailable => {
-                return Response::oauth_error(&crate::OAuthError::server_error(
+                return response::oauth_error(&crate::OAuthError::server_error(
                     "the server could not reach its storage",
                 ));
             }
@@ -65,7 +72,19 @@ impl BearerError {
             challenge.push_str(&format!(", scope=\"{scope}\""));
             body["scope"] = scope.to_string().into();
         }
-        Response::json_no_store(status, &body).with_header("WWW-Authenticate", challenge)
+        with_challenge(response::json_no_store(status, &body), &challenge)
+    }
+}
+
+/// Adds the `WWW-Authenticate` challenge (RFC 6750 §3), or answers `500` for a realm that
+/// cannot be a header value (control characters).
+fn with_challenge(mut response: Response, challenge: &str) -> Response {
+    match HeaderValue::from_bytes(challenge.as_bytes()) {
+        Ok(value) => {
+            response.headers_mut().insert(WWW_AUTHENTICATE, value);
+            response
+        }
+        Err(_) => response::oauth_error(&crate::OAuthError::server_error("the response could not be encoded")),
     }
 }
 
@@ -158,10 +177,13 @@ impl ResourceGuard {
     fn extract(&self, request: &Request) -> Result<String, BearerError> {
         let mut found = Vec::new();
         let headers = request.headers();
-        if headers.count("authorization") > 1 {
+        if headers.get_all(AUTHORIZATION).iter().nth(1).is_some() {
             return Err(BearerError::InvalidRequest("more than one Authorization header"));
         }
-        if let Some(value) = headers.get("authorization") {
+        if let Some(value) = headers.get(AUTHORIZATION) {
+            let Ok(value) = std::str::from_utf8(value.as_bytes()) else {
+                return Err(BearerError::InvalidRequest("the Authorization header is not valid text"));
+            };
             if let Some((scheme, token)) = value.split_once(' ') {
                 if scheme.eq_ignore_ascii_case("bearer") {
                     let token = token.trim();
@@ -173,14 +195,14 @@ impl ResourceGuard {
             }
         }
         if self.allow_form_body {
-            if let Ok(params) = request.form_params() {
+            if let Ok(params) = request::form_params(request) {
                 if let Some(token) = params.get("access_token") {
                     found.push(token.to_owned());
                 }
             }
         }
         if self.allow_query {
-            if let Some(token) = Params::parse(request.query().unwrap_or_default().as_bytes())
+            if let Some(token) = Params::parse(request::query(request).unwrap_or_default().as_bytes())
                 .ok()
                 .and_then(|p| p.get("access_token").map(str::to_owned))
             {
@@ -217,11 +239,12 @@ mod tests {
     #[test]
     fn challenges_follow_rfc6750() {
         let missing = BearerError::Missing.to_response("api");
-        assert_eq!((missing.status, missing.header("WWW-Authenticate")), (401, Some("Bearer realm=\"api\"")));
+        assert_eq!(missing.status(), 401);
+        assert_eq!(missing.headers()["WWW-Authenticate"], "Bearer realm=\"api\"");
         let scope = Scope::parse("read write").unwrap();
         let insufficient = BearerError::InsufficientScope(scope).to_response("api");
-        assert_eq!(insufficient.status, 403);
-        let challenge = insufficient.header("WWW-Authenticate").unwrap();
+        assert_eq!(insufficient.status(), 403);
+        let challenge = insufficient.headers()["WWW-Authenticate"].to_str().unwrap();
         assert!(challenge.contains("error=\"insufficient_scope\"") && challenge.ends_with("scope=\"read write\""));
     }
 }

@@ -1,88 +1,104 @@
-//! The framework-agnostic response: status, headers and body.
+//! Responses: the engine answers with the [`http`] crate's response, [`Response`]
+//! (`http::Response<Vec<u8>>`), built by the functions here.
+//!
+//! A header the `http` crate cannot carry (a redirect URI or a realm with control
+//! characters, which the engine never makes but a custom grant or a configuration might)
+//! turns the whole response into a `500` `server_error`, rather than one with a header
+//! silently missing. See [`request`](crate::request) on keeping responses out of logs.
 
 use crate::error::OAuthError;
-use std::borrow::Cow;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, PRAGMA, WWW_AUTHENTICATE};
+use http::{HeaderValue, StatusCode};
 
-/// A response header: name and value, each usually a static string.
-pub type Header = (Cow<'static, str>, Cow<'static, str>);
+/// A response as the engine makes it: the `http` crate's, with the body in memory. A
+/// framework takes it with its body type mapped in (`response.map(axum::body::Body::from)`).
+pub type Response = http::Response<Vec<u8>>;
 
-/// The headers of a JSON response that must not be cached (RFC 6749 §5.1).
-const JSON_NO_STORE: &[Header] = &[
-    (Cow::Borrowed("Content-Type"), Cow::Borrowed("application/json")),
-    (Cow::Borrowed("Cache-Control"), Cow::Borrowed("no-store")),
-    (Cow::Borrowed("Pragma"), Cow::Borrowed("no-cache")),
-];
-
-/// A response for an adapter to hand to the web framework.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Response {
-    /// HTTP status code.
-    pub status: u16,
-    /// Header `(name, value)` pairs. The common sets (a JSON response that must not be
-    /// cached) are static, so most responses allocate nothing for their headers; adding a
-    /// header copies the set first (`headers.to_mut()`).
-    pub headers: Cow<'static, [Header]>,
-    /// The body bytes.
-    pub body: Vec<u8>,
+/// A JSON response that must not be cached (RFC 6749 §5.1): `Content-Type: application/json`,
+/// `Cache-Control: no-store`, `Pragma: no-cache`.
+pub fn json_no_store(status: StatusCode, body: &serde_json::Value) -> Response {
+    json_bytes_no_store(status, body.to_string().into_bytes())
 }
 
-/// The status, header names and the body's length: a token response's body and a redirect's
-/// `Location` carry credentials, which must not reach a log.
-impl std::fmt::Debug for Response {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Response")
-            .field("status", &self.status)
-            .field("headers", &self.headers.iter().map(|(name, _)| name).collect::<Vec<_>>())
-            .field("body_len", &self.body.len())
-            .finish()
-    }
+/// [`json_no_store`] for a body already serialised.
+pub fn json_bytes_no_store(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    response
 }
 
-impl Response {
-    /// A response with no headers and an empty body.
-    pub fn new(status: u16) -> Self {
-        Response { status, headers: Cow::Borrowed(&[]), body: Vec::new() }
+/// The JSON error response for `error` (RFC 6749 §5.2) with its status, and its
+/// `WWW-Authenticate` challenge if it carries one (§5.2 `invalid_client`, RFC 6750 §3).
+pub fn oauth_error(error: &OAuthError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = json_bytes_no_store(status, serde_json::to_vec(error).unwrap_or_default());
+    if let Some(challenge) = error.challenge() {
+        let Ok(challenge) = HeaderValue::from_bytes(challenge.as_bytes()) else {
+            return unencodable();
+        };
+        response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+    }
+    response
+}
+
+/// A redirect to `location` with the given 3xx status, not cacheable (RFC 6749 §4.1.2,
+/// §4.2.2). The `Location` value is marked sensitive: it carries a code or a token.
+pub fn redirect(status: StatusCode, location: &str) -> Response {
+    let Ok(mut location) = HeaderValue::from_bytes(location.as_bytes()) else {
+        return unencodable();
+    };
+    location.set_sensitive(true);
+    let mut response = http::Response::new(Vec::new());
+    *response.status_mut() = status;
+    response.headers_mut().insert(LOCATION, location);
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The `500` for a response that cannot be encoded.
+fn unencodable() -> Response {
+    oauth_error(&OAuthError::server_error("the response could not be encoded"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builders_set_the_rfc_headers() {
+        let response = json_no_store(StatusCode::OK, &serde_json::json!({"access_token": "t"}));
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        assert_eq!(response.headers()["pragma"], "no-cache");
+        assert_eq!(response.body(), br#"{"access_token":"t"}"#);
+
+        let err = OAuthError::invalid_client("bad secret").with_challenge("Basic realm=\"grantry\"");
+        let response = oauth_error(&err);
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.headers()["www-authenticate"], "Basic realm=\"grantry\"");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+
+        let redirect = redirect(StatusCode::FOUND, "https://c.example/cb?code=x");
+        assert_eq!(redirect.status(), 302);
+        assert_eq!(redirect.headers()["location"], "https://c.example/cb?code=x");
+        assert_eq!(redirect.headers()["cache-control"], "no-store");
+        let shown = format!("{:?}", redirect.headers());
+        assert!(!shown.contains("code=x"), "{shown}");
     }
 
-    /// Adds a header.
-    pub fn with_header(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Cow<'static, str>>) -> Self {
-        self.headers.to_mut().push((name.into(), value.into()));
-        self
-    }
-
-    /// A JSON response that must not be cached (RFC 6749 §5.1): `Content-Type: application/json`,
-    /// `Cache-Control: no-store`, `Pragma: no-cache`.
-    pub fn json_no_store(status: u16, body: &serde_json::Value) -> Self {
-        Self::json_bytes_no_store(status, body.to_string().into_bytes())
-    }
-
-    /// [`json_no_store`](Self::json_no_store) for a body already serialised.
-    pub fn json_bytes_no_store(status: u16, body: Vec<u8>) -> Self {
-        Response { status, headers: Cow::Borrowed(JSON_NO_STORE), body }
-    }
-
-    /// The JSON error response for `error` (RFC 6749 §5.2), with its `WWW-Authenticate`
-    /// challenge if it carries one.
-    pub fn oauth_error(error: &OAuthError) -> Self {
-        let response = Response::json_bytes_no_store(error.status(), serde_json::to_vec(error).unwrap_or_default());
-        match error.challenge() {
-            Some(challenge) => response.with_header("WWW-Authenticate", challenge.to_owned()),
-            None => response,
-        }
-    }
-
-    /// A redirect to `location` with the given 3xx status, not cacheable.
-    pub fn redirect(status: u16, location: impl Into<Cow<'static, str>>) -> Self {
-        Response::new(status).with_header("Location", location).with_header("Cache-Control", "no-store")
-    }
-
-    /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
-    }
-
-    /// The body parsed as JSON, for tests and adapters that inspect responses.
-    pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_slice(&self.body).ok()
+    #[test]
+    fn unrepresentable_headers_become_server_errors() {
+        let bad_location = redirect(StatusCode::FOUND, "https://c.example/\r\nX: y");
+        assert_eq!(bad_location.status(), 500);
+        assert!(bad_location.headers().get("location").is_none());
+        assert!(String::from_utf8_lossy(bad_location.body()).contains("server_error"));
+        let bad_challenge = oauth_error(&OAuthError::invalid_client("x").with_challenge("Basic\nrealm"));
+        assert_eq!(bad_challenge.status(), 500);
+        assert!(bad_challenge.headers().get("www-authenticate").is_none());
     }
 }

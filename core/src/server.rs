@@ -215,14 +215,14 @@ impl RegisteredGrant<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{MemoryStore, Request};
+    use crate::MemoryStore;
 
     /// Endpoint futures must be `Send`, so a multi-threaded runtime can run them.
     #[test]
     fn endpoint_futures_are_send() {
         fn is_send<T: Send>(_: &T) {}
         let server = AuthorizationServer::new(MemoryStore::new(), ServerConfig::new("https://a.example").unwrap());
-        let request = Request::post("/token");
+        let request = http::Request::post("/token").body(Vec::new()).unwrap();
         is_send(&server.token_endpoint(&request));
         is_send(&server.validate_authorization_request(&request));
         is_send(&server.revocation_endpoint(&request));

@@ -33,7 +33,7 @@ fn pkce_exchange(bencher: Bencher) {
     let authorize = authorize_request();
     bencher
         .with_inputs(|| exchange(&code(&server, &authorize)))
-        .bench_local_refs(|request| block_on(server.token_endpoint(request)).body);
+        .bench_local_refs(|request| block_on(server.token_endpoint(request)).into_body());
 }
 
 /// The authorization request alone, with its S256 challenge.
@@ -48,7 +48,7 @@ fn pkce_authorization_request(bencher: Bencher) {
 fn pkce_authorization_request_and_exchange(bencher: Bencher) {
     let (server, _steady) = pkce_server();
     let authorize = authorize_request();
-    bencher.bench_local(|| block_on(server.token_endpoint(&exchange(&code(&server, &authorize)))).body);
+    bencher.bench_local(|| block_on(server.token_endpoint(&exchange(&code(&server, &authorize)))).into_body());
 }
 
 #[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
@@ -56,16 +56,16 @@ fn jwt_bearer_rs256(bencher: Bencher) {
     let rsa = rsa_key();
     let (server, _steady) = jwt_server(json!({"keys": [rsa.jwk.clone()]}));
     let request = bearer_request(&rs256_assertion(&rsa));
-    assert_eq!(block_on(server.token_endpoint(&request)).status, 200, "the RS256 assertion is accepted");
-    bencher.bench_local(|| block_on(server.token_endpoint(&request)).body);
+    assert_eq!(block_on(server.token_endpoint(&request)).status().as_u16(), 200, "the RS256 assertion is accepted");
+    bencher.bench_local(|| block_on(server.token_endpoint(&request)).into_body());
 }
 
 #[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn jwt_bearer_hs256(bencher: Bencher) {
     let (server, _steady) = jwt_server(json!({"keys": []}));
     let request = bearer_request(&hs256_assertion());
-    assert_eq!(block_on(server.token_endpoint(&request)).status, 200, "the HS256 assertion is accepted");
-    bencher.bench_local(|| block_on(server.token_endpoint(&request)).body);
+    assert_eq!(block_on(server.token_endpoint(&request)).status().as_u16(), 200, "the HS256 assertion is accepted");
+    bencher.bench_local(|| block_on(server.token_endpoint(&request)).into_body());
 }
 
 fn authorize_once(server: &AuthorizationServer, authorize: &Request) -> Response {

@@ -34,7 +34,7 @@ fn main() {
     // The requests are built once, outside the timed region: only their parse is the floor's.
     let exchange_body = exchange(CHALLENGE).body().to_vec();
     let authorize = authorize_request();
-    let query = authorize.query().unwrap_or_default().as_bytes().to_vec();
+    let query = authorize.uri().query().unwrap_or_default().as_bytes().to_vec();
 
     let rsa = rsa_key();
     let rs256 = rs256_assertion(&rsa);
@@ -94,7 +94,7 @@ fn main() {
         let (server, steady) = pkce_server();
         let op = steady.measurement_batched(
             |n| (0..n).map(|_| exchange(&code(&server, &authorize))).collect(),
-            |req| drop(black_box(block_on(server.token_endpoint(req)).body)),
+            |req| drop(black_box(block_on(server.token_endpoint(req)).into_body())),
         );
         let name = "authorization_code + PKCE S256, token exchange only";
         measure_against_floor(&mut report, name, op, exchange_floor(), || "oxide-auth 4.8 µs".into());
@@ -106,21 +106,29 @@ fn main() {
         measure_against_floor(&mut report, name, op, authorize_floor(), String::new);
         let op = steady.measurement(|_| {
             let code = code(&server, &authorize);
-            black_box(block_on(server.token_endpoint(&exchange(&code))).body);
+            black_box(block_on(server.token_endpoint(&exchange(&code))).into_body());
         });
         let both_floor = [authorize_floor(), exchange_floor()].into_iter().flatten().collect();
         let name = "authorize request + exchange (PKCE S256)";
         measure_against_floor(&mut report, name, op, both_floor, || "oxide-auth 8.9 µs".into());
 
         let (server, steady) = jwt_server(json!({"keys": [rsa.jwk.clone()]}));
-        assert_eq!(block_on(server.token_endpoint(&rs_request)).status, 200, "the RS256 assertion is accepted");
-        assert_eq!(block_on(server.token_endpoint(&hs_request)).status, 200, "the HS256 assertion is accepted");
+        assert_eq!(
+            block_on(server.token_endpoint(&rs_request)).status().as_u16(),
+            200,
+            "the RS256 assertion is accepted"
+        );
+        assert_eq!(
+            block_on(server.token_endpoint(&hs_request)).status().as_u16(),
+            200,
+            "the HS256 assertion is accepted"
+        );
         let target = || "Authlib 133 µs; target ≤ 1.2× raw verify".to_string();
-        let op = steady.measurement(|_| drop(black_box(block_on(server.token_endpoint(&rs_request)).body)));
+        let op = steady.measurement(|_| drop(black_box(block_on(server.token_endpoint(&rs_request)).into_body())));
         let floor = vec![part("primitive: RS256-2048 verify (jsonwebtoken, aws-lc-rs)", 1.0, verify_rs())];
         measure_against_floor(&mut report, "JWT bearer grant, RS256 assertion", op, floor, target);
         let target = || "Authlib 104 µs; target ≤ 1.2× raw verify".to_string();
-        let op = steady.measurement(|_| drop(black_box(block_on(server.token_endpoint(&hs_request)).body)));
+        let op = steady.measurement(|_| drop(black_box(block_on(server.token_endpoint(&hs_request)).into_body())));
         let floor = vec![part("primitive: HS256 verify (jsonwebtoken, aws-lc-rs)", 1.0, verify_hs())];
         measure_against_floor(&mut report, "JWT bearer grant, HS256 assertion", op, floor, target);
     }

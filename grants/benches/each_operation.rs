@@ -19,6 +19,8 @@ mod support;
 
 use divan::Bencher;
 use fixtures::{AUTHORIZE, SVC_BASIC, client_credentials_request, code, exchange_request, refresh_requests, server};
+use grantry_core::http;
+use grantry_core::request::FormBody;
 use grantry_core::{AuthorizationServer, Consent, Request, Scope};
 use support::{DIVAN_SAMPLE_SIZE, DIVAN_SAMPLES, block_on};
 
@@ -33,7 +35,7 @@ const LOOKED_UP: usize = 1024;
 fn client_credentials(bencher: Bencher) {
     let (server, _steady) = server();
     let request = client_credentials_request();
-    bencher.bench_local(|| block_on(server.token_endpoint(&request)).body);
+    bencher.bench_local(|| block_on(server.token_endpoint(&request)).into_body());
 }
 
 /// The code exchange alone: each code is made beforehand, untimed.
@@ -42,21 +44,21 @@ fn authorization_code_exchange(bencher: Bencher) {
     let (server, _steady) = server();
     bencher
         .with_inputs(|| exchange_request(&code(&server)))
-        .bench_local_refs(|request| block_on(server.token_endpoint(request)).body);
+        .bench_local_refs(|request| block_on(server.token_endpoint(request)).into_body());
 }
 
 /// The authorization request alone: validation and the redirect with a code.
 #[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn authorization_request(bencher: Bencher) {
     let (server, _steady) = server();
-    let request = Request::get(AUTHORIZE);
+    let request = http::Request::get(AUTHORIZE).body(Vec::new()).expect("a valid request");
     bencher.bench_local(|| authorize(&server, &request));
 }
 
 #[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
 fn authorization_request_and_exchange(bencher: Bencher) {
     let (server, _steady) = server();
-    bencher.bench_local(|| block_on(server.token_endpoint(&exchange_request(&code(&server)))).body);
+    bencher.bench_local(|| block_on(server.token_endpoint(&exchange_request(&code(&server)))).into_body());
 }
 
 /// A refresh with rotation: each refresh token is issued beforehand, untimed.
@@ -65,7 +67,7 @@ fn refresh_token(bencher: Bencher) {
     let (server, _steady) = server();
     bencher
         .with_inputs(|| refresh_requests(&server, 1).pop().expect("one request"))
-        .bench_local_refs(|request| block_on(server.token_endpoint(request)).body);
+        .bench_local_refs(|request| block_on(server.token_endpoint(request)).into_body());
 }
 
 #[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
@@ -74,13 +76,16 @@ fn introspection(bencher: Bencher) {
     let requests: Vec<Request> = tokens(&server)
         .iter()
         .map(|token| {
-            Request::post("/introspect").with_header("Authorization", SVC_BASIC).with_form(&[("token", token)])
+            http::Request::post("/introspect")
+                .header("Authorization", SVC_BASIC)
+                .form(&[("token", token)])
+                .expect("a valid request")
         })
         .collect();
     let mut next = 0;
     bencher.bench_local(|| {
         next = (next + 1) % requests.len();
-        block_on(server.introspection_endpoint(&requests[next])).body
+        block_on(server.introspection_endpoint(&requests[next])).into_body()
     });
 }
 
@@ -90,7 +95,12 @@ fn resource_check(bencher: Bencher) {
     let (server, _steady) = server();
     let requests: Vec<Request> = tokens(&server)
         .iter()
-        .map(|token| Request::get("/api/me").with_header("Authorization", format!("Bearer {token}")))
+        .map(|token| {
+            http::Request::get("/api/me")
+                .header("Authorization", format!("Bearer {token}"))
+                .body(Vec::new())
+                .expect("a valid request")
+        })
         .collect();
     let guard = server.resource_guard();
     let read = Scope::parse("read").expect("scope");
@@ -110,6 +120,6 @@ fn authorize(server: &AuthorizationServer, request: &Request) -> grantry_core::R
 fn tokens(server: &AuthorizationServer) -> Vec<String> {
     let request = client_credentials_request();
     (0..LOOKED_UP)
-        .map(|_| fixtures::token_field(&block_on(server.token_endpoint(&request)).body, "access_token"))
+        .map(|_| fixtures::token_field(&block_on(server.token_endpoint(&request)).into_body(), "access_token"))
         .collect()
 }

@@ -16,6 +16,8 @@ use fixtures::{
     AUTHORIZE, START, SVC_BASIC, WEB_BASIC, client_credentials_request, code, exchange_request, refresh_requests,
     server, token_field,
 };
+use grantry_core::http;
+use grantry_core::request::FormBody;
 use grantry_core::{
     AuthorizationServer, Consent, CredentialKind, RandomTokenGenerator, Request, Scope, TokenDigest, TokenGenerator,
 };
@@ -94,11 +96,14 @@ impl PrimitiveInputs {
     fn new() -> Self {
         let token = RandomTokenGenerator.generate(CredentialKind::AccessToken);
         let body = |request: Request| request.body().to_vec();
-        let introspection =
-            Request::post("/introspect").with_header("Authorization", SVC_BASIC).with_form(&[("token", &token)]);
-        let refresh = Request::post("/token")
-            .with_header("Authorization", WEB_BASIC)
-            .with_form(&[("grant_type", "refresh_token"), ("refresh_token", &token)]);
+        let introspection = http::Request::post("/introspect")
+            .header("Authorization", SVC_BASIC)
+            .form(&[("token", &token)])
+            .expect("a valid request");
+        let refresh = http::Request::post("/token")
+            .header("Authorization", WEB_BASIC)
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", &token)])
+            .expect("a valid request");
         PrimitiveInputs {
             client_credentials_form: body(client_credentials_request()),
             exchange_form: body(exchange_request(&token)),
@@ -165,14 +170,14 @@ fn measure_against(
 /// client_credentials with Basic auth, on `server` swept between batches by `steady`.
 fn client_credentials_measurement<'a>(server: &'a AuthorizationServer, steady: &'a SteadyStore) -> Measurement<'a> {
     let request = client_credentials_request();
-    steady.measurement(move |_| drop(black_box(block_on(server.token_endpoint(&request)).body)))
+    steady.measurement(move |_| drop(black_box(block_on(server.token_endpoint(&request)).into_body())))
 }
 
 /// The code exchange alone: each batch's codes are made beforehand, untimed.
 fn exchange_measurement<'a>(server: &'a AuthorizationServer, steady: &'a SteadyStore) -> Measurement<'a> {
     steady.measurement_batched(
         move |n| (0..n).map(|_| exchange_request(&code(server))).collect(),
-        move |req| drop(black_box(block_on(server.token_endpoint(req)).body)),
+        move |req| drop(black_box(block_on(server.token_endpoint(req)).into_body())),
     )
 }
 
@@ -180,7 +185,7 @@ fn exchange_measurement<'a>(server: &'a AuthorizationServer, steady: &'a SteadyS
 fn refresh_measurement<'a>(server: &'a AuthorizationServer, steady: &'a SteadyStore) -> Measurement<'a> {
     steady.measurement_batched(
         move |n| refresh_requests(server, n),
-        move |req| drop(black_box(block_on(server.token_endpoint(req)).body)),
+        move |req| drop(black_box(block_on(server.token_endpoint(req)).into_body())),
     )
 }
 
@@ -214,7 +219,7 @@ fn operations(report: &mut Report, inputs: &PrimitiveInputs) {
     });
 
     let (server, steady) = self::server();
-    let authorize_request = Request::get(AUTHORIZE);
+    let authorize_request = http::Request::get(AUTHORIZE).body(Vec::new()).expect("a valid request");
     let op = steady.measurement(|_| {
         let request = block_on(server.validate_authorization_request(&authorize_request)).expect("valid");
         black_box(block_on(server.create_authorization_response(&request, Consent::allow("alice"))));
@@ -227,7 +232,7 @@ fn operations(report: &mut Report, inputs: &PrimitiveInputs) {
     let (server, steady) = self::server();
     let op = steady.measurement(|_| {
         let code = code(&server);
-        black_box(block_on(server.token_endpoint(&exchange_request(&code))).body);
+        black_box(block_on(server.token_endpoint(&exchange_request(&code))).into_body());
     });
     let both_floor = [&authorize_floor[..], &exchange_floor].concat();
     measure_against(report, "authorize request + exchange", op, &both_floor, inputs, || {
@@ -246,7 +251,9 @@ fn operations(report: &mut Report, inputs: &PrimitiveInputs) {
     // read, and a lookup never meets the same token twice in a row.
     let (server, _steady) = self::server();
     let tokens: Vec<String> = (0..LOOKED_UP)
-        .map(|_| token_field(&block_on(server.token_endpoint(&client_credentials_request())).body, "access_token"))
+        .map(|_| {
+            token_field(&block_on(server.token_endpoint(&client_credentials_request())).into_body(), "access_token")
+        })
         .collect();
     let lookups = Lookups::new(&server, &tokens);
     let note = format!("store: {LOOKED_UP} tokens, each read in turn");
@@ -275,16 +282,24 @@ impl<'a> Lookups<'a> {
         let introspect: Vec<Request> = tokens
             .iter()
             .map(|token| {
-                Request::post("/introspect").with_header("Authorization", SVC_BASIC).with_form(&[("token", token)])
+                http::Request::post("/introspect")
+                    .header("Authorization", SVC_BASIC)
+                    .form(&[("token", token)])
+                    .expect("a valid request")
             })
             .collect();
         for request in &introspect {
-            let body = block_on(server.introspection_endpoint(request)).body;
+            let body = block_on(server.introspection_endpoint(request)).into_body();
             assert!(body.starts_with(br#"{"active":true"#), "every looked-up token is active");
         }
         let api = tokens
             .iter()
-            .map(|token| Request::get("/api/me").with_header("Authorization", format!("Bearer {token}")))
+            .map(|token| {
+                http::Request::get("/api/me")
+                    .header("Authorization", format!("Bearer {token}"))
+                    .body(Vec::new())
+                    .expect("a valid request")
+            })
             .collect();
         Lookups { server, introspect, api, read: Scope::parse("read").expect("scope") }
     }
@@ -293,7 +308,7 @@ impl<'a> Lookups<'a> {
         let mut next = 0usize;
         Measurement::of(move || {
             next = (next + 1) % self.introspect.len();
-            drop(black_box(block_on(self.server.introspection_endpoint(&self.introspect[next])).body));
+            drop(black_box(block_on(self.server.introspection_endpoint(&self.introspect[next])).into_body()));
         })
     }
 
@@ -330,7 +345,7 @@ fn growth(report: &mut Report, live: usize, measure_memory: bool) {
     steady.fill_ahead(|| {
         let every = (live / LOOKED_UP).max(1);
         for i in 0..live {
-            let body = block_on(server.token_endpoint(&request)).body;
+            let body = block_on(server.token_endpoint(&request)).into_body();
             if i % every == 0 && sampled.len() < LOOKED_UP {
                 sampled.push(body);
             }
@@ -349,7 +364,7 @@ fn growth(report: &mut Report, live: usize, measure_memory: bool) {
 
     let (small_server, small_steady) = self::server();
     let small_tokens: Vec<String> = (0..LOOKED_UP)
-        .map(|_| token_field(&block_on(small_server.token_endpoint(&request)).body, "access_token"))
+        .map(|_| token_field(&block_on(small_server.token_endpoint(&request)).into_body(), "access_token"))
         .collect();
     let (lookups, small_lookups) = (Lookups::new(&server, &sampled), Lookups::new(&small_server, &small_tokens));
     let pairs = [
@@ -537,7 +552,7 @@ fn client_credentials_scaling(window: Duration) -> ((f64, f64), (f64, f64)) {
         window,
         2048,
         || steady.clear(),
-        || drop(black_box(block_on(server.token_endpoint(&request)).body)),
+        || drop(black_box(block_on(server.token_endpoint(&request)).into_body())),
         || steady.sweep(),
     );
     let token = RandomTokenGenerator.generate(CredentialKind::AccessToken);

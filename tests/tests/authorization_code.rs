@@ -6,7 +6,7 @@ mod common;
 use common::late_store::LateStore;
 use common::*;
 use grantry_core::storage::TokenKind;
-use grantry_core::{Approval, ClientRecord, Consent, GrantType, Method, Request, ResponseType, Scope, Storage};
+use grantry_core::{Approval, ClientRecord, Consent, GrantType, ResponseType, Scope, Storage};
 use std::sync::Arc;
 
 // ---------------------------------------------------------------------------------------------
@@ -47,7 +47,7 @@ async fn authorization_request_by_post_form_is_accepted_and_other_methods_are_no
     let h = Harness::new();
     let form = [("response_type", "code"), ("client_id", WEB.0), ("redirect_uri", WEB_REDIRECT), ("state", "xyz")];
 
-    let request = Request::post("/authorize").with_form(&form);
+    let request = http::Request::post("/authorize").form(&form).unwrap();
     let validated = h.server.validate_authorization_request(&request).await.expect("valid POST request");
     let response = h.server.create_authorization_response(&validated, Consent::allow(USERNAME)).await;
     let redirect = Redirect::of(&response);
@@ -55,7 +55,7 @@ async fn authorization_request_by_post_form_is_accepted_and_other_methods_are_no
     let code = redirect.query_param("code").expect("a code").to_owned();
     token_json(&h.exchange_code(WEB, &code, Some(WEB_REDIRECT)).await);
 
-    let request = Request::new(Method::Other("PUT".into()), "/authorize").with_form(&form);
+    let request = http::Request::put("/authorize").form(&form).unwrap();
     let error = h.server.validate_authorization_request(&request).await.expect_err("PUT");
     assert!(!error.is_redirect());
     assert_error(&error.to_response(), 400, "invalid_request");

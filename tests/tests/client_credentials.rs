@@ -320,7 +320,7 @@ async fn authorization_header_failures_are_401_with_a_basic_challenge() {
             // With a client_id in the body too: the header attempt is not ignored.
             let mut form = form;
             form.push(("client_id", SPA));
-            let request = grantry_core::Request::post(path).with_header("Authorization", header).with_form(&form);
+            let request = http::Request::post(path).header("Authorization", header).form(&form).unwrap();
             let response = match path {
                 "/token" => h.server.token_endpoint(&request).await,
                 "/revoke" => h.server.revocation_endpoint(&request).await,

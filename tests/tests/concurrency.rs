@@ -34,7 +34,7 @@ async fn race(h: Arc<Harness>, request: Request) -> Vec<Response> {
 /// Asserts exactly one success among `responses`, every other one `invalid_grant`; returns
 /// the success's JSON.
 fn exactly_one_success(responses: &[Response]) -> serde_json::Value {
-    let (ok, failed): (Vec<_>, Vec<_>) = responses.iter().partition(|r| r.status == 200);
+    let (ok, failed): (Vec<_>, Vec<_>) = responses.iter().partition(|r| r.status().as_u16() == 200);
     assert_eq!(ok.len(), 1, "exactly one request may succeed; {} did", ok.len());
     assert_eq!(failed.len(), CONCURRENT - 1);
     for response in failed {

@@ -1,6 +1,11 @@
 //! A custom URN grant defined outside the engine crates, and a test extension proving that
 //! every hook point runs, in order, and can reject the request.
 
+mod engine_http;
+
+use engine_http::ResponseExt;
+use grantry_core::http;
+use grantry_core::request::FormBody;
 use grantry_core::storage::Attributes;
 use grantry_core::{
     Approval, AuthorizationRequest, AuthorizationServer, ClientAuthMethod, ClientAuthMethods, ClientRecord, Consent,
@@ -113,12 +118,14 @@ fn store() -> MemoryStore {
 }
 
 fn api_key_request(key: &str) -> Request {
-    Request::post("/token").with_form(&[
-        ("grant_type", API_KEY_GRANT),
-        ("api_key", key),
-        ("client_id", "integrator"),
-        ("client_secret", "integrator-secret"),
-    ])
+    http::Request::post("/token")
+        .form(&[
+            ("grant_type", API_KEY_GRANT),
+            ("api_key", key),
+            ("client_id", "integrator"),
+            ("client_secret", "integrator-secret"),
+        ])
+        .unwrap()
 }
 
 fn server_with_api_key_grant(reject_at: RejectAt) -> (AuthorizationServer, Arc<Mutex<Vec<&'static str>>>) {
@@ -134,7 +141,7 @@ async fn custom_urn_grant_is_served_with_its_extension() {
     assert_eq!(server.registry().grant_types(), vec![GrantType::parse(API_KEY_GRANT).unwrap()]);
 
     let response = server.token_endpoint(&api_key_request("key-of-alice")).await;
-    assert_eq!(response.status, 200, "{:?}", response.json());
+    assert_eq!(response.status().as_u16(), 200, "{:?}", response.json());
     let body = response.json().unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["recorded_by"], "recorder", "before_token_issued may add fields");
@@ -149,11 +156,12 @@ async fn custom_urn_grant_is_served_with_its_extension() {
 async fn custom_grant_uses_its_own_auth_methods() {
     let (server, _) = server_with_api_key_grant(RejectAt::Nowhere);
     // The grant allows only client_secret_post: Basic is refused even with the right secret.
-    let basic = Request::post("/token")
-        .with_header("Authorization", "Basic aW50ZWdyYXRvcjppbnRlZ3JhdG9yLXNlY3JldA==")
-        .with_form(&[("grant_type", API_KEY_GRANT), ("api_key", "key-of-alice")]);
+    let basic = http::Request::post("/token")
+        .header("Authorization", "Basic aW50ZWdyYXRvcjppbnRlZ3JhdG9yLXNlY3JldA==")
+        .form(&[("grant_type", API_KEY_GRANT), ("api_key", "key-of-alice")])
+        .unwrap();
     let response = server.token_endpoint(&basic).await;
-    assert_eq!(response.status, 401);
+    assert_eq!(response.status().as_u16(), 401);
     assert_eq!(response.json().unwrap()["error"], "invalid_client");
 }
 
@@ -165,7 +173,7 @@ async fn token_hooks_can_reject_and_nothing_is_stored() {
     ] {
         let (server, calls) = server_with_api_key_grant(point);
         let response = server.token_endpoint(&api_key_request("key-of-alice")).await;
-        assert_eq!(response.status, 400, "{point:?}");
+        assert_eq!(response.status().as_u16(), 400, "{point:?}");
         assert_eq!(response.json().unwrap()["error"], "access_denied");
         assert_eq!(*calls.lock().unwrap(), expected_calls);
     }
@@ -183,18 +191,17 @@ const AUTHORIZE: &str = "/authorize?response_type=code&client_id=spa&state=s1";
 #[tokio::test]
 async fn authorization_hook_runs_and_its_data_reaches_the_token_request() {
     let (server, calls) = code_server(RejectAt::Nowhere).await;
-    let validated = server.validate_authorization_request(&Request::get(AUTHORIZE)).await.unwrap();
+    let validated =
+        server.validate_authorization_request(&http::Request::get(AUTHORIZE).body(Vec::new()).unwrap()).await.unwrap();
     let redirect = server.create_authorization_response(&validated, Consent::Allow(Approval::new("alice"))).await;
     let location = redirect.header("Location").unwrap();
     let query = Params::parse(location.split_once('?').unwrap().1.as_bytes()).unwrap();
     let code = query.get("code").unwrap();
-    let exchange = Request::post("/token").with_form(&[
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("client_id", "spa"),
-    ]);
+    let exchange = http::Request::post("/token")
+        .form(&[("grant_type", "authorization_code"), ("code", code), ("client_id", "spa")])
+        .unwrap();
     let response = server.token_endpoint(&exchange).await;
-    assert_eq!(response.status, 200, "{:?}", response.json());
+    assert_eq!(response.status().as_u16(), 200, "{:?}", response.json());
     assert_eq!(
         *calls.lock().unwrap(),
         ["after_authorization_request_validated", "after_token_request_validated", "before_token_issued"]
@@ -204,10 +211,13 @@ async fn authorization_hook_runs_and_its_data_reaches_the_token_request() {
 #[tokio::test]
 async fn authorization_hook_rejection_is_redirected_to_the_client() {
     let (server, _) = code_server(RejectAt::AuthorizationRequest).await;
-    let err = server.validate_authorization_request(&Request::get(AUTHORIZE)).await.unwrap_err();
+    let err = server
+        .validate_authorization_request(&http::Request::get(AUTHORIZE).body(Vec::new()).unwrap())
+        .await
+        .unwrap_err();
     assert!(err.is_redirect());
     let response = err.to_response();
-    assert_eq!(response.status, 302);
+    assert_eq!(response.status().as_u16(), 302);
     let location = response.header("Location").unwrap();
     assert!(location.starts_with("https://spa.example/cb?error=access_denied"), "{location}");
     assert!(location.ends_with("&state=s1"), "{location}");

@@ -261,7 +261,7 @@ async fn a_hook_cannot_replace_the_code_or_state_of_an_authorization_response() 
     assert_eq!(redirect.query_param("iss_extra"), Some("allowed"));
     let code = redirect.query_param("code").expect("code");
     assert_ne!(code, "forged");
-    assert_eq!(h.exchange_code(WEB, code, None).await.status, 200, "the engine's code is the one sent");
+    assert_eq!(h.exchange_code(WEB, code, None).await.status().as_u16(), 200, "the engine's code is the one sent");
 }
 
 const CUSTOM_CODE_NAME: &str = "urn:example:params:oauth:grant-type:custom-code";
@@ -330,7 +330,7 @@ async fn a_custom_code_grant_cannot_drop_the_pkce_challenge() {
 
     let response = h.authorize(&authorize, grantry_core::Consent::allow(USERNAME)).await;
     let code = Redirect::of(&response).query_param("code").expect("code").to_owned();
-    assert_eq!(h.token(&exchange(&code, Some(verifier))).await.status, 200);
+    assert_eq!(h.token(&exchange(&code, Some(verifier))).await.status().as_u16(), 200);
 }
 
 #[tokio::test]
@@ -370,7 +370,7 @@ async fn a_code_without_a_challenge_is_refused_where_pkce_is_required() {
     assert_eq!(h.store.len().1, 0, "no token issued");
 
     // PKCE is not required of the confidential client: its code is redeemed.
-    assert_eq!(h.exchange_code(WEB, "web-code", None).await.status, 200);
+    assert_eq!(h.exchange_code(WEB, "web-code", None).await.status().as_u16(), 200);
 }
 
 #[tokio::test]

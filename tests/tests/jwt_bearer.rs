@@ -337,9 +337,10 @@ async fn missing_assertion_is_invalid_request() {
 async fn authenticated_client_must_be_the_issuer() {
     let server = default_server();
     let request = |token: &str| {
-        grantry_core::Request::post("/token")
-            .with_header("authorization", basic(BASIC_CLIENT, BASIC_SECRET))
-            .with_form(&[("grant_type", JWT_BEARER), ("assertion", token)])
+        http::Request::post("/token")
+            .header("authorization", basic(BASIC_CLIENT, BASIC_SECRET))
+            .form(&[("grant_type", JWT_BEARER), ("assertion", token)])
+            .unwrap()
     };
     let own = sign_rs256(&claims(BASIC_CLIENT, "alice"));
     let (status, body) = post_request(&server, request(&own)).await;
@@ -350,9 +351,10 @@ async fn authenticated_client_must_be_the_issuer() {
     assert_invalid_grant(&response, "assertion issuer does not match the authenticated client");
 
     // Credentials that fail are refused before the assertion is looked at.
-    let bad = grantry_core::Request::post("/token")
-        .with_header("authorization", basic(BASIC_CLIENT, "wrong"))
-        .with_form(&[("grant_type", JWT_BEARER), ("assertion", &own)]);
+    let bad = http::Request::post("/token")
+        .header("authorization", basic(BASIC_CLIENT, "wrong"))
+        .form(&[("grant_type", JWT_BEARER), ("assertion", &own)])
+        .unwrap();
     assert_error(&post_request(&server, bad).await, 401, "invalid_client", None);
 }
 

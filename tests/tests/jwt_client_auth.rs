@@ -3,7 +3,7 @@
 
 mod jwt_support;
 
-use grantry_core::{AuthorizationServer, ClientAuthMethod, ClientRecord, GrantType, MemoryStore, Request};
+use grantry_core::{AuthorizationServer, ClientAuthMethod, ClientRecord, GrantType, MemoryStore};
 use grantry_extensions::jwt::{ClientSecretJwt, PrivateKeyJwt};
 use grantry_grants::ClientCredentialsGrant;
 use jsonwebtoken::Algorithm;
@@ -176,11 +176,14 @@ async fn client_assertion_type_without_assertion_is_refused() {
 async fn client_secret_basic_and_client_assertion_together_are_invalid_request() {
     let server = default_server();
     let assertion = sign_rs256(&client_claims(KEY_CLIENT));
-    let request = Request::post("/token").with_header("authorization", basic(BASIC_CLIENT, BASIC_SECRET)).with_form(&[
-        ("grant_type", "client_credentials"),
-        ("client_assertion_type", ASSERTION_TYPE),
-        ("client_assertion", &assertion),
-    ]);
+    let request = http::Request::post("/token")
+        .header("authorization", basic(BASIC_CLIENT, BASIC_SECRET))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &assertion),
+        ])
+        .unwrap();
     let response = post_request(&server, request).await;
     assert_error(&response, 400, "invalid_request", Some("more than one client authentication method"));
 }

@@ -15,7 +15,8 @@ use grantry_extensions::jwt::{JwtBearerGrant, PrivateKeyJwt};
 use grantry_grants::ClientCredentialsGrant;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use jwt_support::{
-    ASSERTION_TYPE, JWT_BEARER, claims, jwks, server, sign_es256, sign_rs256, unique_jti, with, without,
+    ASSERTION_TYPE, FormBody, JWT_BEARER, ResponseExt, claims, http, jwks, server, sign_es256, sign_rs256, unique_jti,
+    with, without,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -84,20 +85,22 @@ fn sign_demo(claims: &Value) -> String {
 }
 
 fn bearer_request(assertion: &str) -> Request {
-    Request::post("/token").with_form(&[("grant_type", JWT_BEARER), ("assertion", assertion)])
+    http::Request::post("/token").form(&[("grant_type", JWT_BEARER), ("assertion", assertion)]).unwrap()
 }
 
 fn client_credentials_request(client_assertion: &str) -> Request {
-    Request::post("/token").with_form(&[
-        ("grant_type", "client_credentials"),
-        ("client_assertion_type", ASSERTION_TYPE),
-        ("client_assertion", client_assertion),
-    ])
+    http::Request::post("/token")
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", client_assertion),
+        ])
+        .unwrap()
 }
 
 async fn send(server: &AuthorizationServer, request: &Request) -> (u16, Value) {
     let response = server.token_endpoint(request).await;
-    (response.status, response.json().unwrap())
+    (response.status().as_u16(), response.json().unwrap())
 }
 
 #[track_caller]
@@ -130,10 +133,10 @@ async fn race(server: Arc<AuthorizationServer>, request: Request) -> Vec<Respons
 /// Exactly one response issued a token; every other one is `invalid_grant` "already used".
 #[track_caller]
 fn exactly_one_token(responses: &[Response]) {
-    let issued = responses.iter().filter(|r| r.status == 200).count();
+    let issued = responses.iter().filter(|r| r.status().as_u16() == 200).count();
     assert_eq!(issued, 1, "one assertion gave {issued} tokens");
-    for response in responses.iter().filter(|r| r.status != 200) {
-        assert_error(&(response.status, response.json().unwrap()), "invalid_grant", "already used");
+    for response in responses.iter().filter(|r| r.status().as_u16() != 200) {
+        assert_error(&(response.status().as_u16(), response.json().unwrap()), "invalid_grant", "already used");
     }
 }
 
@@ -245,12 +248,14 @@ async fn on_the_example_server_an_assertion_is_spent_at_either_use() {
 async fn one_assertion_cannot_both_authenticate_and_be_exchanged() {
     let server = default_server();
     let assertion = sign_rs256(&claims(SIGNER, SIGNER));
-    let request = Request::post("/token").with_form(&[
-        ("grant_type", JWT_BEARER),
-        ("assertion", &assertion),
-        ("client_assertion_type", ASSERTION_TYPE),
-        ("client_assertion", &assertion),
-    ]);
+    let request = http::Request::post("/token")
+        .form(&[
+            ("grant_type", JWT_BEARER),
+            ("assertion", &assertion),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &assertion),
+        ])
+        .unwrap();
     assert_error(&send(&server, &request).await, "invalid_grant", "already used");
 }
 

@@ -1,8 +1,13 @@
 //! Plugin discovery: grants, extensions and client authentication methods linked into the
 //! program are listed in one call and enabled by name with their configuration.
 
+mod engine_http;
+
+use engine_http::ResponseExt;
+use grantry_core::http;
 use grantry_core::plugin::{self, PluginError, PluginKind};
-use grantry_core::{AuthorizationServer, ClientRecord, GrantType, MemoryStore, Request, ServerConfig};
+use grantry_core::request::FormBody;
+use grantry_core::{AuthorizationServer, ClientRecord, GrantType, MemoryStore, ServerConfig};
 // Link the plugin crates: their announcements are what is being tested.
 use grantry_extensions as _;
 use grantry_grants as _;
@@ -74,20 +79,20 @@ async fn enabled_grants_serve_with_their_configuration() {
     server.enable("password", &Value::Null).unwrap();
     server.enable("refresh_token", &json!({"rotate": false})).unwrap();
     let basic = "Basic d2ViOndlYi1zZWNyZXQ=";
-    let login = Request::post("/token").with_header("Authorization", basic).with_form(&[
-        ("grant_type", "password"),
-        ("username", "alice"),
-        ("password", "wonderland"),
-    ]);
+    let login = http::Request::post("/token")
+        .header("Authorization", basic)
+        .form(&[("grant_type", "password"), ("username", "alice"), ("password", "wonderland")])
+        .unwrap();
     let body = server.token_endpoint(&login).await.json().unwrap();
     let refresh_token = body["refresh_token"].as_str().unwrap().to_owned();
 
-    let refresh = Request::post("/token")
-        .with_header("Authorization", basic)
-        .with_form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)]);
+    let refresh = http::Request::post("/token")
+        .header("Authorization", basic)
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)])
+        .unwrap();
     for _ in 0..2 {
         let response = server.token_endpoint(&refresh).await;
-        assert_eq!(response.status, 200, "rotate: false keeps the refresh token usable");
+        assert_eq!(response.status().as_u16(), 200, "rotate: false keeps the refresh token usable");
         assert!(response.json().unwrap().get("refresh_token").is_none());
     }
 }

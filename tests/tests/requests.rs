@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use grantry_core::{
     Approval, AuthorizationDecision, AuthorizationGrant, AuthorizationRequest, AuthorizationServer, ClientAuthMethod,
-    ClientAuthMethods, Grant, GrantType, Method, OAuthError, Request, Response, ResponseType, ServerConfig, Serves,
+    ClientAuthMethods, Grant, GrantType, OAuthError, Request, Response, ResponseType, ServerConfig, Serves,
     TokenDecision, TokenGrant, TokenRequest,
 };
 use grantry_core::{MemoryStore, RegistryError};
@@ -15,15 +15,16 @@ const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A client credentials request for svc with a raw body.
 fn raw_request(body: impl Into<Vec<u8>>) -> Request {
-    Request::post("/token")
-        .with_header("Content-Type", FORM)
-        .with_header("Authorization", basic(SVC.0, SVC.1))
-        .with_body(body)
+    http::Request::post("/token")
+        .header("Content-Type", FORM)
+        .header("Authorization", basic(SVC.0, SVC.1))
+        .body(body.into())
+        .unwrap()
 }
 
 /// Asserts an `invalid_request` that is not a server error, and returns its description.
 fn assert_invalid_request(response: &Response) -> String {
-    assert!(response.status < 500, "a malformed request is never a server error: {}", body_text(response));
+    assert!(response.status().as_u16() < 500, "a malformed request is never a server error: {}", body_text(response));
     let json = assert_error(response, 400, "invalid_request");
     field(&json, "error_description")
 }
@@ -38,18 +39,22 @@ async fn well_formed_request_succeeds() {
 #[tokio::test]
 async fn token_request_with_get_is_invalid_request() {
     let h = Harness::new();
-    let request = Request::get("/token")
-        .with_header("Authorization", basic(SVC.0, SVC.1))
-        .with_header("Content-Type", FORM)
-        .with_body("grant_type=client_credentials");
+    let request = http::Request::get("/token")
+        .header("Authorization", basic(SVC.0, SVC.1))
+        .header("Content-Type", FORM)
+        .body(Vec::from("grant_type=client_credentials"))
+        .unwrap();
 
     let description = assert_invalid_request(&h.token(&request).await);
     assert!(description.contains("POST"), "{description}");
 
     for method in ["PUT", "post", "DELETE"] {
-        let request = Request::new(Method::parse(method), "/token")
-            .with_header("Authorization", basic(SVC.0, SVC.1))
-            .with_form(&[("grant_type", "client_credentials")]);
+        let request = http::Request::builder()
+            .method(method)
+            .uri("/token")
+            .header("Authorization", basic(SVC.0, SVC.1))
+            .form(&[("grant_type", "client_credentials")])
+            .unwrap();
         assert_invalid_request(&h.token(&request).await);
     }
 }
@@ -59,13 +64,16 @@ async fn parameters_in_url_query_are_invalid_request() {
     let h = Harness::new();
     let cases = [
         // Everything in the query.
-        Request::post("/token?grant_type=client_credentials")
-            .with_header("Authorization", basic(SVC.0, SVC.1))
-            .with_header("Content-Type", FORM),
+        http::Request::post("/token?grant_type=client_credentials")
+            .header("Authorization", basic(SVC.0, SVC.1))
+            .header("Content-Type", FORM)
+            .body(Vec::new())
+            .unwrap(),
         // A valid body, plus a parameter in the query.
-        Request::post("/token?scope=read")
-            .with_header("Authorization", basic(SVC.0, SVC.1))
-            .with_form(&[("grant_type", "client_credentials")]),
+        http::Request::post("/token?scope=read")
+            .header("Authorization", basic(SVC.0, SVC.1))
+            .form(&[("grant_type", "client_credentials")])
+            .unwrap(),
     ];
     for request in cases {
         let description = assert_invalid_request(&h.token(&request).await);
@@ -107,7 +115,8 @@ async fn wrong_content_type_is_invalid_request() {
     let h = Harness::new();
     let body = "grant_type=client_credentials";
     let with_type = |content_type: Option<&str>| {
-        let request = Request::post("/token").with_header("Authorization", basic(SVC.0, SVC.1)).with_body(body);
+        let request =
+            http::Request::post("/token").header("Authorization", basic(SVC.0, SVC.1)).body(Vec::from(body)).unwrap();
         match content_type {
             Some(ct) => request.with_header("Content-Type", ct),
             None => request,
@@ -183,18 +192,27 @@ async fn hostile_parameter_names_do_not_break_the_error_description() {
 async fn malformed_requests_never_give_a_server_error() {
     let h = Harness::new();
     let mut requests = vec![
-        Request::get("/token"),
-        Request::post("/token"),
-        Request::post("/token?").with_header("Content-Type", FORM),
-        Request::post("/token").with_header("Content-Type", FORM).with_body(&b"\x00\x01\x02"[..]),
-        Request::post("/token").with_header("Content-Type", FORM).with_body("=&=&&=x&%00=%00"),
-        Request::post("/token").with_header("Content-Type", FORM).with_header("Authorization", "Basic"),
-        Request::post("/token").with_header("Content-Type", FORM).with_header("Authorization", "Basic ===="),
-        Request::post("/token")
-            .with_header("Content-Type", FORM)
-            .with_header("Authorization", basic(SVC.0, SVC.1))
-            .with_header("Authorization", basic(SVC.0, SVC.1))
-            .with_body("grant_type=client_credentials"),
+        http::Request::get("/token").body(Vec::new()).unwrap(),
+        http::Request::post("/token").body(Vec::new()).unwrap(),
+        http::Request::post("/token?").header("Content-Type", FORM).body(Vec::new()).unwrap(),
+        http::Request::post("/token").header("Content-Type", FORM).body(Vec::from(&b"\x00\x01\x02"[..])).unwrap(),
+        http::Request::post("/token").header("Content-Type", FORM).body(Vec::from("=&=&&=x&%00=%00")).unwrap(),
+        http::Request::post("/token")
+            .header("Content-Type", FORM)
+            .header("Authorization", "Basic")
+            .body(Vec::new())
+            .unwrap(),
+        http::Request::post("/token")
+            .header("Content-Type", FORM)
+            .header("Authorization", "Basic ====")
+            .body(Vec::new())
+            .unwrap(),
+        http::Request::post("/token")
+            .header("Content-Type", FORM)
+            .header("Authorization", basic(SVC.0, SVC.1))
+            .header("Authorization", basic(SVC.0, SVC.1))
+            .body(Vec::from("grant_type=client_credentials"))
+            .unwrap(),
     ];
     for grant_type in ["authorization_code", "password", "refresh_token", "x"] {
         requests.push(raw_request(format!("grant_type={grant_type}")));
@@ -205,10 +223,10 @@ async fn malformed_requests_never_give_a_server_error() {
     for request in &requests {
         let response = h.token(request).await;
         assert!(
-            (400..500).contains(&response.status),
+            (400..500).contains(&response.status().as_u16()),
             "{:?} gave {} {}",
             request,
-            response.status,
+            response.status().as_u16(),
             body_text(&response)
         );
         assert_json_no_store(&response);
@@ -216,6 +234,33 @@ async fn malformed_requests_never_give_a_server_error() {
         assert!(json["error"].is_string(), "{json}");
         assert!(json.get("access_token").is_none());
     }
+}
+
+/// A header the engine reads whose value is not text (bytes an HTTP server passes on) is an
+/// `invalid_request`, never a panic and never a credential; other headers are not read.
+#[tokio::test]
+async fn header_values_that_are_not_text_are_invalid_requests() {
+    let h = Harness::new();
+    let latin1 = |text: &[u8]| http::HeaderValue::from_bytes(text).unwrap();
+
+    let mut request = token_request(&[("grant_type", "client_credentials")]);
+    request.headers_mut().insert("authorization", latin1(b"Basic caf\xe9"));
+    let description = assert_invalid_request(&h.token(&request).await);
+    assert!(description.contains("authorization"), "{description}");
+    let mut with_other = basic_token_request(SVC, &[("grant_type", "client_credentials")]);
+    with_other.headers_mut().insert("x-other", latin1(b"caf\xe9"));
+    token_json(&h.token(&with_other).await);
+
+    let mut request = basic_token_request(SVC, &[("grant_type", "client_credentials")]);
+    request.headers_mut().insert("content-type", latin1(b"application/x-www-form-urlencoded; x=caf\xe9"));
+    let description = assert_invalid_request(&h.token(&request).await);
+    assert!(description.contains("content-type"), "{description}");
+
+    let mut api = http::Request::get("/api").body(Vec::new()).unwrap();
+    api.headers_mut().insert("authorization", latin1(b"Bearer caf\xe9"));
+    let err = h.server.resource_guard().authorize(&api, &grantry_core::Scope::empty()).await.unwrap_err();
+    assert_eq!(err, grantry_core::BearerError::InvalidRequest("the Authorization header is not valid text"));
+    assert_eq!(err.to_response("api").status(), 400);
 }
 
 // ---------------------------------------------------------------------------------------------

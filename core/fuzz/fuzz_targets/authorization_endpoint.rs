@@ -7,31 +7,35 @@
 
 mod harness;
 
-use grantry_core::{Approval, Consent, Params, Request, Scope};
+use grantry_core::http::header::LOCATION;
+use grantry_core::request::FormBody;
+use grantry_core::{Approval, Consent, Params, Response, Scope, http};
 use harness::{block_on, server, to_registered_redirect};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else { return };
+    // A query that is no valid request target is refused by any HTTP server before the
+    // engine: such inputs are skipped.
     let request = if selector & 1 == 0 {
         let Ok(query) = std::str::from_utf8(rest) else { return };
-        Request::get(format!("/authorize?{query}"))
+        let Ok(request) = http::Request::get(format!("/authorize?{query}")).body(Vec::new()) else { return };
+        request
     } else {
-        Request::post("/authorize")
-            .with_header("Content-Type", "application/x-www-form-urlencoded")
-            .with_body(rest.to_vec())
+        let builder = http::Request::post("/authorize").header("Content-Type", "application/x-www-form-urlencoded");
+        builder.body(rest.to_vec()).expect("a valid request")
     };
     let server = server();
     let authorization = match block_on(server.validate_authorization_request(&request)) {
         Ok(authorization) => authorization,
         Err(err) => {
             let response = err.to_response();
-            match response.header("Location") {
+            match location(&response) {
                 Some(location) => {
                     assert!(err.is_redirect());
                     assert!(to_registered_redirect(location), "error redirected to {location}");
                 }
-                None => assert!(!err.is_redirect() && response.status >= 400),
+                None => assert!(!err.is_redirect() && response.status().as_u16() >= 400),
             }
             return;
         }
@@ -43,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
         _ => Consent::allow("alice"),
     };
     let response = block_on(server.create_authorization_response(&authorization, consent));
-    let location = response.header("Location").expect("a redirect");
+    let location = location(&response).expect("a redirect");
     assert!(to_registered_redirect(location), "redirected to {location}");
 
     // Exchange the code, if one was issued, with the request's own parameters.
@@ -57,6 +61,10 @@ fuzz_target!(|data: &[u8]| {
             form.push((name, value));
         }
     }
-    let token = block_on(server.token_endpoint(&Request::post("/token").with_form(&form)));
-    assert_ne!(token.status, 500);
+    let token = block_on(server.token_endpoint(&http::Request::post("/token").form(&form).expect("a valid request")));
+    assert_ne!(token.status(), 500);
 });
+
+fn location(response: &Response) -> Option<&str> {
+    response.headers().get(LOCATION).and_then(|value| value.to_str().ok())
+}

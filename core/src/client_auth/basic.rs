@@ -5,10 +5,11 @@ use crate::client::Client;
 use crate::error::OAuthError;
 use crate::grant_type::ClientAuthMethod;
 use crate::params::{Params, decode_component, has_escape};
-use crate::request::Request;
+use crate::request::{Request, header_text};
 use base64::DecodeSliceError;
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use http::header::AUTHORIZATION;
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -90,12 +91,13 @@ fn credentials<'b>(
     input: &ClientAuthInput<'_>,
     buf: &'b mut [u8; INLINE_CREDENTIALS],
 ) -> Result<(Cow<'b, str>, Cow<'b, str>), OAuthError> {
-    let mut headers = input.request.headers().get_all("authorization");
+    let mut headers = input.request.headers().get_all(AUTHORIZATION).iter();
     let header = headers.next();
     if headers.next().is_some() {
         return Err(OAuthError::invalid_request("more than one Authorization header"));
     }
     let (id, secret) = header
+        .and_then(|value| std::str::from_utf8(value.as_bytes()).ok())
         .and_then(basic_credentials)
         .and_then(|encoded| decode_basic(encoded, buf))
         .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
@@ -112,7 +114,7 @@ impl ClientAuthenticator for ClientSecretBasic {
     }
 
     fn presence(&self, request: &Request, _: &Params) -> Presence {
-        if request.headers().get("authorization").and_then(basic_credentials).is_some() {
+        if header_text(request.headers(), &AUTHORIZATION).and_then(basic_credentials).is_some() {
             Presence::Credentials
         } else {
             Presence::Absent
@@ -159,7 +161,10 @@ mod tests {
     }
 
     async fn authenticate(clients: &dyn crate::storage::ClientStore, credentials: &str) -> Result<String, OAuthError> {
-        let request = Request::post("/token").with_header("Authorization", format!("Basic {}", b64(credentials)));
+        let request = http::Request::post("/token")
+            .header(AUTHORIZATION, format!("Basic {}", b64(credentials)))
+            .body(Vec::new())
+            .unwrap();
         let params = Params::new();
         let input = ClientAuthInput {
             request: &request,

@@ -81,8 +81,9 @@ impl ClientAuthInput<'_> {
 /// use grantry_core::client_auth::{AUTHENTICATION_FAILED, ClientAuthInput, ClientAuthenticator, Presence, find_client};
 /// use grantry_core::{
 ///     AuthorizationServer, Client, ClientAuthMethod, ClientRecord, GrantType, MemoryStore, OAuthError, Params,
-///     Request, ServerConfig,
+///     Request, ServerConfig, http,
 /// };
+/// use grantry_core::request::FormBody;
 /// use std::sync::Arc;
 ///
 /// struct ClientKeyHeader;
@@ -99,7 +100,7 @@ impl ClientAuthInput<'_> {
 ///
 ///     async fn authenticate(&self, input: &ClientAuthInput<'_>) -> Result<Arc<dyn Client>, OAuthError> {
 ///         let failed = || OAuthError::invalid_client(AUTHENTICATION_FAILED);
-///         let header = input.request.headers().get("x-client-key").ok_or_else(failed)?;
+///         let header = input.request.headers().get("x-client-key").and_then(|v| v.to_str().ok()).ok_or_else(failed)?;
 ///         let (id, secret) = header.split_once('.').ok_or_else(failed)?;
 ///         let client = find_client(input.clients, id).await?;
 ///         // The client's own constant-time check.
@@ -128,10 +129,10 @@ impl ClientAuthInput<'_> {
 /// server.add_client_authenticator(ClientKeyHeader)?;
 /// // A grant allowing every method that proves the client (the default) accepts this one too.
 /// server.register_grant(ClientCredentials, ())?;
-/// let request = Request::post("/token")
-///     .with_header("X-Client-Key", "svc.s3cret")
-///     .with_form(&[("grant_type", "client_credentials")]);
-/// assert_eq!(server.token_endpoint(&request).await.status, 200);
+/// let mut key = http::HeaderValue::from_static("svc.s3cret");
+/// key.set_sensitive(true); // kept out of Debug output
+/// let request = http::Request::post("/token").header("X-Client-Key", key).form(&[("grant_type", "client_credentials")])?;
+/// assert_eq!(server.token_endpoint(&request).await.status(), 200);
 /// # Ok(())
 /// # }
 /// ```

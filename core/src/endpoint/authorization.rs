@@ -15,14 +15,15 @@ use crate::grant_type::{GrantType, ResponseType};
 use crate::issuance::{Consumes, Issuance};
 use crate::params::{Params, duplicate_error};
 use crate::registry::Registration;
-use crate::request::{Method, Request};
-use crate::response::Response;
+use crate::request::{self, Request};
+use crate::response::{self, Response};
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
 use crate::server::AuthorizationServer;
 use crate::storage::Attributes;
 use crate::storage::{AuthorizationCodeRecord, FamilyId};
 use crate::token::CredentialKind;
+use http::{Method, StatusCode};
 use std::sync::Arc;
 
 impl AuthorizationServer {
@@ -36,14 +37,11 @@ impl AuthorizationServer {
         &self,
         request: &Request,
     ) -> Result<AuthorizationRequest, AuthorizationError> {
-        let parsed = match request.method() {
-            Method::Get => Params::parse_keeping_duplicates(request.query().unwrap_or_default().as_bytes()),
-            Method::Post => {
-                request.check_form_content_type().and_then(|()| Params::parse_keeping_duplicates(request.body()))
-            }
-            Method::Other(_) => {
-                Err(OAuthError::invalid_request("the authorization endpoint accepts only GET and POST"))
-            }
+        let parsed = match *request.method() {
+            Method::GET => Params::parse_keeping_duplicates(request::query(request).unwrap_or_default().as_bytes()),
+            Method::POST => request::check_form_content_type(request.headers())
+                .and_then(|()| Params::parse_keeping_duplicates(request.body())),
+            _ => Err(OAuthError::invalid_request("the authorization endpoint accepts only GET and POST")),
         };
         let (params, duplicate) = parsed.map_err(AuthorizationError::direct)?;
         self.validate_parsed(params, duplicate).await.map_err(|err| self.decorate_error(err))
@@ -232,7 +230,10 @@ impl AuthorizationServer {
                     params.push("state", state.clone());
                 }
                 self.hooks(registration).for_each(|h| h.before_authorization_response(&mut params));
-                Response::redirect(302, build_redirect(&request.redirect_uri, request.response_mode, params.as_pairs()))
+                response::redirect(
+                    StatusCode::FOUND,
+                    &build_redirect(&request.redirect_uri, request.response_mode, params.as_pairs()),
+                )
             }
             Err(err) => error(err),
         }

@@ -6,8 +6,9 @@ use crate::error::OAuthError;
 use crate::grant::{ClientAuthMethods, ClientAuthentication};
 use crate::grant_type::ClientAuthMethod;
 use crate::params::Params;
-use crate::request::Request;
+use crate::request::{Request, header_text};
 use crate::server::AuthorizationServer;
+use http::header::AUTHORIZATION;
 use std::sync::Arc;
 
 impl AuthorizationServer {
@@ -35,11 +36,17 @@ impl AuthorizationServer {
         allowed: &(dyn Fn(&ClientAuthMethod) -> bool + Sync),
         requirement: ClientAuthentication,
     ) -> Result<Option<Arc<dyn Client>>, OAuthError> {
+        // A value that is not text is no method's credential, yet it was an attempt: refused,
+        // not ignored (RFC 6749 §3.2 invalid_request).
+        let authorization = request.headers().get(AUTHORIZATION);
+        if authorization.is_some() && header_text(request.headers(), &AUTHORIZATION).is_none() {
+            return Err(OAuthError::invalid_request("the authorization header is not valid text"));
+        }
         let selected = self.select_authenticator(request, params)?;
         // RFC 6749 §5.2: a client that tried the Authorization header gets 401 with a challenge,
         // for its scheme where this server has it, else for Basic. A scheme no method reads
         // (Bearer, Digest, a bare "Basic") is such an attempt, never ignored.
-        if request.headers().get("authorization").is_some() && selected.and_then(|a| a.challenge()).is_none() {
+        if authorization.is_some() && selected.and_then(|a| a.challenge()).is_none() {
             return Err(OAuthError::invalid_client("the Authorization header does not carry Basic client credentials")
                 .with_challenge(BASIC_CHALLENGE));
         }

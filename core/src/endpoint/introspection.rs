@@ -4,10 +4,11 @@ use crate::client::Client;
 use crate::client_auth::storage_failure;
 use crate::error::OAuthError;
 use crate::request::Request;
-use crate::response::Response;
+use crate::response::{self, Response};
 use crate::secret::TokenDigest;
 use crate::server::AuthorizationServer;
 use crate::storage::{TokenKind, TokenRecord};
+use http::StatusCode;
 
 impl AuthorizationServer {
     /// Serves an introspection request (RFC 7662). The caller authenticates as a client.
@@ -18,9 +19,9 @@ impl AuthorizationServer {
     /// data.
     pub async fn introspection_endpoint(&self, request: &Request) -> Response {
         match self.handle_introspection(request).await {
-            Ok(Some(record)) => Response::json_bytes_no_store(200, self.introspection_bytes(&record)),
-            Ok(None) => Response::json_bytes_no_store(200, INACTIVE.as_bytes().to_vec()),
-            Err(err) => Response::oauth_error(&err),
+            Ok(Some(record)) => response::json_bytes_no_store(StatusCode::OK, self.introspection_bytes(&record)),
+            Ok(None) => response::json_bytes_no_store(StatusCode::OK, INACTIVE.as_bytes().to_vec()),
+            Err(err) => response::oauth_error(&err),
         }
     }
 

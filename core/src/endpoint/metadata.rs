@@ -1,9 +1,11 @@
 //! The authorization server metadata document (RFC 8414), derived from what is registered.
 
 use crate::grant_type::{ClientAuthMethod, GrantType, ResponseType};
-use crate::request::{Method, Request};
-use crate::response::Response;
+use crate::request::Request;
+use crate::response::{self, Response};
 use crate::server::AuthorizationServer;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Method};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 
@@ -69,13 +71,13 @@ impl AuthorizationServer {
 
     /// Serves the metadata document at `/.well-known/oauth-authorization-server` (GET).
     pub fn metadata_endpoint(&self, request: &Request) -> Response {
-        if *request.method() != Method::Get {
-            return Response::oauth_error(&crate::OAuthError::invalid_request(
+        if request.method() != Method::GET {
+            return response::oauth_error(&crate::OAuthError::invalid_request(
                 "the metadata endpoint accepts only GET",
             ));
         }
-        let mut response = Response::new(200).with_header("Content-Type", "application/json");
-        response.body = self.metadata().to_string().into_bytes();
+        let mut response = Response::new(self.metadata().to_string().into_bytes());
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         response
     }
 

@@ -6,11 +6,13 @@ use crate::error::OAuthError;
 use crate::grant::ClientAuthentication;
 use crate::grant_type::ClientAuthMethod;
 use crate::params::Params;
-use crate::request::{Method, Request};
-use crate::response::Response;
+use crate::request::{self, Request};
+use crate::response::{self, Response};
 use crate::secret::TokenDigest;
 use crate::server::AuthorizationServer;
 use crate::storage::TokenKind;
+use http::header::{CACHE_CONTROL, PRAGMA};
+use http::{HeaderValue, Method};
 use std::sync::Arc;
 
 impl AuthorizationServer {
@@ -22,8 +24,13 @@ impl AuthorizationServer {
     /// tokens included (RFC 7009 §2.1).
     pub async fn revocation_endpoint(&self, request: &Request) -> Response {
         match self.handle_revocation(request).await {
-            Ok(()) => Response::new(200).with_header("Cache-Control", "no-store").with_header("Pragma", "no-cache"),
-            Err(err) => Response::oauth_error(&err),
+            Ok(()) => {
+                let mut response = Response::new(Vec::new());
+                response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response.headers_mut().insert(PRAGMA, HeaderValue::from_static("no-cache"));
+                response
+            }
+            Err(err) => response::oauth_error(&err),
         }
     }
 
@@ -69,13 +76,13 @@ impl AuthorizationServer {
         endpoint: &str,
         methods: &[ClientAuthMethod],
     ) -> Result<(Params, Arc<dyn Client>), OAuthError> {
-        if *request.method() != Method::Post {
+        if request.method() != Method::POST {
             return Err(OAuthError::invalid_request(format!("the {endpoint} endpoint accepts only POST")));
         }
-        if request.query().is_some() {
+        if request::query(request).is_some() {
             return Err(OAuthError::invalid_request("parameters must be in the body, not the URL query"));
         }
-        let params = request.form_params()?;
+        let params = request::form_params(request)?;
         let client = self
             .authenticate_with(request, &params, &|method| methods.contains(method), ClientAuthentication::Required)
             .await?

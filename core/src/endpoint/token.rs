@@ -4,30 +4,31 @@
 use super::issue::unauthorized;
 use crate::context::TokenRequest;
 use crate::error::OAuthError;
-use crate::request::{Method, Request};
-use crate::response::Response;
+use crate::request::{self, Request};
+use crate::response::{self, Response};
 use crate::server::AuthorizationServer;
 use crate::token::TokenResponse;
+use http::{Method, StatusCode};
 
 impl AuthorizationServer {
     /// Serves a token endpoint request: a `200` JSON token response, or the RFC 6749 §5.2
     /// JSON error. Both carry `Cache-Control: no-store` and `Pragma: no-cache`.
     pub async fn token_endpoint(&self, request: &Request) -> Response {
         match self.handle_token_request(request).await {
-            Ok(token) => Response::json_bytes_no_store(200, token.to_json_bytes()),
-            Err(err) => Response::oauth_error(&err),
+            Ok(token) => response::json_bytes_no_store(StatusCode::OK, token.to_json_bytes()),
+            Err(err) => response::oauth_error(&err),
         }
     }
 
     /// The token endpoint's work, for callers that want the token response itself.
     pub async fn handle_token_request(&self, request: &Request) -> Result<TokenResponse, OAuthError> {
-        if *request.method() != Method::Post {
+        if request.method() != Method::POST {
             return Err(OAuthError::invalid_request("the token endpoint accepts only POST"));
         }
-        if request.query().is_some() {
+        if request::query(request).is_some() {
             return Err(OAuthError::invalid_request("token request parameters must be in the body, not the URL query"));
         }
-        let params = request.form_params()?;
+        let params = request::form_params(request)?;
         let grant_type = params.require("grant_type")?;
         let (_, registration) = self
             .registry

@@ -8,10 +8,11 @@
 //! Run it with `cargo run -p grantry-examples --bin custom_grant`.
 
 use grantry_core::plugin::{self, Plugin, PluginKind};
+use grantry_core::request::FormBody;
 use grantry_core::{
     AuthorizationServer, BoxedGrant, ClientAuthMethod, ClientAuthMethods, ClientRecord, Grant, GrantExtension,
-    GrantType, Issuance, MemoryStore, OAuthError, Request, ResponseMembers, ServerConfig, Serves, TokenDecision,
-    TokenGrant, TokenRequest, encode_form,
+    GrantType, Issuance, MemoryStore, OAuthError, ResponseMembers, ServerConfig, Serves, TokenDecision, TokenGrant,
+    TokenRequest, encode_form, http,
 };
 use std::collections::HashMap;
 // Links the built-in grants, so their plugins are listed beside this one.
@@ -111,15 +112,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("client_secret", "reporting-secret"),
     ];
     println!("\n-> POST /token {}", encode_form(&[("grant_type", API_KEY_NAME), ("api_key", "k-123")]));
-    let response = server.token_endpoint(&Request::post("/token").with_form(&form)).await;
-    println!("<- HTTP {} {}", response.status, String::from_utf8_lossy(&response.body));
+    let response = server.token_endpoint(&http::Request::post("/token").form(&form)?).await;
+    println!("<- HTTP {} {}", response.status().as_u16(), String::from_utf8_lossy(response.body()));
 
     let bad_form = [form[0], ("api_key", "k-999"), form[2], form[3]];
-    let response = server.token_endpoint(&Request::post("/token").with_form(&bad_form)).await;
+    let response = server.token_endpoint(&http::Request::post("/token").form(&bad_form)?).await;
     println!(
         "\n-> POST /token with an unknown key\n<- HTTP {} {}",
-        response.status,
-        String::from_utf8_lossy(&response.body)
+        response.status().as_u16(),
+        String::from_utf8_lossy(response.body())
     );
     Ok(())
 }

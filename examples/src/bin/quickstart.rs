@@ -3,21 +3,26 @@
 //!
 //! Run it with `cargo run -p grantry-examples --bin quickstart`.
 
-use grantry_core::{
-    AuthorizationServer, ClientRecord, Consent, GrantType, MemoryStore, Request, Response, ServerConfig,
-};
+use grantry_core::http::{HeaderValue, header};
+use grantry_core::request::FormBody;
+use grantry_core::{AuthorizationServer, ClientRecord, Consent, GrantType, MemoryStore, Response, ServerConfig, http};
 use grantry_grants::{AuthorizationCodeGrant, ClientCredentialsGrant, PasswordGrant, RefreshTokenGrant};
 
 const REDIRECT_URI: &str = "https://app.example/callback";
 
 fn print_response(label: &str, response: &Response) {
-    println!("<- {label}: HTTP {}", response.status);
-    if let Some(location) = response.header("Location") {
+    println!("<- {label}: HTTP {}", response.status().as_u16());
+    if let Some(location) = location(response) {
         println!("   Location: {location}");
     }
-    if let Some(json) = response.json() {
+    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(response.body()) {
         println!("   {json}");
     }
+}
+
+/// A redirect's `Location`, as text.
+fn location(response: &Response) -> Option<&str> {
+    response.headers().get(header::LOCATION).and_then(|value| value.to_str().ok())
 }
 
 /// Pulls one query parameter out of a redirect's `Location`.
@@ -49,10 +54,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("   grant types: {}", grant_types.join(", "));
 
     println!("3. The browser arrives at the authorization endpoint.");
-    let authorize = Request::get(format!(
+    let authorize = http::Request::get(format!(
         "/authorize?response_type=code&client_id=web&redirect_uri={}&scope=read&state=xyz",
         grantry_core::encode_component(REDIRECT_URI)
-    ));
+    ))
+    .body(Vec::new())?;
     println!("-> GET {}", authorize.uri());
     let validated = match server.validate_authorization_request(&authorize).await {
         Ok(validated) => validated,
@@ -66,28 +72,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("4. Alice logs in and allows it; the server redirects back with a code.");
     let redirect = server.create_authorization_response(&validated, Consent::allow("alice")).await;
     print_response("authorization response", &redirect);
-    let location = redirect.header("Location").unwrap_or_default();
+    let location = location(&redirect).unwrap_or_default();
     let code = query_param(location, "code").ok_or("no code in the redirect")?;
     println!("   state returned: {:?}", query_param(location, "state"));
 
     println!("5. The client exchanges the code at the token endpoint.");
-    let exchange = Request::post("/token").with_header("Authorization", "Basic d2ViOndlYi1zZWNyZXQ=").with_form(&[
+    // web:web-secret, marked sensitive: a credential never shows in Debug output.
+    let mut credentials = HeaderValue::from_static("Basic d2ViOndlYi1zZWNyZXQ=");
+    credentials.set_sensitive(true);
+    let exchange = http::Request::post("/token").header(header::AUTHORIZATION, credentials.clone()).form(&[
         ("grant_type", "authorization_code"),
         ("code", &code),
         ("redirect_uri", REDIRECT_URI),
-    ]);
+    ])?;
     let tokens = server.token_endpoint(&exchange).await;
     print_response("token response", &tokens);
-    let refresh_token =
-        tokens.json().and_then(|j| j["refresh_token"].as_str().map(str::to_owned)).ok_or("no refresh token")?;
+    let refresh_token = serde_json::from_slice::<serde_json::Value>(tokens.body())?["refresh_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or("no refresh token")?;
 
     println!("6. Replaying the code fails, and revokes what it produced.");
     print_response("replayed code", &server.token_endpoint(&exchange).await);
 
     println!("7. The refresh token issued before the replay is dead too.");
-    let refresh = Request::post("/token")
-        .with_header("Authorization", "Basic d2ViOndlYi1zZWNyZXQ=")
-        .with_form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)]);
+    let refresh = http::Request::post("/token")
+        .header(header::AUTHORIZATION, credentials)
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)])?;
     print_response("refresh", &server.token_endpoint(&refresh).await);
     Ok(())
 }

@@ -5,8 +5,8 @@ use super::config::{ConfigFileError, ServerConfigFile, issuer_problem};
 use super::consent::CsrfKey;
 use super::metrics::{CountedThrottle, IssuanceCounter};
 use super::store::ServerStore;
-use grantry_core::adapter::HttpAdapter;
 use grantry_core::plugin::PluginError;
+use grantry_core::request::BodyLimit;
 use grantry_core::throttle::FailureLimiter;
 use grantry_core::{AuthorizationServer, ClientAuthMethod, GrantType, RegistryError, ResourceGuard, ServerConfig};
 use grantry_extensions::issuer::IssuerIdentification;
@@ -153,8 +153,8 @@ pub struct AppState {
     pub server: AuthorizationServer,
     /// The guard of `/api/me`.
     pub guard: ResourceGuard,
-    /// Converts requests and responses, with the body limit.
-    pub adapter: HttpAdapter,
+    /// The request body limit (64 KiB), checked from the head before a body is read.
+    pub body_limit: BodyLimit,
     /// Signs and checks the consent form's CSRF tokens.
     pub csrf: CsrfKey,
     /// The store the server is on, for `/healthz`.
@@ -170,7 +170,7 @@ impl AppState {
     pub fn new(server: AuthorizationServer, store: ServerStore, csrf: CsrfKey) -> Self {
         let issuer = server.config().issuer();
         let https_issuer = issuer.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
-        AppState { guard: server.resource_guard(), server, adapter: HttpAdapter::new(), csrf, store, https_issuer }
+        AppState { guard: server.resource_guard(), server, body_limit: BodyLimit::default(), csrf, store, https_issuer }
     }
 }
 

@@ -19,8 +19,10 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use grantry_core::http::HeaderMap;
+use grantry_core::http::header::COOKIE;
 use grantry_core::storage::ReplayKey;
-use grantry_core::{AuthorizationRequest, Headers, encode_form};
+use grantry_core::{AuthorizationRequest, encode_form};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt;
@@ -119,9 +121,11 @@ fn random_base64(len: usize) -> String {
 
 /// The consent cookie a request carries, if it carries one that is well formed (one this
 /// server could have made: 32 bytes, base64url). The first cookie of that name counts.
-pub fn cookie_value(headers: &Headers) -> Option<&str> {
+pub fn cookie_value(headers: &HeaderMap) -> Option<&str> {
     let value = headers
-        .get_all("cookie")
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|header| header.to_str().ok())
         .flat_map(|header| header.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == CONSENT_COOKIE)
@@ -310,18 +314,17 @@ mod tests {
         let value = new_cookie_value();
         assert_eq!(value.len(), 43);
         assert_ne!(value, new_cookie_value());
-        let mut headers = Headers::new();
-        headers.append("Cookie", format!("other=1; {CONSENT_COOKIE}={value}; x=y"));
-        assert_eq!(cookie_value(&headers), Some(value.as_str()));
+        let cookie = |text: String| {
+            let mut headers = HeaderMap::new();
+            headers.append(COOKIE, text.parse().unwrap());
+            headers
+        };
+        assert_eq!(cookie_value(&cookie(format!("other=1; {CONSENT_COOKIE}={value}; x=y"))), Some(value.as_str()));
         // Only well-formed values count: nothing this server did not make is echoed into a MAC.
         for bad in ["", "AAAA", "not base64!", &format!("{value}A")] {
-            let mut headers = Headers::new();
-            headers.append("Cookie", format!("{CONSENT_COOKIE}={bad}"));
-            assert_eq!(cookie_value(&headers), None, "{bad:?}");
+            assert_eq!(cookie_value(&cookie(format!("{CONSENT_COOKIE}={bad}"))), None, "{bad:?}");
         }
-        let mut unprefixed = Headers::new();
-        unprefixed.append("Cookie", format!("grantry-consent={value}"));
-        assert_eq!(cookie_value(&unprefixed), None);
+        assert_eq!(cookie_value(&cookie(format!("grantry-consent={value}"))), None);
         let plain = format!("{CONSENT_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax");
         assert_eq!(set_cookie_headers(&value, true), [format!("{plain}; Secure")]);
         assert_eq!(set_cookie_headers(&value, false), [format!("{plain}; Secure"), plain]);

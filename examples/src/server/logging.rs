@@ -66,9 +66,11 @@ fn default_filter() -> Targets {
 /// parameter of a redirect's `Location` (query or fragment). Only a well-formed code (RFC 6749
 /// §5.2 `error` syntax, at most 64 characters) is returned, so nothing else leaks into the log.
 pub fn oauth_error_code(response: &grantry_core::Response) -> Option<String> {
-    let code = match response.header("Location") {
-        Some(location) => location_error(location),
-        None => response.json().and_then(|body| body.get("error")?.as_str().map(str::to_owned)),
+    let code = match response.headers().get(axum::http::header::LOCATION) {
+        Some(location) => location_error(location.to_str().ok()?),
+        None => serde_json::from_slice::<serde_json::Value>(response.body())
+            .ok()
+            .and_then(|body| body.get("error")?.as_str().map(str::to_owned)),
     }?;
     let well_formed = !code.is_empty()
         && code.len() <= 64
@@ -134,7 +136,9 @@ pub async fn log_requests(request: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use grantry_core::{OAuthError, Response};
+    use axum::http::StatusCode;
+    use grantry_core::OAuthError;
+    use grantry_core::response::{json_no_store, oauth_error, redirect};
 
     #[test]
     fn a_request_id_from_a_proxy_is_kept_only_when_well_formed() {
@@ -151,17 +155,17 @@ mod tests {
 
     #[test]
     fn finds_the_error_code_in_bodies_and_redirects() {
-        let json = Response::oauth_error(&OAuthError::invalid_client("bad secret"));
+        let json = oauth_error(&OAuthError::invalid_client("bad secret"));
         assert_eq!(oauth_error_code(&json).as_deref(), Some("invalid_client"));
-        let query = Response::redirect(302, "http://c.example/cb?error=access_denied&state=s");
+        let query = redirect(StatusCode::FOUND, "http://c.example/cb?error=access_denied&state=s");
         assert_eq!(oauth_error_code(&query).as_deref(), Some("access_denied"));
-        let fragment = Response::redirect(302, "http://c.example/cb?k=v#state=s&error=invalid_scope");
+        let fragment = redirect(StatusCode::FOUND, "http://c.example/cb?k=v#state=s&error=invalid_scope");
         assert_eq!(oauth_error_code(&fragment).as_deref(), Some("invalid_scope"));
-        let success = Response::redirect(302, "http://c.example/cb?code=secret-code&state=s");
+        let success = redirect(StatusCode::FOUND, "http://c.example/cb?code=secret-code&state=s");
         assert_eq!(oauth_error_code(&success), None);
-        let token = Response::json_no_store(200, &serde_json::json!({"access_token": "t"}));
+        let token = json_no_store(StatusCode::OK, &serde_json::json!({"access_token": "t"}));
         assert_eq!(oauth_error_code(&token), None);
-        let odd = Response::json_no_store(400, &serde_json::json!({"error": "a b\nc"}));
+        let odd = json_no_store(StatusCode::BAD_REQUEST, &serde_json::json!({"error": "a b\nc"}));
         assert_eq!(oauth_error_code(&odd), None, "malformed codes are not logged");
     }
 }

@@ -113,7 +113,7 @@ pub fn error_page(error: &OAuthError) -> String {
 mod tests {
     use super::*;
     use crate::server::{ServerConfigFile, build_server, consent};
-    use grantry_core::Request;
+    use grantry_core::http;
 
     const HOSTILE: &str = "\"><script>alert(1)</script><x y='";
 
@@ -221,7 +221,11 @@ mod tests {
             ("code_challenge_method", "S256"),
             ("x\"><script>", HOSTILE),
         ]);
-        let request = server.validate_authorization_request(&Request::get(format!("/authorize?{query}"))).await;
+        let request = server
+            .validate_authorization_request(
+                &http::Request::get(format!("/authorize?{query}")).body(Vec::new()).unwrap(),
+            )
+            .await;
         let request = request.unwrap_or_else(|err| panic!("{:?}", err.error()));
         let hidden = consent::hidden_params(&request);
         let page = consent_page(&request, &hidden, "token", Some(HOSTILE), Some(HOSTILE));

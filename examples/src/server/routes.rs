@@ -26,9 +26,14 @@ use super::pages;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::{
+    ACCEPT, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, PRAGMA, REFERRER_POLICY, SET_COOKIE,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderValue, StatusCode};
 use axum::routing::{any, get};
-use grantry_core::adapter::{AdapterError, into_http_response};
+use grantry_core::request::{self, BodyRefused};
+use grantry_core::response;
 use grantry_core::storage::FirstUse;
 use grantry_core::throttle::LoginError;
 use grantry_core::{
@@ -41,10 +46,10 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 /// health endpoint).
 async fn healthz(State(state): State<Shared>) -> axum::response::Response {
     let (status, body) = match state.store.ping().await {
-        Ok(()) => (200, serde_json::json!({"status": "ok"})),
-        Err(_) => (503, serde_json::json!({"status": "unavailable"})),
+        Ok(()) => (StatusCode::OK, serde_json::json!({"status": "ok"})),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({"status": "unavailable"})),
     };
-    respond(Response::json_no_store(status, &body))
+    respond(response::json_no_store(status, &body))
 }
 
 /// The scope `/api/me` requires.
@@ -80,21 +85,21 @@ pub fn router(state: Shared, limits: &ServerLimits) -> Router {
 /// body is read, and no more than the limit is ever read.
 async fn read(state: &AppState, request: axum::extract::Request) -> Result<Request, Response> {
     let (parts, body) = request.into_parts();
-    let adapter = &state.adapter;
-    adapter.check_head(&parts.headers).map_err(|err| err.to_response())?;
+    let limit = state.body_limit.limit();
+    state.body_limit.check_head(&parts.headers).map_err(|err| err.to_response())?;
     // Fails past the limit (a chunked body has no Content-Length to check first), when the
     // body pauses too long, or when the client goes away (then nobody reads the answer).
-    let bytes = axum::body::to_bytes(body, adapter.body_limit()).await.map_err(|err| match body_failure(&err) {
-        BodyFailure::TooLarge => AdapterError::BodyTooLarge { limit: adapter.body_limit() }.to_response(),
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|err| match body_failure(&err) {
+        BodyFailure::TooLarge => BodyRefused::TooLarge { limit }.to_response(),
         BodyFailure::TimedOut => {
             let mut response =
-                Response::oauth_error(&OAuthError::invalid_request("the request body was not received in time"));
-            response.status = StatusCode::REQUEST_TIMEOUT.as_u16();
+                response::oauth_error(&OAuthError::invalid_request("the request body was not received in time"));
+            *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
             response
         }
-        BodyFailure::Broken => Response::oauth_error(&OAuthError::invalid_request("the request body is incomplete")),
+        BodyFailure::Broken => response::oauth_error(&OAuthError::invalid_request("the request body is incomplete")),
     })?;
-    adapter.request_from_parts(&parts, &bytes).map_err(|err| err.to_response())
+    Ok(Request::from_parts(parts, bytes.to_vec()))
 }
 
 /// Why a request body could not be read.
@@ -130,7 +135,7 @@ fn respond(response: Response) -> axum::response::Response {
 }
 
 fn respond_with_code(response: Response, code: Option<String>) -> axum::response::Response {
-    let mut converted = into_http_response(response).map(Body::from);
+    let mut converted = response.map(Body::from);
     if let Some(code) = code {
         converted.extensions_mut().insert(OAuthErrorCode(code));
     }
@@ -169,7 +174,7 @@ async fn me(State(state): State<Shared>, request: axum::extract::Request) -> axu
     };
     // A literal, so it parses; were it not to, fail closed rather than require nothing.
     let Ok(read_scope) = Scope::parse(ME_SCOPE) else {
-        return respond(Response::oauth_error(&OAuthError::server_error("the resource's scope is invalid")));
+        return respond(response::oauth_error(&OAuthError::server_error("the resource's scope is invalid")));
     };
     match state.guard.authorize(&request, &read_scope).await {
         Ok(access) => {
@@ -178,7 +183,7 @@ async fn me(State(state): State<Shared>, request: axum::extract::Request) -> axu
                 "client_id": access.client_id,
                 "scope": access.scope.to_string(),
             });
-            respond(Response::json_no_store(200, &body))
+            respond(response::json_no_store(StatusCode::OK, &body))
         }
         Err(err) => respond(err.to_response(state.guard.realm())),
     }
@@ -186,28 +191,34 @@ async fn me(State(state): State<Shared>, request: axum::extract::Request) -> axu
 
 /// An HTML page, not cacheable, not frameable, loading nothing from anywhere.
 fn html(status: u16, body: String) -> Response {
-    Response {
-        status,
-        headers: vec![
-            ("Content-Type".into(), "text/html; charset=utf-8".into()),
-            ("Cache-Control".into(), "no-store".into()),
-            ("Pragma".into(), "no-cache".into()),
-            ("X-Frame-Options".into(), "DENY".into()),
-            (
-                "Content-Security-Policy".into(),
-                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'".into(),
-            ),
-            ("Referrer-Policy".into(), "no-referrer".into()),
-            ("X-Content-Type-Options".into(), "nosniff".into()),
-        ]
-        .into(),
-        body: body.into_bytes(),
+    let mut response = Response::new(body.into_bytes());
+    *response.status_mut() = status_code(status);
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (CONTENT_TYPE, "text/html; charset=utf-8"),
+        (CACHE_CONTROL, "no-store"),
+        (PRAGMA, "no-cache"),
+        (X_FRAME_OPTIONS, "DENY"),
+        (
+            CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (REFERRER_POLICY, "no-referrer"),
+        (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
     }
+    response
+}
+
+/// `status` as a status code; the handlers' statuses are constants, so the `500` is never used.
+fn status_code(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// Whether the caller asked for JSON rather than a page.
 fn wants_json(request: &Request) -> bool {
-    let accept = request.headers().get("accept").unwrap_or_default();
+    let accept = request.headers().get(ACCEPT).and_then(|value| value.to_str().ok()).unwrap_or_default();
     accept.contains("application/json") && !accept.contains("text/html")
 }
 
@@ -216,8 +227,8 @@ fn wants_json(request: &Request) -> bool {
 fn show_error(request: &Request, error: &OAuthError, status: u16) -> axum::response::Response {
     let code = Some(error.code().as_str().to_owned());
     if wants_json(request) {
-        let mut response = Response::oauth_error(error);
-        response.status = status;
+        let mut response = response::oauth_error(error);
+        *response.status_mut() = status_code(status);
         return respond_with_code(response, code);
     }
     respond_with_code(html(status, pages::error_page(error)), code)
@@ -234,7 +245,7 @@ fn page_status(error: &OAuthError) -> u16 {
 fn authorization_error(request: &Request, err: &AuthorizationError, redirect_status: u16) -> axum::response::Response {
     if err.is_redirect() {
         let mut response = err.to_response();
-        response.status = redirect_status;
+        *response.status_mut() = status_code(redirect_status);
         return respond(response);
     }
     show_error(request, err.error(), page_status(err.error()))
@@ -257,9 +268,12 @@ fn consent_form(
     let token = state.csrf.issue(&cookie, &hidden, consent::unix_now());
     let mut page = html(200, pages::consent_page(validated, &hidden, &token, username, error));
     if is_new {
-        let headers = page.headers.to_mut();
         for value in consent::set_cookie_headers(&cookie, state.https_issuer) {
-            headers.push(("Set-Cookie".into(), value.into()));
+            // The value is made here (base64url and attributes), so it is always a valid header.
+            let Ok(value) = HeaderValue::from_str(&value) else {
+                return respond(response::oauth_error(&OAuthError::server_error("the consent cookie cannot be set")));
+            };
+            page.headers_mut().append(SET_COOKIE, value);
         }
     }
     respond(page)
@@ -293,7 +307,7 @@ async fn authorize_post(State(state): State<Shared>, request: axum::extract::Req
         Ok(request) => request,
         Err(refused) => return respond(refused),
     };
-    let submitted = match request.form_params() {
+    let submitted = match request::form_params(&request) {
         Ok(params) => params,
         Err(err) => return show_error(&request, &err, 400),
     };
@@ -371,8 +385,8 @@ async fn authorize_post(State(state): State<Shared>, request: axum::extract::Req
         }
     };
     let mut response = state.server.create_authorization_response(&validated, consent).await;
-    if response.status == 302 {
-        response.status = 303;
+    if response.status() == StatusCode::FOUND {
+        *response.status_mut() = StatusCode::SEE_OTHER;
     }
     respond(response)
 }

@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn exactly_one_method_claims_an_assertion() {
-        let request = Request::post("/token");
+        let request = grantry_core::http::Request::post("/token").body(Vec::new()).unwrap();
         let secret = ClientSecretJwt::new();
         let key = PrivateKeyJwt::new();
         let cases = [

@@ -5,7 +5,13 @@
 //! Every test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+#[path = "../engine_http/mod.rs"]
+mod engine_http;
 pub mod late_store;
+
+pub use engine_http::{RequestExt, ResponseExt};
+pub use grantry_core::http;
+pub use grantry_core::request::FormBody;
 
 use base64::Engine as _;
 use grantry_core::storage::TokenRecord;
@@ -264,7 +270,7 @@ pub fn basic_raw(raw: &str) -> String {
 
 /// A token request with a form body and no client authentication.
 pub fn token_request(form: &[(&str, &str)]) -> Request {
-    Request::post("/token").with_form(form)
+    http::Request::post("/token").form(form).unwrap()
 }
 
 /// A token request authenticated with `client_secret_basic`.
@@ -283,7 +289,7 @@ pub fn code_exchange_request(client: (&str, &str), code: &str, redirect_uri: Opt
 
 /// A `GET` authorization request with `params` in the query.
 pub fn authorize_request(params: &[(&str, &str)]) -> Request {
-    Request::get(format!("/authorize?{}", encode_form(params)))
+    http::Request::get(format!("/authorize?{}", encode_form(params))).body(Vec::new()).unwrap()
 }
 
 /// A redirect response taken apart.
@@ -302,7 +308,13 @@ pub struct Redirect {
 impl Redirect {
     /// Parses the `Location` of a `302` response (asserting it is one).
     pub fn of(response: &Response) -> Redirect {
-        assert_eq!(response.status, 302, "expected a redirect, got {} {}", response.status, body_text(response));
+        assert_eq!(
+            response.status().as_u16(),
+            302,
+            "expected a redirect, got {} {}",
+            response.status().as_u16(),
+            body_text(response)
+        );
         let location = response.header("Location").expect("a redirect has a Location header").to_owned();
         let (before_fragment, fragment) = match location.split_once('#') {
             Some((before, fragment)) => (before, Some(fragment)),
@@ -329,7 +341,7 @@ impl Redirect {
 
 /// The body as text, for assertion messages.
 pub fn body_text(response: &Response) -> String {
-    String::from_utf8_lossy(&response.body).into_owned()
+    String::from_utf8_lossy(response.body()).into_owned()
 }
 
 /// Asserts the headers every token endpoint response carries (RFC 6749 §5.1, §5.2).
@@ -341,7 +353,7 @@ pub fn assert_json_no_store(response: &Response) {
 
 /// Asserts a successful token response and returns its JSON.
 pub fn token_json(response: &Response) -> Value {
-    assert_eq!(response.status, 200, "expected a token response, got {}", body_text(response));
+    assert_eq!(response.status().as_u16(), 200, "expected a token response, got {}", body_text(response));
     assert_json_no_store(response);
     let json = response.json().expect("the token response is JSON");
     assert!(json["access_token"].as_str().is_some_and(|t| !t.is_empty()), "no access_token in {json}");
@@ -351,7 +363,13 @@ pub fn token_json(response: &Response) -> Value {
 
 /// Asserts a direct JSON error response with `status` and `error`, and returns its JSON.
 pub fn assert_error(response: &Response, status: u16, error: &str) -> Value {
-    assert_eq!(response.status, status, "expected {status} {error}, got {} {}", response.status, body_text(response));
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "expected {status} {error}, got {} {}",
+        response.status().as_u16(),
+        body_text(response)
+    );
     assert_json_no_store(response);
     assert!(response.header("Location").is_none(), "a direct error must not redirect");
     let json = response.json().expect("the error response is JSON");

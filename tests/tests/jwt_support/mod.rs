@@ -3,8 +3,14 @@
 
 #![allow(dead_code)]
 
+#[path = "../engine_http/mod.rs"]
+mod engine_http;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub use engine_http::ResponseExt;
+pub use grantry_core::http;
+pub use grantry_core::request::FormBody;
 use grantry_core::storage::TokenRecord;
 use grantry_core::{AuthorizationServer, ManualClock, MemoryStore, Request, ServerConfig, TokenDigest};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -147,13 +153,13 @@ pub fn server_on(store: Arc<MemoryStore>) -> AuthorizationServer {
 
 /// POSTs `form` to the token endpoint; returns the status and the JSON body.
 pub async fn post(server: &AuthorizationServer, form: &[(&str, &str)]) -> (u16, Value) {
-    post_request(server, Request::post("/token").with_form(form)).await
+    post_request(server, http::Request::post("/token").form(form).unwrap()).await
 }
 
 /// POSTs a prepared request to the token endpoint.
 pub async fn post_request(server: &AuthorizationServer, request: Request) -> (u16, Value) {
     let response = server.token_endpoint(&request).await;
-    (response.status, response.json().unwrap())
+    (response.status().as_u16(), response.json().unwrap())
 }
 
 /// A Basic `Authorization` header value.
