@@ -175,7 +175,7 @@ pub async fn find_client(clients: &dyn ClientStore, client_id: &str) -> Result<A
 impl ClientAuthInput<'_> {
     /// The client `client_id`, if `secret` is its own: `invalid_client` otherwise, as for an
     /// unknown client. The check passes through the server's
-    /// [`LoginThrottle`](crate::throttle::LoginThrottle) as a
+    /// [`LoginThrottle`] as a
     /// [`ClientSecret`](crate::throttle::CredentialCheck::ClientSecret) check.
     pub async fn verify_secret(&self, client_id: &str, secret: &str) -> Result<Arc<dyn Client>, OAuthError> {
         let check = CredentialCheck::ClientSecret;
