@@ -157,6 +157,12 @@ fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
+impl From<super::rows::Corrupt> for Failure {
+    fn from(corrupt: super::rows::Corrupt) -> Self {
+        Failure::Corrupt(corrupt.0)
+    }
+}
+
 /// How a [`PostgresStore`] connects.
 #[derive(Clone)]
 #[non_exhaustive]

@@ -13,15 +13,14 @@
 
 use super::Failure;
 use crate::clock::Timestamp;
-use crate::grant_type::GrantType;
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
+use crate::storage::rows::{CodeRow, TokenRow, attributes_json, family_id, kind_name, time};
 use crate::storage::{
-    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation, ReplayKey,
-    StoredCode, TokenKind, TokenRecord,
+    AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation, ReplayKey, StoredCode,
+    TokenRecord,
 };
 use deadpool_postgres::{GenericClient, Pool, Transaction};
-use std::sync::Arc;
 use tokio_postgres::Row;
 
 pub(super) async fn save_code(
@@ -72,7 +71,7 @@ pub(super) async fn find_code(pool: &Pool, digest: TokenDigest) -> Result<Option
         )
         .await?;
     match client.query_opt(&select, &[&&digest.as_bytes()[..]]).await? {
-        Some(row) => CodeRow::read(&row)?.into_stored().map(Some),
+        Some(row) => Ok(Some(code_row(&row)?.into_stored()?)),
         None => Ok(None),
     }
 }
@@ -160,7 +159,7 @@ pub(super) async fn find_token(pool: &Pool, digest: TokenDigest) -> Result<Optio
     let sql = format!("SELECT {TOKEN_COLUMNS} FROM grantry_tokens WHERE digest = $1 AND NOT retired");
     let select = client.prepare_cached(&sql).await?;
     match client.query_opt(&select, &[&&digest.as_bytes()[..]]).await? {
-        Some(row) => TokenRow::read(&row)?.into_record().map(Some),
+        Some(row) => Ok(Some(token_row(&row)?.into_record()?)),
         None => Ok(None),
     }
 }
@@ -205,7 +204,7 @@ pub(super) async fn revoke_token(pool: &Pool, digest: TokenDigest) -> Result<Opt
     let sql = format!("DELETE FROM grantry_tokens WHERE digest = $1 RETURNING {TOKEN_COLUMNS}");
     let delete = client.prepare_cached(&sql).await?;
     match client.query_opt(&delete, &[&&digest.as_bytes()[..]]).await? {
-        Some(row) => TokenRow::read(&row)?.into_record().map(Some),
+        Some(row) => Ok(Some(token_row(&row)?.into_record()?)),
         None => Ok(None),
     }
 }
@@ -330,145 +329,33 @@ async fn extend_family(
     Ok(row.try_get(0)?)
 }
 
-/// A time as PostgreSQL stores it (a `bigint`): times past the year 292 billion are kept as
-/// that year.
-fn time(at: Timestamp) -> i64 {
-    i64::try_from(at).unwrap_or(i64::MAX)
+/// Reads a code's row (`find_code`'s columns).
+fn code_row(row: &Row) -> Result<CodeRow, Failure> {
+    Ok(CodeRow {
+        client_id: row.try_get(0)?,
+        family: row.try_get(1)?,
+        expires_at: row.try_get(2)?,
+        redeemed: row.try_get(3)?,
+        redirect_uri: row.try_get(4)?,
+        redirect_uri_given: row.try_get(5)?,
+        subject: row.try_get(6)?,
+        scope: row.try_get(7)?,
+        requested_scope: row.try_get(8)?,
+        attributes: row.try_get(9)?,
+    })
 }
 
-fn timestamp(stored: i64) -> Result<Timestamp, Failure> {
-    Timestamp::try_from(stored).map_err(|_| Failure::Corrupt(format!("negative time {stored}")))
-}
-
-fn family_id(bytes: Vec<u8>) -> Result<FamilyId, Failure> {
-    <[u8; 16]>::try_from(bytes.as_slice())
-        .map(FamilyId::from_bytes)
-        .map_err(|_| Failure::Corrupt(format!("a family id of {} bytes", bytes.len())))
-}
-
-fn scope(stored: &str) -> Result<Scope, Failure> {
-    Scope::parse(stored).map_err(|_| Failure::Corrupt(format!("scope {stored:?}")))
-}
-
-fn kind_name(kind: TokenKind) -> &'static str {
-    match kind {
-        TokenKind::Access => "access",
-        TokenKind::Refresh => "refresh",
-    }
-}
-
-/// Attributes as a JSON object of strings; `NULL` when there are none.
-fn attributes_json(attributes: &Attributes) -> Result<Option<String>, Failure> {
-    if attributes.is_empty() {
-        return Ok(None);
-    }
-    serde_json::to_string(attributes).map(Some).map_err(|err| Failure::Corrupt(format!("attributes: {err}")))
-}
-
-fn attributes(stored: Option<String>) -> Result<Attributes, Failure> {
-    match stored {
-        None => Ok(Attributes::new()),
-        Some(json) => serde_json::from_str(&json).map_err(|err| Failure::Corrupt(format!("attributes: {err}"))),
-    }
-}
-
-/// A code's row as read, before its values are checked.
-struct CodeRow {
-    client_id: String,
-    family: Vec<u8>,
-    expires_at: i64,
-    redeemed: bool,
-    redirect_uri: Option<String>,
-    redirect_uri_given: Option<bool>,
-    subject: Option<String>,
-    scope: Option<String>,
-    requested_scope: Option<String>,
-    attributes: Option<String>,
-}
-
-impl CodeRow {
-    fn read(row: &Row) -> Result<CodeRow, Failure> {
-        Ok(CodeRow {
-            client_id: row.try_get(0)?,
-            family: row.try_get(1)?,
-            expires_at: row.try_get(2)?,
-            redeemed: row.try_get(3)?,
-            redirect_uri: row.try_get(4)?,
-            redirect_uri_given: row.try_get(5)?,
-            subject: row.try_get(6)?,
-            scope: row.try_get(7)?,
-            requested_scope: row.try_get(8)?,
-            attributes: row.try_get(9)?,
-        })
-    }
-
-    fn into_stored(self) -> Result<StoredCode, Failure> {
-        let client_id = Arc::from(self.client_id);
-        let family = family_id(self.family)?;
-        if self.redeemed {
-            return Ok(StoredCode::Redeemed { client_id, family });
-        }
-        let missing = |column: &str| Failure::Corrupt(format!("a live code without {column}"));
-        Ok(StoredCode::Live(AuthorizationCodeRecord {
-            client_id,
-            redirect_uri: self.redirect_uri.ok_or_else(|| missing("redirect_uri"))?,
-            redirect_uri_given: self.redirect_uri_given.ok_or_else(|| missing("redirect_uri_given"))?,
-            subject: Arc::from(self.subject.ok_or_else(|| missing("subject"))?),
-            scope: scope(&self.scope.ok_or_else(|| missing("scope"))?)?,
-            requested_scope: self.requested_scope.as_deref().map(scope).transpose()?,
-            expires_at: timestamp(self.expires_at)?,
-            family,
-            attributes: attributes(self.attributes)?,
-        }))
-    }
-}
-
-/// A token's row as read ([`TOKEN_COLUMNS`]), before its values are checked.
-struct TokenRow {
-    kind: String,
-    client_id: String,
-    subject: Option<String>,
-    scope: String,
-    grant_type: String,
-    issued_at: i64,
-    expires_at: Option<i64>,
-    family: Option<Vec<u8>>,
-    attributes: Option<String>,
-}
-
-impl TokenRow {
-    fn read(row: &Row) -> Result<TokenRow, Failure> {
-        Ok(TokenRow {
-            kind: row.try_get(0)?,
-            client_id: row.try_get(1)?,
-            subject: row.try_get(2)?,
-            scope: row.try_get(3)?,
-            grant_type: row.try_get(4)?,
-            issued_at: row.try_get(5)?,
-            expires_at: row.try_get(6)?,
-            family: row.try_get(7)?,
-            attributes: row.try_get(8)?,
-        })
-    }
-
-    fn into_record(self) -> Result<TokenRecord, Failure> {
-        let kind = match self.kind.as_str() {
-            "access" => TokenKind::Access,
-            "refresh" => TokenKind::Refresh,
-            other => return Err(Failure::Corrupt(format!("token kind {other:?}"))),
-        };
-        let grant_type = GrantType::parse_for_client(&self.grant_type)
-            .map_err(|_| Failure::Corrupt(format!("grant type {:?}", self.grant_type)))?;
-        Ok(TokenRecord {
-            kind,
-            client_id: Arc::from(self.client_id),
-            subject: self.subject.map(Arc::from),
-            scope: scope(&self.scope)?,
-            grant_type,
-            issued_at: timestamp(self.issued_at)?,
-            expires_at: self.expires_at.map(timestamp).transpose()?,
-            family: self.family.map(family_id).transpose()?,
-            attributes: attributes(self.attributes)?,
-        })
-    }
+/// Reads a token's row ([`TOKEN_COLUMNS`]).
+fn token_row(row: &Row) -> Result<TokenRow, Failure> {
+    Ok(TokenRow {
+        kind: row.try_get(0)?,
+        client_id: row.try_get(1)?,
+        subject: row.try_get(2)?,
+        scope: row.try_get(3)?,
+        grant_type: row.try_get(4)?,
+        issued_at: row.try_get(5)?,
+        expires_at: row.try_get(6)?,
+        family: row.try_get(7)?,
+        attributes: row.try_get(8)?,
+    })
 }

@@ -124,6 +124,12 @@ pub enum Synchronous {
     Normal,
 }
 
+impl From<super::rows::Corrupt> for Failure {
+    fn from(corrupt: super::rows::Corrupt) -> Self {
+        Failure::Corrupt(corrupt.0)
+    }
+}
+
 /// How a [`SqliteStore`] is opened.
 #[derive(Clone)]
 #[non_exhaustive]

@@ -10,15 +10,14 @@
 
 use super::Failure;
 use crate::clock::Timestamp;
-use crate::grant_type::GrantType;
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
+use crate::storage::rows::{CodeRow, TokenRow, attributes_json, family_id, kind_name, time};
 use crate::storage::{
-    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation, ReplayKey,
-    StoredCode, TokenKind, TokenRecord,
+    AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation, ReplayKey, StoredCode,
+    TokenRecord,
 };
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
-use std::sync::Arc;
 
 pub(super) fn save_code(
     connection: &mut Connection,
@@ -58,9 +57,9 @@ pub(super) fn find_code(connection: &mut Connection, digest: TokenDigest) -> Res
                  scope, requested_scope, attributes
              FROM grantry_codes WHERE digest = ?1",
         )?
-        .query_row([&digest.as_bytes()[..]], CodeRow::read)
+        .query_row([&digest.as_bytes()[..]], code_row)
         .optional()?;
-    row.map(CodeRow::into_stored).transpose()
+    Ok(row.map(CodeRow::into_stored).transpose()?)
 }
 
 pub(super) fn redeem_code(
@@ -132,13 +131,13 @@ pub(super) fn save_tokens(connection: &mut Connection, tokens: IssuedTokens) -> 
     Ok(())
 }
 
-/// The columns [`TokenRow::read`] reads, in its order.
+/// The columns [`token_row`] reads, in its order.
 const TOKEN_COLUMNS: &str = "kind, client_id, subject, scope, grant_type, issued_at, expires_at, family, attributes";
 
 pub(super) fn find_token(connection: &mut Connection, digest: TokenDigest) -> Result<Option<TokenRecord>, Failure> {
     let sql = format!("SELECT {TOKEN_COLUMNS} FROM grantry_tokens WHERE digest = ?1 AND retired = 0");
-    let row = connection.prepare_cached(&sql)?.query_row([&digest.as_bytes()[..]], TokenRow::read).optional()?;
-    row.map(TokenRow::into_record).transpose()
+    let row = connection.prepare_cached(&sql)?.query_row([&digest.as_bytes()[..]], token_row).optional()?;
+    Ok(row.map(TokenRow::into_record).transpose()?)
 }
 
 pub(super) fn rotate_refresh_token(
@@ -172,8 +171,8 @@ pub(super) fn rotate_refresh_token(
 
 pub(super) fn revoke_token(connection: &mut Connection, digest: TokenDigest) -> Result<Option<TokenRecord>, Failure> {
     let sql = format!("DELETE FROM grantry_tokens WHERE digest = ?1 RETURNING {TOKEN_COLUMNS}");
-    let row = connection.prepare_cached(&sql)?.query_row([&digest.as_bytes()[..]], TokenRow::read).optional()?;
-    row.map(TokenRow::into_record).transpose()
+    let row = connection.prepare_cached(&sql)?.query_row([&digest.as_bytes()[..]], token_row).optional()?;
+    Ok(row.map(TokenRow::into_record).transpose()?)
 }
 
 pub(super) fn revoke_family(connection: &mut Connection, family: FamilyId, now: Timestamp) -> Result<(), Failure> {
@@ -284,145 +283,33 @@ fn extend_family(
     Ok(())
 }
 
-/// A time as SQLite stores it (a signed 64-bit integer): times past the year 292 billion are
-/// kept as that year.
-fn time(at: Timestamp) -> i64 {
-    i64::try_from(at).unwrap_or(i64::MAX)
+/// Reads a code's row ([`find_code`]'s columns).
+fn code_row(row: &Row<'_>) -> rusqlite::Result<CodeRow> {
+    Ok(CodeRow {
+        client_id: row.get(0)?,
+        family: row.get(1)?,
+        expires_at: row.get(2)?,
+        redeemed: row.get(3)?,
+        redirect_uri: row.get(4)?,
+        redirect_uri_given: row.get(5)?,
+        subject: row.get(6)?,
+        scope: row.get(7)?,
+        requested_scope: row.get(8)?,
+        attributes: row.get(9)?,
+    })
 }
 
-fn timestamp(stored: i64) -> Result<Timestamp, Failure> {
-    Timestamp::try_from(stored).map_err(|_| Failure::Corrupt(format!("negative time {stored}")))
-}
-
-fn family_id(bytes: Vec<u8>) -> Result<FamilyId, Failure> {
-    <[u8; 16]>::try_from(bytes.as_slice())
-        .map(FamilyId::from_bytes)
-        .map_err(|_| Failure::Corrupt(format!("a family id of {} bytes", bytes.len())))
-}
-
-fn scope(stored: &str) -> Result<Scope, Failure> {
-    Scope::parse(stored).map_err(|_| Failure::Corrupt(format!("scope {stored:?}")))
-}
-
-fn kind_name(kind: TokenKind) -> &'static str {
-    match kind {
-        TokenKind::Access => "access",
-        TokenKind::Refresh => "refresh",
-    }
-}
-
-/// Attributes as a JSON object of strings; `NULL` when there are none.
-fn attributes_json(attributes: &Attributes) -> Result<Option<String>, Failure> {
-    if attributes.is_empty() {
-        return Ok(None);
-    }
-    serde_json::to_string(attributes).map(Some).map_err(|err| Failure::Corrupt(format!("attributes: {err}")))
-}
-
-fn attributes(stored: Option<String>) -> Result<Attributes, Failure> {
-    match stored {
-        None => Ok(Attributes::new()),
-        Some(json) => serde_json::from_str(&json).map_err(|err| Failure::Corrupt(format!("attributes: {err}"))),
-    }
-}
-
-/// A code's row as read, before its values are checked.
-struct CodeRow {
-    client_id: String,
-    family: Vec<u8>,
-    expires_at: i64,
-    redeemed: bool,
-    redirect_uri: Option<String>,
-    redirect_uri_given: Option<bool>,
-    subject: Option<String>,
-    scope: Option<String>,
-    requested_scope: Option<String>,
-    attributes: Option<String>,
-}
-
-impl CodeRow {
-    fn read(row: &Row<'_>) -> rusqlite::Result<CodeRow> {
-        Ok(CodeRow {
-            client_id: row.get(0)?,
-            family: row.get(1)?,
-            expires_at: row.get(2)?,
-            redeemed: row.get(3)?,
-            redirect_uri: row.get(4)?,
-            redirect_uri_given: row.get(5)?,
-            subject: row.get(6)?,
-            scope: row.get(7)?,
-            requested_scope: row.get(8)?,
-            attributes: row.get(9)?,
-        })
-    }
-
-    fn into_stored(self) -> Result<StoredCode, Failure> {
-        let client_id = Arc::from(self.client_id);
-        let family = family_id(self.family)?;
-        if self.redeemed {
-            return Ok(StoredCode::Redeemed { client_id, family });
-        }
-        let missing = |column: &str| Failure::Corrupt(format!("a live code without {column}"));
-        Ok(StoredCode::Live(AuthorizationCodeRecord {
-            client_id,
-            redirect_uri: self.redirect_uri.ok_or_else(|| missing("redirect_uri"))?,
-            redirect_uri_given: self.redirect_uri_given.ok_or_else(|| missing("redirect_uri_given"))?,
-            subject: Arc::from(self.subject.ok_or_else(|| missing("subject"))?),
-            scope: scope(&self.scope.ok_or_else(|| missing("scope"))?)?,
-            requested_scope: self.requested_scope.as_deref().map(scope).transpose()?,
-            expires_at: timestamp(self.expires_at)?,
-            family,
-            attributes: attributes(self.attributes)?,
-        }))
-    }
-}
-
-/// A token's row as read ([`TOKEN_COLUMNS`]), before its values are checked.
-struct TokenRow {
-    kind: String,
-    client_id: String,
-    subject: Option<String>,
-    scope: String,
-    grant_type: String,
-    issued_at: i64,
-    expires_at: Option<i64>,
-    family: Option<Vec<u8>>,
-    attributes: Option<String>,
-}
-
-impl TokenRow {
-    fn read(row: &Row<'_>) -> rusqlite::Result<TokenRow> {
-        Ok(TokenRow {
-            kind: row.get(0)?,
-            client_id: row.get(1)?,
-            subject: row.get(2)?,
-            scope: row.get(3)?,
-            grant_type: row.get(4)?,
-            issued_at: row.get(5)?,
-            expires_at: row.get(6)?,
-            family: row.get(7)?,
-            attributes: row.get(8)?,
-        })
-    }
-
-    fn into_record(self) -> Result<TokenRecord, Failure> {
-        let kind = match self.kind.as_str() {
-            "access" => TokenKind::Access,
-            "refresh" => TokenKind::Refresh,
-            other => return Err(Failure::Corrupt(format!("token kind {other:?}"))),
-        };
-        let grant_type = GrantType::parse_for_client(&self.grant_type)
-            .map_err(|_| Failure::Corrupt(format!("grant type {:?}", self.grant_type)))?;
-        Ok(TokenRecord {
-            kind,
-            client_id: Arc::from(self.client_id),
-            subject: self.subject.map(Arc::from),
-            scope: scope(&self.scope)?,
-            grant_type,
-            issued_at: timestamp(self.issued_at)?,
-            expires_at: self.expires_at.map(timestamp).transpose()?,
-            family: self.family.map(family_id).transpose()?,
-            attributes: attributes(self.attributes)?,
-        })
-    }
+/// Reads a token's row ([`TOKEN_COLUMNS`]).
+fn token_row(row: &Row<'_>) -> rusqlite::Result<TokenRow> {
+    Ok(TokenRow {
+        kind: row.get(0)?,
+        client_id: row.get(1)?,
+        subject: row.get(2)?,
+        scope: row.get(3)?,
+        grant_type: row.get(4)?,
+        issued_at: row.get(5)?,
+        expires_at: row.get(6)?,
+        family: row.get(7)?,
+        attributes: row.get(8)?,
+    })
 }
