@@ -8,10 +8,7 @@ use grantry_core::storage::Synchronous;
 use grantry_examples::server::config::StoreConfig;
 use http_support::*;
 use oauth2::basic::BasicErrorResponseType;
-use oauth2::{
-    AuthorizationCode, CsrfToken, PkceCodeChallenge, RequestTokenError, Scope, TokenIntrospectionResponse,
-    TokenResponse,
-};
+use oauth2::{AuthorizationCode, RequestTokenError, TokenIntrospectionResponse, TokenResponse};
 use std::path::Path;
 
 fn on_file(path: &Path) -> impl FnOnce(&mut grantry_examples::server::ServerConfigFile) {
@@ -49,17 +46,8 @@ async fn what_was_issued_used_and_revoked_stays_so_across_a_restart() {
 
     // A code redeemed once; its refresh token rotated once.
     let spa = server.oauth_client("spa", None, Some(SPA_REDIRECT));
-    let authorize = |spa: &OAuthClient| {
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, _) = spa
-            .authorize_url(CsrfToken::new_random)
-            .add_scope(Scope::new("read".into()))
-            .set_pkce_challenge(challenge)
-            .url();
-        (url, verifier)
-    };
-    let (url, verifier) = authorize(&spa);
-    let code = server.authorize_as_alice(url.as_str()).await["code"].clone();
+    let (url, verifier) = server.spa_authorization();
+    let code = server.authorize_as_alice(&url).await["code"].clone();
     let first = spa
         .exchange_code(AuthorizationCode::new(code.clone()))
         .set_pkce_verifier(verifier)
@@ -71,8 +59,8 @@ async fn what_was_issued_used_and_revoked_stays_so_across_a_restart() {
     let live_refresh = second.refresh_token().unwrap().clone();
 
     // A consent form shown before the restart, submitted after it.
-    let (url, pending_verifier) = authorize(&spa);
-    let pending_form = server.consent_form(url.as_str()).await;
+    let (url, pending_verifier) = server.spa_authorization();
+    let pending_form = server.consent_form(&url).await;
     let browser = server.browser_cookie();
     server.stop().await;
 
@@ -95,7 +83,7 @@ async fn what_was_issued_used_and_revoked_stays_so_across_a_restart() {
     assert_eq!(server.me(second.access_token().secret()).await.status, 401);
 
     // The code redeemed before the restart is still used.
-    let (_, verifier) = authorize(&spa);
+    let (_, verifier) = server.spa_authorization();
     let again =
         spa.exchange_code(AuthorizationCode::new(code)).set_pkce_verifier(verifier).request_async(&server.http).await;
     assert_eq!(error_of(again), BasicErrorResponseType::InvalidGrant);

@@ -14,7 +14,6 @@ use grantry_core::storage::Synchronous;
 use grantry_examples::server::ServerConfigFile;
 use grantry_examples::server::config::StoreConfig;
 use http_support::*;
-use oauth2::{CsrfToken, PkceCodeChallenge, Scope};
 use serde_json::Value;
 
 /// The two servers' shared configuration: `store`, one issuer (the first server's address,
@@ -42,14 +41,8 @@ fn secret_key_config(key: &str) -> String {
 
 /// A code for `spa` minted through `server`'s consent form (alice allows), and its verifier.
 async fn code_for_spa(server: &TestServer) -> (String, String) {
-    let spa = server.oauth_client("spa", None, Some(SPA_REDIRECT));
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, _) = spa
-        .authorize_url(CsrfToken::new_random)
-        .add_scope(Scope::new("read".into()))
-        .set_pkce_challenge(challenge)
-        .url();
-    (server.authorize_as_alice(url.as_str()).await["code"].clone(), verifier.secret().clone())
+    let (url, verifier) = server.spa_authorization();
+    (server.authorize_as_alice(&url).await["code"].clone(), verifier.secret().clone())
 }
 
 fn exchange_form(code: &str, verifier: &str) -> Vec<(&'static str, String)> {
@@ -128,14 +121,8 @@ async fn shared_store_holds_for_both(store: StoreConfig) {
     assert_eq!(one.me(&token).await.status, 401);
 
     // A consent form rendered by one is accepted by the other (shared secret_key), once.
-    let spa = one.oauth_client("spa", None, Some(SPA_REDIRECT));
-    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
-    let (url, _) = spa
-        .authorize_url(CsrfToken::new_random)
-        .add_scope(Scope::new("read".into()))
-        .set_pkce_challenge(challenge)
-        .url();
-    let form = one.consent_form(url.as_str()).await;
+    let (url, _) = one.spa_authorization();
+    let form = one.consent_form(&url).await;
     let cookie = one.browser_cookie();
     let accepted = two.submit_consent_with_cookie(&form, cookie.as_deref(), "alice", "wonderland", "allow").await;
     assert_eq!(accepted.status, 303, "{}", accepted.text);

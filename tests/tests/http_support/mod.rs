@@ -11,8 +11,8 @@ use grantry_examples::server::{RunningServer, ServerConfigFile, start_on};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use oauth2::basic::BasicClient;
 use oauth2::{
-    AuthType, AuthUrl, ClientId, ClientSecret, EndpointNotSet, EndpointSet, IntrospectionUrl, RedirectUrl,
-    RevocationUrl, TokenUrl,
+    AuthType, AuthUrl, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, IntrospectionUrl,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RevocationUrl, Scope, TokenUrl,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -120,6 +120,19 @@ impl TestServer {
             client = client.set_redirect_uri(RedirectUrl::new(uri.to_owned()).unwrap());
         }
         client
+    }
+
+    /// An authorization URL of the public client `spa` for scope `read`, with a fresh PKCE
+    /// S256 challenge, and its verifier.
+    pub fn spa_authorization(&self) -> (String, PkceCodeVerifier) {
+        let spa = self.oauth_client("spa", None, Some(SPA_REDIRECT));
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, _) = spa
+            .authorize_url(CsrfToken::new_random)
+            .add_scope(Scope::new("read".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        (url.to_string(), verifier)
     }
 
     /// [`oauth_client`](Self::oauth_client) authenticating in the request body
