@@ -130,12 +130,18 @@ fn wait_exit(child: &mut Child) -> ExitStatus {
 
 /// A form POST over a plain TCP connection to 127.0.0.1: the status and the body.
 fn http_post(addr: &str, path: &str, form: &str) -> (u16, String) {
+    http_post_as(addr, path, form, None)
+}
+
+/// [`http_post`] with HTTP Basic credentials (`id:secret`, already base64), if any.
+fn http_post_as(addr: &str, path: &str, form: &str, basic: Option<&str>) -> (u16, String) {
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let authorization = basic.map(|b| format!("Authorization: Basic {b}\r\n")).unwrap_or_default();
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{authorization}\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
         form.len()
     )
@@ -365,4 +371,118 @@ fn a_token_sent_out_survives_kill_9_on_the_demo_sqlite_store() {
     assert_eq!(introspect(&revoked), false, "the revocation answered before the kill still holds");
     server.signal("TERM");
     assert_eq!(server.wait_exit().code(), Some(0));
+}
+
+/// A database of its own on the server at `GRANTRY_TEST_POSTGRES_URL`, dropped on drop. `None`
+/// (the test skips, saying so) when the variable is unset outside CI; under `CI` a missing URL
+/// fails the test.
+struct TestDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    fn create() -> Option<TestDatabase> {
+        let admin_url = match std::env::var("GRANTRY_TEST_POSTGRES_URL") {
+            Ok(url) if !url.trim().is_empty() => url,
+            _ if std::env::var_os("CI").is_some() => {
+                panic!("GRANTRY_TEST_POSTGRES_URL is not set, and CI is: `bash .ci/postgres.sh` prints one")
+            }
+            _ => {
+                eprintln!("skipped: GRANTRY_TEST_POSTGRES_URL is not set (`bash .ci/postgres.sh` starts a server)");
+                return None;
+            }
+        };
+        let name = format!("grantry_processes_{:016x}", std::process::id() as u64 * 7919 + now_nanos());
+        run_sql(&admin_url, &format!("CREATE DATABASE {name}"));
+        Some(TestDatabase { admin_url, name })
+    }
+
+    fn url(&self) -> String {
+        let (base, _) = self.admin_url.rsplit_once('/').unwrap();
+        format!("{base}/{}", self.name)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        run_sql(&self.admin_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+fn now_nanos() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64
+}
+
+fn run_sql(url: &str, sql: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client.batch_execute(sql).await.unwrap();
+    });
+}
+
+fn json_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"))
+}
+
+/// The contract's "single use, everywhere ... across all servers sharing one store", with two
+/// `grantry-server` processes on one PostgreSQL database: a refresh token raced on both rotates
+/// once; the old token's reuse on one revokes the family on the other; a revocation on one is
+/// seen by the other; a client-credentials token from one introspects on the other.
+#[test]
+fn two_server_processes_share_one_postgres_database() {
+    let Some(database) = TestDatabase::create() else { return };
+    let json = demo_with(|v| {
+        v["store"] = serde_json::json!({"kind": "postgres", "url": database.url()});
+        v["secret_key"] = "c2hhcmVkLWJ5LWJvdGgtc2VydmVycy0zMi1ieXRlcy0hIQ".into();
+    });
+    let config = TempConfig::new("two-processes", &json);
+    let mut one = spawn(&["--config", config.0.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let mut two = spawn(&["--config", config.0.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let (a, b) = (one.wait_listening(), two.wait_listening());
+    let web = Some("d2ViOndlYi1zZWNyZXQ="); // web:web-secret
+    let svc = "client_id=svc&client_secret=svc-secret";
+
+    // Issued by one, seen by the other; revoked by the other, gone on the first.
+    let (status, body) = http_post(&a, "/token", &format!("grant_type=client_credentials&{svc}"));
+    assert_eq!(status, 200, "{body}");
+    let token = json_of(&body)["access_token"].as_str().unwrap().to_owned();
+    let introspect = |addr: &str, token: &str| {
+        json_of(&http_post(addr, "/introspect", &format!("token={token}&{svc}")).1)["active"].clone()
+    };
+    assert_eq!(introspect(&b, &token), true);
+    assert_eq!(http_post(&b, "/revoke", &format!("token={token}&{svc}")).0, 200);
+    assert_eq!(introspect(&a, &token), false);
+
+    // One refresh token raced on both servers: exactly one rotation.
+    let password = "grant_type=password&username=alice&password=wonderland";
+    let (status, body) = http_post_as(&a, "/token", password, web);
+    assert_eq!(status, 200, "{body}");
+    let refresh = json_of(&body)["refresh_token"].as_str().unwrap().to_owned();
+    let form = format!("grant_type=refresh_token&refresh_token={refresh}");
+    let racers: Vec<_> = (0..12)
+        .map(|i| {
+            let (addr, form) = (if i % 2 == 0 { a.clone() } else { b.clone() }, form.clone());
+            std::thread::spawn(move || http_post_as(&addr, "/token", &form, web))
+        })
+        .collect();
+    let answers: Vec<(u16, String)> = racers.into_iter().map(|racer| racer.join().unwrap()).collect();
+    let winners: Vec<&(u16, String)> = answers.iter().filter(|(status, _)| *status == 200).collect();
+    assert_eq!(winners.len(), 1, "{answers:?}");
+    assert!(answers.iter().filter(|(s, _)| *s != 200).all(|(_, body)| json_of(body)["error"] == "invalid_grant"));
+    // The losers were replays by the owner: the family, the winner's tokens included, is revoked
+    // on both servers.
+    let rotated = json_of(&winners[0].1);
+    let new_refresh = rotated["refresh_token"].as_str().unwrap();
+    let (status, body) =
+        http_post_as(&b, "/token", &format!("grant_type=refresh_token&refresh_token={new_refresh}"), web);
+    assert_eq!((status, json_of(&body)["error"].clone()), (400, Value::from("invalid_grant")));
+    assert_eq!(introspect(&a, rotated["access_token"].as_str().unwrap()), false);
+
+    for server in [&mut one, &mut two] {
+        server.signal("TERM");
+        assert_eq!(server.wait_exit().code(), Some(0));
+    }
 }
