@@ -3,9 +3,10 @@
 //! through a [`LoginThrottle`], which may refuse it before it is made.
 
 use crate::clock::Timestamp;
+use crate::storage::{FailureStore, ReplayKey};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// What a credential check is of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -210,6 +211,76 @@ impl LoginThrottle for FailureLimiter {
             *failures = Failures { count: 0, since: now };
         }
         failures.count = failures.count.saturating_add(1);
+    }
+}
+
+/// [`FailureLimiter`]'s rule with the counts in a [`FailureStore`] (a database several servers
+/// share): a username guessed at on one server is locked out on all of them, and the count
+/// survives a restart. Only digests of the keys reach the store.
+///
+/// When the store cannot be read, a check of a throttled kind is refused (for a second): an
+/// outage must not turn the lock-out off. A failure that cannot be recorded is lost.
+pub struct SharedFailureLimiter {
+    max_failures: u32,
+    window: u64,
+    store: Arc<dyn FailureStore>,
+}
+
+impl std::fmt::Debug for SharedFailureLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedFailureLimiter")
+            .field("max_failures", &self.max_failures)
+            .field("window", &self.window)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SharedFailureLimiter {
+    /// At most `max_failures` failures per key within `window` seconds, counted in `store`.
+    pub fn new(store: Arc<dyn FailureStore>, max_failures: u32, window: u64) -> Self {
+        SharedFailureLimiter { max_failures, window, store }
+    }
+
+    fn key(check: CredentialCheck, key: &str) -> ReplayKey {
+        let kind = match check {
+            CredentialCheck::UserPassword => "password",
+            CredentialCheck::ClientSecret => "client",
+            CredentialCheck::UserCode => "user-code",
+        };
+        ReplayKey::new("login-failures", &[kind, key])
+    }
+}
+
+#[async_trait::async_trait]
+impl LoginThrottle for SharedFailureLimiter {
+    fn watches(&self, check: CredentialCheck) -> bool {
+        FailureLimiter::throttles(check)
+    }
+
+    async fn admit(&self, check: CredentialCheck, key: &str, now: Timestamp) -> Result<(), Throttled> {
+        if !FailureLimiter::throttles(check) {
+            return Ok(());
+        }
+        match self.store.failures(Self::key(check, key)).await {
+            Ok(Some(failures)) if failures.count >= self.max_failures => {
+                let until = failures.since.saturating_add(self.window);
+                if now < until { Err(Throttled { retry_after: until - now }) } else { Ok(()) }
+            }
+            Ok(_) => Ok(()),
+            Err(_) => Err(Throttled { retry_after: 1 }),
+        }
+    }
+
+    async fn record(&self, check: CredentialCheck, key: &str, succeeded: bool, now: Timestamp) {
+        if !FailureLimiter::throttles(check) {
+            return;
+        }
+        let key = Self::key(check, key);
+        // Nothing to report to: the check's own answer is already decided.
+        let _ = match succeeded {
+            true => self.store.clear_failures(key).await,
+            false => self.store.record_failure(key, now, self.window).await.map(|_| ()),
+        };
     }
 }
 

@@ -481,6 +481,19 @@ fn two_server_processes_share_one_postgres_database() {
     assert_eq!((status, json_of(&body)["error"].clone()), (400, Value::from("invalid_grant")));
     assert_eq!(introspect(&a, rotated["access_token"].as_str().unwrap()), false);
 
+    // Failed logins count on both servers: five wrong passwords spread over them lock alice out
+    // of both, the right password included (the contract's "throttled logins").
+    for i in 0..5 {
+        let addr = if i % 2 == 0 { &a } else { &b };
+        let (status, body) = http_post_as(addr, "/token", "grant_type=password&username=alice&password=guess", web);
+        assert_eq!((status, json_of(&body)["error"].clone()), (400, Value::from("invalid_grant")));
+    }
+    for addr in [&a, &b] {
+        let (status, body) = http_post_as(addr, "/token", password, web);
+        assert_eq!(status, 400, "{body}");
+        assert!(json_of(&body)["error_description"].as_str().unwrap().contains("too many failed attempts"), "{body}");
+    }
+
     for server in [&mut one, &mut two] {
         server.signal("TERM");
         assert_eq!(server.wait_exit().code(), Some(0));

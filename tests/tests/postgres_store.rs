@@ -298,7 +298,7 @@ async fn a_database_of_the_first_schema_gains_the_single_use_records_and_keeps_i
     raw(&url)
         .await
         .batch_execute(&format!(
-            "DROP TABLE {schema}.grantry_replays; DROP TABLE {schema}.grantry_secrets; UPDATE {schema}.grantry_schema_version SET version = 1"
+            "DROP TABLE {schema}.grantry_replays; DROP TABLE {schema}.grantry_secrets; DROP TABLE {schema}.grantry_failures; UPDATE {schema}.grantry_schema_version SET version = 1"
         ))
         .await
         .unwrap();

@@ -142,8 +142,8 @@ pub use memory::{AddClientError, MemoryStore};
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use records::{
-    Attributes, AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation, ReplayKey,
-    StoredCode, TokenKind, TokenRecord,
+    Attributes, AuthorizationCodeRecord, CodeRedemption, FailureCount, FamilyId, FirstUse, IssuedTokens,
+    RefreshRotation, ReplayKey, StoredCode, TokenKind, TokenRecord,
 };
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
@@ -250,6 +250,27 @@ pub trait ReplayStore: Send + Sync {
     /// expires_at` finds the record, and a sweep keeps it until `now > expires_at`.
     async fn record_use(&self, key: ReplayKey, expires_at: Timestamp, now: Timestamp)
     -> Result<FirstUse, StorageError>;
+}
+
+/// How long a store keeps a key's failure count after its window opened, in seconds (a day):
+/// longer than any login throttle's window, so a sweep never ends an open one.
+pub const FAILURE_RETENTION: u64 = 86_400;
+
+/// Failed credential checks per key, kept where several servers see them, for
+/// [`SharedFailureLimiter`](crate::throttle::SharedFailureLimiter): a password guessed on one
+/// server counts on all. Keys are digests ([`ReplayKey`]); no username is stored.
+#[async_trait::async_trait]
+pub trait FailureStore: Send + Sync {
+    /// The failures of `key`'s latest window, if any (the caller judges whether it is open).
+    async fn failures(&self, key: ReplayKey) -> Result<Option<FailureCount>, StorageError>;
+
+    /// Atomically records one failure of `key` at `now`: one more in its window if the window
+    /// (`window` seconds from its first failure) is still open, else the first of a new one.
+    /// Returns the count after it.
+    async fn record_failure(&self, key: ReplayKey, now: Timestamp, window: u64) -> Result<FailureCount, StorageError>;
+
+    /// Forgets `key`'s failures (its credential was checked successfully).
+    async fn clear_failures(&self, key: ReplayKey) -> Result<(), StorageError>;
 }
 
 /// The stores a server uses, one per concern. One type may serve several (as [`MemoryStore`]

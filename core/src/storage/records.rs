@@ -242,3 +242,13 @@ pub enum FirstUse {
     /// with a fixed capacity, such as [`MemoryStore`](super::MemoryStore), answers this.
     Full,
 }
+
+/// Failed credential checks of one key (a username) in the current window of a
+/// [`FailureStore`](super::FailureStore).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureCount {
+    /// Failures since the window opened.
+    pub count: u32,
+    /// When the window opened: the time of its first failure.
+    pub since: Timestamp,
+}

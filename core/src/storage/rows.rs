@@ -5,7 +5,7 @@
 use crate::clock::Timestamp;
 use crate::grant_type::GrantType;
 use crate::scope::Scope;
-use crate::storage::{Attributes, AuthorizationCodeRecord, FamilyId, StoredCode, TokenKind, TokenRecord};
+use crate::storage::{Attributes, AuthorizationCodeRecord, FailureCount, FamilyId, StoredCode, TokenKind, TokenRecord};
 use std::sync::Arc;
 
 /// A stored value that is not valid: what it is. Each store turns it into its own failure.
@@ -52,6 +52,12 @@ pub(super) fn attributes(stored: Option<String>) -> Result<Attributes, Corrupt> 
         None => Ok(Attributes::new()),
         Some(json) => serde_json::from_str(&json).map_err(|err| Corrupt(format!("attributes: {err}"))),
     }
+}
+
+/// A failure count's row (`count`, `since`).
+pub(super) fn failure_count((count, since): (i64, i64)) -> Result<FailureCount, Corrupt> {
+    let count = u32::try_from(count).map_err(|_| Corrupt(format!("failure count {count}")))?;
+    Ok(FailureCount { count, since: timestamp(since)? })
 }
 
 /// A code's row as read, before its values are checked.

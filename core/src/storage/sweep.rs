@@ -12,11 +12,13 @@ pub struct SweepCounts {
     pub families: usize,
     /// Single-use records past their expiry.
     pub replays: usize,
+    /// Failure counts of windows opened over [`FAILURE_RETENTION`](super::FAILURE_RETENTION) ago.
+    pub failures: usize,
 }
 
 impl SweepCounts {
     /// Rows deleted in all.
     pub fn total(&self) -> usize {
-        self.codes + self.tokens + self.families + self.replays
+        self.codes + self.tokens + self.families + self.replays + self.failures
     }
 }

@@ -7,7 +7,7 @@ use super::metrics::{CountedThrottle, IssuanceCounter};
 use super::store::ServerStore;
 use grantry_core::plugin::PluginError;
 use grantry_core::request::BodyLimit;
-use grantry_core::throttle::FailureLimiter;
+use grantry_core::throttle::{FailureLimiter, SharedFailureLimiter};
 use grantry_core::{AuthorizationServer, ClientAuthMethod, GrantType, RegistryError, ResourceGuard, ServerConfig};
 use grantry_extensions::issuer::IssuerIdentification;
 use serde_json::Value;
@@ -22,8 +22,9 @@ const JWT_AUTH_METHODS: [&str; 2] = ["client_secret_jwt", "private_key_jwt"];
 ///
 /// - the store holds the configured clients and users;
 /// - `issuer` and the token and code lifetimes make the [`ServerConfig`];
-/// - `login_max_failures` sets the [`FailureLimiter`] every password check passes through
-///   (its refusals counted for the metrics);
+/// - `login_max_failures` sets the [`FailureLimiter`] every password check passes through, its
+///   counts in the store when the store is persistent ([`SharedFailureLimiter`]: every server
+///   on the store sees them), its refusals counted for the metrics;
 /// - [`IssuerIdentification`] adds RFC 9207 `iss` to every authorization response;
 /// - [`IssuanceCounter`] counts token responses by grant type for the metrics;
 /// - the `client_secret_jwt` and `private_key_jwt` methods are enabled by name;
@@ -59,8 +60,11 @@ pub fn build_server(config: &ServerConfigFile, store: &ServerStore) -> Result<Au
         .with_code_ttl(config.authorization_code_ttl)
         .with_refresh_token_ttl(Some(config.refresh_token_ttl));
     let mut server = AuthorizationServer::new(store.storage(), server_config);
-    let limiter = FailureLimiter::new(config.login_max_failures, LOGIN_FAILURE_WINDOW);
-    server.set_login_throttle(CountedThrottle(limiter));
+    let (max, window) = (config.login_max_failures, LOGIN_FAILURE_WINDOW);
+    match store.failure_store() {
+        Some(shared) => server.set_login_throttle(CountedThrottle(SharedFailureLimiter::new(shared, max, window))),
+        None => server.set_login_throttle(CountedThrottle(FailureLimiter::new(max, window))),
+    }
     server.add_extension(IssuerIdentification::new(config.issuer.clone()));
     server.add_extension(IssuanceCounter);
     for method in JWT_AUTH_METHODS {

@@ -2,7 +2,7 @@
 //! and users, swept in the background, and asked by `/healthz` whether it answers.
 
 use super::config::{ConfigFileError, StoreConfig};
-use grantry_core::storage::{AddClientError, PostgresStore, SqliteOptions, SqliteStore, StorageError};
+use grantry_core::storage::{AddClientError, FailureStore, PostgresStore, SqliteOptions, SqliteStore, StorageError};
 use grantry_core::{ClientRecord, MemoryStore, Storage, SystemClock, Timestamp};
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,6 +77,16 @@ impl ServerStore {
             ServerStore::Memory(store) => Storage::single(store.clone()),
             ServerStore::Sqlite(store) => Storage::single(store.clone()),
             ServerStore::Postgres(store) => Storage::single(store.clone()),
+        }
+    }
+
+    /// Where a persistent store counts failed logins, so that every server on it (and a
+    /// restarted one) sees them; `None` for memory (the limiter keeps its own counts).
+    pub fn failure_store(&self) -> Option<Arc<dyn FailureStore>> {
+        match self {
+            ServerStore::Memory(_) => None,
+            ServerStore::Sqlite(store) => Some(store.clone()),
+            ServerStore::Postgres(store) => Some(store.clone()),
         }
     }
 

@@ -109,7 +109,7 @@ use super::{
     AuthorizationCodeRecord, AuthorizationCodeStore, ClientStore, CodeRedemption, FamilyId, IssuedTokens, MemoryStore,
     RefreshRotation, ReplayStore, Storage, StorageError, StoredCode, TokenRecord, TokenStore, UserStore,
 };
-use super::{FirstUse, ReplayKey};
+use super::{FailureCount, FailureStore, FirstUse, ReplayKey};
 use crate::client::{Client, ClientRecord};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::secret::TokenDigest;
@@ -348,7 +348,9 @@ impl PostgresStore {
         let family_cutoff = now.saturating_sub(Self::FAMILY_RETENTION);
         let families = self.sweep_table(SweptTable::Families, family_cutoff, batch).await?;
         let replays = self.sweep_table(SweptTable::Replays, now, batch).await?;
-        Ok(SweepCounts { codes, tokens, families, replays })
+        let failure_cutoff = now.saturating_sub(super::FAILURE_RETENTION);
+        let failures = self.sweep_table(SweptTable::Failures, failure_cutoff, batch).await?;
+        Ok(SweepCounts { codes, tokens, families, replays, failures })
     }
 
     /// [`sweep`](Self::sweep)s in batches until nothing expired at `now` is left; returns
@@ -362,7 +364,11 @@ impl PostgresStore {
             all.tokens += counts.tokens;
             all.families += counts.families;
             all.replays += counts.replays;
-            if [counts.codes, counts.tokens, counts.families, counts.replays].iter().all(|&n| n < batch) {
+            all.failures += counts.failures;
+            if [counts.codes, counts.tokens, counts.families, counts.replays, counts.failures]
+                .iter()
+                .all(|&n| n < batch)
+            {
                 return Ok(all);
             }
         }
@@ -484,5 +490,20 @@ impl ReplayStore for PostgresStore {
         now: Timestamp,
     ) -> Result<FirstUse, StorageError> {
         queries::record_use(&self.pool, key, expires_at, now).await.map_err(StorageError::new)
+    }
+}
+
+#[async_trait::async_trait]
+impl FailureStore for PostgresStore {
+    async fn failures(&self, key: ReplayKey) -> Result<Option<FailureCount>, StorageError> {
+        queries::failures(&self.pool, key).await.map_err(StorageError::new)
+    }
+
+    async fn record_failure(&self, key: ReplayKey, now: Timestamp, window: u64) -> Result<FailureCount, StorageError> {
+        queries::record_failure(&self.pool, key, now, window).await.map_err(StorageError::new)
+    }
+
+    async fn clear_failures(&self, key: ReplayKey) -> Result<(), StorageError> {
+        queries::clear_failures(&self.pool, key).await.map_err(StorageError::new)
     }
 }

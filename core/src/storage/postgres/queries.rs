@@ -15,10 +15,10 @@ use super::Failure;
 use crate::clock::Timestamp;
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
-use crate::storage::rows::{CodeRow, TokenRow, attributes_json, family_id, kind_name, time};
+use crate::storage::rows::{CodeRow, TokenRow, attributes_json, failure_count, family_id, kind_name, time};
 use crate::storage::{
-    AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation, ReplayKey, StoredCode,
-    TokenRecord,
+    AuthorizationCodeRecord, CodeRedemption, FailureCount, FamilyId, FirstUse, IssuedTokens, RefreshRotation,
+    ReplayKey, StoredCode, TokenRecord,
 };
 use deadpool_postgres::{GenericClient, Pool, Transaction};
 use tokio_postgres::Row;
@@ -256,6 +256,11 @@ pub(super) async fn sweep(pool: &Pool, table: SweptTable, now: Timestamp, batch:
             "DELETE FROM grantry_replays WHERE key IN
                  (SELECT key FROM grantry_replays WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
         }
+        // Windows that opened before the cutoff.
+        SweptTable::Failures => {
+            "DELETE FROM grantry_failures WHERE key IN
+                 (SELECT key FROM grantry_failures WHERE since < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        }
     };
     let delete = client.prepare_cached(sql).await?;
     let batch = i64::try_from(batch).unwrap_or(i64::MAX);
@@ -270,6 +275,47 @@ pub(super) enum SweptTable {
     Tokens,
     Families,
     Replays,
+    Failures,
+}
+
+/// The failures of `key`'s latest window.
+pub(super) async fn failures(pool: &Pool, key: ReplayKey) -> Result<Option<FailureCount>, Failure> {
+    let client = pool.get().await?;
+    let select = client.prepare_cached("SELECT count, since FROM grantry_failures WHERE key = $1").await?;
+    let row = client.query_opt(&select, &[&&key.as_bytes()[..]]).await?;
+    match row {
+        None => Ok(None),
+        Some(row) => Ok(Some(failure_count((i64::from(row.try_get::<_, i32>(0)?), row.try_get(1)?))?)),
+    }
+}
+
+/// One more failure of `key` in its open window, or the first of a new one, in one upsert (the
+/// row's lock orders concurrent failures).
+pub(super) async fn record_failure(
+    pool: &Pool,
+    key: ReplayKey,
+    now: Timestamp,
+    window: u64,
+) -> Result<FailureCount, Failure> {
+    let client = pool.get().await?;
+    let upsert = client
+        .prepare_cached(
+            "INSERT INTO grantry_failures AS f (key, count, since) VALUES ($1, 1, $2)
+             ON CONFLICT (key) DO UPDATE SET
+                 count = CASE WHEN f.since + $3 <= $2 THEN 1 ELSE f.count + 1 END,
+                 since = CASE WHEN f.since + $3 <= $2 THEN $2 ELSE f.since END
+             RETURNING count, since",
+        )
+        .await?;
+    let row = client.query_one(&upsert, &[&&key.as_bytes()[..], &time(now), &time(window)]).await?;
+    Ok(failure_count((i64::from(row.try_get::<_, i32>(0)?), row.try_get(1)?))?)
+}
+
+pub(super) async fn clear_failures(pool: &Pool, key: ReplayKey) -> Result<(), Failure> {
+    let client = pool.get().await?;
+    let delete = client.prepare_cached("DELETE FROM grantry_failures WHERE key = $1").await?;
+    client.execute(&delete, &[&&key.as_bytes()[..]]).await?;
+    Ok(())
 }
 
 /// Records `key` until `expires_at` unless an unexpired record of it exists, in one upsert: an

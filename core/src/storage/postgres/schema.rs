@@ -64,7 +64,8 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 2: single-use records (consent forms, JWT assertions), by the digest of their key; kept
     // through `expires_at`, the last second the thing can be presented. And the secrets an
-    // application keeps in the store (PostgresStore::secret), by name.
+    // application keeps in the store (PostgresStore::secret), by name. And failed credential
+    // checks per key, for a login throttle the servers on the database share.
     "
     CREATE TABLE grantry_replays (
         key bytea NOT NULL PRIMARY KEY CHECK (length(key) = 32),
@@ -76,6 +77,13 @@ const MIGRATIONS: &[&str] = &[
         name text NOT NULL PRIMARY KEY,
         value bytea NOT NULL CHECK (length(value) = 32)
     );
+
+    CREATE TABLE grantry_failures (
+        key bytea NOT NULL PRIMARY KEY CHECK (length(key) = 32),
+        count integer NOT NULL,
+        since bigint NOT NULL
+    );
+    CREATE INDEX grantry_failures_since ON grantry_failures (since);
     ",
 ];
 

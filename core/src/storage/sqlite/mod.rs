@@ -83,7 +83,7 @@ use super::{
     AuthorizationCodeRecord, AuthorizationCodeStore, ClientStore, CodeRedemption, FamilyId, IssuedTokens, MemoryStore,
     RefreshRotation, ReplayStore, Storage, StorageError, StoredCode, TokenRecord, TokenStore, UserStore,
 };
-use super::{FirstUse, ReplayKey};
+use super::{FailureCount, FailureStore, FirstUse, ReplayKey};
 use crate::client::{Client, ClientRecord};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::secret::TokenDigest;
@@ -300,7 +300,9 @@ impl SqliteStore {
         let family_cutoff = now.saturating_sub(Self::FAMILY_RETENTION);
         let families = self.sweep_table(SweptTable::Families, family_cutoff, batch).await?;
         let replays = self.sweep_table(SweptTable::Replays, now, batch).await?;
-        Ok(SweepCounts { codes, tokens, families, replays })
+        let failure_cutoff = now.saturating_sub(super::FAILURE_RETENTION);
+        let failures = self.sweep_table(SweptTable::Failures, failure_cutoff, batch).await?;
+        Ok(SweepCounts { codes, tokens, families, replays, failures })
     }
 
     /// [`sweep`](Self::sweep)s in batches until nothing expired at `now` is left; returns
@@ -314,7 +316,11 @@ impl SqliteStore {
             all.tokens += counts.tokens;
             all.families += counts.families;
             all.replays += counts.replays;
-            if [counts.codes, counts.tokens, counts.families, counts.replays].iter().all(|&n| n < batch) {
+            all.failures += counts.failures;
+            if [counts.codes, counts.tokens, counts.families, counts.replays, counts.failures]
+                .iter()
+                .all(|&n| n < batch)
+            {
                 return Ok(all);
             }
         }
@@ -399,5 +405,20 @@ impl ReplayStore for SqliteStore {
         now: Timestamp,
     ) -> Result<FirstUse, StorageError> {
         self.workers.write(move |connection| queries::record_use(connection, key, expires_at, now)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl FailureStore for SqliteStore {
+    async fn failures(&self, key: ReplayKey) -> Result<Option<FailureCount>, StorageError> {
+        self.workers.read(move |connection| queries::failures(connection, key)).await
+    }
+
+    async fn record_failure(&self, key: ReplayKey, now: Timestamp, window: u64) -> Result<FailureCount, StorageError> {
+        self.workers.write(move |connection| queries::record_failure(connection, key, now, window)).await
+    }
+
+    async fn clear_failures(&self, key: ReplayKey) -> Result<(), StorageError> {
+        self.workers.write(move |connection| queries::clear_failures(connection, key)).await
     }
 }

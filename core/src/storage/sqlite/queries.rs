@@ -12,10 +12,10 @@ use super::Failure;
 use crate::clock::Timestamp;
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
-use crate::storage::rows::{CodeRow, TokenRow, attributes_json, family_id, kind_name, time};
+use crate::storage::rows::{CodeRow, TokenRow, attributes_json, failure_count, family_id, kind_name, time};
 use crate::storage::{
-    AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation, ReplayKey, StoredCode,
-    TokenRecord,
+    AuthorizationCodeRecord, CodeRedemption, FailureCount, FamilyId, FirstUse, IssuedTokens, RefreshRotation,
+    ReplayKey, StoredCode, TokenRecord,
 };
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
@@ -214,6 +214,11 @@ pub(super) fn sweep(
             "DELETE FROM grantry_families WHERE id IN
                  (SELECT id FROM grantry_families WHERE expires_at <= ?1 LIMIT ?2)"
         }
+        // Windows that opened before the cutoff.
+        SweptTable::Failures => {
+            "DELETE FROM grantry_failures WHERE key IN
+                 (SELECT key FROM grantry_failures WHERE since < ?1 LIMIT ?2)"
+        }
         // Kept through their expiry second.
         SweptTable::Replays => {
             "DELETE FROM grantry_replays WHERE key IN
@@ -231,6 +236,7 @@ pub(super) enum SweptTable {
     Tokens,
     Families,
     Replays,
+    Failures,
 }
 
 /// The secret named `name`: `fresh` stored under it first if it has none, in one transaction
@@ -245,6 +251,39 @@ pub(super) fn secret(connection: &mut Connection, name: &str, fresh: [u8; 32]) -
         .query_row([name], |row| row.get(0))?;
     transaction.commit()?;
     <[u8; 32]>::try_from(value.as_slice()).map_err(|_| Failure::Corrupt(format!("secret {name:?}")))
+}
+
+/// The failures of `key`'s latest window.
+pub(super) fn failures(connection: &mut Connection, key: ReplayKey) -> Result<Option<FailureCount>, Failure> {
+    let row: Option<(i64, i64)> = connection
+        .prepare_cached("SELECT count, since FROM grantry_failures WHERE key = ?1")?
+        .query_row([&key.as_bytes()[..]], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    Ok(row.map(failure_count).transpose()?)
+}
+
+/// One more failure of `key` in its open window, or the first of a new one, in one upsert.
+pub(super) fn record_failure(
+    connection: &mut Connection,
+    key: ReplayKey,
+    now: Timestamp,
+    window: u64,
+) -> Result<FailureCount, Failure> {
+    let row: (i64, i64) = connection
+        .prepare_cached(
+            "INSERT INTO grantry_failures (key, count, since) VALUES (?1, 1, ?2)
+             ON CONFLICT (key) DO UPDATE SET
+                 count = CASE WHEN since + ?3 <= ?2 THEN 1 ELSE count + 1 END,
+                 since = CASE WHEN since + ?3 <= ?2 THEN ?2 ELSE since END
+             RETURNING count, since",
+        )?
+        .query_row(params![&key.as_bytes()[..], time(now), time(window)], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(failure_count(row)?)
+}
+
+pub(super) fn clear_failures(connection: &mut Connection, key: ReplayKey) -> Result<(), Failure> {
+    connection.prepare_cached("DELETE FROM grantry_failures WHERE key = ?1")?.execute([&key.as_bytes()[..]])?;
+    Ok(())
 }
 
 /// Records `key` until `expires_at` unless an unexpired record of it exists, in one upsert: an

@@ -57,7 +57,8 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 2: single-use records (consent forms, JWT assertions), by the digest of their key; kept
     // through `expires_at`, the last second the thing can be presented. And the secrets an
-    // application keeps in the store (SqliteStore::secret), by name.
+    // application keeps in the store (SqliteStore::secret), by name. And failed credential
+    // checks per key, for a login throttle the servers on the file share.
     "
     CREATE TABLE grantry_replays (
         key BLOB NOT NULL PRIMARY KEY CHECK (length(key) = 32),
@@ -69,6 +70,13 @@ const MIGRATIONS: &[&str] = &[
         name TEXT NOT NULL PRIMARY KEY,
         value BLOB NOT NULL CHECK (length(value) = 32)
     ) WITHOUT ROWID;
+
+    CREATE TABLE grantry_failures (
+        key BLOB NOT NULL PRIMARY KEY CHECK (length(key) = 32),
+        count INTEGER NOT NULL,
+        since INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX grantry_failures_since ON grantry_failures (since);
     ",
 ];
 

@@ -96,7 +96,17 @@ fn opening_creates_the_folders_the_file_and_the_schema_in_wal_mode() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(tables, ["grantry_codes", "grantry_families", "grantry_replays", "grantry_secrets", "grantry_tokens"]);
+    assert_eq!(
+        tables,
+        [
+            "grantry_codes",
+            "grantry_failures",
+            "grantry_families",
+            "grantry_replays",
+            "grantry_secrets",
+            "grantry_tokens"
+        ]
+    );
     // Opening again migrates nothing and keeps the file.
     drop(store);
     block_on(SqliteStore::open(&path)).unwrap();
@@ -111,7 +121,10 @@ fn a_file_of_the_first_schema_gains_the_single_use_records_and_keeps_its_tokens(
     drop(store);
     // Back to what version 1 wrote.
     raw(&path)
-        .execute_batch("DROP TABLE grantry_replays; DROP TABLE grantry_secrets; PRAGMA user_version = 1;")
+        .execute_batch(
+            "DROP TABLE grantry_replays; DROP TABLE grantry_secrets; DROP TABLE grantry_failures;
+         PRAGMA user_version = 1;",
+        )
         .unwrap();
 
     let store = block_on(SqliteStore::open(&path)).unwrap();
@@ -258,7 +271,7 @@ fn a_sweep_deletes_a_bounded_batch_per_table() {
     block_on(store.save_tokens(IssuedTokens { access: live, refresh: None })).unwrap();
 
     let at = NOW + 60;
-    let counts = |codes, tokens, families| SweepCounts { codes, tokens, families, replays: 0 };
+    let counts = |codes, tokens, families| SweepCounts { codes, tokens, families, replays: 0, failures: 0 };
     assert_eq!(block_on(store.sweep(at, 10)).unwrap(), counts(10, 10, 0));
     assert_eq!(block_on(store.sweep(at, 10)).unwrap(), counts(10, 10, 0));
     assert_eq!(block_on(store.sweep(at, 10)).unwrap(), counts(5, 5, 0));
