@@ -1,6 +1,6 @@
 //! The login throttle with its counts in a store (`SharedFailureLimiter` over a
 //! `FailureStore`): servers on one SQLite file or one PostgreSQL database lock a username out
-//! together, and the counts are exact under concurrency.
+//! together. (The store's own semantics are the conformance suite's `failures` group.)
 
 mod postgres_support;
 
@@ -41,32 +41,13 @@ async fn lock_out_is_shared(one: Arc<dyn FailureStore>, two: Arc<dyn FailureStor
     user
 }
 
-/// Concurrent failures of one key through both stores are all counted.
-async fn concurrent_failures_are_all_counted(one: Arc<dyn FailureStore>, two: Arc<dyn FailureStore>) {
-    let key = ReplayKey::new("test", &[&rand::random::<u64>().to_string()]);
-    let mut calls = tokio::task::JoinSet::new();
-    for i in 0..100 {
-        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
-        calls.spawn(async move { store.record_failure(key, NOW, 900).await });
-    }
-    let mut counts: Vec<u32> = calls.join_all().await.into_iter().map(|r| r.unwrap().count).collect();
-    counts.sort_unstable();
-    assert_eq!(counts, (1..=100).collect::<Vec<u32>>(), "each failure counted once, in some order");
-    assert_eq!(one.failures(key).await.unwrap(), Some(FailureCount { count: 100, since: NOW }));
-    // After the window, the next failure opens a new one.
-    assert_eq!(two.record_failure(key, NOW + 900, 900).await.unwrap(), FailureCount { count: 1, since: NOW + 900 });
-    two.clear_failures(key).await.unwrap();
-    assert_eq!(one.failures(key).await.unwrap(), None);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn servers_on_one_sqlite_file_share_the_lock_out() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("store.db");
     let one: Arc<dyn FailureStore> = Arc::new(SqliteStore::open(&path).await.unwrap());
     let two: Arc<dyn FailureStore> = Arc::new(SqliteStore::open(&path).await.unwrap());
-    let user = lock_out_is_shared(one.clone(), two.clone()).await;
-    concurrent_failures_are_all_counted(one, two).await;
+    let user = lock_out_is_shared(one, two).await;
     // Only digests of the usernames were stored.
     for file in std::fs::read_dir(folder.path()).unwrap() {
         let bytes = std::fs::read(file.unwrap().path()).unwrap();
@@ -82,8 +63,7 @@ async fn servers_on_one_postgres_database_share_the_lock_out() {
     let open = || grantry_core::storage::PostgresStore::connect_with(&url, postgres_support::options(&schema));
     let one: Arc<dyn FailureStore> = Arc::new(open().await.unwrap());
     let two: Arc<dyn FailureStore> = Arc::new(open().await.unwrap());
-    lock_out_is_shared(one.clone(), two.clone()).await;
-    concurrent_failures_are_all_counted(one, two).await;
+    lock_out_is_shared(one, two).await;
 }
 
 /// A store that cannot be read.

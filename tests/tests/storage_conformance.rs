@@ -76,7 +76,7 @@ impl Harness for SqliteHarness {
 grantry_core::conformance_tests! {
     mod sqlite_store;
     harness: SqliteHarness::default();
-    checks: [codes, tokens, clients, users, replays];
+    checks: [codes, tokens, clients, users, replays, failures];
 }
 
 /// Opens a [`PostgresStore`] per check, each in a schema of its own (dropped with the harness,
@@ -122,5 +122,5 @@ grantry_core::conformance_tests! {
         Some(harness) => harness,
         None => return,
     };
-    checks: [codes, tokens, clients, users, replays];
+    checks: [codes, tokens, clients, users, replays, failures];
 }

@@ -84,6 +84,9 @@
 //!   an unknown or differently cased id is not found.
 //! - **users**: the right password gives a subject the store then knows; a wrong password,
 //!   an empty one, another user's, or an unknown username gives nothing.
+//! - **failures** (stores that implement [`FailureStore`]): failures count within the window
+//!   their first opened, a new window after it; a clear forgets one key; of 200 concurrent
+//!   failures each is counted once; a sweep keeps windows opened within a day.
 //! - **replays**: a key is first once, and a replay until it expires (through its expiry
 //!   second), then usable again; keys of other purposes or parts are independent; a sweep
 //!   keeps what is live; of 1,000 concurrent uses of one key exactly one is first.
@@ -98,9 +101,11 @@
 //! [`ClientStore`]: crate::storage::ClientStore
 //! [`UserStore`]: crate::storage::UserStore
 //! [`ReplayStore`]: crate::storage::ReplayStore
+//! [`FailureStore`]: crate::storage::FailureStore
 
 pub mod clients;
 pub mod codes;
+pub mod failures;
 mod records;
 pub mod replays;
 pub mod tokens;
@@ -314,6 +319,14 @@ macro_rules! conformance_tests {
             concurrent_uses_have_one_winner,
         );
     };
+    (@group failures, $harness:expr) => {
+        $crate::conformance_tests!(@tests failures, $harness;
+            failures_count_within_their_window,
+            a_clear_forgets_one_key,
+            concurrent_failures_are_each_counted,
+            a_sweep_keeps_recent_windows,
+        );
+    };
     (@group users, $harness:expr) => {
         $crate::conformance_tests!(@tests users, $harness;
             the_right_password_authenticates,
@@ -350,6 +363,7 @@ mod tests {
             ("clients", include_str!("clients.rs")),
             ("users", include_str!("users.rs")),
             ("replays", include_str!("replays.rs")),
+            ("failures", include_str!("failures.rs")),
         ];
         for (group, source) in groups {
             let arm = format!("(@group {group}, $harness:expr) => {{");
