@@ -373,6 +373,54 @@ fn a_token_sent_out_survives_kill_9_on_the_demo_sqlite_store() {
     assert_eq!(server.wait_exit().code(), Some(0));
 }
 
+/// One HTTP/1.1 exchange over a plain TCP connection to 127.0.0.1: `head_lines` (each ending in
+/// CRLF) after the request line, then `body`. The status, the response head and its body.
+fn http_exchange(addr: &str, request_line: &str, head_lines: &str, body: &str) -> (u16, String, String) {
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        stream,
+        "{request_line}\r\nHost: {addr}\r\nConnection: close\r\n{head_lines}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.split(' ').nth(1).unwrap().parse().unwrap(), head.to_owned(), body.to_owned())
+}
+
+/// The value of response header `name` (lowercase) in `head`.
+fn header_of<'h>(head: &'h str, name: &str) -> Option<&'h str> {
+    head.lines().find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// The hidden inputs of a page as maud writes them, unescaped, percent-encoded into a form.
+fn hidden_form(html: &str) -> String {
+    let unescape = |v: &str| v.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+    let encode = |v: &str| {
+        v.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    html.split(r#"<input type="hidden" name=""#)
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once('"').unwrap();
+            let value = rest.split_once(r#"value=""#).unwrap().1.split_once('"').unwrap().0;
+            format!("{}={}", encode(&unescape(name)), encode(&unescape(value)))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// A database of its own on the server at `GRANTRY_TEST_POSTGRES_URL`, dropped on drop. `None`
 /// (the test skips, saying so) when the variable is unset outside CI; under `CI` a missing URL
 /// fails the test.
@@ -428,9 +476,10 @@ fn json_of(body: &str) -> Value {
 }
 
 /// The contract's "single use, everywhere ... across all servers sharing one store", with two
-/// `grantry-server` processes on one PostgreSQL database: a refresh token raced on both rotates
-/// once; the old token's reuse on one revokes the family on the other; a revocation on one is
-/// seen by the other; a client-credentials token from one introspects on the other.
+/// `grantry-server` processes on one PostgreSQL database: a token from one introspects on the
+/// other and a revocation on one is seen by the other; a refresh token raced on both rotates
+/// once, its replays revoking the family on both; a consent form rendered by one is accepted by
+/// the other, once, and its code raced on both is redeemed once; failed logins count on both.
 #[test]
 fn two_server_processes_share_one_postgres_database() {
     let Some(database) = TestDatabase::create() else { return };
@@ -480,6 +529,32 @@ fn two_server_processes_share_one_postgres_database() {
         http_post_as(&b, "/token", &format!("grant_type=refresh_token&refresh_token={new_refresh}"), web);
     assert_eq!((status, json_of(&body)["error"].clone()), (400, Value::from("invalid_grant")));
     assert_eq!(introspect(&a, rotated["access_token"].as_str().unwrap()), false);
+
+    // A consent form rendered by one server is submitted to the other (one secret_key), and the
+    // code it gives is raced on both: one token response.
+    let query =
+        "response_type=code&client_id=web&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcallback&scope=read&state=s1";
+    let (status, head, page) = http_exchange(&a, &format!("GET /authorize?{query} HTTP/1.1"), "", "");
+    assert_eq!(status, 200, "{page}");
+    let cookie = header_of(&head, "set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let form = format!("{}&username=alice&password=wonderland&consent=allow", hidden_form(&page));
+    let lines = format!("Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n");
+    let (status, head, body) = http_exchange(&b, "POST /authorize HTTP/1.1", &lines, &form);
+    assert_eq!(status, 303, "{body}");
+    let location = header_of(&head, "location").unwrap();
+    let code = location.split(['?', '&']).find_map(|p| p.strip_prefix("code=")).unwrap().to_owned();
+    let (again, _, _) = http_exchange(&a, "POST /authorize HTTP/1.1", &lines, &form);
+    assert_ne!(again, 303, "the form was used on the other server");
+    let exchange =
+        format!("grant_type=authorization_code&code={code}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcallback");
+    let racers: Vec<_> = (0..12)
+        .map(|i| {
+            let (addr, form) = (if i % 2 == 0 { a.clone() } else { b.clone() }, exchange.clone());
+            std::thread::spawn(move || http_post_as(&addr, "/token", &form, web))
+        })
+        .collect();
+    let statuses: Vec<u16> = racers.into_iter().map(|racer| racer.join().unwrap().0).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
 
     // Failed logins count on both servers: five wrong passwords spread over them lock alice out
     // of both, the right password included (the contract's "throttled logins").
