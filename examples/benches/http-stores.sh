@@ -21,7 +21,8 @@ work=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-# Starts grantry-server on `store` (a JSON object); prints its base URL once it listens.
+# Starts grantry-server on `store` (a JSON object) and sets `base` to its URL once it listens.
+# Not run in a command substitution: that subshell would keep `pid`, and nothing could stop it.
 start() {
     sed "s|\"store\"[^}]*}|\"store\": $1|" examples/demo.json > "$work/config.json"
     rm -f "$work/out"
@@ -29,7 +30,7 @@ start() {
     pid=$!
     for _ in $(seq 100); do
         if grep -q '^listening on ' "$work/out" 2>/dev/null; then
-            sed -n 's/^listening on //p' "$work/out"
+            base=$(sed -n 's/^listening on //p' "$work/out")
             return
         fi
         sleep 0.1
@@ -106,7 +107,7 @@ echo "wrk -t1 -c$connections -d${duration}s, keep-alive, loopback, $(nproc) core
 printf '%-14s %-30s %10s %9s %9s\n' store operation req/s p50 p99
 for entry in "${stores[@]}"; do
     name=${entry%%|*}
-    base=$(start "${entry#*|}")
+    start "${entry#*|}"
     read -r rps p50 p99 <<< "$(measure "$base" cc.lua)"
     printf '%-14s %-30s %10s %9s %9s\n' "$name" client_credentials "$rps" "$p50" "$p99"
     refresh_script "$base"

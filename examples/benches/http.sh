@@ -18,14 +18,15 @@ work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# Starts a server binary on a free port; prints its base URL once it listens.
+# Starts a server binary on a free port and sets `base` to its URL once it listens. Not run in
+# a command substitution: that subshell would keep the pid, and the trap could not stop it.
 start() {
     local name=$1; shift
     "$@" > "$work/$name.out" 2> "$work/$name.err" &
     pids+=($!)
     for _ in $(seq 100); do
         if grep -q '^listening on ' "$work/$name.out"; then
-            sed -n 's/^listening on //p' "$work/$name.out"
+            base=$(sed -n 's/^listening on //p' "$work/$name.out")
             return
         fi
         sleep 0.1
@@ -36,8 +37,10 @@ start() {
 
 # The demo configuration on the memory store, with the issuer the port it gets.
 sed 's/"store"[^}]*},//' examples/demo.json > "$work/config.json"
-grantry=$(start grantry target/release/grantry-server --config "$work/config.json" --listen 127.0.0.1:0)
-floor=$(start floor target/release/http_floor --listen 127.0.0.1:0)
+start grantry target/release/grantry-server --config "$work/config.json" --listen 127.0.0.1:0
+grantry=$base
+start floor target/release/http_floor --listen 127.0.0.1:0
+floor=$base
 
 token=$(curl -s "$grantry/token" -d grant_type=client_credentials -d client_id=svc -d client_secret=svc-secret \
     | sed -E 's/.*"access_token":"([^"]*)".*/\1/')
