@@ -92,7 +92,8 @@ pub fn run(args: impl IntoIterator<Item = String>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    logging::init(args.log_format);
+    // Held until `run` returns, so every queued log line is written.
+    let _log = logging::init(args.log_format);
     let (config, source) = match load(&args) {
         Ok(loaded) => loaded,
         Err((source, err)) => {

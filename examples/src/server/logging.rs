@@ -37,16 +37,26 @@ pub enum LogFormat {
 /// The response header carrying the request id.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// How many lines may wait for the log's writer thread before a request waits for it.
+const QUEUED_LINES: usize = 65_536;
+
 /// Starts logging to stderr at INFO, or as `RUST_LOG` says (`level` or `target=level,...`),
-/// in `format`. Does nothing if a subscriber is set already (as in tests).
-pub fn init(format: LogFormat) {
+/// in `format`, through a writer thread of its own: a request queues its line and goes on (at
+/// most [`QUEUED_LINES`] wait; past that a request waits, and no line is lost). Keep the
+/// returned guard until the process ends: dropping it writes out what is queued. Does nothing
+/// if a subscriber is set already (as in tests).
+pub fn init(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(QUEUED_LINES)
+        .lossy(false)
+        .finish(std::io::stderr());
     let from_env = std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty());
     let (filter, bad_env) = match from_env.as_deref().map(Targets::from_str) {
         Some(Ok(filter)) => (filter, None),
         Some(Err(err)) => (default_filter(), Some(err.to_string())),
         None => (default_filter(), None),
     };
-    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
+    let layer = tracing_subscriber::fmt::layer().with_writer(writer).with_target(false);
     let layer = match format {
         LogFormat::Json => layer.json().boxed(),
         LogFormat::Text => layer.boxed(),
@@ -56,6 +66,7 @@ pub fn init(format: LogFormat) {
             tracing::warn!("RUST_LOG ignored ({err}); logging at {DEFAULT_FILTER}");
         }
     }
+    guard
 }
 
 fn default_filter() -> Targets {
