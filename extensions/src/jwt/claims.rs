@@ -22,7 +22,7 @@ pub struct AssertionClaims {
     /// Without `jti`, the key the assertion is spent under (see [`Self::replay_key`]); empty
     /// with one.
     digest_key: String,
-    all: Map<String, Value>,
+    all: Payload,
 }
 
 impl AssertionClaims {
@@ -70,7 +70,17 @@ impl AssertionClaims {
 
     /// Any claim by name, as JSON (for claims this module does not interpret).
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.all.get(name)
+        let all = &self.all;
+        match name {
+            "iss" => all.iss.as_ref(),
+            "sub" => all.sub.as_ref(),
+            "aud" => all.aud.as_ref(),
+            "exp" => all.exp.as_ref(),
+            "nbf" => all.nbf.as_ref(),
+            "iat" => all.iat.as_ref(),
+            "jti" => all.jti.as_ref(),
+            _ => all.other.get(name),
+        }
     }
 }
 
@@ -78,7 +88,7 @@ impl AssertionClaims {
 /// claims as raw JSON, so that a claim of the wrong type is named in the error rather than
 /// failing the whole parse, and the other claims kept for [`AssertionClaims::claim`]. A
 /// repeated registered claim is refused (RFC 7519 §4 lets a parser refuse duplicates).
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub(crate) struct Payload {
     iss: Option<Value>,
     sub: Option<Value>,
@@ -102,7 +112,7 @@ pub(crate) struct RawClaims {
     nbf: Option<Timestamp>,
     iat: Option<Timestamp>,
     jti: Option<String>,
-    all: Map<String, Value>,
+    all: Payload,
 }
 
 /// How much clock skew to forgive, and how long an assertion may live.
@@ -156,22 +166,7 @@ impl RawClaims {
         let (exp, nbf, iat) =
             (date_claim(&payload.exp, "exp")?, date_claim(&payload.nbf, "nbf")?, date_claim(&payload.iat, "iat")?);
         let jti = string_claim(&payload.jti, "jti")?;
-        let mut all = payload.other;
-        let registered = [
-            ("iss", payload.iss),
-            ("sub", payload.sub),
-            ("aud", payload.aud),
-            ("exp", payload.exp),
-            ("nbf", payload.nbf),
-            ("iat", payload.iat),
-            ("jti", payload.jti),
-        ];
-        for (name, value) in registered {
-            if let Some(value) = value {
-                all.insert(name.to_owned(), value);
-            }
-        }
-        Ok(RawClaims { iss, sub, aud, exp, nbf, iat, jti, all })
+        Ok(RawClaims { iss, sub, aud, exp, nbf, iat, jti, all: payload })
     }
 
     /// `iss`, which names the keys to verify with.
