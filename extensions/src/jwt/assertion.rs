@@ -2,15 +2,18 @@
 //! the issuer's keys and checks its claims again. Shared by the bearer grant and the client
 //! authenticators, which add their own rules (who the issuer must be, single use).
 
-use super::claims::{AssertionClaims, RawClaims, TimeRules};
-use super::header::{JwsHeader, parse_header};
-use super::json::decode_segment;
-use super::keys::{AssertionKeys, ClientKeys, DEFAULT_ALGORITHMS, KeyQuery};
+use super::claims::{AssertionClaims, Payload, RawClaims, TimeRules};
+use super::keys::{AssertionKeys, ClientKeys, DEFAULT_ALGORITHMS, KeyQuery, algorithm_name, is_hmac};
 use super::{DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, MAX_ASSERTION_LENGTH, MAX_LEEWAY};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantry_core::storage::StorageError;
 use grantry_core::{Client, OAuthError, Timestamp};
-use jsonwebtoken::Algorithm;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde_json::{Map, Value};
 use std::fmt;
+use std::str::FromStr as _;
 use std::sync::Arc;
 
 /// Why an assertion was refused. The message names the failed check, starting with
@@ -105,7 +108,8 @@ impl AssertionError {
 #[derive(Debug, Clone)]
 pub struct UnverifiedAssertion<'t> {
     token: &'t str,
-    header: JwsHeader,
+    alg: Algorithm,
+    kid: Option<String>,
     claims: RawClaims,
 }
 
@@ -117,12 +121,12 @@ impl UnverifiedAssertion<'_> {
 
     /// The header's `alg` (in the verifier's allow-list).
     pub fn algorithm(&self) -> Algorithm {
-        self.header.alg
+        self.alg
     }
 
     /// The header's `kid`, if any.
     pub fn key_id(&self) -> Option<&str> {
-        self.header.kid.as_deref()
+        self.kid.as_deref()
     }
 }
 
@@ -235,19 +239,29 @@ impl AssertionVerifier {
         if token.len() > MAX_ASSERTION_LENGTH {
             return Err(AssertionError::TooLarge);
         }
-        let mut segments = token.splitn(3, '.');
-        let (header, payload) = match (segments.next(), segments.next(), segments.next()) {
-            (Some(header), Some(payload), Some(signature)) => match signature.matches('.').count() {
-                0 => (header, payload),
-                // Five parts: a JWE.
-                2 => return Err(AssertionError::Encrypted),
-                _ => return Err(AssertionError::Malformed("not a compact JWS (three dot-separated parts)")),
-            },
+        match token.matches('.').count() {
+            2 => {}
+            // Five parts: a JWE (RFC 7516 §7.1).
+            4 => return Err(AssertionError::Encrypted),
             _ => return Err(AssertionError::Malformed("not a compact JWS (three dot-separated parts)")),
-        };
-        let header = parse_header(header, &self.algorithms)?;
-        let payload = decode_segment(payload).ok_or(AssertionError::Malformed("the payload is not base64url JSON"))?;
-        Ok(UnverifiedAssertion { token, header, claims: RawClaims::parse(payload)? })
+        }
+        let header = token.split('.').next().unwrap_or_default();
+        // One read of header and payload, trusting nothing: the claims are judged before any key
+        // is looked up (see `precheck`). Only when it fails is the header read again, to say why.
+        match jsonwebtoken::dangerous::insecure_decode::<Payload>(token) {
+            Ok(data) => {
+                check_header(&data.header, &self.algorithms)?;
+                let kid = data.header.kid;
+                Ok(UnverifiedAssertion { token, alg: data.header.alg, kid, claims: RawClaims::parse(data.claims)? })
+            }
+            Err(_) => match jsonwebtoken::decode_header(token) {
+                Ok(header) => {
+                    check_header(&header, &self.algorithms)?;
+                    Err(AssertionError::Malformed("the payload is not base64url JSON"))
+                }
+                Err(_) => Err(header_error(header)),
+            },
+        }
     }
 
     /// Judges the not yet verified claims as [`verify`](Self::verify) will: `iss`, `sub`,
@@ -277,10 +291,10 @@ impl AssertionVerifier {
         if assertion.issuer()? != client.client_id() {
             return Err(AssertionError::IssuerMismatch);
         }
-        let alg = assertion.header.alg;
+        let alg = assertion.alg;
         // The header was checked at `parse`, but a verifier may have been narrowed since.
         if !self.algorithms.contains(&alg) {
-            return Err(AssertionError::AlgorithmNotAllowed(super::keys::algorithm_name(alg)));
+            return Err(AssertionError::AlgorithmNotAllowed(algorithm_name(alg)));
         }
         // Cheap refusals first: no key lookup or signature check for an assertion whose claims
         // would fail anyway.
@@ -290,26 +304,99 @@ impl AssertionVerifier {
         if keys.is_empty() {
             return Err(AssertionError::NoKey);
         }
-        // Only the signature is left to check: `parse` decoded the header and claims already,
-        // and the claims are judged again below, now that the signature covers them. The
-        // backend refuses a key of another family than `alg` (no HMAC with a public key).
-        let (signing_input, signature) =
-            assertion.token.rsplit_once('.').ok_or(AssertionError::Malformed("not a compact JWS"))?;
-        let verified = keys
-            .iter()
-            .any(|key| jsonwebtoken::crypto::verify(signature, signing_input.as_bytes(), key, alg).unwrap_or(false));
+        // jsonwebtoken checks the signature, the algorithm against the key's family (no HMAC with
+        // a public key), the required claims and `aud`. Not the times: its clock is the system's,
+        // the server's may be another, so `into_verified` judges them (with the lifetime and
+        // `iat`, which jsonwebtoken does not check). The claims were read at `parse` from the
+        // same bytes, so they are not read again (`IgnoredAny`).
+        let mut validation = Validation::new(alg);
+        validation.set_required_spec_claims(&["iss", "sub", "aud", "exp"]);
+        validation.set_audience(audiences);
+        validation.validate_exp = false;
+        let mut verified = false;
+        for key in keys.iter() {
+            match jsonwebtoken::decode::<serde::de::IgnoredAny>(assertion.token, key, &validation) {
+                Ok(_) => {
+                    verified = true;
+                    break;
+                }
+                Err(err) => match validation_error(err.kind()) {
+                    Some(refusal) => return Err(refusal),
+                    // Another key may fit.
+                    None => continue,
+                },
+            }
+        }
         if !verified {
             return Err(AssertionError::BadSignature);
         }
+        let signing_input = assertion.token.rsplit_once('.').map_or(assertion.token, |(signed, _)| signed);
         assertion.claims.into_verified(signing_input, audiences, self.rules, now)
     }
+}
+
+/// The claim checks of jsonwebtoken's `Validation` as this module's errors; `None` for the
+/// rest (a signature or key that does not fit), which another key may pass.
+fn validation_error(kind: &ErrorKind) -> Option<AssertionError> {
+    // Its claim names are `String`s; the errors name a `&'static str`.
+    let claim = |name: &str| ["iss", "sub", "aud", "exp", "nbf"].into_iter().find(|known| *known == name);
+    let unnamed = AssertionError::Malformed("a registered claim is malformed");
+    match kind {
+        ErrorKind::MissingRequiredClaim(name) => Some(claim(name).map_or(unnamed, AssertionError::MissingClaim)),
+        ErrorKind::InvalidClaimFormat(name) => Some(claim(name).map_or(unnamed, AssertionError::MalformedClaim)),
+        ErrorKind::InvalidAudience => Some(AssertionError::WrongAudience),
+        _ => None,
+    }
+}
+
+/// Checks a JWS header against the allowed algorithms (RFC 7515 §4.1). Keys it offers (`jwk`,
+/// `jku`, `x5u`, `x5c`) are ignored: an assertion is verified only with the server's keys.
+fn check_header(header: &Header, allowed: &[Algorithm]) -> Result<(), AssertionError> {
+    if header.enc.is_some() {
+        return Err(AssertionError::Encrypted);
+    }
+    if !allowed.contains(&header.alg) {
+        return Err(AssertionError::AlgorithmNotAllowed(algorithm_name(header.alg)));
+    }
+    // RFC 7515 §4.1.11: a recipient must refuse a JWS whose critical extensions it does not
+    // understand; this server understands none.
+    if header.crit.is_some() {
+        return Err(AssertionError::CriticalHeader);
+    }
+    Ok(())
+}
+
+/// Why jsonwebtoken could not read a header `segment`: read again as plain JSON to tell `alg:
+/// none` (RFC 7518 §3.6, which jsonwebtoken has no name for), an unknown algorithm and a JWE
+/// from a malformed header. Only refusals take this path.
+fn header_error(segment: &str) -> AssertionError {
+    let malformed = AssertionError::Malformed("the header is not base64url JSON");
+    let Some(header) =
+        URL_SAFE_NO_PAD.decode(segment).ok().and_then(|json| serde_json::from_slice::<Map<String, Value>>(&json).ok())
+    else {
+        return malformed;
+    };
+    if header.contains_key("enc") {
+        return AssertionError::Encrypted;
+    }
+    match header.get("alg") {
+        None => AssertionError::Malformed("the header has no alg"),
+        Some(Value::String(alg)) if alg.eq_ignore_ascii_case("none") => AssertionError::Unsigned,
+        Some(Value::String(alg)) if Algorithm::from_str(alg).is_err() => AssertionError::UnsupportedAlgorithm,
+        Some(Value::String(_)) => AssertionError::Malformed("a header parameter has the wrong type"),
+        Some(_) => AssertionError::Malformed("the header alg is not a string"),
+    }
+}
+
+/// Whether a client assertion is signed with HMAC, by a cheap look at its header: for choosing
+/// between authentication methods before anything is verified.
+pub(crate) fn is_hmac_assertion(token: &str) -> bool {
+    token.len() <= MAX_ASSERTION_LENGTH && jsonwebtoken::decode_header(token).is_ok_and(|header| is_hmac(header.alg))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn segment(json: &str) -> String {
         URL_SAFE_NO_PAD.encode(json)
@@ -333,6 +420,95 @@ mod tests {
             Err(AssertionError::Malformed("the payload is not base64url JSON"))
         ));
     }
+    fn token(header: &str, claims: &str) -> String {
+        format!("{}.{}.sig", segment(header), segment(claims))
+    }
+
+    #[test]
+    fn reads_alg_and_kid() {
+        let header = r#"{"alg":"RS256","kid":"k1","typ":"JWT","jku":"https://evil.example/jwks","x":"y"}"#;
+        let token = token(header, "{}");
+        let parsed = AssertionVerifier::new().parse(&token).unwrap();
+        assert_eq!((parsed.algorithm(), parsed.key_id()), (Algorithm::RS256, Some("k1")));
+    }
+
+    #[test]
+    fn refuses_none_and_unlisted_algorithms() {
+        let verifier = AssertionVerifier::new().with_algorithms([Algorithm::RS256, Algorithm::HS256]);
+        let refusal =
+            |header: &str| verifier.parse(&token(header, r#"{"iss":"c"}"#)).map(|p| p.algorithm()).unwrap_err();
+        assert!(matches!(refusal(r#"{"alg":"none"}"#), AssertionError::Unsigned));
+        assert!(matches!(refusal(r#"{"alg":"NONE"}"#), AssertionError::Unsigned));
+        assert!(matches!(refusal(r#"{"alg":"ES256"}"#), AssertionError::AlgorithmNotAllowed("ES256")));
+        assert!(matches!(refusal(r#"{"alg":"HS1"}"#), AssertionError::UnsupportedAlgorithm));
+        // The header is judged before the payload, whatever the payload is.
+        let junk_payload = format!("{}.!!.sig", segment(r#"{"alg":"none"}"#));
+        assert!(matches!(verifier.parse(&junk_payload), Err(AssertionError::Unsigned)));
+        let junk_payload = format!("{}.!!.sig", segment(r#"{"alg":"ES256"}"#));
+        assert!(matches!(verifier.parse(&junk_payload), Err(AssertionError::AlgorithmNotAllowed("ES256"))));
+    }
+
+    #[test]
+    fn refuses_malformed_headers() {
+        let verifier = AssertionVerifier::new();
+        let refusal = |header: &str| verifier.parse(&format!("{header}.e30.sig")).map(|p| p.algorithm()).unwrap_err();
+        let repeated = segment(r#"{"alg":"HS256","alg":"RS256"}"#);
+        let (array, kid) = (segment(r#"["RS256"]"#), segment(r#"{"alg":"RS256","kid":7}"#));
+        for bad in
+            ["", "!!", &segment("[]"), &array, &segment(r#"{"alg":1}"#), &segment(r#"{"kid":"x"}"#), &repeated, &kid]
+        {
+            assert!(matches!(refusal(bad), AssertionError::Malformed(_)), "{bad}");
+        }
+        assert!(matches!(refusal(&segment(r#"{"alg":"RS256","crit":["exp"]}"#)), AssertionError::CriticalHeader));
+        assert!(matches!(refusal(&segment(r#"{"alg":"RS256","enc":"A128GCM"}"#)), AssertionError::Encrypted));
+        assert!(matches!(refusal(&segment(r#"{"alg":"RSA-OAEP","enc":"A128GCM"}"#)), AssertionError::Encrypted));
+    }
+
+    #[test]
+    fn tells_hmac_assertions() {
+        assert!(is_hmac_assertion(&token(r#"{"alg":"HS256"}"#, "{}")));
+        assert!(!is_hmac_assertion(&token(r#"{"alg":"RS256"}"#, "{}")));
+        assert!(!is_hmac_assertion("garbage"));
+    }
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                return out;
+            }
+        }
+    }
+
+    /// An HS256 assertion for client `c` with `header`, signed with `secret`.
+    fn signed(header: &str, secret: &str) -> String {
+        let claims = r#"{"iss":"c","sub":"c","aud":"https://as.example","exp":1000300,"iat":1000000}"#;
+        let input = format!("{}.{}", segment(header), segment(claims));
+        let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256).unwrap();
+        format!("{input}.{signature}")
+    }
+
+    #[test]
+    fn keys_offered_by_the_token_are_ignored() {
+        const SECRET: &str = "the-client-secret-of-at-least-thirty-two-bytes";
+        const ATTACKER: &str = "the-attacker-secret-of-at-least-thirty-two-bytes";
+        let client: Arc<dyn Client> = Arc::new(grantry_core::ClientRecord::confidential("c", SECRET));
+        let verifier = AssertionVerifier::new();
+        let verify = |token: &str| {
+            block_on(verifier.verify(verifier.parse(token)?, &client, &["https://as.example"], 1_000_000))
+        };
+        let jwk = format!(r#"{{"kty":"oct","k":"{}"}}"#, URL_SAFE_NO_PAD.encode(ATTACKER));
+        let header = format!(
+            r#"{{"alg":"HS256","jwk":{jwk},"jku":"https://evil.example/jwks","x5u":"https://evil.example/c"}}"#
+        );
+        assert!(matches!(verify(&signed(&header, ATTACKER)), Err(AssertionError::BadSignature)));
+        // The same header is read and passes with the client's own secret.
+        let claims = verify(&signed(&header, SECRET)).unwrap();
+        assert_eq!((claims.issuer(), claims.expires_at()), ("c", 1_000_300));
+    }
+
     /// Properties over generated inputs (proptest: structured generation and shrinking, on
     /// stable, in the normal test run).
     mod properties {

@@ -2,14 +2,11 @@
 //! and clock before the signature is checked (a cheap refusal), and judged again once it is.
 
 use super::assertion::AssertionError;
-use super::json::{Member, parse_object};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use grantry_core::Timestamp;
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
-use std::fmt;
-use std::sync::OnceLock;
 
 /// The claims of an assertion whose signature has been verified and whose `iss`, `sub`, `aud`
 /// and `exp` are present and acceptable.
@@ -73,58 +70,35 @@ impl AssertionClaims {
 
     /// Any claim by name, as JSON (for claims this module does not interpret).
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.all.claims().get(name)
+        let all = &self.all;
+        match name {
+            "iss" => all.iss.as_ref(),
+            "sub" => all.sub.as_ref(),
+            "aud" => all.aud.as_ref(),
+            "exp" => all.exp.as_ref(),
+            "nbf" => all.nbf.as_ref(),
+            "iat" => all.iat.as_ref(),
+            "jti" => all.jti.as_ref(),
+            _ => all.other.get(name),
+        }
     }
 }
 
-/// The decoded payload, read into a JSON map only when a claim beyond the registered ones is
-/// asked for: most assertions never need it.
-#[derive(Clone)]
-struct Payload {
-    json: Vec<u8>,
-    parsed: OnceLock<Map<String, Value>>,
-}
-
-impl Payload {
-    fn new(json: Vec<u8>) -> Self {
-        Payload { json, parsed: OnceLock::new() }
-    }
-
-    fn claims(&self) -> &Map<String, Value> {
-        // The payload was read as a JSON object already, so this parse cannot fail.
-        self.parsed.get_or_init(|| serde_json::from_slice(&self.json).unwrap_or_default())
-    }
-}
-
-impl PartialEq for Payload {
-    fn eq(&self, other: &Self) -> bool {
-        self.json == other.json
-    }
-}
-
-impl fmt::Debug for Payload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.claims().fmt(f)
-    }
-}
-
-/// The registered claims as read; the others are skipped.
-#[derive(serde::Deserialize)]
-struct ClaimMembers<'a> {
-    #[serde(borrow, default)]
-    iss: Member<'a>,
-    #[serde(borrow, default)]
-    sub: Member<'a>,
-    #[serde(borrow, default)]
-    aud: Member<'a>,
-    #[serde(borrow, default)]
-    exp: Member<'a>,
-    #[serde(borrow, default)]
-    nbf: Member<'a>,
-    #[serde(borrow, default)]
-    iat: Member<'a>,
-    #[serde(borrow, default)]
-    jti: Member<'a>,
+/// The payload as read by serde (through `jsonwebtoken::insecure_decode`): the registered
+/// claims as raw JSON, so that a claim of the wrong type is named in the error rather than
+/// failing the whole parse, and the other claims kept for [`AssertionClaims::claim`]. A
+/// repeated registered claim is refused (RFC 7519 §4 lets a parser refuse duplicates).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub(crate) struct Payload {
+    iss: Option<Value>,
+    sub: Option<Value>,
+    aud: Option<Value>,
+    exp: Option<Value>,
+    nbf: Option<Value>,
+    iat: Option<Value>,
+    jti: Option<Value>,
+    #[serde(flatten)]
+    other: Map<String, Value>,
 }
 
 /// The claims as read from the payload, before the signature is checked: typed, but nothing
@@ -151,46 +125,48 @@ pub(crate) struct TimeRules {
 }
 
 /// A string claim; an empty string counts as absent.
-fn string_claim(member: &Member<'_>, name: &'static str) -> Result<Option<String>, AssertionError> {
-    match member {
-        Member::Absent | Member::Null => Ok(None),
-        Member::Str(s) if s.is_empty() => Ok(None),
-        Member::Str(s) => Ok(Some(s.clone().into_owned())),
-        _ => Err(AssertionError::MalformedClaim(name)),
+fn string_claim(value: &Option<Value>, name: &'static str) -> Result<Option<String>, AssertionError> {
+    match value {
+        None => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(AssertionError::MalformedClaim(name)),
     }
 }
 
 /// A NumericDate claim (RFC 7519 §2): seconds since the epoch, fractions allowed and dropped.
-fn date_claim(member: &Member<'_>, name: &'static str) -> Result<Option<Timestamp>, AssertionError> {
-    match *member {
-        Member::Absent | Member::Null => Ok(None),
-        Member::Unsigned(seconds) => Ok(Some(seconds)),
-        Member::Float(f) if f.is_finite() && f >= 0.0 => Ok(Some(f as Timestamp)),
+fn date_claim(value: &Option<Value>, name: &'static str) -> Result<Option<Timestamp>, AssertionError> {
+    let Some(value) = value else { return Ok(None) };
+    match (value.as_u64(), value.as_f64()) {
+        (Some(seconds), _) => Ok(Some(seconds)),
+        (None, Some(f)) if f.is_finite() && f >= 0.0 => Ok(Some(f as Timestamp)),
         _ => Err(AssertionError::MalformedClaim(name)),
     }
 }
 
 /// `aud`: a string or an array of strings (RFC 7519 §4.1.3).
-fn audience_claim(member: &Member<'_>) -> Result<Option<Vec<String>>, AssertionError> {
-    match member {
-        Member::Absent | Member::Null => Ok(None),
-        Member::Str(aud) => Ok(Some(vec![aud.clone().into_owned()])),
-        Member::Strings(items) => Ok(Some(items.iter().map(|item| item.clone().into_owned()).collect())),
-        _ => Err(AssertionError::MalformedClaim("aud")),
+fn audience_claim(value: &Option<Value>) -> Result<Option<Vec<String>>, AssertionError> {
+    match value {
+        None => Ok(None),
+        Some(Value::String(aud)) => Ok(Some(vec![aud.clone()])),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned).ok_or(AssertionError::MalformedClaim("aud")))
+            .collect::<Result<_, _>>()
+            .map(Some),
+        Some(_) => Err(AssertionError::MalformedClaim("aud")),
     }
 }
 
 impl RawClaims {
-    /// Reads the registered claims of a decoded payload, refusing ones of the wrong JSON type.
-    pub(crate) fn parse(json: Vec<u8>) -> Result<Self, AssertionError> {
-        let members: ClaimMembers<'_> =
-            parse_object(&json).ok_or(AssertionError::Malformed("the payload is not base64url JSON"))?;
+    /// Types the registered claims of a payload, refusing ones of the wrong JSON type.
+    pub(crate) fn parse(payload: Payload) -> Result<Self, AssertionError> {
         let (iss, sub, aud) =
-            (string_claim(&members.iss, "iss")?, string_claim(&members.sub, "sub")?, audience_claim(&members.aud)?);
+            (string_claim(&payload.iss, "iss")?, string_claim(&payload.sub, "sub")?, audience_claim(&payload.aud)?);
         let (exp, nbf, iat) =
-            (date_claim(&members.exp, "exp")?, date_claim(&members.nbf, "nbf")?, date_claim(&members.iat, "iat")?);
-        let jti = string_claim(&members.jti, "jti")?;
-        Ok(RawClaims { iss, sub, aud, exp, nbf, iat, jti, all: Payload::new(json) })
+            (date_claim(&payload.exp, "exp")?, date_claim(&payload.nbf, "nbf")?, date_claim(&payload.iat, "iat")?);
+        let jti = string_claim(&payload.jti, "jti")?;
+        Ok(RawClaims { iss, sub, aud, exp, nbf, iat, jti, all: payload })
     }
 
     /// `iss`, which names the keys to verify with.
@@ -268,8 +244,14 @@ mod tests {
     const RULES: TimeRules = TimeRules { leeway: 60, max_lifetime: 3600 };
     const AUD: &[&str] = &["https://as.example", "https://as.example/token"];
 
+    /// Reads a payload as `insecure_decode` does, then types it.
+    fn parse(json: &[u8]) -> Result<RawClaims, AssertionError> {
+        let payload = serde_json::from_slice(json).map_err(|_| AssertionError::Malformed("payload"))?;
+        RawClaims::parse(payload)
+    }
+
     fn claims(value: Value) -> Result<AssertionClaims, AssertionError> {
-        RawClaims::parse(serde_json::to_vec(&value).unwrap())?.into_verified("h.p", AUD, RULES, NOW)
+        parse(&serde_json::to_vec(&value).unwrap())?.into_verified("h.p", AUD, RULES, NOW)
     }
 
     fn valid() -> Value {
@@ -338,7 +320,7 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         for claim in ["aud", "other"] {
             let payload = format!(r#"{{"iss":"c","{claim}":{deep}}}"#);
-            let parsed = RawClaims::parse(payload.into_bytes());
+            let parsed = parse(payload.as_bytes());
             assert!(matches!(parsed, Err(AssertionError::Malformed(_))), "{claim}: {:?}", parsed.map(|c| c.iss));
         }
     }
@@ -346,14 +328,14 @@ mod tests {
     #[test]
     fn refuses_payloads_that_are_not_one_object() {
         for bad in [&br#"{"iss":"a","iss":"b"}"#[..], br#"["c","c"]"#, b"", br#"{"iss":"#] {
-            assert!(matches!(RawClaims::parse(bad.to_vec()), Err(AssertionError::Malformed(_))));
+            assert!(matches!(parse(bad), Err(AssertionError::Malformed(_))), "{bad:?}");
         }
     }
 
     #[test]
     fn replay_key_is_the_jti_or_a_digest_of_the_signed_part() {
         assert_eq!(claims(with("jti", json!("j-1"))).unwrap().replay_key(), "j-1");
-        let no_jti = || RawClaims::parse(serde_json::to_vec(&valid()).unwrap()).unwrap();
+        let no_jti = || parse(&serde_json::to_vec(&valid()).unwrap()).unwrap();
         let key = |signed: &str| no_jti().into_verified(signed, AUD, RULES, NOW).unwrap().replay_key().to_owned();
         // SHA-256("h.p"), base64url (as `openssl dgst -sha256` gives it).
         assert_eq!(key("h.p"), "#sha256:UdhWXW5eePHQyomltCDjD1sca7dfVFOr5C9sRI-smZs");

@@ -12,8 +12,7 @@
 //! `(iss, jti)`, recorded in the server's single-use store as the bearer grant's assertions
 //! are: an assertion spent at either is refused at the other.
 
-use super::assertion::{AssertionError, AssertionVerifier};
-use super::header::peek_alg;
+use super::assertion::{AssertionError, AssertionVerifier, is_hmac_assertion};
 use super::jti;
 use super::keys::{AssertionKeys, algorithm_name, is_hmac};
 use super::{DEFAULT_ALGORITHMS, JWT_BEARER_ASSERTION_TYPE};
@@ -28,7 +27,7 @@ fn assertion_family(params: &Params) -> Option<bool> {
     if !params.contains("client_assertion") && !params.contains("client_assertion_type") {
         return None;
     }
-    let hmac = params.get("client_assertion").and_then(peek_alg).is_some_and(|alg| alg.starts_with("HS"));
+    let hmac = params.get("client_assertion").is_some_and(is_hmac_assertion);
     Some(hmac)
 }
 

@@ -5,11 +5,9 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | `json.rs` | reads a segment's JSON straight into the members the verifier needs |
-//! | `header.rs` | reads the JWS header (`alg`, `kid`), refusing `none`, `crit` and unknown algorithms |
-//! | `claims.rs` | reads the claims and checks `aud`, `exp`, `nbf`, `iat` against the server's clock |
+//! | `claims.rs` | types the claims (read by `jsonwebtoken`) and checks `aud`, `exp`, `nbf`, `iat` against the server's clock |
 //! | `keys.rs` | [`AssertionKeys`]: which keys verify an issuer's assertion ([`ClientKeys`]: the client's `jwks` or secret) |
-//! | `assertion.rs` | [`AssertionVerifier`]: header → keys → signature (with `jsonwebtoken`) → claims |
+//! | `assertion.rs` | [`AssertionVerifier`]: header and claims read, then keys, then signature and claims (`jsonwebtoken`'s `decode` and `Validation`) |
 //! | `jti.rs` | single use of assertions, by `jti` or digest, in the server's [`ReplayStore`](grantry_core::storage::ReplayStore) |
 //! | `subject.rs` | [`SubjectResolver`]: whom a bearer assertion's `sub` names ([`ClientOrUser`]) |
 //! | `bearer_grant.rs` | [`JwtBearerGrant`]: `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1) |
@@ -43,8 +41,6 @@ mod assertion;
 mod bearer_grant;
 mod claims;
 mod client_auth;
-mod header;
-mod json;
 mod jti;
 mod keys;
 mod plugin;
