@@ -61,15 +61,41 @@ struct Browser {
     driver: Child,
     http: reqwest::Client,
     session: String,
+    /// Whether the session was closed (by [`Browser::quit`]).
+    ended: bool,
     _profile: tempfile::TempDir,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // The session is closed by `quit`; should a test fail first, killing the driver
-        // ends its browser too.
+        // A test that failed before `quit`: end the session, and with it the browser, first;
+        // killing the driver alone would leave the browser running.
+        if !self.ended {
+            end_session_blocking(&self.session);
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+/// `DELETE` of a WebDriver session over a plain socket: `Drop` cannot wait for `reqwest`.
+fn end_session_blocking(session: &str) {
+    use std::io::{Read, Write};
+    let Some((host, path)) = session.strip_prefix("http://").and_then(|rest| rest.split_once('/')) else { return };
+    let Ok(mut stream) = std::net::TcpStream::connect(host) else { return };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+    let request = format!("DELETE /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return;
+    }
+    // The answer's head comes once the session is gone (chromedriver may keep the
+    // connection open, so reading to the end would wait for the timeout).
+    let (mut head, mut buffer) = (Vec::new(), [0; 1024]);
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buffer[..n]),
+        }
     }
 }
 
@@ -89,6 +115,7 @@ impl Browser {
             driver: child,
             http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
             session: format!("http://127.0.0.1:{port}"),
+            ended: false,
             _profile: profile,
         };
         let base = browser.session.clone();
@@ -238,8 +265,9 @@ impl Browser {
         }
     }
 
-    async fn quit(self) {
+    async fn quit(mut self) {
         self.command("DELETE", "", None).await;
+        self.ended = true;
     }
 }
 
