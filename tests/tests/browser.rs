@@ -512,3 +512,25 @@ async fn the_throttling_message_is_shown_after_five_failures() {
     browser.quit().await;
     server.stop().await;
 }
+
+/// An error that is shown, not redirected (RFC 6749 §4.1.2.1: a redirect URI that is not the
+/// client's): the page says what went wrong, the browser stays on the server.
+#[tokio::test]
+async fn a_bad_redirect_uri_shows_the_error_page() {
+    let Some((driver, chromium)) = browser_paths() else { return };
+    let _one = ONE_BROWSER.lock().await;
+    let (server, _, _, mut received) = start_server(|_| {}).await;
+    let (url, _) = web_authorization(&server, "http://attacker.example/callback");
+    let browser = Browser::start(&driver, &chromium).await;
+    browser.goto(&url).await;
+    assert!(browser.url().await.starts_with(&server.base), "not redirected");
+    assert_eq!(browser.text("h1").await, "This authorization request cannot be completed");
+    assert_eq!(browser.text("#error").await, "invalid_request");
+    assert!(!browser.exists("form").await);
+    browser.screenshot(PHONE, "error-phone").await;
+    assert!(!browser.overflows_sideways().await);
+    browser.screenshot(DESKTOP, "error-desktop").await;
+    browser.quit().await;
+    assert!(received.try_recv().is_err(), "nothing reached the client");
+    server.stop().await;
+}
