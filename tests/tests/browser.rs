@@ -209,9 +209,30 @@ impl Browser {
         self.command("POST", &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
     }
 
+    /// Clicks a submit button and waits for the page it leads to: the click may return
+    /// before the new page replaces the old one (a busy machine), so wait until the old
+    /// page's root is gone.
     async fn click(&self, css: &str) {
+        let old_page = self.find("html").await;
         let id = self.find(css).await;
         self.command("POST", &format!("/element/{id}/click"), None).await;
+        let started = Instant::now();
+        loop {
+            // `elements`, not `element`: between two pages there may be no root at all.
+            let roots =
+                self.command("POST", "/elements", Some(json!({"using": "css selector", "value": "html"}))).await;
+            let new_page = roots.as_array().unwrap().first().is_some_and(|root| element_id(root) != old_page);
+            if new_page && self.execute("return document.readyState === 'complete';").await == json!(true) {
+                return;
+            }
+            assert!(started.elapsed() < REQUEST_TIMEOUT, "clicking {css} led nowhere");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs `script` in the page, for the test (the page itself has none).
+    async fn execute(&self, script: &str) -> Value {
+        self.command("POST", "/execute/sync", Some(json!({"script": script, "args": []}))).await
     }
 
     /// The id of the element that has the keyboard focus.
@@ -229,8 +250,7 @@ impl Browser {
     /// Whether the page is wider than the window (it would scroll sideways). Asked of the
     /// browser by the test, not the page: the page itself runs no script.
     async fn overflows_sideways(&self) -> bool {
-        let script = "return document.documentElement.scrollWidth > window.innerWidth;";
-        self.command("POST", "/execute/sync", Some(json!({"script": script, "args": []}))).await.as_bool().unwrap()
+        self.execute("return document.documentElement.scrollWidth > window.innerWidth;").await.as_bool().unwrap()
     }
 
     async fn source(&self) -> String {
