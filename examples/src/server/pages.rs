@@ -10,13 +10,21 @@ use super::consent::CSRF_FIELD;
 use grantry_core::{AuthorizationRequest, OAuthError};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-/// The pages' style sheet, inline: a page needs no other request.
-const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0;padding:2rem}\
-main{max-width:26rem;margin:auto;background:#fff;border-radius:8px;padding:1.5rem 2rem;box-shadow:0 1px 4px #0002}\
-h1{font-size:1.25rem}code{background:#eef;padding:0 .25rem;border-radius:3px}\
-label{display:block;margin:.75rem 0}input[type=text],input[type=password]{width:100%;padding:.4rem;box-sizing:border-box}\
-.buttons{display:flex;gap:.75rem;margin-top:1rem}button{flex:1;padding:.5rem;font-size:1rem;cursor:pointer}\
-.error{color:#a00;background:#fee;padding:.5rem;border-radius:4px}.small{color:#555;font-size:.85rem}";
+/// The pages' style sheet, inline: a page needs no other request. A visible focus outline for
+/// keyboard users; long values (URIs, ids) wrap rather than widen the page on a phone.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d1d1f;margin:0;padding:2rem 1rem;line-height:1.4}\
+main{max-width:28rem;margin:auto;background:#fff;border-radius:8px;padding:1.5rem 2rem;box-shadow:0 1px 4px #0002}\
+h1{font-size:1.3rem;margin-top:0}h2{font-size:1rem;margin-bottom:.25rem}\
+code{background:#eef;padding:0 .25rem;border-radius:3px;overflow-wrap:anywhere}\
+.scopes{padding-left:1.25rem}.scopes li{margin:.25rem 0}\
+label{display:block;margin:.75rem 0 .25rem;font-weight:600}\
+input[type=text],input[type=password]{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box;border:1px solid #888;border-radius:4px}\
+.buttons{display:flex;gap:.75rem;margin-top:1.25rem}\
+button{flex:1;padding:.6rem;font-size:1rem;cursor:pointer;border-radius:4px;border:1px solid #888;background:#f4f5f7;color:#1d1d1f}\
+button.allow{background:#1a5fb4;border-color:#1a5fb4;color:#fff}\
+:focus-visible{outline:3px solid #e66100;outline-offset:2px}\
+.error{color:#a00;background:#fee;padding:.5rem;border-radius:4px}.small{color:#555;font-size:.85rem}\
+@media (max-width:30rem){body{padding:.5rem}main{padding:1rem;border-radius:0;box-shadow:none}}";
 
 /// The layout every page shares: `title`, the style sheet, and `body` in a `<main>`.
 fn layout(title: &str, body: Markup) -> String {
@@ -39,6 +47,8 @@ fn layout(title: &str, body: Markup) -> String {
 /// with any of them.
 struct ConsentView<'a> {
     client_id: &'a str,
+    /// The client's `client_name` (RFC 7591 §2), when it has one.
+    client_name: Option<&'a str>,
     scopes: Vec<&'a str>,
     redirect_uri: &'a str,
     hidden: &'a [(String, String)],
@@ -47,9 +57,31 @@ struct ConsentView<'a> {
     error: Option<&'a str>,
 }
 
-/// The login-and-consent page: who asks, for what, the credentials fields, Allow and Deny
-/// (`consent` = `allow` / `deny`), every parameter in `hidden` as a hidden input, and the
-/// CSRF token. `error` is shown above the form (a failed login); `username` is pre-filled.
+/// What a scope of the demo lets the client do, in words; a scope the page does not know is
+/// shown by its name alone. (A fixed list rather than a configuration key: the demo has two
+/// scopes, and a deployment with its own scopes has its own pages.)
+fn scope_description(scope: &str) -> Option<&'static str> {
+    match scope {
+        "read" => Some("Read your data"),
+        "write" => Some("Change your data"),
+        _ => None,
+    }
+}
+
+/// The host (and port) of a redirect URI, `127.0.0.1:9000` of `http://127.0.0.1:9000/cb`:
+/// what the user can check at a glance. The whole URI, when it has no `scheme://`.
+fn return_host(redirect_uri: &str) -> &str {
+    let Some((_, rest)) = redirect_uri.split_once("://") else { return redirect_uri };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    // Userinfo is not part of where the browser goes to.
+    authority.rsplit('@').next().unwrap_or(authority)
+}
+
+/// The login-and-consent page (RFC 6749 §4.1.1, the user's decision): who asks (the client's
+/// `client_name`, else its id), for what (each scope with its description), where the user
+/// returns to, the credentials fields, Allow and Deny (`consent` = `allow` / `deny`), every
+/// parameter in `hidden` as a hidden input, and the CSRF token. `error` is shown above the
+/// form (a failed login); `username` is pre-filled.
 pub fn consent_page(
     request: &AuthorizationRequest,
     hidden: &[(String, String)],
@@ -57,8 +89,10 @@ pub fn consent_page(
     username: Option<&str>,
     error: Option<&str>,
 ) -> String {
+    let client = request.client();
     render_consent(&ConsentView {
-        client_id: request.client().client_id(),
+        client_id: client.client_id(),
+        client_name: client.metadata("client_name").and_then(|name| name.as_str()).filter(|name| !name.is_empty()),
         scopes: request.scope().iter().collect(),
         redirect_uri: request.redirect_uri(),
         hidden,
@@ -69,32 +103,45 @@ pub fn consent_page(
 }
 
 fn render_consent(view: &ConsentView<'_>) -> String {
+    let name = view.client_name.unwrap_or(view.client_id);
+    let host = return_host(view.redirect_uri);
     let body = html! {
-        h1 { "Authorize " code { (view.client_id) } }
+        h1 { (name) " asks to access your account" }
+        @if view.client_name.is_some() { p.small { "Client ID: " code { (view.client_id) } } }
         @if view.scopes.is_empty() {
             p { "The application asks to act for you (no particular scope)." }
         } @else {
-            p { "The application asks for access to:" }
-            ul.scopes { @for scope in &view.scopes { li { code { (scope) } } } }
+            h2 #scopes-heading { "It will be able to:" }
+            ul.scopes aria-labelledby="scopes-heading" {
+                @for scope in &view.scopes {
+                    li {
+                        @if let Some(description) = scope_description(scope) { (description) " " }
+                        code { (scope) }
+                    }
+                }
+            }
         }
-        @if let Some(error) = view.error { p.error role="alert" { (error) } }
+        p { "Afterwards you return to " strong #return-host { (host) } "." }
+        @if let Some(error) = view.error { p.error #form-error role="alert" { (error) } }
         // A relative action: the form goes back to this endpoint, behind a proxy too.
         form method="post" action="authorize" {
             @for (name, value) in view.hidden { input type="hidden" name=(name) value=(value); }
             input type="hidden" name=(CSRF_FIELD) value=(view.csrf_token);
-            label {
-                "Username "
-                input type="text" name="username" value=(view.username) autocomplete="username" required autofocus;
-            }
-            label { "Password " input type="password" name="password" autocomplete="current-password" required; }
+            label for="username" { "Username" }
+            // Focus on the first field left to fill: the password, once the username is known.
+            input #username type="text" name="username" value=(view.username) autocomplete="username" required
+                autofocus[view.username.is_empty()];
+            label for="password" { "Password" }
+            input #password type="password" name="password" autocomplete="current-password" required
+                autofocus[!view.username.is_empty()];
             div.buttons {
-                button type="submit" name="consent" value="allow" { "Allow" }
-                button type="submit" name="consent" value="deny" formnovalidate { "Deny" }
+                button.allow type="submit" name="consent" value="allow" { "Allow" }
+                button.deny type="submit" name="consent" value="deny" formnovalidate { "Deny" }
             }
         }
         p.small { "Either way, you are sent back to " code { (view.redirect_uri) } "." }
     };
-    layout(&format!("Authorize {}", view.client_id), body)
+    layout(&format!("Authorize {name}"), body)
 }
 
 /// The page of an error that must be shown rather than redirected (RFC 6749 §4.1.2.1): its
@@ -150,6 +197,7 @@ mod tests {
         ];
         let page = render_consent(&ConsentView {
             client_id: HOSTILE,
+            client_name: Some(HOSTILE),
             scopes: vec![HOSTILE, "read"],
             redirect_uri: HOSTILE,
             hidden: &hidden,
@@ -165,6 +213,7 @@ mod tests {
         assert!(page.contains("<title>Authorize &quot;&gt;&lt;script&gt;"), "{page}");
         assert!(page.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;x y='\" autocomplete"));
         assert!(page.contains("<li><code>&quot;&gt;&lt;script&gt;"), "{page}");
+        assert!(page.contains("<h1>&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;x y=' asks"), "{page}");
     }
 
     #[test]
@@ -172,6 +221,7 @@ mod tests {
         let hidden = vec![("client_id".to_owned(), "web".to_owned())];
         let view = ConsentView {
             client_id: "web",
+            client_name: None,
             scopes: Vec::new(),
             redirect_uri: "http://127.0.0.1:9000/callback",
             hidden: &hidden,
@@ -183,23 +233,59 @@ mod tests {
         for element in [
             "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
             "<title>Authorize web</title>",
-            "<h1>Authorize <code>web</code></h1>",
+            "<h1>web asks to access your account</h1>",
             "<p>The application asks to act for you (no particular scope).</p>",
+            "<p>Afterwards you return to <strong id=\"return-host\">127.0.0.1:9000</strong>.</p>",
             "<form method=\"post\" action=\"authorize\">",
             "<input type=\"hidden\" name=\"client_id\" value=\"web\">",
             "<input type=\"hidden\" name=\"csrf_token\" value=\"t\">",
-            "<label>Username <input type=\"text\" name=\"username\" value=\"\" autocomplete=\"username\" required autofocus></label>",
-            "<label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>",
-            "<div class=\"buttons\"><button type=\"submit\" name=\"consent\" value=\"allow\">Allow</button>\
-             <button type=\"submit\" name=\"consent\" value=\"deny\" formnovalidate>Deny</button></div></form>",
+            "<label for=\"username\">Username</label><input id=\"username\" type=\"text\" name=\"username\" \
+             value=\"\" autocomplete=\"username\" required autofocus>",
+            "<label for=\"password\">Password</label><input id=\"password\" type=\"password\" name=\"password\" \
+             autocomplete=\"current-password\" required>",
+            "<div class=\"buttons\"><button class=\"allow\" type=\"submit\" name=\"consent\" value=\"allow\">Allow</button>\
+             <button class=\"deny\" type=\"submit\" name=\"consent\" value=\"deny\" formnovalidate>Deny</button></div></form>",
             "<p class=\"small\">Either way, you are sent back to <code>http://127.0.0.1:9000/callback</code>.</p>",
         ] {
             assert!(page.contains(element), "{element} missing from {page}");
         }
-        assert!(!page.contains("role=\"alert\"") && !page.contains("<script"));
-        let page = render_consent(&ConsentView { scopes: vec!["read", "write"], error: Some("Wrong"), ..view });
-        assert!(page.contains("<ul class=\"scopes\"><li><code>read</code></li><li><code>write</code></li></ul>"));
-        assert!(page.contains("<p class=\"error\" role=\"alert\">Wrong</p>"));
+        assert!(!page.contains("role=\"alert\"") && !page.contains("<script") && !page.contains("Client ID"));
+        assert!(page.contains(":focus-visible{outline:") && page.contains("@media (max-width:30rem)"));
+        let page = render_consent(&ConsentView {
+            client_name: Some("Demo web app"),
+            scopes: vec!["read", "write", "admin"],
+            username: "alice",
+            error: Some("Wrong"),
+            ..view
+        });
+        assert!(page.contains("<title>Authorize Demo web app</title>"), "{page}");
+        assert!(page.contains(
+            "<h1>Demo web app asks to access your account</h1><p class=\"small\">Client ID: <code>web</code></p>"
+        ));
+        assert!(
+            page.contains(
+                "<ul class=\"scopes\" aria-labelledby=\"scopes-heading\"><li>Read your data <code>read</code></li>\
+             <li>Change your data <code>write</code></li><li><code>admin</code></li></ul>"
+            ),
+            "{page}"
+        );
+        assert!(page.contains("<p class=\"error\" id=\"form-error\" role=\"alert\">Wrong</p>"), "{page}");
+        // The username known, the focus goes to the password.
+        assert!(page.contains("value=\"alice\" autocomplete=\"username\" required>"), "{page}");
+        assert!(page.contains("autocomplete=\"current-password\" required autofocus>"), "{page}");
+    }
+
+    #[test]
+    fn the_return_host_is_the_redirect_uris_authority() {
+        for (uri, host) in [
+            ("http://127.0.0.1:9000/callback", "127.0.0.1:9000"),
+            ("https://app.example.com?x=1", "app.example.com"),
+            ("https://user@evil.example#frag", "evil.example"),
+            ("com.example.app:/cb", "com.example.app:/cb"),
+            ("https://[::1]:8443/cb", "[::1]:8443"),
+        ] {
+            assert_eq!(return_host(uri), host, "{uri}");
+        }
     }
 
     /// The page of a real request, through the server: a hostile client id, scope, state and
