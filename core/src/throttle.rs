@@ -152,12 +152,7 @@ impl FailureLimiter {
     }
 
     fn key(check: CredentialCheck, key: &str) -> [u8; 32] {
-        let kind: &[u8] = match check {
-            CredentialCheck::UserPassword => b"password\0",
-            CredentialCheck::ClientSecret => b"client\0",
-            CredentialCheck::UserCode => b"user-code\0",
-        };
-        Sha256::new().chain_update(kind).chain_update(key.as_bytes()).finalize().into()
+        Sha256::new().chain_update(kind_name(check)).chain_update(b"\0").chain_update(key.as_bytes()).finalize().into()
     }
 
     fn live(&self, failures: &Failures, now: Timestamp) -> bool {
@@ -214,6 +209,15 @@ impl LoginThrottle for FailureLimiter {
     }
 }
 
+/// The name of a kind of check, part of the key its failures are counted under.
+fn kind_name(check: CredentialCheck) -> &'static str {
+    match check {
+        CredentialCheck::UserPassword => "password",
+        CredentialCheck::ClientSecret => "client",
+        CredentialCheck::UserCode => "user-code",
+    }
+}
+
 /// [`FailureLimiter`]'s rule with the counts in a [`FailureStore`] (a database several servers
 /// share): a username guessed at on one server is locked out on all of them, and the count
 /// survives a restart. Only digests of the keys reach the store.
@@ -242,12 +246,7 @@ impl SharedFailureLimiter {
     }
 
     fn key(check: CredentialCheck, key: &str) -> ReplayKey {
-        let kind = match check {
-            CredentialCheck::UserPassword => "password",
-            CredentialCheck::ClientSecret => "client",
-            CredentialCheck::UserCode => "user-code",
-        };
-        ReplayKey::new("login-failures", &[kind, key])
+        ReplayKey::new("login-failures", &[kind_name(check), key])
     }
 }
 
