@@ -241,7 +241,10 @@ impl std::fmt::Debug for SharedFailureLimiter {
 
 impl SharedFailureLimiter {
     /// At most `max_failures` failures per key within `window` seconds, counted in `store`.
+    /// The window is capped at [`FAILURE_RETENTION`](crate::storage::FAILURE_RETENTION), how
+    /// long stores keep a count.
     pub fn new(store: Arc<dyn FailureStore>, max_failures: u32, window: u64) -> Self {
+        let window = window.min(crate::storage::FAILURE_RETENTION);
         SharedFailureLimiter { max_failures, window, store }
     }
 

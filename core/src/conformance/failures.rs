@@ -72,8 +72,8 @@ where
     assert_eq!(counts, (1..=CONCURRENT_FAILURES).collect::<Vec<u32>>(), "each failure counted once");
 }
 
-/// A sweep keeps counts whose window opened within [`FAILURE_RETENTION`], and may drop older
-/// ones.
+/// A sweep keeps counts whose window opened within [`FAILURE_RETENTION`] (an hour), and drops
+/// older ones.
 pub async fn a_sweep_keeps_recent_windows<H: Harness>(harness: &H)
 where
     H::Store: FailureStore,
@@ -85,7 +85,7 @@ where
     if !sweep(harness, &store, now + FAILURE_RETENTION + 1).await {
         return;
     }
-    assert_eq!(ok("failures", store.failures(old).await), None, "a day-old window is swept");
+    assert_eq!(ok("failures", store.failures(old).await), None, "a window past the retention is swept");
     let kept = ok("failures", store.failures(recent).await);
     assert_eq!(kept, Some(FailureCount { count: 1, since: now + FAILURE_RETENTION }));
 }

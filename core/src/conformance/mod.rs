@@ -86,7 +86,7 @@
 //!   an empty one, another user's, or an unknown username gives nothing.
 //! - **failures** (stores that implement [`FailureStore`]): failures count within the window
 //!   their first opened, a new window after it; a clear forgets one key; of 200 concurrent
-//!   failures each is counted once; a sweep keeps windows opened within a day.
+//!   failures each is counted once; a sweep keeps windows opened within an hour.
 //! - **replays**: a key is first once, and a replay until it expires (through its expiry
 //!   second), then usable again; keys of other purposes or parts are independent; a sweep
 //!   keeps what is live; of 1,000 concurrent uses of one key exactly one is first.

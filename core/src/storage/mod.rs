@@ -252,9 +252,11 @@ pub trait ReplayStore: Send + Sync {
     -> Result<FirstUse, StorageError>;
 }
 
-/// How long a store keeps a key's failure count after its window opened, in seconds (a day):
-/// longer than any login throttle's window, so a sweep never ends an open one.
-pub const FAILURE_RETENTION: u64 = 86_400;
+/// How long a store keeps a key's failure count after its window opened, in seconds (an hour):
+/// longer than a login throttle's window may be (the contract's is 15 minutes), so a sweep
+/// never ends an open one, and short, because anyone can make failures under any username:
+/// the rows one caller can make are bounded by their request rate times this.
+pub const FAILURE_RETENTION: u64 = 3_600;
 
 /// Failed credential checks per key, kept where several servers see them, for
 /// [`SharedFailureLimiter`](crate::throttle::SharedFailureLimiter): a password guessed on one
