@@ -12,6 +12,7 @@
 //! | [`TokenStore`] | access and refresh tokens, grouped in families for revocation |
 //! | [`UserStore`] | resource owners (password grant) |
 //! | [`ReplayStore`] | single-use records: consent forms, JWT assertions, by a digest of their key |
+//! | [`FailureStore`] | failed credential checks per key, for a login throttle servers share |
 //!
 //! # Picking a store
 //!
