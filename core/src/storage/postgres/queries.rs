@@ -16,6 +16,7 @@ use crate::clock::Timestamp;
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
 use crate::storage::rows::{CodeRow, TokenRow, attributes_json, failure_count, family_id, kind_name, time};
+use crate::storage::sweep::SweptTable;
 use crate::storage::{
     AuthorizationCodeRecord, CodeRedemption, FailureCount, FamilyId, FirstUse, IssuedTokens, RefreshRotation,
     ReplayKey, StoredCode, TokenRecord,
@@ -266,16 +267,6 @@ pub(super) async fn sweep(pool: &Pool, table: SweptTable, now: Timestamp, batch:
     let batch = i64::try_from(batch).unwrap_or(i64::MAX);
     let deleted = client.execute(&delete, &[&time(now), &batch]).await?;
     usize::try_from(deleted).map_err(|_| Failure::Corrupt(format!("{deleted} rows deleted")))
-}
-
-/// A table [`sweep`] deletes from.
-#[derive(Clone, Copy)]
-pub(super) enum SweptTable {
-    Codes,
-    Tokens,
-    Families,
-    Replays,
-    Failures,
 }
 
 /// The failures of `key`'s latest window.

@@ -79,6 +79,7 @@ mod worker;
 
 use super::memory::AddClientError;
 pub use super::sweep::SweepCounts;
+use super::sweep::{SweptTable, sweep_tables, sweep_until_done};
 use super::{
     AuthorizationCodeRecord, AuthorizationCodeStore, ClientStore, CodeRedemption, FamilyId, IssuedTokens, MemoryStore,
     RefreshRotation, ReplayStore, Storage, StorageError, StoredCode, TokenRecord, TokenStore, UserStore,
@@ -87,7 +88,6 @@ use super::{FailureCount, FailureStore, FirstUse, ReplayKey};
 use crate::client::{Client, ClientRecord};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::secret::TokenDigest;
-use queries::SweptTable;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -292,38 +292,17 @@ impl SqliteStore {
 
     /// Deletes at most `batch` rows of each table that have expired at `now`: codes (live or
     /// redeemed) and tokens (retired refresh tokens included) whose expiry is at or before
-    /// `now`, and families past their retention. Each table's batch is its own short
+    /// `now`, single-use records past their expiry, families past their retention, and failure
+    /// counts past [`FAILURE_RETENTION`](super::FAILURE_RETENTION). Each table's batch is its own short
     /// transaction, so requests' writes interleave with a sweep.
     pub async fn sweep(&self, now: Timestamp, batch: usize) -> Result<SweepCounts, StorageError> {
-        let codes = self.sweep_table(SweptTable::Codes, now, batch).await?;
-        let tokens = self.sweep_table(SweptTable::Tokens, now, batch).await?;
-        let family_cutoff = now.saturating_sub(Self::FAMILY_RETENTION);
-        let families = self.sweep_table(SweptTable::Families, family_cutoff, batch).await?;
-        let replays = self.sweep_table(SweptTable::Replays, now, batch).await?;
-        let failure_cutoff = now.saturating_sub(super::FAILURE_RETENTION);
-        let failures = self.sweep_table(SweptTable::Failures, failure_cutoff, batch).await?;
-        Ok(SweepCounts { codes, tokens, families, replays, failures })
+        sweep_tables(now, Self::FAMILY_RETENTION, |table, cutoff| self.sweep_table(table, cutoff, batch)).await
     }
 
     /// [`sweep`](Self::sweep)s in batches until nothing expired at `now` is left; returns
     /// what it deleted in all.
     pub async fn sweep_all(&self, now: Timestamp, batch: usize) -> Result<SweepCounts, StorageError> {
-        let batch = batch.max(1);
-        let mut all = SweepCounts::default();
-        loop {
-            let counts = self.sweep(now, batch).await?;
-            all.codes += counts.codes;
-            all.tokens += counts.tokens;
-            all.families += counts.families;
-            all.replays += counts.replays;
-            all.failures += counts.failures;
-            if [counts.codes, counts.tokens, counts.families, counts.replays, counts.failures]
-                .iter()
-                .all(|&n| n < batch)
-            {
-                return Ok(all);
-            }
-        }
+        sweep_until_done(batch, |batch| self.sweep(now, batch)).await
     }
 
     async fn sweep_table(&self, table: SweptTable, now: Timestamp, batch: usize) -> Result<usize, StorageError> {

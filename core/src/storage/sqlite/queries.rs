@@ -13,6 +13,7 @@ use crate::clock::Timestamp;
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
 use crate::storage::rows::{CodeRow, TokenRow, attributes_json, failure_count, family_id, kind_name, time};
+use crate::storage::sweep::SweptTable;
 use crate::storage::{
     AuthorizationCodeRecord, CodeRedemption, FailureCount, FamilyId, FirstUse, IssuedTokens, RefreshRotation,
     ReplayKey, StoredCode, TokenRecord,
@@ -227,16 +228,6 @@ pub(super) fn sweep(
     };
     let batch = i64::try_from(batch).unwrap_or(i64::MAX);
     Ok(connection.prepare_cached(sql)?.execute(params![time(now), batch])?)
-}
-
-/// A table [`sweep`] deletes from.
-#[derive(Clone, Copy)]
-pub(super) enum SweptTable {
-    Codes,
-    Tokens,
-    Families,
-    Replays,
-    Failures,
 }
 
 /// The secret named `name`: `fresh` stored under it first if it has none, in one transaction
