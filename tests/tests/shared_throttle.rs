@@ -47,12 +47,15 @@ async fn servers_on_one_sqlite_file_share_the_lock_out() {
     let path = folder.path().join("store.db");
     let one: Arc<dyn FailureStore> = Arc::new(SqliteStore::open(&path).await.unwrap());
     let two: Arc<dyn FailureStore> = Arc::new(SqliteStore::open(&path).await.unwrap());
-    let user = lock_out_is_shared(one, two).await;
+    // The stores stay open while their files are read: a store closing removes its `-wal` and
+    // `-shm` files, which would race the listing below.
+    let user = lock_out_is_shared(one.clone(), two.clone()).await;
     // Only digests of the usernames were stored.
     for file in std::fs::read_dir(folder.path()).unwrap() {
         let bytes = std::fs::read(file.unwrap().path()).unwrap();
         assert!(!bytes.windows(user.len()).any(|w| w == user.as_bytes()), "a username reached the file");
     }
+    drop((one, two));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
