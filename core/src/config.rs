@@ -7,6 +7,7 @@ use crate::issuance::Issuance;
 use crate::params::Params;
 use crate::storage::TokenRecord;
 use crate::token::{ExpiresIn, RandomTokenGenerator, TokenGenerator};
+use crate::token_format::AccessTokenFormat;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -104,6 +105,7 @@ pub struct ServerConfig {
     refresh_token_ttl: Option<u64>,
     code_ttl: u64,
     token_generator: Arc<dyn TokenGenerator>,
+    access_token_format: Option<Arc<dyn AccessTokenFormat>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -142,6 +144,7 @@ impl ServerConfig {
             refresh_token_ttl: Some(14 * 24 * 3600),
             code_ttl: 600,
             token_generator: Arc::new(RandomTokenGenerator),
+            access_token_format: None,
             clock: Arc::new(SystemClock),
         })
     }
@@ -204,6 +207,21 @@ impl ServerConfig {
     pub fn with_token_generator(mut self, generator: Arc<dyn TokenGenerator>) -> Self {
         self.token_generator = generator;
         self
+    }
+
+    /// Issues access tokens in `format` (RFC 9068 JWTs, say) instead of opaque random ones.
+    pub fn with_access_token_format(mut self, format: Arc<dyn AccessTokenFormat>) -> Self {
+        self.access_token_format = Some(format);
+        self
+    }
+
+    /// The access token format, when it is not the default opaque one.
+    pub fn access_token_format(&self) -> Option<&dyn AccessTokenFormat> {
+        self.access_token_format.as_deref()
+    }
+
+    pub(crate) fn shared_access_token_format(&self) -> Option<Arc<dyn AccessTokenFormat>> {
+        self.access_token_format.clone()
     }
 
     /// Replaces the clock.

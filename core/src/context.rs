@@ -10,13 +10,87 @@ use crate::error::OAuthError;
 use crate::grant_type::GrantType;
 use crate::params::Params;
 use crate::scope::Scope;
+use crate::secret::Secret;
 use crate::secret::TokenDigest;
+use crate::storage::ReplayKey;
 use crate::storage::{
-    AuthorizationCodeRecord, ClientStore, FamilyId, RefreshRotation, ReplayStore, Storage, StoredCode, TokenKind,
-    TokenRecord, UserStore,
+    AuthorizationCodeRecord, ClientStore, FamilyId, PendingPoll, PendingRecord, PendingState, RefreshRotation,
+    ReplayStore, Storage, StoredCode, TokenKind, TokenRecord, UserStore,
 };
 use crate::throttle::{CredentialCheck, LoginError, LoginThrottle};
+use crate::token::CredentialKind;
 use std::sync::Arc;
+
+/// The [`ReplayKey`] purpose of user codes: a store finds a pending authorization by this
+/// digest of its user code, never by the code itself.
+pub(crate) const USER_CODE_PURPOSE: &str = "user-code";
+
+/// A request to a grant's own endpoint after the engine parsed it, authenticated the client
+/// (allowed the grant type) and resolved the requested scope within the client's.
+pub struct EndpointRequest<'a> {
+    pub(crate) params: &'a Params,
+    pub(crate) grant_type: &'a GrantType,
+    pub(crate) client: &'a Arc<dyn Client>,
+    pub(crate) scope: Scope,
+    pub(crate) requested_scope: Option<Scope>,
+    pub(crate) storage: &'a Storage,
+    pub(crate) config: &'a ServerConfig,
+}
+
+impl<'a> EndpointRequest<'a> {
+    /// The form parameters.
+    pub fn params(&self) -> &'a Params {
+        self.params
+    }
+
+    /// The authenticated client.
+    pub fn client(&self) -> &'a Arc<dyn Client> {
+        self.client
+    }
+
+    /// The scope granted if the request is approved: the requested one within the client's.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The current time, from the server's clock.
+    pub fn now(&self) -> Timestamp {
+        self.config.clock().now()
+    }
+
+    /// The server's configuration.
+    pub fn config(&self) -> &'a ServerConfig {
+        self.config
+    }
+
+    /// Starts a pending authorization (RFC 8628 §3.2) for the client and scope, lasting
+    /// `lifetime` seconds, polled every `interval` seconds, which a user finds by `user_code`
+    /// (in the grant's canonical form). The engine mints its code (256 bits from the CSPRNG)
+    /// and stores only digests of both codes; the code is returned for the grant's response.
+    /// `None` when an unexpired pending authorization has that user code already: make another.
+    pub async fn start_pending(
+        &self,
+        user_code: &str,
+        lifetime: u64,
+        interval: u64,
+    ) -> Result<Option<Secret>, OAuthError> {
+        let code = Secret::new(self.config.token_generator().generate(CredentialKind::PendingAuthorization));
+        let now = self.now();
+        let record = PendingRecord {
+            client_id: self.client.shared_client_id(),
+            grant_type: self.grant_type.clone(),
+            scope: self.scope.clone(),
+            requested_scope: self.requested_scope.clone(),
+            expires_at: now.saturating_add(lifetime),
+            interval,
+            next_poll_at: now,
+            state: PendingState::Pending,
+        };
+        let user_code = ReplayKey::new(USER_CODE_PURPOSE, &[user_code]);
+        let saved = self.storage.pending.save_pending(TokenDigest::of(code.expose()), user_code, record, now);
+        Ok(saved.await.map_err(storage_failure)?.then_some(code))
+    }
+}
 
 /// A token request after the engine parsed it, dispatched it and authenticated the client.
 pub struct TokenRequest<'a> {
@@ -163,6 +237,49 @@ impl<'a> TokenRequest<'a> {
         Ok(RefreshedToken { digest, record, rotate })
     }
 
+    /// Polls a pending authorization (an RFC 8628 device code) for the authenticated client
+    /// (§3.4–3.5): `invalid_grant` for an unknown one, another client's (which changes
+    /// nothing) or one whose tokens were issued already (which revokes nothing);
+    /// `slow_down` when polled before its interval passed (the interval then grows by 5
+    /// seconds); `expired_token`, `access_denied` or `authorization_pending` as the user left
+    /// it. Approved, it is consumed (once, whatever the concurrency) when the engine issues the
+    /// tokens.
+    pub async fn poll_pending(&self, code: &str) -> Result<ApprovedPending, OAuthError> {
+        let client = self.authenticated()?;
+        let digest = TokenDigest::of(code);
+        let poll = self.storage.pending.poll_pending(digest, client.client_id(), self.now());
+        let record = match poll.await.map_err(storage_failure)? {
+            PendingPoll::Polled(record) if record.grant_type == *self.grant_type => record,
+            PendingPoll::SlowDown => return Err(OAuthError::slow_down("polling too fast; wait 5 seconds longer")),
+            PendingPoll::WrongClient => return Err(other_client("device code")),
+            _ => return Err(OAuthError::invalid_grant("unknown device code")),
+        };
+        if self.now() >= record.expires_at {
+            return Err(OAuthError::expired_token("the device code has expired"));
+        }
+        match &record.state {
+            PendingState::Approved { subject } => Ok(ApprovedPending { digest, subject: subject.clone(), record }),
+            PendingState::Pending => Err(OAuthError::authorization_pending("the user has not decided yet")),
+            PendingState::Denied => Err(OAuthError::access_denied("the user denied the authorization")),
+            _ => Err(OAuthError::invalid_grant("the device code was already used")),
+        }
+    }
+
+    /// An access token this server issued, if it is active: known, not revoked, not expired
+    /// (and, for a self-contained format, valid as such). For grants whose input is a token
+    /// (token exchange, RFC 8693 §2.1); the grant decides what it may be exchanged for.
+    pub async fn active_access_token(&self, token: &str) -> Result<Option<ActiveToken>, OAuthError> {
+        if let Some(format) = self.config.access_token_format() {
+            if format.verify(token, self.now()).is_err() {
+                return Ok(None);
+            }
+        }
+        let record = self.storage.tokens.find_token(TokenDigest::of(token)).await.map_err(storage_failure)?;
+        Ok(record
+            .filter(|r| r.kind == TokenKind::Access && !r.is_expired(self.now()))
+            .map(|record| ActiveToken { record }))
+    }
+
     /// A retired refresh token came back: someone holds a copy, so the whole family is revoked.
     pub(crate) async fn replayed(&self, family: Option<FamilyId>) -> OAuthError {
         replayed(self.storage, family).await
@@ -267,5 +384,56 @@ impl RefreshedToken {
     /// The scope of the original grant.
     pub fn scope(&self) -> &Scope {
         &self.record.scope
+    }
+}
+
+/// A pending authorization the user approved, checked for the authenticated client, to be
+/// consumed when the tokens are issued: the only way to a
+/// [`TokenDecision::from_pending`](crate::TokenDecision::from_pending).
+#[derive(Debug)]
+pub struct ApprovedPending {
+    pub(crate) digest: TokenDigest,
+    pub(crate) subject: Arc<str>,
+    pub(crate) record: PendingRecord,
+}
+
+impl ApprovedPending {
+    /// The resource owner who approved.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The approved scope.
+    pub fn scope(&self) -> &Scope {
+        &self.record.scope
+    }
+}
+
+/// An active access token this server issued, as
+/// [`TokenRequest::active_access_token`] found it: what a grant taking a token reads.
+#[derive(Debug, Clone)]
+pub struct ActiveToken {
+    pub(crate) record: TokenRecord,
+}
+
+impl ActiveToken {
+    /// The resource owner it acts for, if any.
+    pub fn subject(&self) -> Option<&str> {
+        self.record.subject.as_deref()
+    }
+
+    /// The client it was issued to.
+    pub fn client_id(&self) -> &str {
+        &self.record.client_id
+    }
+
+    /// Its scope.
+    pub fn scope(&self) -> &Scope {
+        &self.record.scope
+    }
+
+    /// Its `sub` as introspection shows it: the resource owner, else the client.
+    pub fn sub(&self) -> &str {
+        self.subject().unwrap_or(self.client_id())
     }
 }

@@ -1,10 +1,10 @@
 //! What a grant answers: a decision, never a credential. The engine turns it into tokens or a
 //! code after checking it.
 
-use crate::context::{RedeemedCode, RefreshedToken};
+use crate::context::{ActiveToken, ApprovedPending, RedeemedCode, RefreshedToken};
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
-use crate::storage::{Attributes, AuthorizationCodeRecord, TokenRecord};
+use crate::storage::{Attributes, AuthorizationCodeRecord, PendingRecord, TokenRecord};
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -25,6 +25,7 @@ pub struct TokenDecision {
     pub(crate) offers_refresh_token: bool,
     pub(crate) identified_client: Option<Arc<str>>,
     pub(crate) attributes: Attributes,
+    pub(crate) audience: Option<String>,
 }
 
 /// Where the grant's authority comes from: the engine derives the subject, the scope limit and
@@ -39,6 +40,11 @@ pub(crate) enum Origin {
     Code(TokenDigest, AuthorizationCodeRecord),
     /// A refresh token the engine checked, retired as the tokens are issued when `rotate`.
     Refresh { digest: TokenDigest, record: TokenRecord, rotate: bool },
+    /// A pending authorization the user approved, consumed as the tokens are issued.
+    Pending { digest: TokenDigest, subject: Arc<str>, record: PendingRecord },
+    /// Another token, exchanged (RFC 8693): for its subject, within its scope, perhaps with an
+    /// actor (the actor token's subject).
+    Exchange { subject: Arc<str>, scope: crate::scope::Scope, actor: Option<Arc<str>> },
 }
 
 impl TokenDecision {
@@ -49,6 +55,7 @@ impl TokenDecision {
             offers_refresh_token: false,
             identified_client: None,
             attributes: Attributes::new(),
+            audience: None,
         }
     }
 
@@ -84,6 +91,41 @@ impl TokenDecision {
             offers_refresh_token: rotate,
             ..Self::new(Origin::Refresh { digest, record, rotate })
         }
+    }
+
+    /// Tokens from a pending authorization (an RFC 8628 device code) its user approved: for
+    /// that user, with the approved scope. A refresh token is offered.
+    pub fn from_pending(approved: ApprovedPending) -> Self {
+        let ApprovedPending { digest, subject, record } = approved;
+        TokenDecision { offers_refresh_token: true, ..Self::new(Origin::Pending { digest, subject, record }) }
+    }
+
+    /// A token for the subject of `subject_token`, an active access token of this server
+    /// (token exchange, RFC 8693 §2.1): its `sub` is the subject token's, its scope at most the
+    /// subject token's (and, as always, the client's). No refresh token is offered.
+    pub fn exchange(subject_token: &ActiveToken) -> Self {
+        Self::new(Origin::Exchange {
+            subject: Arc::from(subject_token.sub()),
+            scope: subject_token.scope().clone(),
+            actor: None,
+        })
+    }
+
+    /// For an exchange: the token is delegated to `actor_token`'s subject, which acts for the
+    /// subject (RFC 8693 §4.1 `act`, shown by introspection and in JWT access tokens). On other
+    /// decisions it does nothing.
+    pub fn acting(mut self, actor_token: &ActiveToken) -> Self {
+        if let Origin::Exchange { actor, .. } = &mut self.origin {
+            *actor = Some(Arc::from(actor_token.sub()));
+        }
+        self
+    }
+
+    /// The audience the token is for (RFC 8693 `audience`, RFC 8707 `resource`), which a
+    /// self-contained token format writes as `aud`; the grant checked the client may have it.
+    pub fn for_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
     }
 
     /// Grants at most `scope`: the engine grants what the client asked for within it (all of

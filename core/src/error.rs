@@ -33,6 +33,15 @@ pub enum ErrorCode {
     InsufficientScope,
     /// The token type is not supported (RFC 7009).
     UnsupportedTokenType,
+    /// The user has not yet approved a pending authorization; poll again (RFC 8628 §3.5).
+    AuthorizationPending,
+    /// Polling too fast: poll again with an interval 5 seconds longer (RFC 8628 §3.5).
+    SlowDown,
+    /// A pending authorization expired before the user approved it (RFC 8628 §3.5).
+    ExpiredToken,
+    /// The requested audience or resource is unknown or not allowed (RFC 8693 §2.2.2,
+    /// RFC 8707 §2).
+    InvalidTarget,
     /// An error code defined by an extension.
     Other(Cow<'static, str>),
 }
@@ -54,6 +63,10 @@ impl ErrorCode {
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::Other(code) => code,
         }
     }
@@ -144,6 +157,14 @@ impl OAuthError {
         invalid_scope => InvalidScope;
         /// `access_denied`.
         access_denied => AccessDenied;
+        /// `authorization_pending` (RFC 8628 §3.5).
+        authorization_pending => AuthorizationPending;
+        /// `slow_down` (RFC 8628 §3.5).
+        slow_down => SlowDown;
+        /// `expired_token` (RFC 8628 §3.5).
+        expired_token => ExpiredToken;
+        /// `invalid_target` (RFC 8693 §2.2.2).
+        invalid_target => InvalidTarget;
         /// `server_error`: for failures of the server itself (storage), never for bad input.
         server_error => ServerError;
     }

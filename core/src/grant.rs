@@ -4,7 +4,7 @@
 //! The division of work between a grant and the engine is on [`Grant`].
 
 use crate::authorization::{Approval, AuthorizationRequest};
-use crate::context::TokenRequest;
+use crate::context::{EndpointRequest, TokenRequest};
 use crate::decision::{AuthorizationDecision, TokenDecision};
 use crate::error::OAuthError;
 use crate::grant_type::{ClientAuthMethod, GrantType, ResponseType};
@@ -142,6 +142,45 @@ pub trait AuthorizationGrant: Grant {
     ) -> impl Future<Output = Result<AuthorizationDecision, OAuthError>> + Send;
 }
 
+/// A grant's step at an endpoint of its own (RFC 8628 §3.1's device authorization endpoint,
+/// say), declared with [`Serves::and_endpoint`]. The engine routes the request to it, checks
+/// the method, parses the form, authenticates the client as at the token endpoint (with the
+/// grant's methods), checks the client is allowed the grant type and resolves the requested
+/// scope within the client's; the grant then answers with the members of a JSON response,
+/// which the engine sends `200` with `Cache-Control: no-store`.
+pub trait EndpointGrant: Grant {
+    /// Answers a request the engine checked.
+    fn serve_endpoint(
+        &self,
+        request: &EndpointRequest<'_>,
+    ) -> impl Future<Output = Result<serde_json::Map<String, serde_json::Value>, OAuthError>> + Send;
+}
+
+/// Where a grant's own endpoint is served: a path under the issuer (`/device_authorization`)
+/// and the metadata member that names its URL (`device_authorization_endpoint`, RFC 8628 §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantEndpoint {
+    path: &'static str,
+    metadata_name: &'static str,
+}
+
+impl GrantEndpoint {
+    /// An endpoint at `path` (starting with `/`), named `metadata_name` in the metadata.
+    pub const fn new(path: &'static str, metadata_name: &'static str) -> Self {
+        GrantEndpoint { path, metadata_name }
+    }
+
+    /// The path under the issuer.
+    pub fn path(&self) -> &'static str {
+        self.path
+    }
+
+    /// The metadata member naming the endpoint's URL.
+    pub fn metadata_name(&self) -> &'static str {
+        self.metadata_name
+    }
+}
+
 /// Whether the token endpoint must authenticate the client before the grant runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -217,9 +256,15 @@ pub struct GrantMetadata {
     response_types: Vec<ResponseType>,
     auth_methods: ClientAuthMethods,
     client_authentication: ClientAuthentication,
+    endpoint: Option<GrantEndpoint>,
 }
 
 impl GrantMetadata {
+    /// The grant's own endpoint, if it has one.
+    pub fn endpoint(&self) -> Option<&GrantEndpoint> {
+        self.endpoint.as_ref()
+    }
+
     /// The `grant_type` served at the token endpoint, if any.
     pub fn grant_type(&self) -> Option<&GrantType> {
         self.grant_type.as_ref()
@@ -270,7 +315,14 @@ pub struct Serves<G> {
     metadata: GrantMetadata,
     token: Option<TokenStep<G>>,
     authorization: Option<AuthorizationSteps<G>>,
+    endpoint: Option<EndpointStep<G>>,
 }
+
+/// The own-endpoint step of `G`, erased likewise.
+type EndpointStep<G> = for<'a> fn(&'a G, &'a EndpointRequest<'a>) -> BoxFuture<'a, Result<JsonObject, OAuthError>>;
+
+/// The members of a JSON response.
+type JsonObject = serde_json::Map<String, serde_json::Value>;
 
 /// The token step of `G`, erased to a function pointer, so the registry can hold any grant.
 type TokenStep<G> = for<'a> fn(&'a G, &'a TokenRequest<'a>) -> BoxFuture<'a, Result<TokenDecision, OAuthError>>;
@@ -302,9 +354,11 @@ impl<G: TokenGrant> Serves<G> {
                 response_types: Vec::new(),
                 auth_methods: ClientAuthMethods::with_credentials(),
                 client_authentication: ClientAuthentication::Required,
+                endpoint: None,
             },
             token: Some(|grant, request| Box::pin(grant.exchange(request))),
             authorization: None,
+            endpoint: None,
         }
     }
 }
@@ -319,9 +373,11 @@ impl<G: AuthorizationGrant> Serves<G> {
                 response_types: Vec::new(),
                 auth_methods: ClientAuthMethods::only([]),
                 client_authentication: ClientAuthentication::Required,
+                endpoint: None,
             },
             token: None,
             authorization: None,
+            endpoint: None,
         }
         .and_authorization_endpoint(response_types)
     }
@@ -334,6 +390,16 @@ impl<G: AuthorizationGrant> Serves<G> {
             validate: |grant, request, attach| Box::pin(grant.validate(request, attach)),
             respond: |grant, request, approval| Box::pin(grant.respond(request, approval)),
         });
+        self
+    }
+}
+
+impl<G: EndpointGrant> Serves<G> {
+    /// Serves an endpoint of the grant's own too (RFC 8628's device authorization endpoint),
+    /// which the engine routes to [`EndpointGrant::serve_endpoint`] and names in the metadata.
+    pub fn and_endpoint(mut self, endpoint: GrantEndpoint) -> Self {
+        self.metadata.endpoint = Some(endpoint);
+        self.endpoint = Some(|grant, request| Box::pin(grant.serve_endpoint(request)));
         self
     }
 }
@@ -367,8 +433,8 @@ pub struct BoxedGrant {
 impl BoxedGrant {
     /// Erases `grant`, reading its declaration once.
     pub fn new<G: Grant>(grant: G) -> Self {
-        let Serves { metadata, token, authorization } = grant.serves();
-        BoxedGrant { metadata, steps: Box::new(Erased { grant, token, authorization }) }
+        let Serves { metadata, token, authorization, endpoint } = grant.serves();
+        BoxedGrant { metadata, steps: Box::new(Erased { grant, token, authorization, endpoint }) }
     }
 
     /// What the grant serves and allows.
@@ -396,12 +462,14 @@ pub(crate) trait ErasedGrant: Send + Sync {
         request: &'a AuthorizationRequest,
         approval: &'a Approval,
     ) -> BoxFuture<'a, Result<AuthorizationDecision, OAuthError>>;
+    fn serve_endpoint<'a>(&'a self, request: &'a EndpointRequest<'a>) -> BoxFuture<'a, Result<JsonObject, OAuthError>>;
 }
 
 struct Erased<G> {
     grant: G,
     token: Option<TokenStep<G>>,
     authorization: Option<AuthorizationSteps<G>>,
+    endpoint: Option<EndpointStep<G>>,
 }
 
 fn not_served<'a, T: Send + 'a>(error: OAuthError) -> BoxFuture<'a, Result<T, OAuthError>> {
@@ -437,8 +505,19 @@ impl<G: Grant> ErasedGrant for Erased<G> {
             None => not_served(unsupported_response_type()),
         }
     }
+
+    fn serve_endpoint<'a>(&'a self, request: &'a EndpointRequest<'a>) -> BoxFuture<'a, Result<JsonObject, OAuthError>> {
+        match self.endpoint {
+            Some(step) => step(&self.grant, request),
+            None => not_served(no_endpoint()),
+        }
+    }
 }
 
 fn unsupported_response_type() -> OAuthError {
     OAuthError::unsupported_response_type("this grant does not serve the authorization endpoint")
+}
+
+fn no_endpoint() -> OAuthError {
+    OAuthError::invalid_request("this grant serves no endpoint of its own")
 }

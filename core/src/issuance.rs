@@ -36,6 +36,12 @@ pub struct Issuance {
     pub(crate) from_code: bool,
     /// What the engine consumes, atomically, just before it stores the new tokens.
     pub(crate) consumes: Consumes,
+    /// Who acts for the subject (token exchange's delegation, RFC 8693 §4.1).
+    pub(crate) actor: Option<Arc<str>>,
+    /// The audience the grant accepted for the token.
+    pub(crate) audience: Option<String>,
+    /// Whether the tokens come from a token exchange (its response names `issued_token_type`).
+    pub(crate) exchanged: bool,
 }
 
 /// A code or refresh token an issuance uses up when it is issued, and not before: a request
@@ -45,6 +51,7 @@ pub(crate) enum Consumes {
     Nothing,
     Code(TokenDigest),
     RefreshToken(TokenDigest),
+    Pending(TokenDigest),
 }
 
 impl Issuance {
@@ -77,6 +84,11 @@ impl Issuance {
     /// grant type's name): what PKCE checks the verifier of.
     pub fn is_from_code(&self) -> bool {
         self.from_code
+    }
+
+    /// Who acts for the subject, for a delegated token (RFC 8693 §4.1 `act`).
+    pub fn actor(&self) -> Option<&str> {
+        self.actor.as_deref()
     }
 
     /// Whether a refresh token is offered (the engine still issues one only if the client can

@@ -60,6 +60,7 @@ pub mod conformance;
 mod context;
 mod decision;
 mod endpoint;
+pub use endpoint::PendingView;
 mod error;
 mod extension;
 mod grant;
@@ -77,6 +78,7 @@ mod server;
 pub mod storage;
 pub mod throttle;
 mod token;
+mod token_format;
 
 pub use async_trait::async_trait;
 pub use authorization::{
@@ -86,12 +88,13 @@ pub use authorization::{
 pub use client::{Client, ClientConfigError, ClientRecord, ClientSecret};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::{ConfigError, IntrospectionAccess, IntrospectionRule, ServerConfig};
-pub use context::{RedeemedCode, RefreshedToken, TokenRequest};
+pub use context::{ActiveToken, ApprovedPending, EndpointRequest, RedeemedCode, RefreshedToken, TokenRequest};
 pub use decision::{AuthorizationDecision, TokenDecision};
 pub use error::{ErrorCode, OAuthError};
 pub use extension::{GrantExtension, IntoExtensions};
 pub use grant::{
-    AuthorizationGrant, BoxedGrant, ClientAuthMethods, ClientAuthentication, Grant, GrantMetadata, Serves, TokenGrant,
+    AuthorizationGrant, BoxedGrant, ClientAuthMethods, ClientAuthentication, EndpointGrant, Grant, GrantEndpoint,
+    GrantMetadata, Serves, TokenGrant,
 };
 pub use grant_type::{ClientAuthMethod, GrantType, NameError, ResponseType};
 pub use http;
@@ -111,6 +114,7 @@ pub use storage::PostgresStore;
 pub use storage::SqliteStore;
 pub use storage::{MemoryStore, Storage};
 pub use token::{CredentialKind, ExpiresIn, ExpiresInFn, RandomTokenGenerator, TokenGenerator, TokenResponse};
+pub use token_format::{AccessTokenClaims, AccessTokenFormat};
 
 #[cfg(test)]
 mod layering {

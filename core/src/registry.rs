@@ -29,6 +29,12 @@ pub enum RegistryError {
     /// declare: registrations can only narrow what a grant allows.
     #[error("the grant does not allow client authentication method {0}; a registration can only narrow its methods")]
     WidensAuthMethods(ClientAuthMethod),
+    /// Another grant already serves an endpoint at this path.
+    #[error("an endpoint at {0} is already registered")]
+    DuplicateEndpoint(&'static str),
+    /// A grant's own endpoint needs a grant type its clients are checked against.
+    #[error("a grant with an endpoint of its own must serve a grant type")]
+    EndpointWithoutGrantType,
     /// A grant type name from configuration is invalid.
     #[error(transparent)]
     InvalidName(#[from] crate::grant_type::NameError),
@@ -108,6 +114,14 @@ impl GrantRegistry {
             }
             if meta.auth_methods().is_empty() {
                 return Err(RegistryError::NoAuthMethods(gt.clone()));
+            }
+        }
+        if let Some(endpoint) = meta.endpoint() {
+            if meta.grant_type().is_none() {
+                return Err(RegistryError::EndpointWithoutGrantType);
+            }
+            if self.registrations.iter().any(|r| r.metadata().endpoint().is_some_and(|e| e.path() == endpoint.path())) {
+                return Err(RegistryError::DuplicateEndpoint(endpoint.path()));
             }
         }
         let mut seen = BTreeSet::new();

@@ -8,6 +8,7 @@ use crate::scope::Scope;
 use crate::secret::TokenDigest;
 use crate::server::AuthorizationServer;
 use crate::storage::{TokenKind, TokenStore};
+use crate::token_format::AccessTokenFormat;
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
 use std::sync::Arc;
@@ -96,6 +97,7 @@ fn with_challenge(mut response: Response, challenge: &str) -> Response {
 #[derive(Clone)]
 pub struct ResourceGuard {
     tokens: Arc<dyn TokenStore>,
+    format: Option<Arc<dyn AccessTokenFormat>>,
     clock: Arc<dyn Clock>,
     realm: String,
     allow_form_body: bool,
@@ -117,6 +119,7 @@ impl AuthorizationServer {
     pub fn resource_guard(&self) -> ResourceGuard {
         ResourceGuard {
             tokens: self.storage.tokens.clone(),
+            format: self.config.shared_access_token_format(),
             clock: self.config.shared_clock(),
             realm: self.config.issuer().to_owned(),
             allow_form_body: false,
@@ -152,6 +155,11 @@ impl ResourceGuard {
     /// Checks the request's bearer token and that it carries every scope in `required`.
     pub async fn authorize(&self, request: &Request, required: &Scope) -> Result<ResourceAccess, BearerError> {
         let token = self.extract(request)?;
+        // A self-contained token is checked on its own first (RFC 9068 §4); the store then says
+        // whether it is still active (not revoked).
+        if let Some(format) = &self.format {
+            format.verify(&token, self.clock.now()).map_err(BearerError::InvalidToken)?;
+        }
         let record = self
             .tokens
             .find_token(TokenDigest::of(&token))

@@ -19,6 +19,8 @@ pub enum CredentialKind {
     RefreshToken,
     /// An authorization code.
     AuthorizationCode,
+    /// The code of a pending authorization (an RFC 8628 device code).
+    PendingAuthorization,
 }
 
 /// Makes the credentials the server hands out. Replace it to issue structured tokens
@@ -90,6 +92,7 @@ pub struct TokenResponse {
     refresh_token: Option<Secret>,
     scope: Scope,
     include_scope: bool,
+    issued_token_type: Option<&'static str>,
     extra: ResponseMembers,
 }
 
@@ -107,6 +110,9 @@ impl serde::Serialize for TokenResponse {
         }
         if self.include_scope {
             map.serialize_entry("scope", self.scope.as_str())?;
+        }
+        if let Some(issued_token_type) = self.issued_token_type {
+            map.serialize_entry("issued_token_type", issued_token_type)?;
         }
         for (name, value) in self.extra.iter() {
             map.serialize_entry(name, value)?;
@@ -133,8 +139,20 @@ impl TokenResponse {
             refresh_token,
             scope,
             include_scope,
+            issued_token_type: None,
             extra,
         }
+    }
+
+    /// Names the type of the issued token (RFC 8693 §2.2.1 `issued_token_type`).
+    pub(crate) fn with_issued_token_type(mut self, token_type: Option<&'static str>) -> Self {
+        self.issued_token_type = token_type;
+        self
+    }
+
+    /// The type of the issued token, for a token exchange (RFC 8693 §2.2.1).
+    pub fn issued_token_type(&self) -> Option<&str> {
+        self.issued_token_type
     }
 
     /// The access token.

@@ -272,6 +272,9 @@ impl AuthorizationServer {
                     attributes: Attributes::new(),
                     from_code: false,
                     consumes: Consumes::Nothing,
+                    actor: None,
+                    audience: None,
+                    exchanged: false,
                 };
                 let token = self.issue(registration, issuance, &request.params).await?;
                 Ok(RedirectParams::from_pairs(token.to_pairs()))

@@ -2,6 +2,7 @@
 
 use crate::client::Client;
 use crate::client_auth::storage_failure;
+use crate::endpoint::issue::{ACTOR_ATTRIBUTE, AUDIENCE_ATTRIBUTE};
 use crate::error::OAuthError;
 use crate::request::Request;
 use crate::response::{self, Response};
@@ -61,6 +62,8 @@ impl AuthorizationServer {
             iat: record.issued_at,
             exp: record.expires_at,
             iss: self.config.issuer(),
+            aud: record.attributes.get(AUDIENCE_ATTRIBUTE).map(|aud| &**aud),
+            act: record.attributes.get(ACTOR_ATTRIBUTE).map(|sub| Actor { sub }),
         };
         serde_json::to_vec(&response).unwrap_or_default()
     }
@@ -80,6 +83,17 @@ struct Introspection<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     exp: Option<u64>,
     iss: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a str>,
+    /// RFC 8693 §4.1: who acts for the subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    act: Option<Actor<'a>>,
+}
+
+/// An `act` claim (RFC 8693 §4.1).
+#[derive(serde::Serialize)]
+struct Actor<'a> {
+    sub: &'a str,
 }
 
 /// The whole answer for an inactive token (RFC 7662 §2.2).

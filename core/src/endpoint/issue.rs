@@ -15,8 +15,11 @@ use crate::registry::Registration;
 use crate::scope::Scope;
 use crate::secret::{Secret, TokenDigest};
 use crate::server::AuthorizationServer;
-use crate::storage::{CodeRedemption, FamilyId, IssuedTokens, RefreshRotation, TokenKind, TokenRecord};
+use crate::storage::{
+    CodeRedemption, FamilyId, IssuedTokens, PendingConsumption, RefreshRotation, TokenKind, TokenRecord,
+};
 use crate::token::{CredentialKind, TokenResponse};
+use crate::token_format::AccessTokenClaims;
 use std::sync::Arc;
 
 impl AuthorizationServer {
@@ -35,7 +38,7 @@ impl AuthorizationServer {
         if !client.allows_grant_type(grant_type) {
             return Err(unauthorized(grant_type));
         }
-        let TokenDecision { origin, within, offers_refresh_token, attributes, .. } = decision;
+        let TokenDecision { origin, within, offers_refresh_token, attributes, audience, .. } = decision;
         let bound_to_client = |client_id: &str| {
             if client_id == client.client_id() {
                 Ok(())
@@ -47,6 +50,8 @@ impl AuthorizationServer {
         // The widest scope the engine allows, and whether the client's `scope` parameter
         // chooses within it (a code's scope was chosen at the authorization request).
         let mut consumes = Consumes::Nothing;
+        let mut actor = None;
+        let mut exchanged = false;
         let (limit, subject, family, refresh_scope, requested_code_scope) = match origin {
             Origin::Client => (client.allowed_scope().clone(), None, None, None, None),
             Origin::User(subject) => (client.allowed_scope().clone(), Some(subject), None, None, None),
@@ -63,6 +68,19 @@ impl AuthorizationServer {
                 }
                 let original = record.scope.clone();
                 (record.scope, record.subject, record.family, Some(original), None)
+            }
+            Origin::Pending { digest, subject, record } => {
+                bound_to_client(&record.client_id)?;
+                consumes = Consumes::Pending(digest);
+                // The user approved this scope, within the client's when it was asked for; a
+                // registration narrowed since narrows it.
+                let scope = record.scope.intersection(client.allowed_scope());
+                (scope, Some(subject), None, None, Some(record.requested_scope))
+            }
+            Origin::Exchange { subject, scope, actor: acting } => {
+                actor = acting;
+                exchanged = true;
+                (scope.intersection(client.allowed_scope()), Some(subject), None, None, None)
             }
         };
         let from_code = matches!(consumes, Consumes::Code(_));
@@ -92,6 +110,9 @@ impl AuthorizationServer {
             attributes,
             from_code,
             consumes,
+            actor,
+            audience,
+            exchanged,
         })
     }
 
@@ -150,11 +171,34 @@ impl AuthorizationServer {
         let expires_in = config.access_token_ttl(&issuance, params);
         let refresh = issuance.offers_refresh_token && self.client_can_refresh(&*issuance.client);
         let generator = config.token_generator();
-        let access_token = Secret::new(generator.generate(CredentialKind::AccessToken));
+        let expires_at = now.saturating_add(expires_in);
+        let access_token = Secret::new(self.access_token(&issuance, now, expires_at)?);
         let refresh_token = refresh.then(|| Secret::new(generator.generate(CredentialKind::RefreshToken)));
         // A refresh token starts a family if the issuance continues none; a lone access token has none.
         let family = issuance.family.or_else(|| refresh.then(FamilyId::random));
-        let Issuance { client, grant_type, subject, scope, requested_scope, refresh_scope, attributes, .. } = issuance;
+        let issued_token_type = issuance.exchanged.then_some(ACCESS_TOKEN_TYPE);
+        let Issuance {
+            client,
+            grant_type,
+            subject,
+            scope,
+            requested_scope,
+            refresh_scope,
+            mut attributes,
+            actor,
+            audience,
+            ..
+        } = issuance;
+        // What the engine records about delegation and audience is its own: a hook's value under
+        // these names is replaced.
+        attributes.remove(ACTOR_ATTRIBUTE);
+        attributes.remove(AUDIENCE_ATTRIBUTE);
+        if let Some(actor) = actor {
+            attributes.insert(ACTOR_ATTRIBUTE.into(), actor.to_string().into());
+        }
+        if let Some(audience) = audience {
+            attributes.insert(AUDIENCE_ATTRIBUTE.into(), audience.into());
+        }
         let client_id = client.shared_client_id();
         let record = |kind, scope, expires_at| TokenRecord {
             kind,
@@ -167,10 +211,8 @@ impl AuthorizationServer {
             family,
             attributes: attributes.clone(),
         };
-        let access = (
-            TokenDigest::of(access_token.expose()),
-            record(TokenKind::Access, scope.clone(), Some(now.saturating_add(expires_in))),
-        );
+        let access =
+            (TokenDigest::of(access_token.expose()), record(TokenKind::Access, scope.clone(), Some(expires_at)));
         let refresh = refresh_token.as_ref().map(|token| {
             let expires_at = config.refresh_token_ttl().map(|ttl| now.saturating_add(ttl));
             let scope = refresh_scope.unwrap_or_else(|| scope.clone());
@@ -178,7 +220,30 @@ impl AuthorizationServer {
         });
         self.storage.tokens.save_tokens(IssuedTokens { access, refresh }).await.map_err(storage_failure)?;
         let include_scope = requested_scope.as_ref() != Some(&scope);
-        Ok(TokenResponse::bearer(access_token, expires_in, refresh_token, scope, include_scope, members))
+        Ok(TokenResponse::bearer(access_token, expires_in, refresh_token, scope, include_scope, members)
+            .with_issued_token_type(issued_token_type))
+    }
+
+    /// A new access token for `issuance`: opaque from the token generator, or in the configured
+    /// [`AccessTokenFormat`](crate::AccessTokenFormat) with the issuance's claims.
+    fn access_token(&self, issuance: &Issuance, now: u64, expires_at: u64) -> Result<String, OAuthError> {
+        let generator = self.config.token_generator();
+        let Some(format) = self.config.access_token_format() else {
+            return Ok(generator.generate(CredentialKind::AccessToken));
+        };
+        let jwt_id = generator.generate(CredentialKind::AccessToken);
+        let client_id = issuance.client.client_id();
+        format.issue(&AccessTokenClaims {
+            issuer: self.config.issuer(),
+            subject: issuance.subject().unwrap_or(client_id),
+            client_id,
+            scope: &issuance.scope,
+            issued_at: now,
+            expires_at,
+            jwt_id: &jwt_id,
+            audience: issuance.audience.as_deref(),
+            actor: issuance.actor(),
+        })
     }
 
     /// Uses up what an issuance consumes, compare-and-consume in the store: exactly one of
@@ -197,6 +262,14 @@ impl AuthorizationServer {
                 }
                 CodeRedemption::WrongClient => Err(other_client("authorization code")),
                 _ => Err(OAuthError::invalid_grant("unknown authorization code")),
+            },
+            Consumes::Pending(digest) => match self.storage.pending.consume_pending(digest, client_id).await {
+                Ok(PendingConsumption::Consumed) => Ok(()),
+                Ok(PendingConsumption::AlreadyUsed) => {
+                    Err(OAuthError::invalid_grant("the device code was already used"))
+                }
+                Ok(_) => Err(OAuthError::invalid_grant("the device code is not approved")),
+                Err(err) => Err(storage_failure(err)),
             },
             Consumes::RefreshToken(digest) => {
                 match tokens.rotate_refresh_token(digest, client_id).await.map_err(storage_failure)? {
@@ -219,6 +292,13 @@ impl AuthorizationServer {
                 .is_some_and(|(_, r)| r.metadata().auth_methods().allows(client.token_endpoint_auth_method()))
     }
 }
+
+/// RFC 8693 §3: the `issued_token_type` of an access token, whatever its format.
+pub(crate) const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// The token attribute holding the subject of the actor a token is delegated to (RFC 8693 §4.1).
+pub(crate) const ACTOR_ATTRIBUTE: &str = "act.sub";
+/// The token attribute holding the audience a grant accepted.
+pub(crate) const AUDIENCE_ATTRIBUTE: &str = "aud";
 
 /// `unauthorized_client` for a grant type the client is not allowed.
 pub(crate) fn unauthorized(grant_type: &GrantType) -> OAuthError {

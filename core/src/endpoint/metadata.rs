@@ -58,6 +58,14 @@ impl AuthorizationServer {
                 );
             }
         }
+        // Endpoints grants bring (RFC 8628 §4: device_authorization_endpoint).
+        let base = config.issuer().trim_end_matches('/');
+        for endpoint in self.grant_endpoints() {
+            doc.insert(endpoint.metadata_name().into(), format!("{base}{}", endpoint.path()).into());
+        }
+        if let Some(format) = config.access_token_format() {
+            doc.extend(format.metadata());
+        }
         doc.insert("authorization_response_iss_parameter_supported".into(), false.into());
 
         // Extensions describe themselves (PKCE: code_challenge_methods_supported; RFC 9207: iss).

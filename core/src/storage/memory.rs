@@ -5,10 +5,13 @@
 //! fills, before it would grow.
 
 use super::records::{
-    AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation, ReplayKey, StoredCode,
-    TokenKind, TokenRecord,
+    AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, PendingConsumption, PendingDecision,
+    PendingPoll, PendingRecord, PendingState, RefreshRotation, ReplayKey, SLOW_DOWN_SECONDS, StoredCode, TokenKind,
+    TokenRecord,
 };
-use super::{AuthorizationCodeStore, ClientStore, ReplayStore, StorageError, TokenStore, UserStore};
+use super::{
+    AuthorizationCodeStore, ClientStore, PendingAuthorizationStore, ReplayStore, StorageError, TokenStore, UserStore,
+};
 use crate::client::{Client, ClientConfigError, ClientRecord};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::secret::{TokenDigest, constant_time_eq};
@@ -263,7 +266,29 @@ pub struct MemoryStore {
     replays: Sharded<ReplayKey, UsedUntil>,
     /// The most unexpired single-use records a shard holds.
     replays_per_shard: usize,
+    /// Pending authorizations: few (each needs an authenticated request), so one lock.
+    pending: Mutex<Pendings>,
     clock: Arc<dyn Clock>,
+}
+
+/// Pending authorizations by the digest of their code, and that digest by their user code.
+#[derive(Default)]
+struct Pendings {
+    by_code: HashMap<TokenDigest, (ReplayKey, PendingRecord)>,
+    by_user_code: HashMap<ReplayKey, TokenDigest>,
+}
+
+impl Pendings {
+    fn sweep(&mut self, now: Timestamp) {
+        let by_user_code = &mut self.by_user_code;
+        self.by_code.retain(|_, (user_code, record)| {
+            let live = record.expires_at > now;
+            if !live {
+                by_user_code.remove(user_code);
+            }
+            live
+        });
+    }
 }
 
 impl Default for MemoryStore {
@@ -299,6 +324,7 @@ impl MemoryStore {
             families: Sharded::new(),
             replays: Sharded::new(),
             replays_per_shard: Self::DEFAULT_REPLAY_CAPACITY / SHARDS,
+            pending: Mutex::default(),
             clock,
         }
     }
@@ -379,6 +405,11 @@ impl MemoryStore {
         self.tokens.sweep(now);
         self.families.sweep(now);
         self.replays.sweep(now);
+        self.lock_pending().sweep(now);
+    }
+
+    fn lock_pending(&self) -> MutexGuard<'_, Pendings> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -561,6 +592,92 @@ impl ReplayStore for MemoryStore {
         }
         shard.insert(key, UsedUntil(expires_at.saturating_add(1)), &*self.clock);
         Ok(FirstUse::First)
+    }
+}
+
+#[async_trait::async_trait]
+impl PendingAuthorizationStore for MemoryStore {
+    async fn save_pending(
+        &self,
+        code: TokenDigest,
+        user_code: ReplayKey,
+        record: PendingRecord,
+        now: Timestamp,
+    ) -> Result<bool, StorageError> {
+        let mut pending = self.lock_pending();
+        if pending.by_code.len() >= pending.by_code.capacity() {
+            pending.sweep(now);
+        }
+        if let Some(taken) = pending.by_user_code.get(&user_code).copied() {
+            match pending.by_code.get(&taken) {
+                Some((_, live)) if live.expires_at > now => return Ok(false),
+                _ => {
+                    pending.by_code.remove(&taken);
+                }
+            }
+        }
+        pending.by_user_code.insert(user_code, code);
+        pending.by_code.insert(code, (user_code, record));
+        Ok(true)
+    }
+
+    async fn find_pending(&self, user_code: ReplayKey) -> Result<Option<PendingRecord>, StorageError> {
+        let pending = self.lock_pending();
+        let code = pending.by_user_code.get(&user_code);
+        Ok(code.and_then(|code| pending.by_code.get(code)).map(|(_, record)| record.clone()))
+    }
+
+    async fn decide_pending(
+        &self,
+        user_code: ReplayKey,
+        decision: PendingDecision,
+        now: Timestamp,
+    ) -> Result<bool, StorageError> {
+        let mut pending = self.lock_pending();
+        let Some(code) = pending.by_user_code.get(&user_code).copied() else { return Ok(false) };
+        let Some((_, record)) = pending.by_code.get_mut(&code) else { return Ok(false) };
+        if record.state != PendingState::Pending || now >= record.expires_at {
+            return Ok(false);
+        }
+        record.state = match decision {
+            PendingDecision::Approve(subject) => PendingState::Approved { subject },
+            PendingDecision::Deny => PendingState::Denied,
+        };
+        Ok(true)
+    }
+
+    async fn poll_pending(
+        &self,
+        code: TokenDigest,
+        client_id: &str,
+        now: Timestamp,
+    ) -> Result<PendingPoll, StorageError> {
+        let mut pending = self.lock_pending();
+        let Some((_, record)) = pending.by_code.get_mut(&code) else { return Ok(PendingPoll::NotFound) };
+        if *record.client_id != *client_id {
+            return Ok(PendingPoll::WrongClient);
+        }
+        if record.state == PendingState::Pending && now < record.next_poll_at {
+            record.interval = record.interval.saturating_add(SLOW_DOWN_SECONDS);
+            record.next_poll_at = now.saturating_add(record.interval);
+            return Ok(PendingPoll::SlowDown);
+        }
+        record.next_poll_at = now.saturating_add(record.interval);
+        Ok(PendingPoll::Polled(record.clone()))
+    }
+
+    async fn consume_pending(&self, code: TokenDigest, client_id: &str) -> Result<PendingConsumption, StorageError> {
+        let mut pending = self.lock_pending();
+        let Some((_, record)) = pending.by_code.get_mut(&code) else { return Ok(PendingConsumption::NotApproved) };
+        match record.state {
+            _ if *record.client_id != *client_id => Ok(PendingConsumption::NotApproved),
+            PendingState::Approved { .. } => {
+                record.state = PendingState::Used;
+                Ok(PendingConsumption::Consumed)
+            }
+            PendingState::Used => Ok(PendingConsumption::AlreadyUsed),
+            _ => Ok(PendingConsumption::NotApproved),
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 //! | [`UserStore`] | resource owners (password grant) |
 //! | [`ReplayStore`] | single-use records: consent forms, JWT assertions, by a digest of their key |
 //! | [`FailureStore`] | failed credential checks per key, for a login throttle servers share |
+//! | [`PendingAuthorizationStore`] | pending authorizations a client polls for while a user decides (RFC 8628 device codes) |
 //!
 //! # Picking a store
 //!
@@ -144,7 +145,8 @@ pub use memory::{AddClientError, MemoryStore};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use records::{
     Attributes, AuthorizationCodeRecord, CodeRedemption, FailureCount, FamilyId, FirstUse, IssuedTokens,
-    RefreshRotation, ReplayKey, StoredCode, TokenKind, TokenRecord,
+    PendingConsumption, PendingDecision, PendingPoll, PendingRecord, PendingState, RefreshRotation, ReplayKey,
+    SLOW_DOWN_SECONDS, StoredCode, TokenKind, TokenRecord,
 };
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
@@ -253,6 +255,53 @@ pub trait ReplayStore: Send + Sync {
     -> Result<FirstUse, StorageError>;
 }
 
+/// Pending authorizations (RFC 8628 device codes): minted at a grant's own endpoint, decided
+/// by a user through their user code, polled for and consumed by their client. Shared by every
+/// server on the store, like codes.
+#[async_trait::async_trait]
+pub trait PendingAuthorizationStore: Send + Sync {
+    /// Saves a new pending authorization under the digest of its code, findable by `user_code`.
+    /// Answers `false` and saves nothing when an unexpired one already has that user code (the
+    /// caller makes another).
+    async fn save_pending(
+        &self,
+        code: TokenDigest,
+        user_code: ReplayKey,
+        record: PendingRecord,
+        now: Timestamp,
+    ) -> Result<bool, StorageError>;
+
+    /// The pending authorization with this user code, changing nothing.
+    async fn find_pending(&self, user_code: ReplayKey) -> Result<Option<PendingRecord>, StorageError>;
+
+    /// Records the user's decision, atomically, only while the state is
+    /// [`PendingState::Pending`] and `now < expires_at`: answers whether it did. Of concurrent
+    /// decisions exactly one is recorded.
+    async fn decide_pending(
+        &self,
+        user_code: ReplayKey,
+        decision: PendingDecision,
+        now: Timestamp,
+    ) -> Result<bool, StorageError>;
+
+    /// A poll by `client_id` at `now`, atomically: another client's poll changes nothing
+    /// ([`PendingPoll::WrongClient`]); a poll of a still pending one before `next_poll_at`
+    /// lengthens the interval by [`SLOW_DOWN_SECONDS`] and sets `next_poll_at` to `now` plus
+    /// the new interval ([`PendingPoll::SlowDown`]); any other sets `next_poll_at` to `now`
+    /// plus the interval and answers the record.
+    async fn poll_pending(
+        &self,
+        code: TokenDigest,
+        client_id: &str,
+        now: Timestamp,
+    ) -> Result<PendingPoll, StorageError>;
+
+    /// Compare and consume: an approved one issued to `client_id` becomes
+    /// [`PendingState::Used`]. Of concurrent calls exactly one gets
+    /// [`PendingConsumption::Consumed`].
+    async fn consume_pending(&self, code: TokenDigest, client_id: &str) -> Result<PendingConsumption, StorageError>;
+}
+
 /// How long a store keeps a key's failure count after its window opened, in seconds (an hour):
 /// longer than a login throttle's window may be (the contract's is 15 minutes), so a sweep
 /// never ends an open one, and short, because anyone can make failures under any username:
@@ -277,7 +326,7 @@ pub trait FailureStore: Send + Sync {
 }
 
 /// The stores a server uses, one per concern. One type may serve several (as [`MemoryStore`]
-/// serves all five).
+/// serves all six).
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Storage {
@@ -291,38 +340,54 @@ pub struct Storage {
     pub users: Arc<dyn UserStore>,
     /// Single-use records (consent forms, JWT assertions).
     pub replays: Arc<dyn ReplayStore>,
+    /// Pending authorizations (device codes).
+    pub pending: Arc<dyn PendingAuthorizationStore>,
 }
 
 impl Storage {
-    /// Stores from five (possibly different) backends.
+    /// Stores from six (possibly different) backends.
     pub fn new(
         clients: Arc<dyn ClientStore>,
         codes: Arc<dyn AuthorizationCodeStore>,
         tokens: Arc<dyn TokenStore>,
         users: Arc<dyn UserStore>,
         replays: Arc<dyn ReplayStore>,
+        pending: Arc<dyn PendingAuthorizationStore>,
     ) -> Self {
-        Storage { clients, codes, tokens, users, replays }
+        Storage { clients, codes, tokens, users, replays, pending }
     }
 
     /// One backend serving every concern.
     pub fn single<S>(store: Arc<S>) -> Self
     where
-        S: ClientStore + AuthorizationCodeStore + TokenStore + UserStore + ReplayStore + 'static,
+        S: ClientStore
+            + AuthorizationCodeStore
+            + TokenStore
+            + UserStore
+            + ReplayStore
+            + PendingAuthorizationStore
+            + 'static,
     {
         Storage {
             clients: store.clone(),
             codes: store.clone(),
             tokens: store.clone(),
             users: store.clone(),
-            replays: store,
+            replays: store.clone(),
+            pending: store,
         }
     }
 }
 
 impl<S> From<Arc<S>> for Storage
 where
-    S: ClientStore + AuthorizationCodeStore + TokenStore + UserStore + ReplayStore + 'static,
+    S: ClientStore
+        + AuthorizationCodeStore
+        + TokenStore
+        + UserStore
+        + ReplayStore
+        + PendingAuthorizationStore
+        + 'static,
 {
     fn from(store: Arc<S>) -> Self {
         Storage::single(store)

@@ -252,3 +252,87 @@ pub struct FailureCount {
     /// When the window opened: the time of its first failure.
     pub since: Timestamp,
 }
+
+/// A pending authorization: a code the engine minted at a grant's own endpoint (the device
+/// code of RFC 8628 §3.2), which its client polls with at the token endpoint while a user
+/// approves or denies it elsewhere, by its user code. The store keys it by the digest of the
+/// code and finds it by a digest of the user code ([`ReplayKey`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRecord {
+    /// The client it was issued to.
+    pub client_id: Arc<str>,
+    /// The grant type it is redeemed with.
+    pub grant_type: GrantType,
+    /// The scope the user is asked to approve.
+    pub scope: Scope,
+    /// The scope the client asked for, if it asked.
+    pub requested_scope: Option<Scope>,
+    /// When it expires.
+    pub expires_at: Timestamp,
+    /// The polling interval in seconds, grown by every poll that came too early.
+    pub interval: u64,
+    /// The earliest time of the next poll that is not too early.
+    pub next_poll_at: Timestamp,
+    /// What the user decided so far.
+    pub state: PendingState,
+}
+
+/// Where a pending authorization stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PendingState {
+    /// The user has not decided yet.
+    Pending,
+    /// The user approved: the tokens are for `subject`.
+    Approved {
+        /// The resource owner who approved.
+        subject: Arc<str>,
+    },
+    /// The user denied.
+    Denied,
+    /// Tokens were issued from it: it is spent.
+    Used,
+}
+
+/// A user's decision on a pending authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PendingDecision {
+    /// Approved by the resource owner `subject`.
+    Approve(Arc<str>),
+    /// Denied.
+    Deny,
+}
+
+/// What [`PendingAuthorizationStore::poll_pending`](super::PendingAuthorizationStore::poll_pending)
+/// found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PendingPoll {
+    /// No such code (or it expired and was swept).
+    NotFound,
+    /// The code was issued to another client: nothing changed.
+    WrongClient,
+    /// Still pending and polled before `next_poll_at`: the interval grew by
+    /// [`SLOW_DOWN_SECONDS`] (RFC 8628 §3.5).
+    SlowDown,
+    /// Polled in time: the record as it stands (the next poll is due an interval from now).
+    Polled(PendingRecord),
+}
+
+/// By how much a poll that came too early lengthens the interval (RFC 8628 §3.5: "the interval
+/// MUST be increased by 5 seconds for this and all subsequent requests").
+pub const SLOW_DOWN_SECONDS: u64 = 5;
+
+/// What [`PendingAuthorizationStore::consume_pending`](super::PendingAuthorizationStore::consume_pending)
+/// did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PendingConsumption {
+    /// It was approved and is now spent: this call issues the tokens.
+    Consumed,
+    /// It was spent before (another request won).
+    AlreadyUsed,
+    /// Not approved, another client's, or not found: nothing changed.
+    NotApproved,
+}
