@@ -31,6 +31,10 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// | redeems codes and refresh tokens once, bound to their client, revoking the family on reuse | asks for the redemption |
 /// | mints codes bound to client, redirect URI, scope, subject, expiry and every extension's data | decides to answer with a code |
 /// | makes the tokens, their lifetime and the response; stores digests; sends what it stored | offers a refresh token |
+/// | mints pending authorizations (device codes) bound to client and scope, answers their polls, consumes them once | picks the user code, asks to start one, asks for its tokens |
+/// | finds a token given as input active, limits an exchange's scope to it, records `act` and `aud` | decides whether the exchange is allowed ([`TokenDecision::exchange`]) |
+/// | routes a grant's own endpoint and checks the client there as at the token endpoint | answers its members |
+/// | makes access tokens in the configured format, storing their digests | — |
 /// | runs the extensions, which may refuse, narrow or add response members, never replace the engine's | — |
 ///
 /// What a grant must still do itself: check the credentials it reads (in constant time where

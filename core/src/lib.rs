@@ -40,6 +40,10 @@
 //! | token issuance | `endpoint/issue.rs`, `token.rs` |
 //! | storage | `storage/` |
 //!
+//! Beyond the token endpoint: a grant's own endpoint (`endpoint/grant_endpoint.rs`, RFC 8628's
+//! device authorization endpoint), what a verification page asks (`endpoint/verification.rs`),
+//! and access token formats (`token_format.rs`, RFC 9068 JWTs).
+//!
 //! The plugin-facing layer (`grant.rs`, `decision.rs`, `context.rs`, `issuance.rs`,
 //! `extension.rs`) depends on values and storage traits only, never on the server: a grant
 //! gets narrow capabilities ([`TokenRequest`]), not a handle on the engine.

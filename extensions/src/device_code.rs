@@ -37,8 +37,9 @@
 //! // The user types the code, a little sloppily, and approves.
 //! let typed = codes["user_code"].as_str().unwrap().to_lowercase().replace('-', " ");
 //! let user_code = normalize_user_code(&typed).expect("a well-formed code");
-//! assert!(server.find_pending(&user_code, "203.0.113.7").await?.is_some());
-//! assert!(server.decide_pending(&user_code, PendingDecision::Approve("alice".into())).await?);
+//! let pending = server.find_pending(&user_code, "203.0.113.7").await?.expect("a live request");
+//! assert_eq!(pending.client.client_id(), "tv");
+//! assert!(server.decide_pending(&pending, PendingDecision::Approve("alice".into())).await?);
 //!
 //! // The device's next poll gets the tokens.
 //! let poll = http::Request::post("/token").form(&[

@@ -422,3 +422,22 @@ async fn an_access_token_in_the_fragment_needs_a_client_allowed_the_implicit_gra
     assert!(redirect.fragment_param("access_token").is_none());
     assert_nothing_stored(&h);
 }
+
+#[tokio::test]
+async fn a_hook_cannot_forge_an_actor_or_an_audience() {
+    // `act.sub` and `aud` are the engine's, set from a token exchange's decision only.
+    let hook = HostileHook {
+        after_token: Some(|issuance| {
+            issuance.attributes_mut().insert("act.sub".into(), "admin".into());
+            issuance.attributes_mut().insert("aud".into(), "https://bank.example".into());
+            Ok(())
+        }),
+        ..Default::default()
+    };
+    let h = harness(decides(|| TokenDecision::for_user("alice")), hook);
+    let json = token_json(&hostile_request(&h, &[]).await);
+    let record = h.find_token(&field(&json, "access_token")).await.expect("stored");
+    assert_eq!(record.attributes.get("act.sub"), None, "{:?}", record.attributes);
+    assert_eq!(record.attributes.get("aud"), None);
+    assert!(json.get("issued_token_type").is_none(), "not an exchange");
+}

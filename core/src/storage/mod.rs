@@ -39,6 +39,11 @@
 //!   is a replay that names the family (until the code or token expires and is swept).
 //! - **A wrong client changes nothing.** A call naming another client gets `WrongClient`,
 //!   and the code or token stays exactly as it was.
+//! - **Pending authorizations are decided once and spent once.**
+//!   [`decide_pending`](PendingAuthorizationStore::decide_pending) records one decision of
+//!   concurrent ones; [`consume_pending`](PendingAuthorizationStore::consume_pending) lets
+//!   exactly one of concurrent calls spend an approved one; a poll by another client changes
+//!   nothing.
 //! - **Peeks change nothing.** [`find_code`](AuthorizationCodeStore::find_code) and
 //!   [`find_token`](TokenStore::find_token) only read; `find_token` never returns a refresh
 //!   token rotation retired, nor a revoked token.

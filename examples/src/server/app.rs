@@ -9,6 +9,7 @@ use grantry_core::plugin::PluginError;
 use grantry_core::request::BodyLimit;
 use grantry_core::throttle::{FailureLimiter, SharedFailureLimiter};
 use grantry_core::{AuthorizationServer, ClientAuthMethod, GrantType, RegistryError, ResourceGuard, ServerConfig};
+use grantry_extensions::device_code::DEVICE_CODE_GRANT_TYPE_NAME;
 use grantry_extensions::issuer::IssuerIdentification;
 use serde_json::Value;
 
@@ -77,7 +78,8 @@ pub fn build_server(config: &ServerConfigFile, store: &ServerStore) -> Result<Au
         let field = format!("grants[{i}]");
         let extensions: Vec<(&str, &Value)> =
             if name == GrantType::AUTHORIZATION_CODE.as_str() { vec![("pkce", &pkce)] } else { Vec::new() };
-        let registered = server.enable_grant(name, &Value::Null, &extensions).map_err(|err| {
+        let grant_config = grant_config(config, name);
+        let registered = server.enable_grant(name, &grant_config, &extensions).map_err(|err| {
             let pkce_at_fault =
                 matches!(&err, PluginError::Config { name, .. } | PluginError::Unknown { name, .. } if name == "pkce");
             let field = if pkce_at_fault { "pkce".to_owned() } else { field.clone() };
@@ -96,6 +98,16 @@ pub fn build_server(config: &ServerConfigFile, store: &ServerStore) -> Result<Au
         }
     }
     Ok(server)
+}
+
+/// A grant plugin's configuration from the file's keys: the device grant's lifetime and polling
+/// interval (`device_code_ttl`, `device_poll_interval`); nothing for the others.
+fn grant_config(config: &ServerConfigFile, name: &str) -> Value {
+    if name == DEVICE_CODE_GRANT_TYPE_NAME {
+        serde_json::json!({ "lifetime": config.device_code_ttl, "interval": config.device_poll_interval })
+    } else {
+        Value::Null
+    }
 }
 
 /// What is wrong when a plugin cannot be enabled, in words that repeat no configuration
@@ -191,7 +203,8 @@ mod tests {
             metadata["token_endpoint_auth_methods_supported"],
             serde_json::json!(["client_secret_basic", "client_secret_post", "none", "private_key_jwt"])
         );
-        assert_eq!(metadata["grant_types_supported"].as_array().unwrap().len(), 6);
+        assert_eq!(metadata["grant_types_supported"].as_array().unwrap().len(), 8);
+        assert_eq!(metadata["device_authorization_endpoint"], "http://127.0.0.1:8080/device_authorization");
         assert_eq!(metadata["response_types_supported"], serde_json::json!(["code", "token"]));
         assert_eq!(metadata["token_endpoint"], "http://127.0.0.1:8080/token");
     }

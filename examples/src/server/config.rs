@@ -22,6 +22,8 @@
 //! | `metrics_listen` | `ADDR:PORT` where Prometheus metrics are served (`/metrics`); see [`metrics`](super::metrics) | off |
 //! | `consent_form_ttl` | seconds a rendered login-and-consent form may be submitted (its single-use record is kept as long) | `600` |
 //! | `store` | `{"kind": "memory"}`, `{"kind": "sqlite", "path": FILE}` (with `"synchronous": "normal"` to sync at checkpoints only: faster, but a power loss may undo the last writes) or `{"kind": "postgres", "url": "postgres://…"}`: where codes, tokens and single-use records live | `{"kind": "memory"}` |
+//! | `device_code_ttl` | seconds a device code lives (RFC 8628) | `600` |
+//! | `device_poll_interval` | the `interval` of the device authorization response, in seconds | `5` |
 //! | `secret_key` | base64url of at least 32 bytes: the key of the consent form's CSRF token; servers sharing a store share it | random per start, or kept in a persistent store |
 //!
 //! `header_read_timeout` to `max_connections` are the [`ServerLimits`]. The file is read into
@@ -64,6 +66,10 @@ pub const DEFAULT_AUTHORIZATION_CODE_TTL: u64 = 600;
 pub const DEFAULT_REFRESH_TOKEN_TTL: u64 = 1_209_600;
 /// The default of `consent_form_ttl`, in seconds: ten minutes to log in and decide.
 pub const DEFAULT_CONSENT_FORM_TTL: u64 = 600;
+/// The default of `device_code_ttl`, in seconds (the contract's).
+pub const DEFAULT_DEVICE_CODE_TTL: u64 = 600;
+/// The default of `device_poll_interval`, in seconds (the contract's, and RFC 8628 §3.2's).
+pub const DEFAULT_DEVICE_POLL_INTERVAL: u64 = 5;
 /// The default of `login_max_failures` (the contract's).
 pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 5;
 
@@ -239,6 +245,10 @@ pub struct ServerConfigFile {
     /// The key of the consent form's CSRF token, if configured (at least
     /// [`MIN_SECRET_KEY_BYTES`]).
     pub secret_key: Option<SecretKey>,
+    /// Seconds a device code lives.
+    pub device_code_ttl: u64,
+    /// The polling interval the device authorization response asks for, in seconds.
+    pub device_poll_interval: u64,
 }
 
 /// The fewest bytes a `secret_key` may have.
@@ -331,6 +341,10 @@ struct FileConfig {
     metrics_listen: Option<SocketAddr>,
     store: Option<Object<FileStore>>,
     secret_key: Option<String>,
+    #[serde(default = "default::<DEFAULT_DEVICE_CODE_TTL>")]
+    device_code_ttl: u64,
+    #[serde(default = "default::<DEFAULT_DEVICE_POLL_INTERVAL>")]
+    device_poll_interval: u64,
 }
 
 /// `store` as written: a kind and the fields of that kind (read flat, so that an error names
@@ -508,6 +522,13 @@ impl ServerConfigFile {
             metrics_listen: file.metrics_listen,
             store: file.store.map_or(Ok(StoreConfig::Memory), |Object(store)| check_store(store))?,
             secret_key: file.secret_key.as_deref().map(secret_key).transpose()?,
+            device_code_ttl: ttl("device_code_ttl", file.device_code_ttl)?,
+            device_poll_interval: in_range(
+                "device_poll_interval",
+                file.device_poll_interval,
+                MAX_TIMEOUT_SECS,
+                "a whole number of seconds",
+            )?,
         })
     }
 }

@@ -9,6 +9,7 @@
 //! | [`store`] | the store `store` names (memory, SQLite, PostgreSQL), its background sweep and health |
 //! | [`routes`] | the axum routes of the contract (`/authorize`, `/token`, `/revoke`, `/introspect`, metadata, `/api/me`) |
 //! | [`consent`] | the login-and-consent form's CSRF token and cookie |
+//! | [`device`] | the device verification page of the device grant (`/device`, RFC 8628 §3.3) |
 //! | [`pages`] | the HTML pages (maud templates): the login-and-consent page, the error page |
 //! | [`logging`] | one log line per request, to stderr, without secrets |
 //! | [`metrics`] | Prometheus metrics on a listener of their own (`metrics_listen`) |
@@ -31,6 +32,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod consent;
+pub mod device;
 pub mod limits;
 pub mod logging;
 pub mod metrics;
@@ -227,7 +229,6 @@ async fn accept_loop(
 ) -> std::io::Result<()> {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
-    let service = TowerToHyperService::new(app);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
@@ -243,11 +244,11 @@ async fn accept_loop(
                 Err(_) => break, // never closed
             },
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             biased;
             _ = &mut signal => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(err) => {
                     // A connection reset before it was accepted concerns that connection
                     // only; anything else (out of descriptors, say) is waited out.
@@ -261,7 +262,15 @@ async fn accept_loop(
         };
         // Small responses go out at once.
         let _ = stream.set_nodelay(true);
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service.clone()));
+        // Each request knows the address it came from (what the /device page throttles by).
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        ));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         connections.spawn(async move {
             // A client that goes away or times out ends its connection; nothing to report.
             let _ = connection.await;

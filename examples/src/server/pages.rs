@@ -144,6 +144,74 @@ fn render_consent(view: &ConsentView<'_>) -> String {
     layout(&format!("Authorize {name}"), body)
 }
 
+/// What the device verification page (RFC 8628 §3.3) shows about the request a user code
+/// names, once the code is known.
+pub struct DeviceRequest<'a> {
+    /// The client's `client_name`, else its id.
+    pub client_name: &'a str,
+    /// The scopes asked for.
+    pub scopes: Vec<&'a str>,
+}
+
+/// The device verification page (`GET /device`): one form, as the contract says: the user
+/// code (pre-filled when given), username, password, Allow and Deny, and the CSRF token. Once
+/// the code names a pending request, which client asks for which scopes.
+pub fn device_page(
+    user_code: &str,
+    request: Option<&DeviceRequest<'_>>,
+    csrf_token: &str,
+    username: &str,
+    error: Option<&str>,
+) -> String {
+    let body = html! {
+        h1 { "Connect a device" }
+        @if let Some(request) = request {
+            p { strong { (request.client_name) } " asks to access your account." }
+            @if !request.scopes.is_empty() {
+                h2 #scopes-heading { "It will be able to:" }
+                ul.scopes aria-labelledby="scopes-heading" {
+                    @for scope in &request.scopes {
+                        li {
+                            @if let Some(description) = scope_description(scope) { (description) " " }
+                            code { (scope) }
+                        }
+                    }
+                }
+            }
+        } @else {
+            p { "Enter the code your device shows, then sign in to allow it." }
+        }
+        @if let Some(error) = error { p.error #form-error role="alert" { (error) } }
+        form method="post" action="device" {
+            input type="hidden" name=(CSRF_FIELD) value=(csrf_token);
+            label for="user_code" { "Code shown on the device" }
+            input #user_code type="text" name="user_code" value=(user_code) autocomplete="off"
+                autocapitalize="characters" spellcheck="false" required autofocus[user_code.is_empty()];
+            label for="username" { "Username" }
+            input #username type="text" name="username" value=(username) autocomplete="username" required
+                autofocus[!user_code.is_empty() && username.is_empty()];
+            label for="password" { "Password" }
+            input #password type="password" name="password" autocomplete="current-password" required
+                autofocus[!user_code.is_empty() && !username.is_empty()];
+            div.buttons {
+                button.allow type="submit" name="consent" value="allow" { "Allow" }
+                button.deny type="submit" name="consent" value="deny" formnovalidate { "Deny" }
+            }
+        }
+    };
+    layout("Connect a device", body)
+}
+
+/// The page after a decision on the device page: `message` in `#outcome`.
+pub fn device_done_page(message: &str) -> String {
+    let body = html! {
+        h1 { "Connect a device" }
+        p #outcome role="status" { (message) }
+        p.small { "You can close this page." }
+    };
+    layout("Connect a device", body)
+}
+
 /// The page of an error that must be shown rather than redirected (RFC 6749 §4.1.2.1): its
 /// code in `#error`, its description, if any, in `#error_description`.
 pub fn error_page(error: &OAuthError) -> String {

@@ -9,6 +9,8 @@
 //! | `/introspect` | POST | `introspection_endpoint` (RFC 7662) |
 //! | `/.well-known/oauth-authorization-server` | GET | `metadata_endpoint` (RFC 8414) |
 //! | `/api/me` | GET | a resource guarded by a bearer token with scope `read` |
+//! | `/device` | GET, POST | the device verification page ([`device`](super::device)), when the device grant is enabled |
+//! | a grant's own endpoint (`/device_authorization`) | POST | `grant_endpoint`, one route per endpoint the registered grants bring |
 //!
 //! The engine endpoints answer other methods themselves (`invalid_request`), so `/token`,
 //! `/revoke` and `/introspect` take any method.
@@ -20,6 +22,7 @@
 
 use super::app::AppState;
 use super::consent::{self, CSRF_FIELD, CsrfError};
+use super::device;
 use super::limits::ServerLimits;
 use super::logging::{self, OAuthErrorCode};
 use super::pages;
@@ -39,6 +42,7 @@ use grantry_core::throttle::LoginError;
 use grantry_core::{
     AuthorizationError, AuthorizationRequest, Consent, ErrorCode, OAuthError, Params, Request, Response, Scope,
 };
+use grantry_extensions::device_code::DEVICE_CODE_GRANT_TYPE;
 use std::sync::Arc;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
@@ -61,6 +65,11 @@ pub type Shared = Arc<AppState>;
 /// The router of every endpoint, with the request timeouts of `limits` and the request log
 /// (which sees the `408` of a timeout).
 pub fn router(state: Shared, limits: &ServerLimits) -> Router {
+    let device_page = if state.server.registry().serves_grant_type(&DEVICE_CODE_GRANT_TYPE) {
+        Router::new().route("/device", get(device::device_get).post(device::device_post))
+    } else {
+        Router::new()
+    };
     Router::new()
         .route("/authorize", get(authorize_get).post(authorize_post))
         .route("/token", any(|State(s): State<Shared>, r: axum::extract::Request| engine(s, r, Engine::Token)))
@@ -74,16 +83,41 @@ pub fn router(state: Shared, limits: &ServerLimits) -> Router {
             get(|State(s): State<Shared>, r: axum::extract::Request| engine(s, r, Engine::Metadata)),
         )
         .route("/api/me", get(me))
+        .merge(device_page)
         .route("/healthz", get(healthz))
+        // The endpoints grants bring (RFC 8628's /device_authorization), from the registry.
+        .merge(grant_endpoints(&state))
         .layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .layer(axum::middleware::from_fn(logging::log_requests))
         .with_state(state)
 }
 
+/// A route for each endpoint a registered grant brings, handed to the engine as it is.
+fn grant_endpoints(state: &Shared) -> Router<Shared> {
+    let mut routes = Router::new();
+    for endpoint in state.server.grant_endpoints() {
+        let path = endpoint.path();
+        routes = routes.route(
+            path,
+            any(move |State(state): State<Shared>, request: axum::extract::Request| async move {
+                let request = match read(&state, request).await {
+                    Ok(request) => request,
+                    Err(refused) => return respond(refused),
+                };
+                match state.server.grant_endpoint(path, &request).await {
+                    Some(response) => respond(response),
+                    None => respond(response::oauth_error(&OAuthError::server_error("no grant serves this endpoint"))),
+                }
+            }),
+        );
+    }
+    routes
+}
+
 /// Reads a request for the engine: the head is checked against the body limit before the
 /// body is read, and no more than the limit is ever read.
-async fn read(state: &AppState, request: axum::extract::Request) -> Result<Request, Response> {
+pub(super) async fn read(state: &AppState, request: axum::extract::Request) -> Result<Request, Response> {
     let (parts, body) = request.into_parts();
     let limit = state.body_limit.limit();
     state.body_limit.check_head(&parts.headers).map_err(|err| err.to_response())?;
@@ -129,7 +163,7 @@ fn body_failure(err: &axum::Error) -> BodyFailure {
 }
 
 /// Hands an engine response to axum, noting its OAuth error code for the request log.
-fn respond(response: Response) -> axum::response::Response {
+pub(super) fn respond(response: Response) -> axum::response::Response {
     let code = logging::oauth_error_code(&response);
     respond_with_code(response, code)
 }
@@ -190,7 +224,7 @@ async fn me(State(state): State<Shared>, request: axum::extract::Request) -> axu
 }
 
 /// An HTML page, not cacheable, not frameable, loading nothing from anywhere.
-fn html(status: u16, body: String) -> Response {
+pub(super) fn html(status: u16, body: String) -> Response {
     let mut response = Response::new(body.into_bytes());
     *response.status_mut() = status_code(status);
     let headers = response.headers_mut();
@@ -224,7 +258,7 @@ fn wants_json(request: &Request) -> bool {
 
 /// An error that is shown, never redirected: an HTML page (or the JSON error, to a caller
 /// that asks for JSON).
-fn show_error(request: &Request, error: &OAuthError, status: u16) -> axum::response::Response {
+pub(super) fn show_error(request: &Request, error: &OAuthError, status: u16) -> axum::response::Response {
     let code = Some(error.code().as_str().to_owned());
     if wants_json(request) {
         let mut response = response::oauth_error(error);
@@ -260,27 +294,75 @@ fn consent_form(
     username: Option<&str>,
     error: Option<&str>,
 ) -> axum::response::Response {
-    let (cookie, is_new) = match cookie {
-        Some(cookie) => (cookie.to_owned(), false),
-        None => (consent::new_cookie_value(), true),
-    };
+    let (cookie, is_new) = form_cookie(cookie);
     let hidden = consent::hidden_params(validated);
     let token = state.csrf.issue(&cookie, &hidden, consent::unix_now());
-    let mut page = html(200, pages::consent_page(validated, &hidden, &token, username, error));
+    let page = html(200, pages::consent_page(validated, &hidden, &token, username, error));
+    respond(with_new_cookie(state, page, &cookie, is_new))
+}
+
+/// The consent `cookie` of a browser, or a new one (`is_new`), with the page a form of which is
+/// bound to it.
+pub(super) fn form_cookie(cookie: Option<&str>) -> (String, bool) {
+    match cookie {
+        Some(cookie) => (cookie.to_owned(), false),
+        None => (consent::new_cookie_value(), true),
+    }
+}
+
+/// Sets the consent `cookie` on a page when it is new.
+pub(super) fn with_new_cookie(state: &AppState, mut page: Response, cookie: &str, is_new: bool) -> Response {
     if is_new {
-        for value in consent::set_cookie_headers(&cookie, state.https_issuer) {
+        for value in consent::set_cookie_headers(cookie, state.https_issuer) {
             // The value is made here (base64url and attributes), so it is always a valid header.
             let Ok(value) = HeaderValue::from_str(&value) else {
-                return respond(response::oauth_error(&OAuthError::server_error("the consent cookie cannot be set")));
+                return response::oauth_error(&OAuthError::server_error("the consent cookie cannot be set"));
             };
             page.headers_mut().append(SET_COOKIE, value);
         }
     }
-    respond(page)
+    page
+}
+
+/// Checks a submitted form's CSRF token against its `hidden` parameters and the browser's
+/// consent cookie, then records the form as used: of all submissions of one form, one goes
+/// on. The refusal to answer otherwise.
+pub(super) async fn spend_form(
+    state: &AppState,
+    request: &Request,
+    submitted: &Params,
+    hidden: &[(String, String)],
+) -> Result<(), axum::response::Response> {
+    let cookie = consent::cookie_value(request.headers());
+    let now = consent::unix_now();
+    let form =
+        state.csrf.verify(submitted.get(CSRF_FIELD), cookie, hidden, now).map_err(|err| refuse_form(request, err))?;
+    match state.server.storage().replays.record_use(form.replay_key(), form.expires_at, now).await {
+        Ok(FirstUse::First) => Ok(()),
+        Ok(FirstUse::AlreadyUsed) => Err(refuse_form(request, CsrfError::AlreadyUsed)),
+        // The store holds as many live records as it may (`FirstUse::Full`).
+        Ok(_) => {
+            let err = OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "too many consent forms are being submitted; try again in a few minutes",
+            );
+            Err(show_error(request, &err, 503))
+        }
+        Err(_) => Err(show_error(request, &OAuthError::server_error("the consent form record is unavailable"), 500)),
+    }
+}
+
+/// The answer to a throttled login or code entry: `page` with `429` and `Retry-After` (the
+/// contract), noted for the log as `code`.
+pub(super) fn throttled(mut page: axum::response::Response, retry_after: u64, code: &str) -> axum::response::Response {
+    *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    page.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after.into());
+    page.extensions_mut().insert(OAuthErrorCode(code.into()));
+    page
 }
 
 /// Refuses a consent form submission: the page (or JSON) with the reason, nothing issued.
-fn refuse_form(request: &Request, err: CsrfError) -> axum::response::Response {
+pub(super) fn refuse_form(request: &Request, err: CsrfError) -> axum::response::Response {
     show_error(request, &OAuthError::invalid_request(err.to_string()), err.status())
 }
 
@@ -316,29 +398,10 @@ async fn authorize_post(State(state): State<Shared>, request: axum::extract::Req
         .filter(|(name, _)| !consent::FORM_FIELDS.contains(name))
         .map(|(n, v)| (n.to_owned(), v.to_owned()))
         .collect();
-    let cookie = consent::cookie_value(request.headers());
-    let now = consent::unix_now();
-    let form = match state.csrf.verify(submitted.get(CSRF_FIELD), cookie, &hidden, now) {
-        Ok(form) => form,
-        Err(err) => return refuse_form(&request, err),
-    };
-    // Before anything is decided or issued: of all submissions of this form, one goes on.
-    match state.server.storage().replays.record_use(form.replay_key(), form.expires_at, now).await {
-        Ok(FirstUse::First) => {}
-        Ok(FirstUse::AlreadyUsed) => return refuse_form(&request, CsrfError::AlreadyUsed),
-        // The store holds as many live records as it may (`FirstUse::Full`).
-        Ok(_) => {
-            let err = OAuthError::new(
-                ErrorCode::TemporarilyUnavailable,
-                "too many consent forms are being submitted; try again in a few minutes",
-            );
-            return show_error(&request, &err, 503);
-        }
-        Err(_) => {
-            let err = OAuthError::server_error("the consent form record is unavailable");
-            return show_error(&request, &err, 500);
-        }
+    if let Err(refused) = spend_form(&state, &request, &submitted, &hidden).await {
+        return refused;
     }
+    let cookie = consent::cookie_value(request.headers());
 
     let mut params = Params::new();
     for (name, value) in &hidden {
@@ -362,16 +425,13 @@ async fn authorize_post(State(state): State<Shared>, request: axum::extract::Req
                     form.extensions_mut().insert(OAuthErrorCode("login_failed".into()));
                     return form;
                 }
-                Err(LoginError::Throttled(throttled)) => {
+                Err(LoginError::Throttled(refused)) => {
                     // The contract: 429 with Retry-After, the form kept for when the window passes.
-                    let minutes = throttled.retry_after.div_ceil(60);
+                    let minutes = refused.retry_after.div_ceil(60);
                     let message =
                         format!("Too many failed attempts for this username. Try again in {minutes} minutes.");
-                    let mut form = consent_form(&state, &validated, cookie, Some(username), Some(&message));
-                    *form.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
-                    form.headers_mut().insert(axum::http::header::RETRY_AFTER, throttled.retry_after.into());
-                    form.extensions_mut().insert(OAuthErrorCode("login_throttled".into()));
-                    return form;
+                    let form = consent_form(&state, &validated, cookie, Some(username), Some(&message));
+                    return throttled(form, refused.retry_after, "login_throttled");
                 }
                 Err(_) => {
                     let err = OAuthError::server_error("the user store is unavailable");
