@@ -500,7 +500,10 @@ async fn a_code_store_that_answers_late_gets_the_same_answers() {
     let h = Harness::custom_storage(
         |config| config,
         register_all_grants,
-        |store| Storage::new(store.clone(), Arc::new(LateStore(store.clone())), store.clone(), store.clone(), store),
+        |store| {
+            let late = Arc::new(LateStore(store.clone()));
+            Storage::new(store.clone(), late, store.clone(), store.clone(), store.clone(), store)
+        },
     );
     let code = h.obtain_code(WEB.0, Some(WEB_REDIRECT), None).await;
     let json = token_json(&h.exchange_code(WEB, &code, Some(WEB_REDIRECT)).await);

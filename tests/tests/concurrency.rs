@@ -164,7 +164,7 @@ fn gated_harness() -> (Arc<Harness>, Arc<Notify>, Arc<Semaphore>) {
         register_all_grants,
         move |store| {
             let tokens = Arc::new(GatedSaves { inner: store.clone(), waiting: w, gate: g });
-            Storage::new(store.clone(), store.clone(), tokens, store.clone(), store)
+            Storage::new(store.clone(), store.clone(), tokens, store.clone(), store.clone(), store)
         },
     );
     (Arc::new(h), waiting, gate)

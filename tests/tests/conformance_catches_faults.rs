@@ -6,6 +6,10 @@ use grantry_core::storage::{
     AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption, FamilyId, FirstUse, IssuedTokens, RefreshRotation,
     ReplayKey, ReplayStore, StorageError, StoredCode, TokenKind, TokenRecord, TokenStore,
 };
+use grantry_core::storage::{
+    PendingAuthorizationStore, PendingConsumption, PendingDecision, PendingPoll, PendingRecord, PendingState,
+    SLOW_DOWN_SECONDS,
+};
 use grantry_core::{Timestamp, TokenDigest};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -26,6 +30,9 @@ enum Fault {
     FindsRetired,
     /// A single-use record counts as expired in its expiry second (`<=` for `<`).
     ReplayForgottenAtExpiry,
+    /// `consume_pending` checks the client but not the state (an `UPDATE … SET state = 'used'`
+    /// without `AND state = 'approved'`).
+    ConsumeIgnoresState,
 }
 
 #[derive(Default)]
@@ -34,6 +41,7 @@ struct State {
     tokens: HashMap<TokenDigest, (TokenRecord, bool)>,
     revoked: HashSet<FamilyId>,
     replays: HashMap<ReplayKey, Timestamp>,
+    pending: HashMap<TokenDigest, (ReplayKey, PendingRecord)>,
 }
 
 /// A plain store (one lock over maps) with at most one fault.
@@ -179,6 +187,85 @@ impl ReplayStore for FaultyStore {
     }
 }
 
+#[grantry_core::async_trait]
+impl PendingAuthorizationStore for FaultyStore {
+    async fn save_pending(
+        &self,
+        code: TokenDigest,
+        user_code: ReplayKey,
+        record: PendingRecord,
+        now: Timestamp,
+    ) -> Result<bool, StorageError> {
+        let mut state = self.state();
+        if state.pending.values().any(|(taken, live)| *taken == user_code && live.expires_at > now) {
+            return Ok(false);
+        }
+        state.pending.retain(|_, (taken, _)| *taken != user_code);
+        state.pending.insert(code, (user_code, record));
+        Ok(true)
+    }
+
+    async fn find_pending(&self, user_code: ReplayKey) -> Result<Option<PendingRecord>, StorageError> {
+        let state = self.state();
+        Ok(state.pending.values().find(|(key, _)| *key == user_code).map(|(_, record)| record.clone()))
+    }
+
+    async fn decide_pending(
+        &self,
+        user_code: ReplayKey,
+        decision: PendingDecision,
+        now: Timestamp,
+    ) -> Result<bool, StorageError> {
+        let mut state = self.state();
+        let Some((_, record)) = state.pending.values_mut().find(|(key, _)| *key == user_code) else {
+            return Ok(false);
+        };
+        if record.state != PendingState::Pending || now >= record.expires_at {
+            return Ok(false);
+        }
+        record.state = match decision {
+            PendingDecision::Approve(subject) => PendingState::Approved { subject },
+            _ => PendingState::Denied,
+        };
+        Ok(true)
+    }
+
+    async fn poll_pending(
+        &self,
+        code: TokenDigest,
+        client_id: &str,
+        now: Timestamp,
+    ) -> Result<PendingPoll, StorageError> {
+        let mut state = self.state();
+        let Some((_, record)) = state.pending.get_mut(&code) else { return Ok(PendingPoll::NotFound) };
+        if *record.client_id != *client_id {
+            return Ok(PendingPoll::WrongClient);
+        }
+        let early = record.state == PendingState::Pending && now < record.next_poll_at;
+        if early {
+            record.interval += SLOW_DOWN_SECONDS;
+        }
+        record.next_poll_at = now + record.interval;
+        Ok(if early { PendingPoll::SlowDown } else { PendingPoll::Polled(record.clone()) })
+    }
+
+    async fn consume_pending(&self, code: TokenDigest, client_id: &str) -> Result<PendingConsumption, StorageError> {
+        let mut state = self.state();
+        let Some((_, record)) = state.pending.get_mut(&code) else { return Ok(PendingConsumption::NotApproved) };
+        if *record.client_id != *client_id {
+            return Ok(PendingConsumption::NotApproved);
+        }
+        match record.state {
+            PendingState::Approved { .. } => {}
+            _ if self.fault == Fault::ConsumeIgnoresState => {}
+            PendingState::Used => return Ok(PendingConsumption::AlreadyUsed),
+            _ => return Ok(PendingConsumption::NotApproved),
+        }
+        record.state = PendingState::Used;
+        Ok(PendingConsumption::Consumed)
+    }
+}
+
 /// The time a query to a database server takes, between a store's read and its write.
 async fn round_trip() {
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
@@ -263,8 +350,20 @@ fn a_single_use_record_forgotten_in_its_expiry_second_is_caught() {
 }
 
 #[test]
+fn a_consumption_that_ignores_the_state_is_caught() {
+    let check =
+        |h: FaultyHarness| async move { conformance::pending::a_pending_authorization_is_consumed_once(&h).await };
+    assert!(passes(Fault::None, check));
+    assert!(!passes(Fault::ConsumeIgnoresState, check));
+    let race =
+        |h: FaultyHarness| async move { conformance::pending::concurrent_consumptions_have_one_winner(&h).await };
+    assert!(passes(Fault::None, race));
+    assert!(!passes(Fault::ConsumeIgnoresState, race));
+}
+
+#[test]
 fn the_faultless_store_passes_every_check_of_its_groups_that_needs_no_sweep() {
-    use conformance::{codes, replays, tokens};
+    use conformance::{codes, pending, replays, tokens};
     conformance::block_on(async {
         let h = FaultyHarness(Fault::None);
         codes::a_saved_code_is_found_as_saved(&h).await;
@@ -281,9 +380,20 @@ fn the_faultless_store_passes_every_check_of_its_groups_that_needs_no_sweep() {
         replays::a_record_lasts_through_its_expiry(&h).await;
         replays::keys_are_independent(&h).await;
         replays::concurrent_uses_have_one_winner(&h).await;
+        pending::a_saved_pending_authorization_is_found_as_saved(&h).await;
+        pending::a_user_code_is_taken_until_it_expires(&h).await;
+        pending::a_decision_is_recorded_once(&h).await;
+        pending::concurrent_decisions_have_one_winner(&h).await;
+        pending::a_decision_after_expiry_is_refused(&h).await;
+        pending::a_wrong_client_poll_changes_nothing(&h).await;
+        pending::a_poll_too_early_slows_down(&h).await;
+        pending::a_poll_in_time_returns_the_record(&h).await;
+        pending::a_pending_authorization_is_consumed_once(&h).await;
+        pending::concurrent_consumptions_have_one_winner(&h).await;
         // Unsupported sweeping: these pass by skipping their sweep.
         codes::expired_codes_are_swept(&h).await;
         tokens::expired_tokens_are_swept(&h).await;
         replays::a_sweep_keeps_live_records(&h).await;
+        pending::expired_pending_authorizations_are_swept(&h).await;
     });
 }

@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 
 const NOW: Timestamp = 1_700_000_000;
 
-/// The schema version this grantry writes (2: codes, tokens and families; single-use records).
-const SCHEMA_VERSION: i32 = 2;
+/// The schema version this grantry writes (3: codes, tokens and families; single-use records;
+/// pending authorizations).
+const SCHEMA_VERSION: i32 = 3;
 
 fn digest(n: u32) -> TokenDigest {
     TokenDigest::of(&format!("credential-{n}"))
@@ -298,7 +299,8 @@ async fn a_database_of_the_first_schema_gains_the_single_use_records_and_keeps_i
     raw(&url)
         .await
         .batch_execute(&format!(
-            "DROP TABLE {schema}.grantry_replays; DROP TABLE {schema}.grantry_secrets; DROP TABLE {schema}.grantry_failures; UPDATE {schema}.grantry_schema_version SET version = 1"
+            "DROP TABLE {schema}.grantry_replays; DROP TABLE {schema}.grantry_secrets; DROP TABLE {schema}.grantry_failures; \
+             DROP TABLE {schema}.grantry_pending; UPDATE {schema}.grantry_schema_version SET version = 1"
         ))
         .await
         .unwrap();
@@ -514,4 +516,70 @@ async fn a_secret_is_made_once_and_shared_by_every_store_on_the_schema() {
     assert_ne!(one.secret("other").await.unwrap(), csrf, "each name has its own secret");
     drop((one, two));
     assert_eq!(open().await.unwrap().secret("csrf").await.unwrap(), csrf, "kept across reconnecting");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_count_every_early_poll_and_consume_a_pending_authorization_once() {
+    use grantry_core::storage::{
+        PendingAuthorizationStore, PendingConsumption, PendingDecision, PendingPoll, PendingRecord, PendingState,
+    };
+    let Some(url) = postgres_support::url() else { return };
+    let schemas = Schemas::new(url);
+    let (first, second) = two_servers(&schemas).await;
+    let record = PendingRecord {
+        client_id: Arc::from("web"),
+        grant_type: GrantType::from_static("urn:ietf:params:oauth:grant-type:device_code"),
+        scope: Scope::parse("read").unwrap(),
+        requested_scope: None,
+        expires_at: NOW + 600,
+        interval: 5,
+        next_poll_at: NOW + 5,
+        state: PendingState::Pending,
+    };
+    let user_code = ReplayKey::new("test", &["WDJB-MJHT"]);
+    assert!(first.save_pending(digest(1), user_code, record.clone(), NOW).await.unwrap());
+    assert!(!second.save_pending(digest(2), user_code, record, NOW).await.unwrap(), "the user code is taken");
+    let store = |i: usize| if i % 2 == 0 { first.clone() } else { second.clone() };
+
+    // Every poll too early is counted, on either server: none is lost between read and write.
+    let polls: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store(i);
+            tokio::spawn(async move { store.poll_pending(digest(1), "web", NOW).await.unwrap() })
+        })
+        .collect();
+    for poll in polls {
+        assert_eq!(poll.await.unwrap(), PendingPoll::SlowDown);
+    }
+    let slowed = second.find_pending(user_code).await.unwrap().unwrap();
+    assert_eq!((slowed.interval, slowed.next_poll_at), (85, NOW + 85));
+
+    let approve = |subject: &str| PendingDecision::Approve(Arc::from(subject));
+    let decisions: Vec<_> = (0..16)
+        .map(|i| {
+            let (store, decision) = (store(i), approve(&format!("user-{i}")));
+            tokio::spawn(async move { store.decide_pending(user_code, decision, NOW).await.unwrap() })
+        })
+        .collect();
+    let mut decided = 0;
+    for decision in decisions {
+        decided += usize::from(decision.await.unwrap());
+    }
+    assert_eq!(decided, 1, "one decision across both servers");
+
+    let racers: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store(i);
+            tokio::spawn(async move { store.consume_pending(digest(1), "web").await.unwrap() })
+        })
+        .collect();
+    let mut consumed = 0;
+    for racer in racers {
+        match racer.await.unwrap() {
+            PendingConsumption::Consumed => consumed += 1,
+            PendingConsumption::AlreadyUsed => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(consumed, 1, "one consumption across both servers");
 }

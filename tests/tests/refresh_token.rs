@@ -338,7 +338,10 @@ async fn a_token_store_that_answers_late_gets_the_same_answers() {
     let h = Harness::custom_storage(
         |config| config,
         register_all_grants,
-        |store| Storage::new(store.clone(), store.clone(), Arc::new(LateStore(store.clone())), store.clone(), store),
+        |store| {
+            let late = Arc::new(LateStore(store.clone()));
+            Storage::new(store.clone(), store.clone(), late, store.clone(), store.clone(), store)
+        },
     );
     let (access, refresh) = initial_tokens(&h, LEGACY).await;
 

@@ -473,6 +473,7 @@ async fn health_reports_a_store_the_server_cannot_reach() {
         memory.clone(),
         memory.clone(),
         memory.clone(),
+        memory.clone(),
         memory,
     );
     let server = AuthorizationServer::new(storage, grantry_core::ServerConfig::new("https://as.example").unwrap());

@@ -39,7 +39,7 @@ impl Harness for MemoryHarness {
 grantry_core::conformance_tests! {
     mod memory_store;
     harness: MemoryHarness;
-    checks: [codes, tokens, clients, users, replays];
+    checks: [codes, tokens, clients, users, replays, pending];
 }
 
 /// Opens a [`SqliteStore`] per check, on a new file in a temporary folder (removed with the
@@ -76,7 +76,7 @@ impl Harness for SqliteHarness {
 grantry_core::conformance_tests! {
     mod sqlite_store;
     harness: SqliteHarness::default();
-    checks: [codes, tokens, clients, users, replays, failures];
+    checks: [codes, tokens, clients, users, replays, failures, pending];
 }
 
 /// Opens a [`PostgresStore`] per check, each in a schema of its own (dropped with the harness,
@@ -122,5 +122,5 @@ grantry_core::conformance_tests! {
         Some(harness) => harness,
         None => return,
     };
-    checks: [codes, tokens, clients, users, replays, failures];
+    checks: [codes, tokens, clients, users, replays, failures, pending];
 }

@@ -45,14 +45,16 @@
 //! grantry_core::conformance_tests! {
 //!     mod memory_store;
 //!     harness: MemoryHarness;
-//!     checks: [codes, tokens, clients, users, replays];
+//!     checks: [codes, tokens, clients, users, replays, pending];
 //! }
 //! # fn main() {}
 //! ```
 //!
 //! Each group is a module of `async fn`s taking the harness, one per check, for a store's
 //! tests that want their own runtime or setup: [`codes`] ([`AuthorizationCodeStore`]),
-//! [`tokens`] ([`TokenStore`]), [`clients`] ([`ClientStore`]), [`users`] ([`UserStore`]). A
+//! [`tokens`] ([`TokenStore`]), [`clients`] ([`ClientStore`]), [`users`] ([`UserStore`]),
+//! [`replays`] ([`ReplayStore`]), [`failures`] ([`FailureStore`]), [`pending`]
+//! ([`PendingAuthorizationStore`]). A
 //! store that keeps one concern elsewhere (its clients in configuration, say) lists only the
 //! groups it implements. The checks need a multi-threaded Tokio runtime (the concurrency
 //! checks race real threads); the macro's tests make one with [`block_on`], so a store's
@@ -90,6 +92,14 @@
 //! - **replays**: a key is first once, and a replay until it expires (through its expiry
 //!   second), then usable again; keys of other purposes or parts are independent; a sweep
 //!   keeps what is live; of 1,000 concurrent uses of one key exactly one is first.
+//! - **pending** (stores that implement [`PendingAuthorizationStore`]): a pending
+//!   authorization is found by its user code as saved; a user code is taken until its holder
+//!   expires, then free again; a decision is recorded once (of 100 concurrent ones exactly
+//!   one), never from the expiry on; a poll by another client changes nothing; a poll too
+//!   early grows the interval by 5 seconds and puts the next poll the new interval away; a poll
+//!   in time (or of a decided one) answers the record; only an approved one is consumed, by its
+//!   own client, once (of 200 concurrent consumptions, with 200 by another client among them,
+//!   exactly one); a sweep drops the expired ones.
 //!
 //! What it does not check, because the traits cannot show it: durability across restarts
 //! and sharing between servers. A persistent store tests those itself (the SQLite store's
@@ -102,10 +112,12 @@
 //! [`UserStore`]: crate::storage::UserStore
 //! [`ReplayStore`]: crate::storage::ReplayStore
 //! [`FailureStore`]: crate::storage::FailureStore
+//! [`PendingAuthorizationStore`]: crate::storage::PendingAuthorizationStore
 
 pub mod clients;
 pub mod codes;
 pub mod failures;
+pub mod pending;
 mod records;
 pub mod replays;
 pub mod tokens;
@@ -259,7 +271,7 @@ fn require_parallel_runtime() {
 /// grantry_core::conformance_tests! {
 ///     mod my_store;                 // the module the tests go in
 ///     harness: MyHarness::new();    // an expression, evaluated afresh by every test
-///     checks: [codes, tokens, clients, users, replays];
+///     checks: [codes, tokens, clients, users, replays, pending];
 /// }
 /// ```
 ///
@@ -327,6 +339,21 @@ macro_rules! conformance_tests {
             a_sweep_keeps_recent_windows,
         );
     };
+    (@group pending, $harness:expr) => {
+        $crate::conformance_tests!(@tests pending, $harness;
+            a_saved_pending_authorization_is_found_as_saved,
+            a_user_code_is_taken_until_it_expires,
+            a_decision_is_recorded_once,
+            concurrent_decisions_have_one_winner,
+            a_decision_after_expiry_is_refused,
+            a_wrong_client_poll_changes_nothing,
+            a_poll_too_early_slows_down,
+            a_poll_in_time_returns_the_record,
+            a_pending_authorization_is_consumed_once,
+            concurrent_consumptions_have_one_winner,
+            expired_pending_authorizations_are_swept,
+        );
+    };
     (@group users, $harness:expr) => {
         $crate::conformance_tests!(@tests users, $harness;
             the_right_password_authenticates,
@@ -364,6 +391,7 @@ mod tests {
             ("users", include_str!("users.rs")),
             ("replays", include_str!("replays.rs")),
             ("failures", include_str!("failures.rs")),
+            ("pending", include_str!("pending.rs")),
         ];
         for (group, source) in groups {
             let arm = format!("(@group {group}, $harness:expr) => {{");

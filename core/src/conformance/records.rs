@@ -1,12 +1,15 @@
-//! The codes and tokens the checks save: every field set, so a store that drops or mangles
-//! one is caught when the record comes back.
+//! The codes, tokens and pending authorizations the checks save: every field set, so a store
+//! that drops or mangles one is caught when the record comes back.
 
 use super::{SPA, WEB};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::grant_type::GrantType;
 use crate::scope::Scope;
 use crate::secret::TokenDigest;
-use crate::storage::{Attributes, AuthorizationCodeRecord, FamilyId, IssuedTokens, TokenKind, TokenRecord};
+use crate::storage::{
+    Attributes, AuthorizationCodeRecord, FamilyId, IssuedTokens, PendingRecord, PendingState, ReplayKey, TokenKind,
+    TokenRecord,
+};
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -115,4 +118,39 @@ pub(super) fn lone_access(expires_at: Timestamp) -> (IssuedTokens, TokenDigest) 
     record.scope = Scope::empty();
     record.attributes = Attributes::new();
     (IssuedTokens { access: (access, record), refresh: None }, access)
+}
+
+/// The grant type of the pending authorizations the checks save (RFC 8628's).
+const DEVICE_CODE: GrantType = GrantType::from_static("urn:ietf:params:oauth:grant-type:device_code");
+
+/// A pending authorization issued to [`WEB`] at `now`, polled every 5 seconds, expiring at
+/// `expires_at`.
+pub(super) fn pending(now: Timestamp, expires_at: Timestamp) -> PendingRecord {
+    PendingRecord {
+        client_id: Arc::from(WEB),
+        grant_type: DEVICE_CODE,
+        scope: scope("read write"),
+        requested_scope: Some(scope("write read")),
+        expires_at,
+        interval: 5,
+        next_poll_at: now + 5,
+        state: PendingState::Pending,
+    }
+}
+
+/// A pending authorization issued to [`SPA`], with the optional fields left out.
+pub(super) fn plain_pending(now: Timestamp, expires_at: Timestamp) -> PendingRecord {
+    PendingRecord {
+        client_id: Arc::from(SPA),
+        scope: Scope::empty(),
+        requested_scope: None,
+        interval: 0,
+        next_poll_at: now,
+        ..pending(now, expires_at)
+    }
+}
+
+/// A fresh user code's key, as of one never seen.
+pub(super) fn user_code() -> ReplayKey {
+    ReplayKey::new("conformance-user-code", &[&rand::random::<u64>().to_string()])
 }

@@ -6,8 +6,7 @@
 
 use super::records::{
     AuthorizationCodeRecord, CodeRedemption, FamilyId, FirstUse, IssuedTokens, PendingConsumption, PendingDecision,
-    PendingPoll, PendingRecord, PendingState, RefreshRotation, ReplayKey, SLOW_DOWN_SECONDS, StoredCode, TokenKind,
-    TokenRecord,
+    PendingPoll, PendingRecord, PendingState, RefreshRotation, ReplayKey, StoredCode, TokenKind, TokenRecord,
 };
 use super::{
     AuthorizationCodeStore, ClientStore, PendingAuthorizationStore, ReplayStore, StorageError, TokenStore, UserStore,
@@ -657,12 +656,9 @@ impl PendingAuthorizationStore for MemoryStore {
         if *record.client_id != *client_id {
             return Ok(PendingPoll::WrongClient);
         }
-        if record.state == PendingState::Pending && now < record.next_poll_at {
-            record.interval = record.interval.saturating_add(SLOW_DOWN_SECONDS);
-            record.next_poll_at = now.saturating_add(record.interval);
+        if record.poll(now) {
             return Ok(PendingPoll::SlowDown);
         }
-        record.next_poll_at = now.saturating_add(record.interval);
         Ok(PendingPoll::Polled(record.clone()))
     }
 

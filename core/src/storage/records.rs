@@ -277,6 +277,20 @@ pub struct PendingRecord {
     pub state: PendingState,
 }
 
+impl PendingRecord {
+    /// A poll at `now`, as every store answers it: a poll of a still pending one before
+    /// `next_poll_at` lengthens the interval by [`SLOW_DOWN_SECONDS`]; either way the next poll
+    /// is due an interval from now. Returns whether the poll came too early (a slow down).
+    pub(super) fn poll(&mut self, now: Timestamp) -> bool {
+        let early = self.state == PendingState::Pending && now < self.next_poll_at;
+        if early {
+            self.interval = self.interval.saturating_add(SLOW_DOWN_SECONDS);
+        }
+        self.next_poll_at = now.saturating_add(self.interval);
+        early
+    }
+}
+
 /// Where a pending authorization stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,11 +1,14 @@
 //! What the SQL stores share: how values are written to columns and read back, and the rows of
-//! codes and tokens as read, turned into records. Each store reads the columns with its own
+//! codes, tokens and pending authorizations as read, turned into records. Each store reads the columns with its own
 //! driver; a value that cannot be turned back is [`Corrupt`].
 
 use crate::clock::Timestamp;
 use crate::grant_type::GrantType;
 use crate::scope::Scope;
-use crate::storage::{Attributes, AuthorizationCodeRecord, FailureCount, FamilyId, StoredCode, TokenKind, TokenRecord};
+use crate::storage::{
+    Attributes, AuthorizationCodeRecord, FailureCount, FamilyId, PendingDecision, PendingRecord, PendingState,
+    StoredCode, TokenKind, TokenRecord,
+};
 use std::sync::Arc;
 
 /// A stored value that is not valid: what it is. Each store turns it into its own failure.
@@ -30,6 +33,10 @@ pub(super) fn family_id(bytes: Vec<u8>) -> Result<FamilyId, Corrupt> {
 
 pub(super) fn scope(stored: &str) -> Result<Scope, Corrupt> {
     Scope::parse(stored).map_err(|_| Corrupt(format!("scope {stored:?}")))
+}
+
+pub(super) fn grant_type(stored: &str) -> Result<GrantType, Corrupt> {
+    GrantType::parse_for_client(stored).map_err(|_| Corrupt(format!("grant type {stored:?}")))
 }
 
 pub(super) fn kind_name(kind: TokenKind) -> &'static str {
@@ -117,18 +124,76 @@ impl TokenRow {
             "refresh" => TokenKind::Refresh,
             other => return Err(Corrupt(format!("token kind {other:?}"))),
         };
-        let grant_type = GrantType::parse_for_client(&self.grant_type)
-            .map_err(|_| Corrupt(format!("grant type {:?}", self.grant_type)))?;
         Ok(TokenRecord {
             kind,
             client_id: Arc::from(self.client_id),
             subject: self.subject.map(Arc::from),
             scope: scope(&self.scope)?,
-            grant_type,
+            grant_type: grant_type(&self.grant_type)?,
             issued_at: timestamp(self.issued_at)?,
             expires_at: self.expires_at.map(timestamp).transpose()?,
             family: self.family.map(family_id).transpose()?,
             attributes: attributes(self.attributes)?,
+        })
+    }
+}
+
+/// The columns of a pending authorization [`PendingRow`] holds, in its order.
+pub(super) const PENDING_COLUMNS: &str =
+    "client_id, grant_type, scope, requested_scope, expires_at, poll_interval, next_poll_at, state, subject";
+
+/// A pending authorization's state as stored: the `state` column and the `subject` column (the
+/// approver's, and only while approved).
+pub(super) fn pending_state(state: &PendingState) -> (&'static str, Option<&str>) {
+    match state {
+        PendingState::Pending => ("pending", None),
+        PendingState::Approved { subject } => ("approved", Some(subject)),
+        PendingState::Denied => ("denied", None),
+        PendingState::Used => ("used", None),
+    }
+}
+
+/// The state a user's decision puts a pending authorization in.
+pub(super) fn decided(decision: PendingDecision) -> PendingState {
+    match decision {
+        PendingDecision::Approve(subject) => PendingState::Approved { subject },
+        PendingDecision::Deny => PendingState::Denied,
+    }
+}
+
+/// A pending authorization's row as read ([`PENDING_COLUMNS`]), before its values are checked.
+pub(super) struct PendingRow {
+    pub(super) client_id: String,
+    pub(super) grant_type: String,
+    pub(super) scope: String,
+    pub(super) requested_scope: Option<String>,
+    pub(super) expires_at: i64,
+    pub(super) interval: i64,
+    pub(super) next_poll_at: i64,
+    pub(super) state: String,
+    pub(super) subject: Option<String>,
+}
+
+impl PendingRow {
+    pub(super) fn into_record(self) -> Result<PendingRecord, Corrupt> {
+        let state = match (self.state.as_str(), self.subject) {
+            ("pending", None) => PendingState::Pending,
+            ("approved", Some(subject)) => PendingState::Approved { subject: Arc::from(subject) },
+            ("denied", None) => PendingState::Denied,
+            ("used", None) => PendingState::Used,
+            (state, subject) => {
+                return Err(Corrupt(format!("pending state {state:?} with a subject: {}", subject.is_some())));
+            }
+        };
+        Ok(PendingRecord {
+            client_id: Arc::from(self.client_id),
+            grant_type: grant_type(&self.grant_type)?,
+            scope: scope(&self.scope)?,
+            requested_scope: self.requested_scope.as_deref().map(scope).transpose()?,
+            expires_at: timestamp(self.expires_at)?,
+            interval: u64::try_from(self.interval).map_err(|_| Corrupt(format!("poll interval {}", self.interval)))?,
+            next_poll_at: timestamp(self.next_poll_at)?,
+            state,
         })
     }
 }

@@ -14,6 +14,7 @@ pub(super) enum SweptTable {
     Families,
     Replays,
     Failures,
+    Pending,
 }
 
 /// What one sweep of a store deleted (`SqliteStore::sweep`, `PostgresStore::sweep`).
@@ -30,17 +31,19 @@ pub struct SweepCounts {
     pub replays: usize,
     /// Failure counts of windows opened over [`FAILURE_RETENTION`](super::FAILURE_RETENTION) ago.
     pub failures: usize,
+    /// Expired pending authorizations (device codes), decided or not.
+    pub pending: usize,
 }
 
 impl SweepCounts {
     /// Rows deleted in all.
     pub fn total(&self) -> usize {
-        self.codes + self.tokens + self.families + self.replays + self.failures
+        self.codes + self.tokens + self.families + self.replays + self.failures + self.pending
     }
 }
 
-/// One sweep: a batch of each table, deleted by `table(table, cutoff)`: codes, tokens and
-/// single-use records expired at `now`, families `family_retention` seconds past their last
+/// One sweep: a batch of each table, deleted by `table(table, cutoff)`: codes, tokens,
+/// single-use records and pending authorizations expired at `now`, families `family_retention` seconds past their last
 /// expiry, failure counts [`FAILURE_RETENTION`] past their window's start.
 pub(super) async fn sweep_tables<F, Fut>(
     now: Timestamp,
@@ -57,6 +60,7 @@ where
         families: table(SweptTable::Families, now.saturating_sub(family_retention)).await?,
         replays: table(SweptTable::Replays, now).await?,
         failures: table(SweptTable::Failures, now.saturating_sub(FAILURE_RETENTION)).await?,
+        pending: table(SweptTable::Pending, now).await?,
     })
 }
 
@@ -76,7 +80,9 @@ where
         all.families += counts.families;
         all.replays += counts.replays;
         all.failures += counts.failures;
-        if [counts.codes, counts.tokens, counts.families, counts.replays, counts.failures].iter().all(|&n| n < batch) {
+        all.pending += counts.pending;
+        let tables = [counts.codes, counts.tokens, counts.families, counts.replays, counts.failures, counts.pending];
+        if tables.iter().all(|&n| n < batch) {
             return Ok(all);
         }
     }

@@ -90,8 +90,8 @@
 //! # The schema
 //!
 //! [`PostgresStore::connect`] brings the schema up to date before it returns: tables
-//! `grantry_families`, `grantry_codes`, `grantry_tokens`, `grantry_replays`, `grantry_secrets`, and
-//! `grantry_schema_version`, whose
+//! `grantry_families`, `grantry_codes`, `grantry_tokens`, `grantry_replays`, `grantry_secrets`,
+//! `grantry_failures`, `grantry_pending`, and `grantry_schema_version`, whose
 //! one row holds the version. It migrates in one transaction under an advisory lock
 //! (`pg_advisory_xact_lock`), so servers that start together on an empty database do not get
 //! in each other's way: one migrates, the others wait, then find it done. A database written
@@ -111,6 +111,7 @@ use super::{
     RefreshRotation, ReplayStore, Storage, StorageError, StoredCode, TokenRecord, TokenStore, UserStore,
 };
 use super::{FailureCount, FailureStore, FirstUse, ReplayKey};
+use super::{PendingAuthorizationStore, PendingConsumption, PendingDecision, PendingPoll, PendingRecord};
 use crate::client::{Client, ClientRecord};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::secret::TokenDigest;
@@ -339,8 +340,9 @@ impl PostgresStore {
     }
 
     /// Deletes at most `batch` rows of each table that have expired at `now`: codes (live or
-    /// redeemed) and tokens (retired refresh tokens included) whose expiry is at or before
-    /// `now`, single-use records past their expiry, families past their retention, and failure
+    /// redeemed), tokens (retired refresh tokens included) and pending authorizations whose
+    /// expiry is at or before `now`, single-use records past their expiry, families past their
+    /// retention, and failure
     /// counts past [`FAILURE_RETENTION`](super::FAILURE_RETENTION). Each table's batch is its own short
     /// transaction, so requests' writes interleave with a sweep.
     pub async fn sweep(&self, now: Timestamp, batch: usize) -> Result<SweepCounts, StorageError> {
@@ -484,5 +486,44 @@ impl FailureStore for PostgresStore {
 
     async fn clear_failures(&self, key: ReplayKey) -> Result<(), StorageError> {
         queries::clear_failures(&self.pool, key).await.map_err(StorageError::new)
+    }
+}
+
+#[async_trait::async_trait]
+impl PendingAuthorizationStore for PostgresStore {
+    async fn save_pending(
+        &self,
+        code: TokenDigest,
+        user_code: ReplayKey,
+        record: PendingRecord,
+        now: Timestamp,
+    ) -> Result<bool, StorageError> {
+        queries::save_pending(&self.pool, code, user_code, &record, now).await.map_err(StorageError::new)
+    }
+
+    async fn find_pending(&self, user_code: ReplayKey) -> Result<Option<PendingRecord>, StorageError> {
+        queries::find_pending(&self.pool, user_code).await.map_err(StorageError::new)
+    }
+
+    async fn decide_pending(
+        &self,
+        user_code: ReplayKey,
+        decision: PendingDecision,
+        now: Timestamp,
+    ) -> Result<bool, StorageError> {
+        queries::decide_pending(&self.pool, user_code, decision, now).await.map_err(StorageError::new)
+    }
+
+    async fn poll_pending(
+        &self,
+        code: TokenDigest,
+        client_id: &str,
+        now: Timestamp,
+    ) -> Result<PendingPoll, StorageError> {
+        queries::poll_pending(&self.pool, code, client_id, now).await.map_err(StorageError::new)
+    }
+
+    async fn consume_pending(&self, code: TokenDigest, client_id: &str) -> Result<PendingConsumption, StorageError> {
+        queries::consume_pending(&self.pool, code, client_id).await.map_err(StorageError::new)
     }
 }

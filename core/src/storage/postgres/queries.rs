@@ -23,6 +23,9 @@ use crate::storage::{
 };
 use deadpool_postgres::{GenericClient, Pool, Transaction};
 use tokio_postgres::Row;
+// Pending authorizations (device codes).
+use crate::storage::rows::{PENDING_COLUMNS, PendingRow, decided, pending_state};
+use crate::storage::{PendingConsumption, PendingDecision, PendingPoll, PendingRecord};
 
 pub(super) async fn save_code(
     pool: &Pool,
@@ -262,6 +265,10 @@ pub(super) async fn sweep(pool: &Pool, table: SweptTable, now: Timestamp, batch:
             "DELETE FROM grantry_failures WHERE key IN
                  (SELECT key FROM grantry_failures WHERE since < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
         }
+        SweptTable::Pending => {
+            "DELETE FROM grantry_pending WHERE digest IN
+                 (SELECT digest FROM grantry_pending WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        }
     };
     let delete = client.prepare_cached(sql).await?;
     let batch = i64::try_from(batch).unwrap_or(i64::MAX);
@@ -394,5 +401,164 @@ fn token_row(row: &Row) -> Result<TokenRow, Failure> {
         expires_at: row.try_get(6)?,
         family: row.try_get(7)?,
         attributes: row.try_get(8)?,
+    })
+}
+
+/// Saves a pending authorization unless an unexpired one has its user code, in one upsert: an
+/// expired one with that user code is taken over, an unexpired one left alone (then no row
+/// changes). Concurrent saves of one user code queue on its index entry and re-check.
+pub(super) async fn save_pending(
+    pool: &Pool,
+    digest: TokenDigest,
+    user_code: ReplayKey,
+    record: &PendingRecord,
+    now: Timestamp,
+) -> Result<bool, Failure> {
+    let client = pool.get().await?;
+    let upsert = client
+        .prepare_cached(
+            "INSERT INTO grantry_pending AS p (digest, user_code, client_id, grant_type, scope, requested_scope,
+                 expires_at, poll_interval, next_poll_at, state, subject)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (user_code) DO UPDATE SET digest = excluded.digest, client_id = excluded.client_id,
+                 grant_type = excluded.grant_type, scope = excluded.scope,
+                 requested_scope = excluded.requested_scope, expires_at = excluded.expires_at,
+                 poll_interval = excluded.poll_interval, next_poll_at = excluded.next_poll_at,
+                 state = excluded.state, subject = excluded.subject
+             WHERE p.expires_at <= $12",
+        )
+        .await?;
+    let (state, subject) = pending_state(&record.state);
+    let changed = client
+        .execute(
+            &upsert,
+            &[
+                &&digest.as_bytes()[..],
+                &&user_code.as_bytes()[..],
+                &&*record.client_id,
+                &record.grant_type.as_str(),
+                &record.scope.as_str(),
+                &record.requested_scope.as_ref().map(Scope::as_str),
+                &time(record.expires_at),
+                &time(record.interval),
+                &time(record.next_poll_at),
+                &state,
+                &subject,
+                &time(now),
+            ],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+pub(super) async fn find_pending(pool: &Pool, user_code: ReplayKey) -> Result<Option<PendingRecord>, Failure> {
+    let client = pool.get().await?;
+    let sql = format!("SELECT {PENDING_COLUMNS} FROM grantry_pending WHERE user_code = $1");
+    let select = client.prepare_cached(&sql).await?;
+    match client.query_opt(&select, &[&&user_code.as_bytes()[..]]).await? {
+        Some(row) => Ok(Some(pending_row(&row)?.into_record()?)),
+        None => Ok(None),
+    }
+}
+
+/// Records a decision in one `UPDATE` whose `WHERE` holds the whole condition (still pending,
+/// not expired): a concurrent decision waits for the row, re-checks, and misses.
+pub(super) async fn decide_pending(
+    pool: &Pool,
+    user_code: ReplayKey,
+    decision: PendingDecision,
+    now: Timestamp,
+) -> Result<bool, Failure> {
+    let client = pool.get().await?;
+    let update = client
+        .prepare_cached(
+            "UPDATE grantry_pending SET state = $2, subject = $3
+             WHERE user_code = $1 AND state = 'pending' AND expires_at > $4",
+        )
+        .await?;
+    let state = decided(decision);
+    let (state, subject) = pending_state(&state);
+    let changed = client.execute(&update, &[&&user_code.as_bytes()[..], &state, &subject, &time(now)]).await?;
+    Ok(changed == 1)
+}
+
+/// A poll, in one transaction: the row is read `FOR UPDATE` (a concurrent poll, from any
+/// server, waits for this one to commit, then reads what it wrote) and its next poll time (and,
+/// for a poll too early, its interval) written back.
+pub(super) async fn poll_pending(
+    pool: &Pool,
+    digest: TokenDigest,
+    client_id: &str,
+    now: Timestamp,
+) -> Result<PendingPoll, Failure> {
+    let mut client = pool.get().await?;
+    let transaction = client.transaction().await?;
+    let digest = &digest.as_bytes()[..];
+    let sql = format!("SELECT {PENDING_COLUMNS} FROM grantry_pending WHERE digest = $1 FOR UPDATE");
+    let select = transaction.prepare_cached(&sql).await?;
+    let found = match transaction.query_opt(&select, &[&digest]).await? {
+        Some(row) => Some(pending_row(&row)?.into_record()?),
+        None => None,
+    };
+    let mut record = match found {
+        Some(record) if *record.client_id == *client_id => record,
+        // Nothing to write: another client's, or unknown.
+        other => {
+            transaction.rollback().await?;
+            return Ok(if other.is_some() { PendingPoll::WrongClient } else { PendingPoll::NotFound });
+        }
+    };
+    let early = record.poll(now);
+    let update = transaction
+        .prepare_cached("UPDATE grantry_pending SET poll_interval = $2, next_poll_at = $3 WHERE digest = $1")
+        .await?;
+    transaction.execute(&update, &[&digest, &time(record.interval), &time(record.next_poll_at)]).await?;
+    transaction.commit().await?;
+    Ok(if early { PendingPoll::SlowDown } else { PendingPoll::Polled(record) })
+}
+
+/// Compare and consume: one `UPDATE … WHERE digest = $1 AND client_id = $2 AND state =
+/// 'approved'` (a concurrent one waits for the row, re-checks, and misses); only when it
+/// changed nothing, a `SELECT` tells a spent one from the rest.
+pub(super) async fn consume_pending(
+    pool: &Pool,
+    digest: TokenDigest,
+    client_id: &str,
+) -> Result<PendingConsumption, Failure> {
+    let client = pool.get().await?;
+    let digest = &digest.as_bytes()[..];
+    let consume = client
+        .prepare_cached(
+            "UPDATE grantry_pending SET state = 'used', subject = NULL
+             WHERE digest = $1 AND client_id = $2 AND state = 'approved'",
+        )
+        .await?;
+    if client.execute(&consume, &[&digest, &client_id]).await? == 1 {
+        return Ok(PendingConsumption::Consumed);
+    }
+    let select = client.prepare_cached("SELECT client_id, state FROM grantry_pending WHERE digest = $1").await?;
+    let Some(row) = client.query_opt(&select, &[&digest]).await? else {
+        return Ok(PendingConsumption::NotApproved);
+    };
+    let (owner, state): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+    Ok(if owner == client_id && state == "used" {
+        PendingConsumption::AlreadyUsed
+    } else {
+        PendingConsumption::NotApproved
+    })
+}
+
+/// Reads a pending authorization's row ([`PENDING_COLUMNS`]).
+fn pending_row(row: &Row) -> Result<PendingRow, Failure> {
+    Ok(PendingRow {
+        client_id: row.try_get(0)?,
+        grant_type: row.try_get(1)?,
+        scope: row.try_get(2)?,
+        requested_scope: row.try_get(3)?,
+        expires_at: row.try_get(4)?,
+        interval: row.try_get(5)?,
+        next_poll_at: row.try_get(6)?,
+        state: row.try_get(7)?,
+        subject: row.try_get(8)?,
     })
 }

@@ -85,6 +85,25 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX grantry_failures_since ON grantry_failures (since);
     ",
+    // 3: pending authorizations (RFC 8628 device codes), by the digest of their code, found by
+    // the digest of their user code. `subject` is the approver's, set only while approved.
+    "
+    CREATE TABLE grantry_pending (
+        digest bytea NOT NULL PRIMARY KEY CHECK (length(digest) = 32),
+        user_code bytea NOT NULL UNIQUE CHECK (length(user_code) = 32),
+        client_id text NOT NULL,
+        grant_type text NOT NULL,
+        scope text NOT NULL,
+        requested_scope text,
+        expires_at bigint NOT NULL,
+        poll_interval bigint NOT NULL,
+        next_poll_at bigint NOT NULL,
+        state text NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'used')),
+        subject text,
+        CHECK ((state = 'approved') = (subject IS NOT NULL))
+    );
+    CREATE INDEX grantry_pending_expiry ON grantry_pending (expires_at);
+    ",
 ];
 
 /// The schema version this code writes.

@@ -67,7 +67,7 @@
 //!
 //! [`SqliteStore::open`] creates the file and its folders if missing and brings the schema
 //! up to date (tables `grantry_families`, `grantry_codes`, `grantry_tokens`, `grantry_replays`,
-//! `grantry_secrets`; the version in
+//! `grantry_secrets`, `grantry_failures`, `grantry_pending`; the version in
 //! SQLite's `user_version`). A file written by a newer version of grantry is refused. Beside
 //! it SQLite keeps `-wal` and `-shm` files: back up all three, or use SQLite's backup API.
 
@@ -85,6 +85,7 @@ use super::{
     RefreshRotation, ReplayStore, Storage, StorageError, StoredCode, TokenRecord, TokenStore, UserStore,
 };
 use super::{FailureCount, FailureStore, FirstUse, ReplayKey};
+use super::{PendingAuthorizationStore, PendingConsumption, PendingDecision, PendingPoll, PendingRecord};
 use crate::client::{Client, ClientRecord};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::secret::TokenDigest;
@@ -291,8 +292,9 @@ impl SqliteStore {
     }
 
     /// Deletes at most `batch` rows of each table that have expired at `now`: codes (live or
-    /// redeemed) and tokens (retired refresh tokens included) whose expiry is at or before
-    /// `now`, single-use records past their expiry, families past their retention, and failure
+    /// redeemed), tokens (retired refresh tokens included) and pending authorizations whose
+    /// expiry is at or before `now`, single-use records past their expiry, families past their
+    /// retention, and failure
     /// counts past [`FAILURE_RETENTION`](super::FAILURE_RETENTION). Each table's batch is its own short
     /// transaction, so requests' writes interleave with a sweep.
     pub async fn sweep(&self, now: Timestamp, batch: usize) -> Result<SweepCounts, StorageError> {
@@ -399,5 +401,46 @@ impl FailureStore for SqliteStore {
 
     async fn clear_failures(&self, key: ReplayKey) -> Result<(), StorageError> {
         self.workers.write(move |connection| queries::clear_failures(connection, key)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl PendingAuthorizationStore for SqliteStore {
+    async fn save_pending(
+        &self,
+        code: TokenDigest,
+        user_code: ReplayKey,
+        record: PendingRecord,
+        now: Timestamp,
+    ) -> Result<bool, StorageError> {
+        self.workers.write(move |connection| queries::save_pending(connection, code, user_code, &record, now)).await
+    }
+
+    async fn find_pending(&self, user_code: ReplayKey) -> Result<Option<PendingRecord>, StorageError> {
+        self.workers.read(move |connection| queries::find_pending(connection, user_code)).await
+    }
+
+    async fn decide_pending(
+        &self,
+        user_code: ReplayKey,
+        decision: PendingDecision,
+        now: Timestamp,
+    ) -> Result<bool, StorageError> {
+        self.workers.write(move |connection| queries::decide_pending(connection, user_code, decision, now)).await
+    }
+
+    async fn poll_pending(
+        &self,
+        code: TokenDigest,
+        client_id: &str,
+        now: Timestamp,
+    ) -> Result<PendingPoll, StorageError> {
+        let client_id = client_id.to_owned();
+        self.workers.write(move |connection| queries::poll_pending(connection, code, &client_id, now)).await
+    }
+
+    async fn consume_pending(&self, code: TokenDigest, client_id: &str) -> Result<PendingConsumption, StorageError> {
+        let client_id = client_id.to_owned();
+        self.workers.write(move |connection| queries::consume_pending(connection, code, &client_id)).await
     }
 }

@@ -19,6 +19,9 @@ use crate::storage::{
     ReplayKey, StoredCode, TokenRecord,
 };
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+// Pending authorizations (device codes).
+use crate::storage::rows::{PENDING_COLUMNS, PendingRow, decided, pending_state};
+use crate::storage::{PendingConsumption, PendingDecision, PendingPoll, PendingRecord};
 
 pub(super) fn save_code(
     connection: &mut Connection,
@@ -225,6 +228,10 @@ pub(super) fn sweep(
             "DELETE FROM grantry_replays WHERE key IN
                  (SELECT key FROM grantry_replays WHERE expires_at < ?1 LIMIT ?2)"
         }
+        SweptTable::Pending => {
+            "DELETE FROM grantry_pending WHERE digest IN
+                 (SELECT digest FROM grantry_pending WHERE expires_at <= ?1 LIMIT ?2)"
+        }
     };
     let batch = i64::try_from(batch).unwrap_or(i64::MAX);
     Ok(connection.prepare_cached(sql)?.execute(params![time(now), batch])?)
@@ -341,5 +348,142 @@ fn token_row(row: &Row<'_>) -> rusqlite::Result<TokenRow> {
         expires_at: row.get(6)?,
         family: row.get(7)?,
         attributes: row.get(8)?,
+    })
+}
+
+/// Saves a pending authorization unless an unexpired one has its user code, in one upsert: an
+/// expired one with that user code is replaced, an unexpired one left alone (then no row
+/// changes).
+pub(super) fn save_pending(
+    connection: &mut Connection,
+    digest: TokenDigest,
+    user_code: ReplayKey,
+    record: &PendingRecord,
+    now: Timestamp,
+) -> Result<bool, Failure> {
+    let (state, subject) = pending_state(&record.state);
+    let changed = connection
+        .prepare_cached(
+            "INSERT INTO grantry_pending (digest, user_code, client_id, grant_type, scope, requested_scope,
+                 expires_at, poll_interval, next_poll_at, state, subject)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (user_code) DO UPDATE SET digest = excluded.digest, client_id = excluded.client_id,
+                 grant_type = excluded.grant_type, scope = excluded.scope,
+                 requested_scope = excluded.requested_scope, expires_at = excluded.expires_at,
+                 poll_interval = excluded.poll_interval, next_poll_at = excluded.next_poll_at,
+                 state = excluded.state, subject = excluded.subject
+             WHERE grantry_pending.expires_at <= ?12",
+        )?
+        .execute(params![
+            &digest.as_bytes()[..],
+            &user_code.as_bytes()[..],
+            &*record.client_id,
+            record.grant_type.as_str(),
+            record.scope.as_str(),
+            record.requested_scope.as_ref().map(Scope::as_str),
+            time(record.expires_at),
+            time(record.interval),
+            time(record.next_poll_at),
+            state,
+            subject,
+            time(now),
+        ])?;
+    Ok(changed == 1)
+}
+
+pub(super) fn find_pending(
+    connection: &mut Connection,
+    user_code: ReplayKey,
+) -> Result<Option<PendingRecord>, Failure> {
+    let sql = format!("SELECT {PENDING_COLUMNS} FROM grantry_pending WHERE user_code = ?1");
+    let row = connection.prepare_cached(&sql)?.query_row([&user_code.as_bytes()[..]], pending_row).optional()?;
+    Ok(row.map(PendingRow::into_record).transpose()?)
+}
+
+/// Records a decision in one `UPDATE` whose `WHERE` holds the whole condition (still pending,
+/// not expired): of concurrent decisions, one changes the row.
+pub(super) fn decide_pending(
+    connection: &mut Connection,
+    user_code: ReplayKey,
+    decision: PendingDecision,
+    now: Timestamp,
+) -> Result<bool, Failure> {
+    let state = decided(decision);
+    let (state, subject) = pending_state(&state);
+    let changed = connection
+        .prepare_cached(
+            "UPDATE grantry_pending SET state = ?2, subject = ?3
+             WHERE user_code = ?1 AND state = 'pending' AND expires_at > ?4",
+        )?
+        .execute(params![&user_code.as_bytes()[..], state, subject, time(now)])?;
+    Ok(changed == 1)
+}
+
+/// A poll, in one `BEGIN IMMEDIATE` transaction: the row is read and its next poll time (and,
+/// for a poll too early, its interval) written back under the write lock, so no other poll
+/// comes between.
+pub(super) fn poll_pending(
+    connection: &mut Connection,
+    digest: TokenDigest,
+    client_id: &str,
+    now: Timestamp,
+) -> Result<PendingPoll, Failure> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let digest = &digest.as_bytes()[..];
+    let sql = format!("SELECT {PENDING_COLUMNS} FROM grantry_pending WHERE digest = ?1");
+    let row = transaction.prepare_cached(&sql)?.query_row([digest], pending_row).optional()?;
+    let Some(mut record) = row.map(PendingRow::into_record).transpose()? else {
+        return Ok(PendingPoll::NotFound);
+    };
+    if *record.client_id != *client_id {
+        return Ok(PendingPoll::WrongClient);
+    }
+    let early = record.poll(now);
+    transaction
+        .prepare_cached("UPDATE grantry_pending SET poll_interval = ?2, next_poll_at = ?3 WHERE digest = ?1")?
+        .execute(params![digest, time(record.interval), time(record.next_poll_at)])?;
+    transaction.commit()?;
+    Ok(if early { PendingPoll::SlowDown } else { PendingPoll::Polled(record) })
+}
+
+/// Compare and consume: one `UPDATE … WHERE digest = ? AND client_id = ? AND state =
+/// 'approved'`; only when it changed nothing, a `SELECT` tells a spent one from the rest.
+pub(super) fn consume_pending(
+    connection: &mut Connection,
+    digest: TokenDigest,
+    client_id: &str,
+) -> Result<PendingConsumption, Failure> {
+    let digest = &digest.as_bytes()[..];
+    let won = connection
+        .prepare_cached(
+            "UPDATE grantry_pending SET state = 'used', subject = NULL
+             WHERE digest = ?1 AND client_id = ?2 AND state = 'approved'",
+        )?
+        .execute(params![digest, client_id])?;
+    if won == 1 {
+        return Ok(PendingConsumption::Consumed);
+    }
+    let seen: Option<(String, String)> = connection
+        .prepare_cached("SELECT client_id, state FROM grantry_pending WHERE digest = ?1")?
+        .query_row([digest], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    Ok(match seen {
+        Some((owner, state)) if owner == client_id && state == "used" => PendingConsumption::AlreadyUsed,
+        _ => PendingConsumption::NotApproved,
+    })
+}
+
+/// Reads a pending authorization's row ([`PENDING_COLUMNS`]).
+fn pending_row(row: &Row<'_>) -> rusqlite::Result<PendingRow> {
+    Ok(PendingRow {
+        client_id: row.get(0)?,
+        grant_type: row.get(1)?,
+        scope: row.get(2)?,
+        requested_scope: row.get(3)?,
+        expires_at: row.get(4)?,
+        interval: row.get(5)?,
+        next_poll_at: row.get(6)?,
+        state: row.get(7)?,
+        subject: row.get(8)?,
     })
 }

@@ -78,6 +78,25 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX grantry_failures_since ON grantry_failures (since);
     ",
+    // 3: pending authorizations (RFC 8628 device codes), by the digest of their code, found by
+    // the digest of their user code. `subject` is the approver's, set only while approved.
+    "
+    CREATE TABLE grantry_pending (
+        digest BLOB NOT NULL PRIMARY KEY CHECK (length(digest) = 32),
+        user_code BLOB NOT NULL UNIQUE CHECK (length(user_code) = 32),
+        client_id TEXT NOT NULL,
+        grant_type TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        requested_scope TEXT,
+        expires_at INTEGER NOT NULL,
+        poll_interval INTEGER NOT NULL,
+        next_poll_at INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'used')),
+        subject TEXT,
+        CHECK ((state = 'approved') = (subject IS NOT NULL))
+    ) WITHOUT ROWID;
+    CREATE INDEX grantry_pending_expiry ON grantry_pending (expires_at);
+    ",
 ];
 
 /// The schema version this code writes.

@@ -102,6 +102,7 @@ fn opening_creates_the_folders_the_file_and_the_schema_in_wal_mode() {
             "grantry_codes",
             "grantry_failures",
             "grantry_families",
+            "grantry_pending",
             "grantry_replays",
             "grantry_secrets",
             "grantry_tokens"
@@ -123,7 +124,7 @@ fn a_file_of_the_first_schema_gains_the_single_use_records_and_keeps_its_tokens(
     raw(&path)
         .execute_batch(
             "DROP TABLE grantry_replays; DROP TABLE grantry_secrets; DROP TABLE grantry_failures;
-         PRAGMA user_version = 1;",
+             DROP TABLE grantry_pending; PRAGMA user_version = 1;",
         )
         .unwrap();
 
@@ -133,7 +134,7 @@ fn a_file_of_the_first_schema_gains_the_single_use_records_and_keeps_its_tokens(
     assert_eq!(block_on(store.record_use(key, NOW + 600, NOW)).unwrap(), FirstUse::First);
     assert_eq!(block_on(store.record_use(key, NOW + 600, NOW)).unwrap(), FirstUse::AlreadyUsed);
     let version: i64 = raw(&path).query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, i64::try_from(schema::VERSION).unwrap());
 }
 
 #[test]
@@ -271,7 +272,7 @@ fn a_sweep_deletes_a_bounded_batch_per_table() {
     block_on(store.save_tokens(IssuedTokens { access: live, refresh: None })).unwrap();
 
     let at = NOW + 60;
-    let counts = |codes, tokens, families| SweepCounts { codes, tokens, families, replays: 0, failures: 0 };
+    let counts = |codes, tokens, families| SweepCounts { codes, tokens, families, ..SweepCounts::default() };
     assert_eq!(block_on(store.sweep(at, 10)).unwrap(), counts(10, 10, 0));
     assert_eq!(block_on(store.sweep(at, 10)).unwrap(), counts(10, 10, 0));
     assert_eq!(block_on(store.sweep(at, 10)).unwrap(), counts(5, 5, 0));
@@ -331,4 +332,58 @@ fn a_secret_is_made_once_and_kept_across_reopening_and_stores() {
     drop((one, two));
     let reopened = block_on(SqliteStore::open(&path)).unwrap();
     assert_eq!(block_on(reopened.secret("csrf")).unwrap(), csrf, "kept across reopening");
+}
+
+#[test]
+fn two_stores_on_one_file_count_every_early_poll_and_consume_a_pending_authorization_once() {
+    use crate::storage::{PendingConsumption, PendingDecision, PendingPoll, PendingRecord, PendingState};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let first = Arc::new(block_on(SqliteStore::open(&path)).unwrap());
+    let second = Arc::new(block_on(SqliteStore::open(&path)).unwrap());
+    let record = PendingRecord {
+        client_id: Arc::from("web"),
+        grant_type: GrantType::from_static("urn:ietf:params:oauth:grant-type:device_code"),
+        scope: Scope::parse("read").unwrap(),
+        requested_scope: None,
+        expires_at: NOW + 600,
+        interval: 5,
+        next_poll_at: NOW + 5,
+        state: PendingState::Pending,
+    };
+    let user_code = ReplayKey::new("test", &["WDJB-MJHT"]);
+    assert!(block_on(first.save_pending(digest(1), user_code, record, NOW)).unwrap());
+    let store = |i: usize| if i % 2 == 0 { first.clone() } else { second.clone() };
+
+    // Every poll too early is counted: none is lost between the read and the write.
+    let polls: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store(i);
+            std::thread::spawn(move || block_on(store.poll_pending(digest(1), "web", NOW)).unwrap())
+        })
+        .collect();
+    for poll in polls {
+        assert_eq!(poll.join().unwrap(), PendingPoll::SlowDown);
+    }
+    let slowed = block_on(second.find_pending(user_code)).unwrap().unwrap();
+    assert_eq!((slowed.interval, slowed.next_poll_at), (45, NOW + 45));
+
+    assert!(block_on(second.decide_pending(user_code, PendingDecision::Approve(Arc::from("alice")), NOW)).unwrap());
+    let won = Arc::new(AtomicUsize::new(0));
+    let racers: Vec<_> = (0..8)
+        .map(|i| {
+            let (store, won) = (store(i), won.clone());
+            std::thread::spawn(move || match block_on(store.consume_pending(digest(1), "web")).unwrap() {
+                PendingConsumption::Consumed => {
+                    won.fetch_add(1, Ordering::SeqCst);
+                }
+                PendingConsumption::AlreadyUsed => {}
+                other => panic!("{other:?}"),
+            })
+        })
+        .collect();
+    for racer in racers {
+        racer.join().unwrap();
+    }
+    assert_eq!(won.load(Ordering::SeqCst), 1, "one consumption across both stores");
 }
