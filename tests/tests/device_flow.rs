@@ -171,7 +171,8 @@ async fn the_device_authorization_endpoint_checks_the_client_and_the_scope() {
     let not_allowed = server.post_form("/device_authorization", &[("client_id", "spa")]).await;
     assert_eq!(error_of(&not_allowed), "unauthorized_client");
     let unknown = server.post_form("/device_authorization", &[("client_id", "nobody")]).await;
-    assert_eq!((unknown.status, error_of(&unknown).as_str()), (401, "invalid_client"));
+    // As at the token endpoint: 401 is for an attempt through the Authorization header (§5.2).
+    assert_eq!((unknown.status, error_of(&unknown).as_str()), (400, "invalid_client"));
     let get = server.get(&format!("{}/device_authorization", server.base)).await;
     assert_eq!(error_of(&get), "invalid_request");
     server.stop().await;

@@ -52,8 +52,10 @@ fn device_form(
     respond(with_new_cookie(state, page, &cookie, is_new))
 }
 
-/// The address user-code lookups are throttled by.
-fn attempt_key(peer: Option<&ConnectInfo<SocketAddr>>) -> String {
+/// The address user-code lookups are throttled by: the peer's (put on every request by the
+/// accept loop).
+fn attempt_key(request: &axum::extract::Request) -> String {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>();
     peer.map_or_else(|| "unknown".to_owned(), |ConnectInfo(addr)| addr.ip().to_string())
 }
 
@@ -80,21 +82,18 @@ async fn lookup(
 
 /// `GET /device`: the form, for the code in `?user_code=` when given (then showing which client
 /// asks for what, if the code names a pending request).
-pub async fn device_get(
-    State(state): State<Shared>,
-    peer: Option<ConnectInfo<SocketAddr>>,
-    request: axum::extract::Request,
-) -> axum::response::Response {
+pub async fn device_get(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
+    let peer = attempt_key(&request);
     let request = match read(&state, request).await {
         Ok(request) => request,
         Err(refused) => return respond(refused),
     };
-    let query = Params::parse(request::query(&request).unwrap_or_default().as_bytes()).unwrap_or_default();
+    let query = Params::parse(request.uri().query().unwrap_or_default().as_bytes()).unwrap_or_default();
     let typed = query.get(USER_CODE_FIELD).unwrap_or_default().to_owned();
     if typed.is_empty() {
         return device_form(&state, &request, "", None, "", None);
     }
-    match lookup(&state, &request, &typed, &attempt_key(peer.as_ref())).await {
+    match lookup(&state, &request, &typed, &peer).await {
         Ok(Some((code, pending))) => device_form(&state, &request, &display_user_code(&code), Some(&pending), "", None),
         Ok(None) => device_form(&state, &request, &typed, None, "", Some(UNKNOWN_CODE)),
         Err(page) => page,
@@ -108,11 +107,8 @@ const UNKNOWN_CODE: &str = "That code is not valid or has expired. Check the cod
 /// spent first; then the code is looked up (throttled), then `deny` records the denial, `allow`
 /// logs the user in (throttled; a wrong password shows the form again) and records the
 /// approval. The device's next poll gets its answer.
-pub async fn device_post(
-    State(state): State<Shared>,
-    peer: Option<ConnectInfo<SocketAddr>>,
-    request: axum::extract::Request,
-) -> axum::response::Response {
+pub async fn device_post(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
+    let peer = attempt_key(&request);
     let request = match read(&state, request).await {
         Ok(request) => request,
         Err(refused) => return respond(refused),
@@ -129,7 +125,7 @@ pub async fn device_post(
     }
     let typed = submitted.get(USER_CODE_FIELD).unwrap_or_default();
     let username = submitted.get("username").unwrap_or_default();
-    let (user_code, pending) = match lookup(&state, &request, typed, &attempt_key(peer.as_ref())).await {
+    let (user_code, pending) = match lookup(&state, &request, typed, &peer).await {
         Ok(Some(found)) => found,
         Ok(None) => {
             let mut page = device_form(&state, &request, typed, None, username, Some(UNKNOWN_CODE));
