@@ -840,14 +840,15 @@ mod tests {
     fn the_demo_parses() {
         let demo = ServerConfigFile::demo().unwrap();
         assert_eq!(demo.listen, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(demo.grants.len(), 6);
+        assert_eq!(demo.grants.len(), 8);
+        assert_eq!((demo.device_code_ttl, demo.device_poll_interval), (600, 5), "the contract's defaults");
         assert_eq!(demo.pkce, PkcePolicy::default());
         assert_eq!(demo.access_token_ttl, 3600);
         assert_eq!((demo.authorization_code_ttl, demo.refresh_token_ttl), (600, 1_209_600), "the contract's defaults");
         assert_eq!(demo.login_max_failures, 5);
         assert_eq!(demo.consent_form_ttl, DEFAULT_CONSENT_FORM_TTL);
         let ids: Vec<&str> = demo.clients.iter().map(|c| &*c.client_id).collect();
-        assert_eq!(ids, ["web", "spa", "svc", "signer"]);
+        assert_eq!(ids, ["web", "spa", "svc", "signer", "tv"]);
         assert_eq!(demo.users.len(), 1);
         assert!(!format!("{demo:?}").contains("wonderland"), "passwords are redacted");
         assert!(!format!("{demo:?}").contains("web-secret"), "secrets are redacted");
