@@ -554,3 +554,57 @@ async fn a_bad_redirect_uri_shows_the_error_page() {
     assert!(received.try_recv().is_err(), "nothing reached the client");
     server.stop().await;
 }
+
+/// The device verification page (RFC 8628 §3.3): opened from `verification_uri_complete`, it
+/// shows the code pre-filled, the client and its scopes; the user signs in and allows, and the
+/// device's next poll gets the tokens. A code typed by hand in lower case works the same.
+#[tokio::test]
+async fn the_device_page_runs_in_a_real_browser() {
+    let Some((driver, chromium)) = browser_paths() else { return };
+    let _one = ONE_BROWSER.lock().await;
+    let (server, _, _, _received) = start_server(|config| config.device_poll_interval = 1).await;
+    let start = server.post_form("/device_authorization", &[("client_id", "tv"), ("scope", "read")]).await;
+    assert_eq!(start.status, 200, "{}", start.text);
+    let codes = start.json();
+    let browser = Browser::start(&driver, &chromium).await;
+    browser.goto(codes["verification_uri_complete"].as_str().unwrap()).await;
+    assert_eq!(browser.value("#user_code").await, codes["user_code"].as_str().unwrap());
+    assert!(browser.text("main").await.contains("Demo TV app asks to access your account."));
+    assert_eq!(browser.text(".scopes").await, "Read your data read");
+    assert_eq!(browser.focused().await, browser.find("#username").await, "the code is there: the username next");
+    for (field, label) in [("user_code", "Code shown on the device"), ("username", "Username"), ("password", "Password")] {
+        assert_eq!(browser.text(&format!("label[for={field}]")).await, label);
+    }
+    browser.screenshot(PHONE, "device-phone").await;
+    assert!(!browser.overflows_sideways().await);
+    browser.screenshot(DESKTOP, "device-desktop").await;
+    browser.type_into("#username", "alice").await;
+    browser.type_into("#password", "wonderland").await;
+    browser.click("button.allow").await;
+    assert_eq!(browser.text("#outcome").await, "Done: your device is connected.");
+
+    let poll = server
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", codes["device_code"].as_str().unwrap()),
+                ("client_id", "tv"),
+            ],
+        )
+        .await;
+    assert_eq!(poll.status, 200, "{}", poll.text);
+    assert_eq!(server.me(poll.json()["access_token"].as_str().unwrap()).await.json()["sub"], "alice");
+
+    // A second device; its code typed by hand, in lower case, on the bare page.
+    let second = server.post_form("/device_authorization", &[("client_id", "tv")]).await.json();
+    browser.goto(&format!("{}/device", server.base)).await;
+    assert_eq!(browser.focused().await, browser.find("#user_code").await, "the code first");
+    browser.type_into("#user_code", &second["user_code"].as_str().unwrap().to_lowercase()).await;
+    browser.type_into("#username", "alice").await;
+    browser.type_into("#password", "wonderland").await;
+    browser.click("button.deny").await;
+    assert_eq!(browser.text("#outcome").await, "Denied: the device was not given access.");
+    browser.quit().await;
+    server.stop().await;
+}
