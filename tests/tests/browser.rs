@@ -572,7 +572,9 @@ async fn the_device_page_runs_in_a_real_browser() {
     assert!(browser.text("main").await.contains("Demo TV app asks to access your account."));
     assert_eq!(browser.text(".scopes").await, "Read your data read");
     assert_eq!(browser.focused().await, browser.find("#username").await, "the code is there: the username next");
-    for (field, label) in [("user_code", "Code shown on the device"), ("username", "Username"), ("password", "Password")] {
+    for (field, label) in
+        [("user_code", "Code shown on the device"), ("username", "Username"), ("password", "Password")]
+    {
         assert_eq!(browser.text(&format!("label[for={field}]")).await, label);
     }
     browser.screenshot(PHONE, "device-phone").await;

@@ -136,6 +136,35 @@ async fn shared_store_holds_for_both(store: StoreConfig) {
     let replayed = two.post_form("/token", &form).await;
     assert_eq!((replayed.status, replayed.json()["error"].as_str()), (400, Some("invalid_grant")));
 
+    // A device code started on one, approved through the other's page, polled on both at
+    // once: one gets the tokens.
+    let codes = one.post_form("/device_authorization", &[("client_id", "tv")]).await.json();
+    let page = two.get(codes["verification_uri_complete"].as_str().unwrap()).await;
+    let csrf = hidden_inputs(&page.text).into_iter().find(|(n, _)| n == "csrf_token").unwrap().1;
+    let user_code = codes["user_code"].as_str().unwrap();
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("user_code", user_code),
+        ("username", "alice"),
+        ("password", "wonderland"),
+        ("consent", "allow"),
+    ];
+    let mut approve = two.http.post(format!("{}/device", two.base)).form(&form);
+    if let Some(cookie) = two.browser_cookie() {
+        approve = approve.header("cookie", cookie);
+    }
+    assert_eq!(Reply::of(approve.send().await.unwrap()).await.status, 200);
+    let device_code = codes["device_code"].as_str().unwrap();
+    let poll = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", device_code),
+        ("client_id", "tv"),
+    ];
+    let (a, b) = tokio::join!(one.post_form("/token", &poll), two.post_form("/token", &poll));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 400], "{} / {}", a.text, b.text);
+
     one.stop().await;
     two.stop().await;
 }
