@@ -6,6 +6,8 @@
 
 use super::records::{digest, now, pending, plain_pending, user_code};
 use super::{Harness, SPA, WEB, ok, open, require_parallel_runtime, sweep};
+use crate::clock::Timestamp;
+use crate::secret::TokenDigest;
 use crate::storage::{
     PendingAuthorizationStore, PendingConsumption, PendingDecision, PendingPoll, PendingRecord, PendingState,
     ReplayKey, SLOW_DOWN_SECONDS,
@@ -28,6 +30,25 @@ async fn found<S: PendingAuthorizationStore>(store: &S, user_code: ReplayKey) ->
     }
 }
 
+/// Saves `record` at `now` under a fresh code and user code, failing the check unless it is
+/// saved; returns the code and the user code.
+async fn saved<S: PendingAuthorizationStore>(
+    store: &S,
+    record: PendingRecord,
+    now: Timestamp,
+) -> (TokenDigest, ReplayKey) {
+    let (code, user_code) = (digest(), user_code());
+    assert!(ok("save_pending", store.save_pending(code, user_code, record, now).await), "a fresh user code is free");
+    (code, user_code)
+}
+
+/// [`saved`], then denied.
+async fn denied<S: PendingAuthorizationStore>(store: &S, record: PendingRecord, now: Timestamp) -> TokenDigest {
+    let (code, user_code) = saved(store, record, now).await;
+    assert!(ok("decide_pending", store.decide_pending(user_code, PendingDecision::Deny, now).await));
+    code
+}
+
 fn approve(subject: &str) -> PendingDecision {
     PendingDecision::Approve(Arc::from(subject))
 }
@@ -45,8 +66,7 @@ where
     let store = open(harness).await;
     let now = now();
     for record in [pending(now, now + 600), plain_pending(now, now + 600)] {
-        let user_code = user_code();
-        assert!(ok("save_pending", store.save_pending(digest(), user_code, record.clone(), now).await));
+        let (_, user_code) = saved(&*store, record.clone(), now).await;
         assert_eq!(found(&*store, user_code).await, record, "found exactly as saved");
     }
     assert_eq!(ok("find_pending", store.find_pending(user_code()).await), None, "an unknown user code");
@@ -61,10 +81,10 @@ where
     H::Store: PendingAuthorizationStore,
 {
     let store = open(harness).await;
-    let (now, user_code) = (now(), user_code());
-    let (first, second, third) = (digest(), digest(), digest());
+    let now = now();
     let record = pending(now, now + 600);
-    assert!(ok("save_pending", store.save_pending(first, user_code, record.clone(), now).await));
+    let (first, user_code) = saved(&*store, record.clone(), now).await;
+    let (second, third) = (digest(), digest());
     for at in [now, now + 599] {
         let other = plain_pending(at, at + 600);
         assert!(
@@ -98,10 +118,8 @@ where
 {
     let store = open(harness).await;
     let now = now();
-    let (approved_code, denied_code) = (user_code(), user_code());
-    for user_code in [approved_code, denied_code] {
-        assert!(ok("save_pending", store.save_pending(digest(), user_code, pending(now, now + 600), now).await));
-    }
+    let (_, approved_code) = saved(&*store, pending(now, now + 600), now).await;
+    let (_, denied_code) = saved(&*store, pending(now, now + 600), now).await;
     assert!(ok("decide_pending", store.decide_pending(approved_code, approve("alice"), now).await));
     for decision in [PendingDecision::Deny, approve("bob")] {
         assert!(
@@ -126,8 +144,8 @@ where
 {
     require_parallel_runtime();
     let store = open(harness).await;
-    let (now, user_code) = (now(), user_code());
-    assert!(ok("save_pending", store.save_pending(digest(), user_code, pending(now, now + 600), now).await));
+    let now = now();
+    let (_, user_code) = saved(&*store, pending(now, now + 600), now).await;
     let start = Arc::new(tokio::sync::Barrier::new(CONCURRENT_DECISIONS));
     let mut calls = Vec::with_capacity(CONCURRENT_DECISIONS);
     for n in 0..CONCURRENT_DECISIONS {
@@ -161,10 +179,8 @@ where
 {
     let store = open(harness).await;
     let now = now();
-    let (late, last_second) = (user_code(), user_code());
-    for user_code in [late, last_second] {
-        assert!(ok("save_pending", store.save_pending(digest(), user_code, pending(now, now + 600), now).await));
-    }
+    let (_, late) = saved(&*store, pending(now, now + 600), now).await;
+    let (_, last_second) = saved(&*store, pending(now, now + 600), now).await;
     for (at, decision) in [(now + 600, approve("alice")), (now + 601, PendingDecision::Deny)] {
         assert!(
             !ok("decide_pending", store.decide_pending(late, decision, at).await),
@@ -183,9 +199,9 @@ where
     H::Store: PendingAuthorizationStore,
 {
     let store = open(harness).await;
-    let (now, code, user_code) = (now(), digest(), user_code());
+    let now = now();
     let record = pending(now, now + 600);
-    assert!(ok("save_pending", store.save_pending(code, user_code, record.clone(), now).await));
+    let (code, user_code) = saved(&*store, record.clone(), now).await;
     for at in [now, now + 1, now + 5, now + 60] {
         assert_eq!(ok("poll_pending", store.poll_pending(code, SPA, at).await), PendingPoll::WrongClient);
     }
@@ -203,9 +219,9 @@ where
     H::Store: PendingAuthorizationStore,
 {
     let store = open(harness).await;
-    let (now, code, user_code) = (now(), digest(), user_code());
+    let now = now();
     let record = pending(now, now + 600);
-    assert!(ok("save_pending", store.save_pending(code, user_code, record.clone(), now).await));
+    let (code, user_code) = saved(&*store, record.clone(), now).await;
     let mut interval = record.interval;
     for at in [now, now + 1, now + 4] {
         assert_eq!(ok("poll_pending", store.poll_pending(code, WEB, at).await), PendingPoll::SlowDown, "at {at}");
@@ -234,9 +250,9 @@ where
     H::Store: PendingAuthorizationStore,
 {
     let store = open(harness).await;
-    let (now, code, user_code) = (now(), digest(), user_code());
+    let now = now();
     let record = pending(now, now + 600);
-    assert!(ok("save_pending", store.save_pending(code, user_code, record.clone(), now).await));
+    let (code, user_code) = saved(&*store, record.clone(), now).await;
     let at = record.next_poll_at;
     let polled = PendingRecord { next_poll_at: at + record.interval, ..record.clone() };
     assert_eq!(ok("poll_pending", store.poll_pending(code, WEB, at).await), PendingPoll::Polled(polled.clone()));
@@ -251,11 +267,10 @@ where
         "a decided one is answered however early the poll, and its interval stays"
     );
 
-    let (denied_code, denied_user_code) = (digest(), super::records::user_code());
-    assert!(ok("save_pending", store.save_pending(denied_code, denied_user_code, record.clone(), now).await));
-    assert!(ok("decide_pending", store.decide_pending(denied_user_code, PendingDecision::Deny, now).await));
-    let denied = PendingRecord { state: PendingState::Denied, next_poll_at: now + record.interval, ..record };
-    assert_eq!(ok("poll_pending", store.poll_pending(denied_code, WEB, now).await), PendingPoll::Polled(denied));
+    let denied_code = denied(&*store, record.clone(), now).await;
+    let as_denied = PendingRecord { state: PendingState::Denied, next_poll_at: now + record.interval, ..record };
+    let polled = ok("poll_pending", store.poll_pending(denied_code, WEB, now).await);
+    assert_eq!(polled, PendingPoll::Polled(as_denied));
 }
 
 /// Only an approved one is consumed, by its own client, once: before the approval, after a
@@ -266,9 +281,9 @@ where
     H::Store: PendingAuthorizationStore,
 {
     let store = open(harness).await;
-    let (now, code, user_code) = (now(), digest(), user_code());
+    let now = now();
     let record = pending(now, now + 600);
-    assert!(ok("save_pending", store.save_pending(code, user_code, record.clone(), now).await));
+    let (code, user_code) = saved(&*store, record.clone(), now).await;
     let consume = |client: &'static str| {
         let store = store.clone();
         async move { ok("consume_pending", store.consume_pending(code, client).await) }
@@ -288,12 +303,11 @@ where
     let polled = ok("poll_pending", store.poll_pending(code, WEB, now + 60).await);
     assert!(matches!(polled, PendingPoll::Polled(PendingRecord { state: PendingState::Used, .. })), "{polled:?}");
 
-    let (denied_code, denied_user_code) = (digest(), super::records::user_code());
-    assert!(ok("save_pending", store.save_pending(denied_code, denied_user_code, pending(now, now + 600), now).await));
-    assert!(ok("decide_pending", store.decide_pending(denied_user_code, PendingDecision::Deny, now).await));
-    let denied = ok("consume_pending", store.consume_pending(denied_code, WEB).await);
-    assert_eq!(denied, PendingConsumption::NotApproved, "a denied one is not consumed");
-    assert_eq!(found(&*store, denied_user_code).await.state, PendingState::Denied);
+    let denied_code = denied(&*store, pending(now, now + 600), now).await;
+    let refused = ok("consume_pending", store.consume_pending(denied_code, WEB).await);
+    assert_eq!(refused, PendingConsumption::NotApproved, "a denied one is not consumed");
+    let polled = ok("poll_pending", store.poll_pending(denied_code, WEB, now).await);
+    assert!(matches!(polled, PendingPoll::Polled(PendingRecord { state: PendingState::Denied, .. })), "{polled:?}");
 
     let unknown = ok("consume_pending", store.consume_pending(digest(), WEB).await);
     assert_eq!(unknown, PendingConsumption::NotApproved, "an unknown code");
@@ -308,8 +322,8 @@ where
 {
     require_parallel_runtime();
     let store = open(harness).await;
-    let (now, code, user_code) = (now(), digest(), user_code());
-    assert!(ok("save_pending", store.save_pending(code, user_code, pending(now, now + 600), now).await));
+    let now = now();
+    let (code, user_code) = saved(&*store, pending(now, now + 600), now).await;
     assert!(ok("decide_pending", store.decide_pending(user_code, approve("alice"), now).await));
     let racers = 2 * CONCURRENT_CONSUMPTIONS;
     let start = Arc::new(tokio::sync::Barrier::new(racers));
@@ -343,10 +357,9 @@ where
 {
     let store = open(harness).await;
     let now = now();
-    let (gone, gone_approved, live) = ((digest(), user_code()), (digest(), user_code()), (digest(), user_code()));
-    for ((code, user_code), expires_at) in [(gone, now + 10), (gone_approved, now + 5), (live, now + 11)] {
-        assert!(ok("save_pending", store.save_pending(code, user_code, pending(now, expires_at), now).await));
-    }
+    let gone = saved(&*store, pending(now, now + 10), now).await;
+    let gone_approved = saved(&*store, pending(now, now + 5), now).await;
+    let live = saved(&*store, pending(now, now + 11), now).await;
     assert!(ok("decide_pending", store.decide_pending(gone_approved.1, approve("alice"), now).await));
     if !sweep(harness, &store, now + 10).await {
         return;
