@@ -363,16 +363,7 @@ impl Storage {
     }
 
     /// One backend serving every concern.
-    pub fn single<S>(store: Arc<S>) -> Self
-    where
-        S: ClientStore
-            + AuthorizationCodeStore
-            + TokenStore
-            + UserStore
-            + ReplayStore
-            + PendingAuthorizationStore
-            + 'static,
-    {
+    pub fn single<S: EveryConcern>(store: Arc<S>) -> Self {
         Storage {
             clients: store.clone(),
             codes: store.clone(),
@@ -384,16 +375,25 @@ impl Storage {
     }
 }
 
-impl<S> From<Arc<S>> for Storage
-where
+/// A store serving every concern of [`Storage`] (as the shipped stores do), so that one
+/// backend can be [`Storage::single`]. Implemented for every such type.
+pub trait EveryConcern:
+    ClientStore + AuthorizationCodeStore + TokenStore + UserStore + ReplayStore + PendingAuthorizationStore + 'static
+{
+}
+
+impl<S> EveryConcern for S where
     S: ClientStore
         + AuthorizationCodeStore
         + TokenStore
         + UserStore
         + ReplayStore
         + PendingAuthorizationStore
-        + 'static,
+        + 'static
 {
+}
+
+impl<S: EveryConcern> From<Arc<S>> for Storage {
     fn from(store: Arc<S>) -> Self {
         Storage::single(store)
     }

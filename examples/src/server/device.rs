@@ -13,9 +13,10 @@ use super::app::AppState;
 use super::consent::{self, FORM_FIELDS};
 use super::logging::OAuthErrorCode;
 use super::pages::{self, DeviceRequest};
-use super::routes::{Shared, form_cookie, html, read, respond, show_error, spend_form, throttled, with_new_cookie};
+use super::routes::{
+    Shared, form_cookie, html, read, read_form, respond, show_error, spend_form, throttled, with_new_cookie,
+};
 use axum::extract::{ConnectInfo, State};
-use grantry_core::request;
 use grantry_core::storage::PendingDecision;
 use grantry_core::throttle::LoginError;
 use grantry_core::{OAuthError, Params, PendingView, Request};
@@ -109,13 +110,9 @@ const UNKNOWN_CODE: &str = "That code is not valid or has expired. Check the cod
 /// approval. The device's next poll gets its answer.
 pub async fn device_post(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
     let peer = attempt_key(&request);
-    let request = match read(&state, request).await {
-        Ok(request) => request,
-        Err(refused) => return respond(refused),
-    };
-    let submitted = match request::form_params(&request) {
-        Ok(params) => params,
-        Err(err) => return show_error(&request, &err, 400),
+    let (request, submitted) = match read_form(&state, request).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
     if submitted.iter().any(|(name, _)| !FORM_FIELDS.contains(&name) && name != USER_CODE_FIELD && name != "form") {
         return show_error(&request, &OAuthError::invalid_request("unexpected form field"), 400);

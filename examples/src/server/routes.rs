@@ -93,6 +93,19 @@ pub fn router(state: Shared, limits: &ServerLimits) -> Router {
         .with_state(state)
 }
 
+/// Reads a form submission of a page: the request (within the body limit) and its fields, or
+/// the page that refuses it.
+pub(super) async fn read_form(
+    state: &AppState,
+    request: axum::extract::Request,
+) -> Result<(Request, Params), axum::response::Response> {
+    let request = read(state, request).await.map_err(respond)?;
+    match request::form_params(&request) {
+        Ok(params) => Ok((request, params)),
+        Err(err) => Err(show_error(&request, &err, 400)),
+    }
+}
+
 /// A route for each endpoint a registered grant brings, handed to the engine as it is.
 fn grant_endpoints(state: &Shared) -> Router<Shared> {
     let mut routes = Router::new();
@@ -385,13 +398,9 @@ async fn authorize_get(State(state): State<Shared>, request: axum::extract::Requ
 /// `allow` logs the user in (a wrong password shows a new form) and redirects with the
 /// grant's response. Redirects after the POST are `303`.
 async fn authorize_post(State(state): State<Shared>, request: axum::extract::Request) -> axum::response::Response {
-    let request = match read(&state, request).await {
-        Ok(request) => request,
-        Err(refused) => return respond(refused),
-    };
-    let submitted = match request::form_params(&request) {
-        Ok(params) => params,
-        Err(err) => return show_error(&request, &err, 400),
+    let (request, submitted) = match read_form(&state, request).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
     let hidden: Vec<(String, String)> = submitted
         .iter()
