@@ -13,7 +13,7 @@
 //! `jwks_uri`). Rotation: publish the next key before signing with it, and keep publishing a
 //! retired one until the tokens it signed have expired.
 
-use super::keys::{MIN_RSA_BITS, algorithm_name};
+use super::keys::{MIN_RSA_BITS, algorithm_name, modulus_bits};
 use super::{DEFAULT_LEEWAY, MAX_LEEWAY};
 use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, RsaPublicKeyComponents,
@@ -568,14 +568,6 @@ fn published_jwk(kid: &str, alg: Algorithm, public: Value) -> Value {
         members.insert("alg".into(), algorithm_name(alg).into());
     }
     jwk
-}
-
-/// The size in bits of a base64url-encoded RSA modulus.
-fn modulus_bits(n: &str) -> Option<usize> {
-    let bytes = URL_SAFE_NO_PAD.decode(n).ok()?;
-    let start = bytes.iter().position(|&b| b != 0)?;
-    let significant = &bytes[start..];
-    Some(significant.len() * 8 - significant[0].leading_zeros() as usize)
 }
 
 /// A DER SEQUENCE of unsigned INTEGERs (big-endian bytes each).
