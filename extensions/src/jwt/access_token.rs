@@ -193,7 +193,9 @@ impl SigningKey {
                 Ed25519KeyPair::from_pkcs8(key.inner()).map_err(|_| KeyError::Invalid("unreadable Ed25519 key"))?;
             (key, json!({"kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref())}))
         } else {
-            return Err(KeyError::Unsupported("not a PEM private key of RSA, EC P-256 or Ed25519"));
+            return Err(KeyError::Unsupported(
+                "not a PEM private key: RSA (PKCS#1 or PKCS#8), EC P-256 or Ed25519 (PKCS#8)",
+            ));
         };
         let mut public = public;
         if let Some(members) = public.as_object_mut() {
