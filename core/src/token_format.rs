@@ -34,6 +34,44 @@ pub struct AccessTokenClaims<'a> {
     pub actor: Option<&'a str>,
 }
 
+impl<'a> AccessTokenClaims<'a> {
+    /// Claims with no `aud` and no `act`: the engine builds its own; this is for a format's
+    /// tests and benchmarks, and for formats that issue tokens outside the token endpoint.
+    pub fn new(
+        issuer: &'a str,
+        subject: &'a str,
+        client_id: &'a str,
+        scope: &'a Scope,
+        issued_at: Timestamp,
+        expires_at: Timestamp,
+        jwt_id: &'a str,
+    ) -> Self {
+        AccessTokenClaims {
+            issuer,
+            subject,
+            client_id,
+            scope,
+            issued_at,
+            expires_at,
+            jwt_id,
+            audience: None,
+            actor: None,
+        }
+    }
+
+    /// Sets `aud`.
+    pub fn with_audience(mut self, audience: &'a str) -> Self {
+        self.audience = Some(audience);
+        self
+    }
+
+    /// Sets `act.sub`.
+    pub fn with_actor(mut self, actor: &'a str) -> Self {
+        self.actor = Some(actor);
+        self
+    }
+}
+
 /// An access token format (RFC 9068 JWTs, say), set with
 /// [`ServerConfig::with_access_token_format`](crate::ServerConfig::with_access_token_format).
 pub trait AccessTokenFormat: Send + Sync + 'static {

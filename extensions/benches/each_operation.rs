@@ -3,7 +3,8 @@
 
 //! Each extension-driven operation benchmarked on its own with divan, through the public
 //! server API from raw request to serialised response: the authorization code grant with PKCE
-//! S256 and the JWT bearer grant with RS256 and HS256 assertions. Divan's statistics, for one
+//! S256 and the JWT bearer grant with RS256 and HS256 assertions; and an RFC 9068 JWT access
+//! token issued and verified with each algorithm. Divan's statistics, for one
 //! operation at a time; the ratios to the floors are `operations.rs`'s (see the grants crate's
 //! `each_operation.rs`).
 //!
@@ -15,10 +16,10 @@ mod support;
 
 use divan::Bencher;
 use fixtures::{
-    authorize_request, bearer_request, code, exchange, hs256_assertion, jwt_server, pkce_server, rs256_assertion,
-    rsa_key,
+    ACCESS_TOKEN_JTI, ISSUER, NOW, access_token_keys, authorize_request, bearer_request, code, exchange,
+    hs256_assertion, jwt_server, pkce_server, rs256_assertion, rsa_key,
 };
-use grantry_core::{AuthorizationServer, Consent, Request, Response};
+use grantry_core::{AccessTokenClaims, AccessTokenFormat as _, AuthorizationServer, Consent, Request, Response, Scope};
 use serde_json::json;
 use support::{DIVAN_SAMPLE_SIZE, DIVAN_SAMPLES, block_on};
 
@@ -66,6 +67,15 @@ fn jwt_bearer_hs256(bencher: Bencher) {
     let request = bearer_request(&hs256_assertion());
     assert_eq!(block_on(server.token_endpoint(&request)).status().as_u16(), 200, "the HS256 assertion is accepted");
     bencher.bench_local(|| block_on(server.token_endpoint(&request)).into_body());
+}
+
+/// An access token issued then verified by the format, with test key `rsa-1`, `ec-1` or `ed-1`.
+#[divan::bench(args = ["rsa-1", "ec-1", "ed-1"], sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
+fn jwt_access_token_issue_and_verify(bencher: Bencher, key: &str) {
+    let format = access_token_keys(key).format;
+    let scope = Scope::parse("read write").unwrap();
+    let claims = AccessTokenClaims::new(ISSUER, "alice", "web", &scope, NOW, NOW + 3600, ACCESS_TOKEN_JTI);
+    bencher.bench_local(|| format.verify(&format.issue(&claims).unwrap(), NOW));
 }
 
 fn authorize_once(server: &AuthorizationServer, authorize: &Request) -> Response {

@@ -3,7 +3,9 @@
 
 //! Benchmarks of the extension-driven operations, through the public server API: the
 //! authorization code grant with PKCE S256, and the JWT bearer grant with RS256 and HS256
-//! assertions, each next to its floor (for JWT: the raw signature verification).
+//! assertions, each next to its floor (for JWT: the raw signature verification); and RFC 9068
+//! JWT access tokens issued and verified (RS256, ES256, EdDSA) next to theirs (one
+//! `jsonwebtoken::encode` and one `jsonwebtoken::decode` with the same key and claims).
 //!
 //! Run: `cargo bench -p grantry-extensions --bench operations --features jwt`.
 
@@ -12,12 +14,15 @@ mod fixtures;
 mod support;
 
 use fixtures::{
-    CHALLENGE, HS_SECRET, ISSUER, VERIFIER, WEB_BASIC, authorize_request, bearer_request, code, exchange,
-    hs256_assertion, jwt_server, pkce_server, rs256_assertion, rsa_key,
+    ACCESS_TOKEN_JTI, AccessTokenKeys, CHALLENGE, FloorClaims, HS_SECRET, ISSUER, NOW, VERIFIER, WEB_BASIC,
+    access_token_keys, authorize_request, bearer_request, code, exchange, hs256_assertion, jwt_server, pkce_server,
+    rs256_assertion, rsa_key,
 };
-use grantry_core::{Consent, CredentialKind, RandomTokenGenerator, TokenGenerator};
+use grantry_core::{
+    AccessTokenClaims, AccessTokenFormat as _, Consent, CredentialKind, RandomTokenGenerator, Scope, TokenGenerator,
+};
 use grantry_extensions::pkce::s256_challenge;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde_json::json;
 use std::hint::black_box;
 use support::{
@@ -88,6 +93,12 @@ fn main() {
         })
     };
 
+    let access_keys: Vec<(&str, AccessTokenKeys)> =
+        ["rsa-1", "ec-1", "ed-1"].into_iter().map(|name| (name, access_token_keys(name))).collect();
+    let scope = Scope::parse("read write").unwrap();
+    let access_claims = AccessTokenClaims::new(ISSUER, "alice", "web", &scope, NOW, NOW + 3600, ACCESS_TOKEN_JTI);
+    let floor_claims = FloorClaims::new();
+
     let rounds = support::rounds();
     for round in 1..=rounds {
         println!("\nround {round} of {rounds}");
@@ -131,6 +142,60 @@ fn main() {
         let op = steady.measurement(|_| drop(black_box(block_on(server.token_endpoint(&hs_request)).into_body())));
         let floor = vec![part("primitive: HS256 verify (jsonwebtoken, aws-lc-rs)", 1.0, verify_hs())];
         measure_against_floor(&mut report, "JWT bearer grant, HS256 assertion", op, floor, target);
+
+        // RFC 9068 access tokens: the format's issue then verify, against one encode and one
+        // decode by jsonwebtoken alone with the same key, claims and checks (iss, aud; exp by
+        // the format's clock, so not by jsonwebtoken's system clock).
+        for (name, keys) in &access_keys {
+            let format = &keys.format;
+            let token = format.issue(&access_claims).unwrap();
+            assert_eq!(format.verify(&token, NOW), Ok(()), "{name}: the token verifies");
+            let mut header = Header::new(keys.alg);
+            header.typ = Some("at+jwt".into());
+            header.kid = Some((*name).into());
+            let mut validation = Validation::new(keys.alg);
+            validation.validate_exp = false;
+            validation.set_issuer(&[ISSUER]);
+            validation.set_audience(&[ISSUER]);
+            let floor_token = jsonwebtoken::encode(&header, &floor_claims, &keys.encoding).unwrap();
+            assert!(jsonwebtoken::decode::<FloorClaims>(&floor_token, &keys.decoding, &validation).is_ok());
+            let op = Measurement::of(|| {
+                let token = format.issue(black_box(&access_claims)).unwrap();
+                black_box(format.verify(black_box(&token), NOW)).unwrap();
+            });
+            let (sign_name, verify_name, row) = match keys.alg {
+                Algorithm::RS256 => (
+                    "primitive: RS256-2048 sign (jsonwebtoken::encode)",
+                    "primitive: RS256-2048 verify (jsonwebtoken::decode)",
+                    "JWT access token (RFC 9068), RS256: issue + verify",
+                ),
+                Algorithm::ES256 => (
+                    "primitive: ES256 sign (jsonwebtoken::encode)",
+                    "primitive: ES256 verify (jsonwebtoken::decode)",
+                    "JWT access token (RFC 9068), ES256: issue + verify",
+                ),
+                _ => (
+                    "primitive: EdDSA sign (jsonwebtoken::encode)",
+                    "primitive: EdDSA verify (jsonwebtoken::decode)",
+                    "JWT access token (RFC 9068), EdDSA: issue + verify",
+                ),
+            };
+            // FloorPart built here: `part` fixed its lifetime to the borrows outside the loop.
+            let sign =
+                Measurement::of(|| drop(black_box(jsonwebtoken::encode(&header, &floor_claims, &keys.encoding))));
+            let verify = Measurement::of(|| {
+                drop(black_box(jsonwebtoken::decode::<FloorClaims>(
+                    black_box(&floor_token),
+                    &keys.decoding,
+                    &validation,
+                )))
+            });
+            let floor = vec![
+                FloorPart { name: sign_name, times: 1.0, measurement: sign },
+                FloorPart { name: verify_name, times: 1.0, measurement: verify },
+            ];
+            measure_against_floor(&mut report, row, op, floor, || "target ≤ 1.2× sign + verify".into());
+        }
     }
 
     report.print("grantry-extensions operations (median per operation, one thread)");

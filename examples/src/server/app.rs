@@ -1,7 +1,7 @@
 //! Builds the [`AuthorizationServer`] a configuration describes, every part enabled by name
 //! through the plugin registry, as any configuration-driven deployment would.
 
-use super::config::{ConfigFileError, ServerConfigFile, issuer_problem};
+use super::config::{ConfigFileError, ServerConfigFile, TokenFormat, issuer_problem};
 use super::consent::CsrfKey;
 use super::metrics::{CountedThrottle, IssuanceCounter};
 use super::store::ServerStore;
@@ -11,10 +11,15 @@ use grantry_core::throttle::{FailureLimiter, SharedFailureLimiter};
 use grantry_core::{AuthorizationServer, ClientAuthMethod, GrantType, RegistryError, ResourceGuard, ServerConfig};
 use grantry_extensions::device_code::DEVICE_CODE_GRANT_TYPE_NAME;
 use grantry_extensions::issuer::IssuerIdentification;
+use grantry_extensions::jwt::JwtAccessTokens;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The window of `login_max_failures`, in seconds (the contract's 15 minutes).
 const LOGIN_FAILURE_WINDOW: u64 = 900;
+
+/// Where the public signing keys are served (RFC 7517 JWK Set), below the issuer.
+pub const JWKS_PATH: &str = "/jwks.json";
 
 /// The JWT client authentication methods, enabled by name on every server.
 const JWT_AUTH_METHODS: [&str; 2] = ["client_secret_jwt", "private_key_jwt"];
@@ -22,7 +27,8 @@ const JWT_AUTH_METHODS: [&str; 2] = ["client_secret_jwt", "private_key_jwt"];
 /// Builds the server on `store` (opened from the configuration's `store`):
 ///
 /// - the store holds the configured clients and users;
-/// - `issuer` and the token and code lifetimes make the [`ServerConfig`];
+/// - `issuer` and the token and code lifetimes make the [`ServerConfig`], with RFC 9068 JWT
+///   access tokens when `access_token_format` is `"jwt"` ([`jwt_access_tokens`]);
 /// - `login_max_failures` sets the [`FailureLimiter`] every password check passes through, its
 ///   counts in the store when the store is persistent ([`SharedFailureLimiter`]: every server
 ///   on the store sees them), its refusals counted for the metrics;
@@ -60,6 +66,13 @@ pub fn build_server(config: &ServerConfigFile, store: &ServerStore) -> Result<Au
         .with_access_token_ttl(config.access_token_ttl)
         .with_code_ttl(config.authorization_code_ttl)
         .with_refresh_token_ttl(Some(config.refresh_token_ttl));
+    let server_config = match (config.access_token_format, jwt_access_tokens(config)?) {
+        (TokenFormat::Jwt, Some(tokens)) => server_config.with_access_token_format(Arc::new(tokens)),
+        (TokenFormat::Jwt, None) => {
+            return Err(ConfigFileError::new("signing_key", "is required when access_token_format is \"jwt\""));
+        }
+        _ => server_config,
+    };
     let mut server = AuthorizationServer::new(store.storage(), server_config);
     let (max, window) = (config.login_max_failures, LOGIN_FAILURE_WINDOW);
     match store.failure_store() {
@@ -108,6 +121,20 @@ fn grant_config(config: &ServerConfigFile, name: &str) -> Value {
     } else {
         Value::Null
     }
+}
+
+/// The JWT access token format of a configuration with a `signing_key`: tokens signed with
+/// it, verified with it and the `published_keys`, `jwks_uri` the issuer's [`JWKS_PATH`].
+pub fn jwt_access_tokens(config: &ServerConfigFile) -> Result<Option<JwtAccessTokens>, ConfigFileError> {
+    let Some(key) = &config.signing_key else { return Ok(None) };
+    let jwks_uri = format!("{}{JWKS_PATH}", config.issuer.trim_end_matches('/'));
+    let mut tokens = JwtAccessTokens::new(config.issuer.clone(), key.clone()).with_jwks_uri(jwks_uri);
+    for (i, key) in config.published_keys.iter().enumerate() {
+        tokens = tokens
+            .with_published_key(key.clone())
+            .map_err(|_| ConfigFileError::new(format!("published_keys[{i}].kid"), "another key has the same kid"))?;
+    }
+    Ok(Some(tokens))
 }
 
 /// What is wrong when a plugin cannot be enabled, in words that repeat no configuration
@@ -178,6 +205,9 @@ pub struct AppState {
     /// Whether the issuer is `https`: the consent cookie is then `Secure` only (see
     /// [`consent::set_cookie_headers`](super::consent::set_cookie_headers)).
     pub https_issuer: bool,
+    /// The public signing keys served at [`JWKS_PATH`] (RFC 7517 JWK Set), when the server has
+    /// a `signing_key`.
+    pub jwks: Option<Value>,
 }
 
 impl AppState {
@@ -186,7 +216,21 @@ impl AppState {
     pub fn new(server: AuthorizationServer, store: ServerStore, csrf: CsrfKey) -> Self {
         let issuer = server.config().issuer();
         let https_issuer = issuer.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
-        AppState { guard: server.resource_guard(), server, body_limit: BodyLimit::default(), csrf, store, https_issuer }
+        AppState {
+            guard: server.resource_guard(),
+            server,
+            body_limit: BodyLimit::default(),
+            csrf,
+            store,
+            https_issuer,
+            jwks: None,
+        }
+    }
+
+    /// Serves `jwks` (the public half of the server's signing keys) at [`JWKS_PATH`].
+    pub fn with_jwks(mut self, jwks: Value) -> Self {
+        self.jwks = Some(jwks);
+        self
     }
 }
 

@@ -10,8 +10,9 @@
 //! configuration exits with status 1 before anything listens; bad arguments with status 2.
 //! SIGINT or SIGTERM shut it down gracefully, with status 0.
 
-use super::config::{ConfigFileError, DEMO_JSON, ServerConfigFile, StoreConfig};
+use super::config::{ConfigFileError, DEMO_JSON, ServerConfigFile, StoreConfig, TokenFormat};
 use super::{RunningServer, ShutdownError, logging, start};
+use grantry_extensions::jwt::algorithm_name;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -174,6 +175,8 @@ struct Summary {
     grants: Vec<String>,
     clients: Vec<String>,
     users: Vec<String>,
+    /// The access token format, with the signing key's `kid` and algorithm (never the key).
+    tokens: String,
 }
 
 impl Summary {
@@ -194,6 +197,12 @@ impl Summary {
                 .map(|c| format!("{} ({})", c.client_id, c.token_endpoint_auth_method))
                 .collect(),
             users: config.users.iter().map(|u| u.username.clone()).collect(),
+            tokens: match (config.access_token_format, &config.signing_key) {
+                (TokenFormat::Jwt, Some(key)) => {
+                    format!("JWT (RFC 9068), signed {} with kid {}", algorithm_name(key.algorithm()), key.kid())
+                }
+                _ => "opaque".to_owned(),
+            },
         }
     }
 
@@ -211,6 +220,7 @@ impl Summary {
         writeln!(out, "  grants:        {}", none(&self.grants))?;
         writeln!(out, "  clients:       {}", none(&self.clients))?;
         writeln!(out, "  users:         {}", none(&self.users))?;
+        writeln!(out, "  access tokens: {}", self.tokens)?;
         writeln!(out, "  metadata:      {url}/.well-known/oauth-authorization-server")?;
         writeln!(out, "listening on {url}")?;
         out.flush()

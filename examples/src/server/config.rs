@@ -25,6 +25,9 @@
 //! | `device_code_ttl` | seconds a device code lives (RFC 8628) | `600` |
 //! | `device_poll_interval` | the `interval` of the device authorization response, in seconds | `5` |
 //! | `secret_key` | base64url of at least 32 bytes: the key of the consent form's CSRF token; servers sharing a store share it | random per start, or kept in a persistent store |
+//! | `access_token_format` | `"opaque"` or `"jwt"`: RFC 9068 JWT access tokens signed with `signing_key` | `"opaque"` |
+//! | `signing_key` | a private JWK (RSA, EC P-256 or OKP Ed25519) with `kid`, or `{"file": "PATH.pem", "kid": …}` (a relative path is taken from the current directory); its public half is served at `/jwks.json`. Required when `access_token_format` is `"jwt"` | none |
+//! | `published_keys` | public JWKs (with `kid`) also served at `/jwks.json` and accepted on JWT access tokens: the next signing key before it signs, a retired one until its tokens expire | `[]` |
 //!
 //! `header_read_timeout` to `max_connections` are the [`ServerLimits`]. The file is read into
 //! derived structs that refuse unknown fields, `serde_path_to_error` naming a field of the
@@ -44,6 +47,7 @@ use grantry_core::storage::Synchronous;
 use grantry_core::{
     ClientAuthMethod, ClientConfigError, ClientRecord, ConfigError, GrantType, ResponseType, Scope, ServerConfig,
 };
+use grantry_extensions::jwt::{KeyError, PublishedKey, SigningKey};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -249,6 +253,24 @@ pub struct ServerConfigFile {
     pub device_code_ttl: u64,
     /// The polling interval the device authorization response asks for, in seconds.
     pub device_poll_interval: u64,
+    /// What access tokens look like.
+    pub access_token_format: TokenFormat,
+    /// The key that signs JWT access tokens, if configured.
+    pub signing_key: Option<SigningKey>,
+    /// More public keys served at `/jwks.json` and accepted (key rotation).
+    pub published_keys: Vec<PublishedKey>,
+}
+
+/// `access_token_format`: what access tokens look like.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TokenFormat {
+    /// Random strings the store knows by their digest.
+    #[default]
+    Opaque,
+    /// RFC 9068 JWTs signed with `signing_key`.
+    Jwt,
 }
 
 /// The fewest bytes a `secret_key` may have.
@@ -345,6 +367,11 @@ struct FileConfig {
     device_code_ttl: u64,
     #[serde(default = "default::<DEFAULT_DEVICE_POLL_INTERVAL>")]
     device_poll_interval: u64,
+    #[serde(default)]
+    access_token_format: TokenFormat,
+    signing_key: Option<Map<String, Value>>,
+    #[serde(default)]
+    published_keys: Vec<Map<String, Value>>,
 }
 
 /// `store` as written: a kind and the fields of that kind (read flat, so that an error names
@@ -501,6 +528,11 @@ impl ServerConfigFile {
                 ));
             }
         }
+        let signing_key = file.signing_key.map(signing_key).transpose()?;
+        if file.access_token_format == TokenFormat::Jwt && signing_key.is_none() {
+            return Err(ConfigFileError::new("signing_key", "is required when access_token_format is \"jwt\""));
+        }
+        let published_keys = published_keys(signing_key.as_ref(), file.published_keys)?;
         Ok(ServerConfigFile {
             issuer: file.issuer,
             listen: file.listen,
@@ -529,6 +561,9 @@ impl ServerConfigFile {
                 MAX_TIMEOUT_SECS,
                 "a whole number of seconds",
             )?,
+            access_token_format: file.access_token_format,
+            signing_key,
+            published_keys,
         })
     }
 }
@@ -573,6 +608,55 @@ fn secret_key(text: &str) -> Result<SecretKey, ConfigFileError> {
             format!("must be base64url of at least {MIN_SECRET_KEY_BYTES} random bytes"),
         )),
     }
+}
+
+/// `signing_key`: `{"file": PATH, "kid": KID}` (a PEM private key), or a private JWK. Errors
+/// name the member and never repeat the key.
+fn signing_key(members: Map<String, Value>) -> Result<SigningKey, ConfigFileError> {
+    let key_error = |at: &str, err: KeyError| {
+        let field = match err {
+            KeyError::Member(member) if at == "signing_key" => format!("signing_key.{member}"),
+            _ => at.to_owned(),
+        };
+        ConfigFileError::new(field, err.to_string())
+    };
+    if !members.contains_key("file") {
+        return SigningKey::from_jwk(&Value::Object(members)).map_err(|err| key_error("signing_key", err));
+    }
+    if let Some(other) = members.keys().find(|k| !matches!(k.as_str(), "file" | "kid")) {
+        // A key name, not a value: safe to show, and what the reader needs.
+        return Err(ConfigFileError::new(format!("signing_key.{other}"), "unknown field; expected file, kid"));
+    }
+    let Some(path) = members.get("file").and_then(Value::as_str) else {
+        return Err(ConfigFileError::new("signing_key.file", "must be the path of a PEM file (a string)"));
+    };
+    let Some(kid) = members.get("kid").and_then(Value::as_str).filter(|kid| !kid.is_empty()) else {
+        return Err(ConfigFileError::new("signing_key.kid", "must be a non-empty string naming the key"));
+    };
+    let pem = std::fs::read(path)
+        .map_err(|err| ConfigFileError::new("signing_key.file", format!("cannot be read: {}", err.kind())))?;
+    SigningKey::from_pem(&pem, kid).map_err(|err| key_error("signing_key.file", err))
+}
+
+/// `published_keys`: public JWKs, each `kid` once (the signing key's included).
+fn published_keys(
+    signing: Option<&SigningKey>,
+    keys: Vec<Map<String, Value>>,
+) -> Result<Vec<PublishedKey>, ConfigFileError> {
+    let mut published: Vec<PublishedKey> = Vec::with_capacity(keys.len());
+    for (i, members) in keys.into_iter().enumerate() {
+        let field = format!("published_keys[{i}]");
+        let key = PublishedKey::from_jwk(&Value::Object(members)).map_err(|err| match err {
+            KeyError::Member(member) => ConfigFileError::new(format!("{field}.{member}"), err.to_string()),
+            other => ConfigFileError::new(field.clone(), other.to_string()),
+        })?;
+        let taken = signing.is_some_and(|s| s.kid() == key.kid()) || published.iter().any(|k| k.kid() == key.kid());
+        if taken {
+            return Err(ConfigFileError::new(format!("{field}.kid"), "another key has the same kid"));
+        }
+        published.push(key);
+    }
+    Ok(published)
 }
 
 /// The path of the first `null` in `value`, at `path`: no key of the file may be `null`.

@@ -196,7 +196,11 @@ async fn prepare(config: &ServerConfigFile) -> Result<AppState, StartError> {
     let store = ServerStore::open(&config.store).await?;
     let server = build_server(config, &store)?;
     let csrf = app::csrf_key(config, &store).await?;
-    Ok(AppState::new(server, store, csrf))
+    let state = AppState::new(server, store, csrf);
+    Ok(match app::jwt_access_tokens(config)? {
+        Some(tokens) => state.with_jwks(tokens.jwks()),
+        None => state,
+    })
 }
 
 fn serve(state: AppState, listener: TcpListener, limits: ServerLimits) -> Result<RunningServer, StartError> {

@@ -11,6 +11,7 @@
 //! | `/api/me` | GET | a resource guarded by a bearer token with scope `read` |
 //! | `/device` | GET, POST | the device verification page ([`device`](super::device)), when the device grant is enabled |
 //! | a grant's own endpoint (`/device_authorization`) | POST | `grant_endpoint`, one route per endpoint the registered grants bring |
+//! | `/jwks.json` | GET | the public signing keys (RFC 7517), when the server has a `signing_key` |
 //!
 //! The engine endpoints answer other methods themselves (`invalid_request`), so `/token`,
 //! `/revoke` and `/introspect` take any method.
@@ -20,7 +21,7 @@
 //! within that time too), and its `RequestBodyTimeoutLayer` fails a body that pauses for
 //! longer than `body_read_timeout`, which the body reader answers with `408`.
 
-use super::app::AppState;
+use super::app::{AppState, JWKS_PATH};
 use super::consent::{self, CSRF_FIELD, CsrfError};
 use super::device;
 use super::limits::ServerLimits;
@@ -34,6 +35,7 @@ use axum::http::header::{
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderValue, StatusCode};
+use axum::response::IntoResponse as _;
 use axum::routing::{any, get};
 use grantry_core::request::{self, BodyRefused};
 use grantry_core::response;
@@ -56,6 +58,19 @@ async fn healthz(State(state): State<Shared>) -> axum::response::Response {
     respond(response::json_no_store(status, &body))
 }
 
+/// `GET /jwks.json`: the public signing keys. Public, so cacheable for a while (a rotation
+/// publishes the next key before it signs).
+async fn jwks(State(state): State<Shared>) -> axum::response::Response {
+    let Some(keys) = &state.jwks else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut response = Response::new(keys.to_string().into_bytes());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/jwk-set+json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    respond(response)
+}
+
 /// The scope `/api/me` requires.
 pub const ME_SCOPE: &str = "read";
 
@@ -70,7 +85,8 @@ pub fn router(state: Shared, limits: &ServerLimits) -> Router {
     } else {
         Router::new()
     };
-    Router::new()
+    let router = if state.jwks.is_some() { Router::new().route(JWKS_PATH, get(jwks)) } else { Router::new() };
+    router
         .route("/authorize", get(authorize_get).post(authorize_post))
         .route("/token", any(|State(s): State<Shared>, r: axum::extract::Request| engine(s, r, Engine::Token)))
         .route("/revoke", any(|State(s): State<Shared>, r: axum::extract::Request| engine(s, r, Engine::Revocation)))

@@ -215,7 +215,7 @@ fn fits(jwk: &Jwk, alg: Algorithm) -> bool {
 }
 
 /// The size in bits of a base64url-encoded RSA modulus.
-fn modulus_bits(n: &str) -> Option<usize> {
+pub(super) fn modulus_bits(n: &str) -> Option<usize> {
     let bytes = URL_SAFE_NO_PAD.decode(n).ok()?;
     let start = bytes.iter().position(|&b| b != 0)?;
     let significant = &bytes[start..];

@@ -1,4 +1,5 @@
-//! JWT assertions (RFC 7523): the JWT bearer grant and JWT client authentication.
+//! JWT assertions (RFC 7523): the JWT bearer grant and JWT client authentication; and JWT
+//! access tokens (RFC 9068), [`JwtAccessTokens`].
 //!
 //! Both features verify a signed JWT issued by a registered client, and share the pieces that
 //! do it:
@@ -11,6 +12,7 @@
 //! | `jti.rs` | single use of assertions, by `jti` or digest, in the server's [`ReplayStore`](grantry_core::storage::ReplayStore) |
 //! | `subject.rs` | [`SubjectResolver`]: whom a bearer assertion's `sub` names ([`ClientOrUser`]) |
 //! | `bearer_grant.rs` | [`JwtBearerGrant`]: `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1) |
+//! | `access_token.rs` | [`JwtAccessTokens`]: access tokens as RFC 9068 JWTs, signed with a [`SigningKey`], verified with [`PublishedKey`]s by `kid` |
 //! | `client_auth.rs` | [`ClientSecretJwt`] and [`PrivateKeyJwt`]: `client_assertion` authentication (RFC 7523 §2.2) |
 //!
 //! ```
@@ -37,6 +39,7 @@
 //! [`ReplayStore`](grantry_core::storage::ReplayStore) (part of its
 //! [`Storage`](grantry_core::Storage)), shared by every server on the store.
 
+mod access_token;
 mod assertion;
 mod bearer_grant;
 mod claims;
@@ -46,6 +49,9 @@ mod keys;
 mod plugin;
 mod subject;
 
+pub use access_token::{
+    ACCESS_TOKEN_TYP, JwtAccessTokens, KeyError, MAX_ACCESS_TOKEN_LENGTH, PublishedKey, SigningKey,
+};
 pub use assertion::{AssertionError, AssertionVerifier, UnverifiedAssertion};
 pub use bearer_grant::JwtBearerGrant;
 pub use claims::AssertionClaims;
