@@ -218,6 +218,27 @@ pub trait TokenStore: Send + Sync {
     /// changes nothing.
     async fn rotate_refresh_token(&self, token: TokenDigest, client_id: &str) -> Result<RefreshRotation, StorageError>;
 
+    /// Retires a refresh token as [`rotate_refresh_token`](Self::rotate_refresh_token) does
+    /// and, only if this call retired it ([`RefreshRotation::Rotated`]), saves the tokens that
+    /// replace it as [`save_tokens`](Self::save_tokens) does: the engine's refresh with
+    /// rotation in one call. Any other outcome saves nothing.
+    ///
+    /// The default calls the two methods in turn. A store that can do both in one transaction
+    /// overrides it, saving a round trip and a commit; then a failed save leaves the refresh
+    /// token unretired.
+    async fn rotate_and_save(
+        &self,
+        token: TokenDigest,
+        client_id: &str,
+        tokens: IssuedTokens,
+    ) -> Result<RefreshRotation, StorageError> {
+        let rotation = self.rotate_refresh_token(token, client_id).await?;
+        if rotation == RefreshRotation::Rotated {
+            self.save_tokens(tokens).await?;
+        }
+        Ok(rotation)
+    }
+
     /// Revokes one token; returns its record if it existed.
     async fn revoke_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError>;
 
