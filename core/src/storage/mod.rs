@@ -87,6 +87,11 @@
 //!    the store's own (as [`SqliteStore`] does).
 //! 5. **Sweep in bounded batches** (`DELETE … WHERE key IN (SELECT key … WHERE expires_at <=
 //!    $1 LIMIT $2)`), so requests' writes never wait behind one huge delete.
+//! 6. **Optionally, rotate and save in one transaction**: the default
+//!    [`rotate_and_save`](TokenStore::rotate_and_save) calls `rotate_refresh_token`, then
+//!    `save_tokens`, two commits; overriding it saves one. Lock the family's row before the
+//!    token's, the order `revoke_family` takes them in, or a rotation racing the family's
+//!    revocation deadlocks.
 //!
 //! To run the suite, enable the feature in your crate's dev-dependencies (`grantry-core =
 //! { version = "…", features = ["conformance"] }`), implement [`conformance::Harness`] (open
