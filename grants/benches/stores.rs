@@ -15,26 +15,37 @@
 //!
 //! - **client_credentials**: one transaction inserting the access token's row.
 //! - **refresh_token with rotation**: the lookup of the refresh token (the engine reads it
-//!   before it consumes it, so that a refused request changes nothing), the conditional
-//!   `UPDATE` that retires it, then one transaction that upserts the family's row (checking it
-//!   is not revoked) and inserts the new access and refresh tokens' rows.
+//!   before it consumes it, so that a refused request changes nothing), then one transaction
+//!   that retires it with a conditional `UPDATE`, upserts the family's row (checking it is not
+//!   revoked) and inserts the new access and refresh tokens' rows.
+//! - **one hand-off**: the lookup of an unknown token, through the store's `find_token` and
+//!   as the bare `SELECT`: the difference is what one call into the store costs over the
+//!   statement it runs (for SQLite, the hop to a store thread and back).
 //!
 //! SQLite runs at `synchronous = FULL` (the default: every commit synced before the answer)
 //! and `NORMAL` (synced at checkpoints). `GRANTRY_BENCH_OPS` sets the operations per batch
-//! (default 200); each row is the median of 5 batches, taken in turns with its floor.
+//! (default 200), `GRANTRY_BENCH_ROUNDS` the batches (default 5); each row is the median of
+//! the batches, taken in turns with its floor's, and of their ratios.
 
 use base64::Engine as _;
 use grantry_core::request::FormBody;
-use grantry_core::storage::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore, Storage, Synchronous};
-use grantry_core::{AuthorizationServer, ClientRecord, GrantType, ServerConfig, http};
+use grantry_core::storage::{
+    PostgresOptions, PostgresStore, SqliteOptions, SqliteStore, Storage, Synchronous, TokenStore,
+};
+use grantry_core::{AuthorizationServer, ClientRecord, GrantType, ServerConfig, TokenDigest, http};
 use grantry_grants::{ClientCredentialsGrant, PasswordGrant, RefreshTokenGrant};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const ISSUER: &str = "https://as.example";
-const ROUNDS: usize = 5;
-
 fn ops() -> usize {
     std::env::var("GRANTRY_BENCH_OPS").ok().and_then(|n| n.parse().ok()).unwrap_or(200)
+}
+
+/// Batches of each operation, taken in turns with its floor's (on a loaded machine, more and
+/// smaller batches give steadier medians).
+fn rounds() -> usize {
+    std::env::var("GRANTRY_BENCH_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(5)
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -105,6 +116,21 @@ async fn engine_refresh(server: &AuthorizationServer, n: usize) -> Duration {
     start.elapsed()
 }
 
+/// `n` lookups of unknown tokens through the store, timed.
+async fn engine_lookup(store: &dyn TokenStore, n: usize) -> Duration {
+    let start = Instant::now();
+    for _ in 0..n {
+        assert!(store.find_token(TokenDigest::from_bytes(random_bytes())).await.unwrap().is_none());
+    }
+    start.elapsed()
+}
+
+/// The stores' `find_token`.
+const FIND_TOKEN_SQLITE: &str = "SELECT kind, client_id, subject, scope, grant_type, issued_at, expires_at, family,
+     attributes FROM grantry_tokens WHERE digest = ?1 AND retired = 0";
+const FIND_TOKEN_POSTGRES: &str = "SELECT kind, client_id, subject, scope, grant_type, issued_at, expires_at, family,
+     attributes FROM grantry_tokens WHERE digest = $1 AND NOT retired";
+
 // --- the SQLite floor ------------------------------------------------------------------------
 
 const INSERT_TOKEN_SQLITE: &str = "INSERT INTO grantry_tokens (digest, kind, client_id, subject, scope, grant_type,
@@ -161,7 +187,8 @@ fn floor_refresh_sqlite(connection: &mut rusqlite::Connection, n: usize) -> Dura
             .query_row([&refresh[..]], |row| row.get(0))
             .unwrap();
         assert_eq!(found, 1);
-        let retired = connection
+        let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+        let retired = transaction
             .prepare_cached(
                 "UPDATE grantry_tokens SET retired = 1
                  WHERE digest = ?1 AND client_id = ?2 AND kind = 'refresh' AND retired = 0",
@@ -170,7 +197,6 @@ fn floor_refresh_sqlite(connection: &mut rusqlite::Connection, n: usize) -> Dura
             .execute(rusqlite::params![&refresh[..], "svc"])
             .unwrap();
         assert_eq!(retired, 1);
-        let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
         let revoked: Option<bool> = rusqlite::OptionalExtension::optional(
             transaction
                 .prepare_cached("SELECT revoked FROM grantry_families WHERE id = ?1")
@@ -191,6 +217,15 @@ fn floor_refresh_sqlite(connection: &mut rusqlite::Connection, n: usize) -> Dura
         refresh = random_bytes::<32>();
         insert_token_sqlite(&transaction, &refresh, "refresh", Some(&family)).unwrap();
         transaction.commit().unwrap();
+    }
+    start.elapsed()
+}
+
+fn floor_lookup_sqlite(connection: &rusqlite::Connection, n: usize) -> Duration {
+    let start = Instant::now();
+    for _ in 0..n {
+        let mut select = connection.prepare_cached(FIND_TOKEN_SQLITE).unwrap();
+        assert!(select.query([&random_bytes::<32>()[..]]).unwrap().next().unwrap().is_none());
     }
     start.elapsed()
 }
@@ -269,14 +304,23 @@ async fn floor_refresh_postgres(client: &mut tokio_postgres::Client, n: usize) -
     for _ in 0..n {
         // The lookup before the token is consumed (a refused request must change nothing).
         assert_eq!(client.query(&find, &[&&refresh[..]]).await.unwrap().len(), 1);
-        assert_eq!(client.execute(&retire, &[&&refresh[..], &"svc"]).await.unwrap(), 1);
         let transaction = client.transaction().await.unwrap();
         let revoked: bool = transaction.query_one(&upsert, &[&&family[..], &(now() + 3600)]).await.unwrap().get(0);
         assert!(!revoked);
+        assert_eq!(transaction.execute(&retire, &[&&refresh[..], &"svc"]).await.unwrap(), 1);
         insert_token_postgres(&transaction, &insert, &random_bytes::<32>(), "access", Some(&family[..])).await;
         refresh = random_bytes::<32>();
         insert_token_postgres(&transaction, &insert, &refresh, "refresh", Some(&family[..])).await;
         transaction.commit().await.unwrap();
+    }
+    start.elapsed()
+}
+
+async fn floor_lookup_postgres(client: &tokio_postgres::Client, n: usize) -> Duration {
+    let find = client.prepare(FIND_TOKEN_POSTGRES).await.unwrap();
+    let start = Instant::now();
+    for _ in 0..n {
+        assert!(client.query_opt(&find, &[&&random_bytes::<32>()[..]]).await.unwrap().is_none());
     }
     start.elapsed()
 }
@@ -299,55 +343,68 @@ fn print_row(name: &str, engine: Vec<f64>, floor: Vec<f64>) {
 
 async fn sqlite(synchronous: Synchronous, n: usize) {
     let folder = tempfile::tempdir().unwrap();
-    let store =
-        SqliteStore::open_with(folder.path().join("engine.db"), SqliteOptions::default().with_synchronous(synchronous))
-            .await
-            .unwrap();
+    let options = SqliteOptions::default().with_synchronous(synchronous);
+    let store = Arc::new(SqliteStore::open_with(folder.path().join("engine.db"), options).await.unwrap());
     for client in clients() {
         store.add_client(client).unwrap();
     }
     store.add_user("alice", "wonderland");
-    let server = server(store.into());
+    let server = server(Storage::single(store.clone()));
     let mut floor = floor_connection_sqlite(&folder.path().join("floor.db"), synchronous).await;
     let label = if synchronous == Synchronous::Full { "FULL" } else { "NORMAL" };
     let (mut engine_cc, mut floor_cc, mut engine_rt, mut floor_rt) = (vec![], vec![], vec![], vec![]);
-    for _ in 0..ROUNDS {
+    let (mut engine_find, mut floor_find) = (vec![], vec![]);
+    for _ in 0..rounds() {
         engine_cc.push(per_op(engine_client_credentials(&server, n).await, n));
         floor_cc.push(per_op(floor_client_credentials_sqlite(&mut floor, n), n));
         engine_rt.push(per_op(engine_refresh(&server, n).await, n));
         floor_rt.push(per_op(floor_refresh_sqlite(&mut floor, n), n));
+        engine_find.push(per_op(engine_lookup(&*store, n).await, n));
+        floor_find.push(per_op(floor_lookup_sqlite(&floor, n), n));
     }
     print_row(&format!("SQLite {label}: client_credentials"), engine_cc, floor_cc);
     print_row(&format!("SQLite {label}: refresh_token with rotation"), engine_rt, floor_rt);
+    print_row(&format!("SQLite {label}: one hand-off (find_token, unknown)"), engine_find, floor_find);
 }
 
 async fn postgres(url: &str, n: usize) {
     let schema = format!("grantry_bench_{:016x}", rand::random::<u64>());
-    let store = PostgresStore::connect_with(url, PostgresOptions::default().with_schema(&schema)).await.unwrap();
+    let options = PostgresOptions::default().with_schema(&schema);
+    let store = Arc::new(PostgresStore::connect_with(url, options).await.unwrap());
     for client in clients() {
         store.add_client(client).unwrap();
     }
     store.add_user("alice", "wonderland");
-    let server = server(store.into());
+    let server = server(Storage::single(store.clone()));
     let (mut floor, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     floor.batch_execute(&format!("SET search_path TO {schema}")).await.unwrap();
     let (mut engine_cc, mut floor_cc, mut engine_rt, mut floor_rt) = (vec![], vec![], vec![], vec![]);
-    for _ in 0..ROUNDS {
+    let (mut engine_find, mut floor_find) = (vec![], vec![]);
+    for _ in 0..rounds() {
         engine_cc.push(per_op(engine_client_credentials(&server, n).await, n));
         floor_cc.push(per_op(floor_client_credentials_postgres(&mut floor, n).await, n));
         engine_rt.push(per_op(engine_refresh(&server, n).await, n));
         floor_rt.push(per_op(floor_refresh_postgres(&mut floor, n).await, n));
+        engine_find.push(per_op(engine_lookup(&*store, n).await, n));
+        floor_find.push(per_op(floor_lookup_postgres(&floor, n).await, n));
     }
     print_row("PostgreSQL: client_credentials", engine_cc, floor_cc);
     print_row("PostgreSQL: refresh_token with rotation", engine_rt, floor_rt);
+    print_row("PostgreSQL: one hand-off (find_token, unknown)", engine_find, floor_find);
     floor.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.unwrap();
 }
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let n = ops();
-    println!("{:<52} {:>12} {:>12} {:>7}", "operation (median of 5 batches)", "engine", "floor", "ratio");
+    println!(
+        "{:<52} {:>12} {:>12} {:>7}",
+        format!("operation (median of {} batches)", rounds()),
+        "engine",
+        "floor",
+        "ratio"
+    );
     runtime.block_on(async {
         sqlite(Synchronous::Full, n).await;
         sqlite(Synchronous::Normal, n).await;

@@ -80,7 +80,10 @@
 //!   comes before the family's tokens expire; a sweep drops expired tokens (retired ones
 //!   included) and keeps live and never-expiring ones; of 1,000 concurrent rotations exactly
 //!   one wins; and a family's revocation racing saves into it leaves none of its tokens
-//!   behind, while saves into another family all land.
+//!   behind, while saves into another family all land. `rotate_and_save` saves only when it
+//!   rotates (not for a replay, a wrong client, an unknown or an access token); of 1,000
+//!   concurrent ones exactly one rotates and only its tokens are saved; one racing the
+//!   family's revocation leaves none of the family's tokens, old or new.
 //! - **clients**: each fixture client is found with its registration (id, redirect URIs,
 //!   scope, grant types, authentication method); its secret is checked, a wrong one refused;
 //!   an unknown or differently cased id is not found.
@@ -313,6 +316,9 @@ macro_rules! conformance_tests {
             expired_tokens_are_swept,
             concurrent_rotations_have_one_winner,
             family_revocation_racing_saves_leaves_no_token,
+            rotate_and_save_saves_only_when_it_rotates,
+            concurrent_rotate_and_saves_have_one_winner,
+            family_revocation_racing_a_rotation_leaves_no_token,
         );
     };
     (@group clients, $harness:expr) => {

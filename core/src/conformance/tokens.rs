@@ -441,3 +441,141 @@ where
         }
     }
 }
+
+/// `rotate_and_save` saves the new tokens only when it retires the refresh token: once, for
+/// its client. Then the new tokens are found as saved and the old refresh token is not; a
+/// replay names the family, a wrong client, an unknown token and an access token change
+/// nothing, and none of them saves what it was given.
+pub async fn rotate_and_save_saves_only_when_it_rotates<H: Harness>(harness: &H)
+where
+    H::Store: TokenStore,
+{
+    let store = open(harness).await;
+    let family = FamilyId::random();
+    let (expires_at, refresh_expires_at) = (now() + 3_600, Some(now() + 86_400));
+    let (tokens, access, refresh) = issuance(family, expires_at, refresh_expires_at);
+    save(&*store, tokens).await;
+    let (next, next_access, next_refresh) = issuance(family, expires_at, refresh_expires_at);
+    let saved = [
+        (next_access, Some(next.access.1.clone())),
+        (next_refresh, next.refresh.as_ref().map(|(_, record)| record.clone())),
+    ];
+    let rotation = ok("rotate_and_save", store.rotate_and_save(refresh, WEB, next).await);
+    assert_eq!(rotation, RefreshRotation::Rotated, "the first rotate_and_save by the owner must rotate");
+    assert_eq!(found(&*store, refresh).await, None, "rotate_and_save must retire the refresh token");
+    assert!(found(&*store, access).await.is_some(), "rotate_and_save must leave the old access token alone");
+    for (digest, record) in saved {
+        assert!(record.is_some());
+        assert_eq!(found(&*store, digest).await, record, "rotate_and_save must save the new tokens as given");
+    }
+
+    let (unused, unused_access, unused_refresh) = issuance(family, expires_at, refresh_expires_at);
+    let (lone, lone_digest) = lone_access(expires_at);
+    save(&*store, lone).await;
+    let attempts = [
+        (refresh, WEB, RefreshRotation::AlreadyRotated { family: Some(family) }),
+        (next_refresh, SPA, RefreshRotation::WrongClient),
+        (digest(), WEB, RefreshRotation::NotFound),
+        (lone_digest, WEB, RefreshRotation::NotFound),
+    ];
+    for (token, client, expected) in attempts {
+        let rotation = ok("rotate_and_save", store.rotate_and_save(token, client, unused.clone()).await);
+        assert_eq!(rotation, expected, "rotate_and_save by {client} of a token that cannot rotate");
+        for digest in [unused_access, unused_refresh] {
+            assert_eq!(found(&*store, digest).await, None, "rotate_and_save saved tokens it did not rotate for");
+        }
+    }
+    assert!(found(&*store, next_refresh).await.is_some(), "a wrong client must leave the refresh token live");
+    assert!(found(&*store, lone_digest).await.is_some(), "an access token must not be retired");
+}
+
+/// Of [`CONCURRENT_ROTATIONS`] concurrent `rotate_and_save` calls on one refresh token by its
+/// client, each with tokens of its own, exactly one rotates, and only its tokens are saved;
+/// the others are replays naming the family.
+pub async fn concurrent_rotate_and_saves_have_one_winner<H: Harness>(harness: &H)
+where
+    H::Store: TokenStore,
+{
+    require_parallel_runtime();
+    let store = open(harness).await;
+    let family = FamilyId::random();
+    let (expires_at, refresh_expires_at) = (now() + 3_600, Some(now() + 86_400));
+    let (tokens, _, refresh) = issuance(family, expires_at, refresh_expires_at);
+    save(&*store, tokens).await;
+    let start = Arc::new(tokio::sync::Barrier::new(CONCURRENT_ROTATIONS));
+    let mut calls = Vec::with_capacity(CONCURRENT_ROTATIONS);
+    for _ in 0..CONCURRENT_ROTATIONS {
+        let (next, access, new_refresh) = issuance(family, expires_at, refresh_expires_at);
+        let (store, start) = (store.clone(), start.clone());
+        calls.push(tokio::spawn(async move {
+            start.wait().await;
+            ([access, new_refresh], store.rotate_and_save(refresh, WEB, next).await)
+        }));
+    }
+    let (mut winners, mut losers) = (Vec::new(), Vec::new());
+    for call in calls {
+        let (digests, outcome) = match call.await {
+            Ok((digests, outcome)) => (digests, ok("rotate_and_save", outcome)),
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        };
+        match outcome {
+            RefreshRotation::Rotated => winners.extend(digests),
+            RefreshRotation::AlreadyRotated { family: Some(named) } if named == family => losers.extend(digests),
+            outcome => panic!("a concurrent rotate_and_save got {outcome:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 2, "exactly one of the concurrent rotate_and_save calls must win");
+    for digest in winners {
+        assert!(found(&*store, digest).await.is_some(), "the winner's tokens must be saved");
+    }
+    for digest in losers {
+        assert_eq!(found(&*store, digest).await, None, "a losing rotate_and_save must save nothing");
+    }
+}
+
+/// A family's revocation races a `rotate_and_save` in it ([`RACE_ROUNDS`] rounds): afterwards
+/// none of the family's tokens, old or new, is found, whichever came first, and neither call
+/// fails.
+pub async fn family_revocation_racing_a_rotation_leaves_no_token<H: Harness>(harness: &H)
+where
+    H::Store: TokenStore,
+{
+    require_parallel_runtime();
+    let store = open(harness).await;
+    let (expires_at, refresh_expires_at) = (now() + 3_600, Some(now() + 86_400));
+    for round in 0..RACE_ROUNDS {
+        let family = FamilyId::random();
+        let (first, access, refresh) = issuance(family, expires_at, refresh_expires_at);
+        save(&*store, first).await;
+        let (next, next_access, next_refresh) = issuance(family, expires_at, refresh_expires_at);
+        let start = Arc::new(tokio::sync::Barrier::new(2));
+        let (rotator, starter) = (store.clone(), start.clone());
+        let rotation = tokio::spawn(async move {
+            starter.wait().await;
+            rotator.rotate_and_save(refresh, WEB, next).await
+        });
+        let (revoker, starter) = (store.clone(), start.clone());
+        let revocation = tokio::spawn(async move {
+            starter.wait().await;
+            if round % 2 == 1 {
+                tokio::task::yield_now().await;
+            }
+            revoker.revoke_family(family).await
+        });
+        let rotation = match rotation.await {
+            Ok(outcome) => ok("a racing rotate_and_save", outcome),
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        };
+        assert!(
+            matches!(rotation, RefreshRotation::Rotated | RefreshRotation::NotFound),
+            "round {round}: a rotate_and_save racing the family's revocation got {rotation:?}"
+        );
+        match revocation.await {
+            Ok(result) => ok("a racing revoke_family", result),
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        }
+        for digest in [access, refresh, next_access, next_refresh] {
+            assert_eq!(found(&*store, digest).await, None, "round {round}: a token of a revoked family survived");
+        }
+    }
+}

@@ -163,8 +163,15 @@ impl AuthorizationServer {
         if !issuance.scope.is_subset_of(&issuance.limit) {
             return Err(OAuthError::invalid_scope("the scope exceeds what the client may be granted"));
         }
-        // Every check passed: now, and only now, the code or refresh token is used up.
-        self.consume(issuance.consumes, issuance.client.client_id()).await?;
+        // Every check passed: now, and only now, the code, device code or refresh token is used
+        // up: a code or device code here, a refresh token together with the save of the tokens
+        // that replace it.
+        let consumes = issuance.consumes;
+        match consumes {
+            Consumes::Code(digest) => self.redeem(digest, issuance.client.client_id()).await?,
+            Consumes::Pending(digest) => self.spend_pending(digest, issuance.client.client_id()).await?,
+            _ => {}
+        }
 
         let config = &self.config;
         let now = config.clock().now();
@@ -218,7 +225,11 @@ impl AuthorizationServer {
             let scope = refresh_scope.unwrap_or_else(|| scope.clone());
             (TokenDigest::of(token.expose()), record(TokenKind::Refresh, scope, expires_at))
         });
-        self.storage.tokens.save_tokens(IssuedTokens { access, refresh }).await.map_err(storage_failure)?;
+        let tokens = IssuedTokens { access, refresh };
+        match consumes {
+            Consumes::RefreshToken(digest) => self.rotate(digest, &client_id, tokens).await?,
+            _ => self.storage.tokens.save_tokens(tokens).await.map_err(storage_failure)?,
+        }
         let include_scope = requested_scope.as_ref() != Some(&scope);
         Ok(TokenResponse::bearer(access_token, expires_in, refresh_token, scope, include_scope, members)
             .with_issued_token_type(issued_token_type))
@@ -246,39 +257,42 @@ impl AuthorizationServer {
         })
     }
 
-    /// Uses up what an issuance consumes, compare-and-consume in the store: exactly one of
-    /// concurrent requests wins; a loser that is the owner meets a replay, which revokes the
-    /// family (RFC 9700 §4.14.2).
-    async fn consume(&self, consumes: Consumes, client_id: &str) -> Result<(), OAuthError> {
-        let codes = &self.storage.codes;
-        let tokens = &self.storage.tokens;
-        match consumes {
-            Consumes::Nothing => Ok(()),
-            Consumes::Code(digest) => match codes.redeem_code(digest, client_id).await.map_err(storage_failure)? {
-                CodeRedemption::Redeemed => Ok(()),
-                CodeRedemption::AlreadyRedeemed { family } => {
-                    revoke_family(&self.storage, family).await?;
-                    Err(code_replayed())
-                }
-                CodeRedemption::WrongClient => Err(other_client("authorization code")),
-                _ => Err(OAuthError::invalid_grant("unknown authorization code")),
-            },
-            Consumes::Pending(digest) => match self.storage.pending.consume_pending(digest, client_id).await {
-                Ok(PendingConsumption::Consumed) => Ok(()),
-                Ok(PendingConsumption::AlreadyUsed) => {
-                    Err(OAuthError::invalid_grant("the device code was already used"))
-                }
-                Ok(_) => Err(OAuthError::invalid_grant("the device code is not approved")),
-                Err(err) => Err(storage_failure(err)),
-            },
-            Consumes::RefreshToken(digest) => {
-                match tokens.rotate_refresh_token(digest, client_id).await.map_err(storage_failure)? {
-                    RefreshRotation::Rotated => Ok(()),
-                    RefreshRotation::AlreadyRotated { family } => Err(replayed(&self.storage, family).await),
-                    RefreshRotation::WrongClient => Err(other_client("refresh token")),
-                    _ => Err(OAuthError::invalid_grant("refresh token was revoked")),
-                }
+    /// Redeems a code, compare-and-consume in the store: exactly one of concurrent requests
+    /// wins; a loser that is the owner meets a replay, which revokes the family
+    /// (RFC 9700 §4.14.2).
+    async fn redeem(&self, digest: TokenDigest, client_id: &str) -> Result<(), OAuthError> {
+        match self.storage.codes.redeem_code(digest, client_id).await.map_err(storage_failure)? {
+            CodeRedemption::Redeemed => Ok(()),
+            CodeRedemption::AlreadyRedeemed { family } => {
+                revoke_family(&self.storage, family).await?;
+                Err(code_replayed())
             }
+            CodeRedemption::WrongClient => Err(other_client("authorization code")),
+            _ => Err(OAuthError::invalid_grant("unknown authorization code")),
+        }
+    }
+
+    /// Spends an approved pending authorization (a device code), compare-and-consume in the
+    /// store: exactly one of concurrent polls gets the tokens; the others, and later polls, are
+    /// refused and revoke nothing (the contract).
+    async fn spend_pending(&self, digest: TokenDigest, client_id: &str) -> Result<(), OAuthError> {
+        match self.storage.pending.consume_pending(digest, client_id).await.map_err(storage_failure)? {
+            PendingConsumption::Consumed => Ok(()),
+            PendingConsumption::AlreadyUsed => Err(OAuthError::invalid_grant("the device code was already used")),
+            _ => Err(OAuthError::invalid_grant("the device code is not approved")),
+        }
+    }
+
+    /// Retires a refresh token and saves `tokens` in its place, in one store call
+    /// ([`TokenStore::rotate_and_save`](crate::storage::TokenStore::rotate_and_save)), as
+    /// [`redeem`](Self::redeem) consumes a code: one winner; a replay revokes the family.
+    async fn rotate(&self, digest: TokenDigest, client_id: &str, tokens: IssuedTokens) -> Result<(), OAuthError> {
+        let rotation = self.storage.tokens.rotate_and_save(digest, client_id, tokens);
+        match rotation.await.map_err(storage_failure)? {
+            RefreshRotation::Rotated => Ok(()),
+            RefreshRotation::AlreadyRotated { family } => Err(replayed(&self.storage, family).await),
+            RefreshRotation::WrongClient => Err(other_client("refresh token")),
+            _ => Err(OAuthError::invalid_grant("refresh token was revoked")),
         }
     }
 

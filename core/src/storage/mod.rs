@@ -93,6 +93,11 @@
 //!    the store's own (as [`SqliteStore`] does).
 //! 5. **Sweep in bounded batches** (`DELETE … WHERE key IN (SELECT key … WHERE expires_at <=
 //!    $1 LIMIT $2)`), so requests' writes never wait behind one huge delete.
+//! 6. **Optionally, rotate and save in one transaction**: the default
+//!    [`rotate_and_save`](TokenStore::rotate_and_save) calls `rotate_refresh_token`, then
+//!    `save_tokens`, two commits; overriding it saves one. Lock the family's row before the
+//!    token's, the order `revoke_family` takes them in, or a rotation racing the family's
+//!    revocation deadlocks.
 //!
 //! To run the suite, enable the feature in your crate's dev-dependencies (`grantry-core =
 //! { version = "…", features = ["conformance"] }`), implement [`conformance::Harness`] (open
@@ -224,6 +229,27 @@ pub trait TokenStore: Send + Sync {
     /// the family. A call naming another client gets [`RefreshRotation::WrongClient`] and
     /// changes nothing.
     async fn rotate_refresh_token(&self, token: TokenDigest, client_id: &str) -> Result<RefreshRotation, StorageError>;
+
+    /// Retires a refresh token as [`rotate_refresh_token`](Self::rotate_refresh_token) does
+    /// and, only if this call retired it ([`RefreshRotation::Rotated`]), saves the tokens that
+    /// replace it as [`save_tokens`](Self::save_tokens) does: the engine's refresh with
+    /// rotation in one call. Any other outcome saves nothing.
+    ///
+    /// The default calls the two methods in turn. A store that can do both in one transaction
+    /// overrides it, saving a round trip and a commit; then a failed save leaves the refresh
+    /// token unretired.
+    async fn rotate_and_save(
+        &self,
+        token: TokenDigest,
+        client_id: &str,
+        tokens: IssuedTokens,
+    ) -> Result<RefreshRotation, StorageError> {
+        let rotation = self.rotate_refresh_token(token, client_id).await?;
+        if rotation == RefreshRotation::Rotated {
+            self.save_tokens(tokens).await?;
+        }
+        Ok(rotation)
+    }
 
     /// Revokes one token; returns its record if it existed.
     async fn revoke_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError>;

@@ -452,6 +452,15 @@ impl TokenStore for PostgresStore {
         queries::rotate_refresh_token(&self.pool, token, client_id).await.map_err(StorageError::new)
     }
 
+    async fn rotate_and_save(
+        &self,
+        token: TokenDigest,
+        client_id: &str,
+        tokens: IssuedTokens,
+    ) -> Result<RefreshRotation, StorageError> {
+        queries::rotate_and_save(&self.pool, token, client_id, tokens).await.map_err(StorageError::new)
+    }
+
     async fn revoke_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError> {
         queries::revoke_token(&self.pool, token).await.map_err(StorageError::new)
     }

@@ -112,19 +112,29 @@ pub(super) async fn redeem_code(pool: &Pool, digest: TokenDigest, client_id: &st
 pub(super) async fn save_tokens(pool: &Pool, tokens: IssuedTokens) -> Result<(), Failure> {
     let mut client = pool.get().await?;
     let transaction = client.transaction().await?;
-    if let Some(family) = tokens.family() {
-        let expiries = std::iter::once(&tokens.access.1).chain(tokens.refresh.as_ref().map(|(_, r)| r));
-        let latest =
-            expiries.map(|record| record.expires_at).try_fold(0, |latest: Timestamp, at| Some(latest.max(at?)));
-        // The upsert locks the family's row until this transaction ends, and returns the row
-        // as committed: a revocation that committed first is seen here, and one that comes
-        // later waits for this save to commit, then deletes what it saved.
-        if extend_family(&transaction, family, latest).await? {
-            // Revocation is final: the tokens are dropped.
-            transaction.rollback().await?;
-            return Ok(());
-        }
+    if !family_open(&transaction, &tokens).await? {
+        // Revocation is final: the tokens are dropped.
+        transaction.rollback().await?;
+        return Ok(());
     }
+    insert_tokens(&transaction, tokens).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Extends the family of `tokens` to their expiry and says whether it is open (not revoked);
+/// true for tokens of no family.
+async fn family_open(transaction: &Transaction<'_>, tokens: &IssuedTokens) -> Result<bool, Failure> {
+    let Some(family) = tokens.family() else { return Ok(true) };
+    let expiries = std::iter::once(&tokens.access.1).chain(tokens.refresh.as_ref().map(|(_, r)| r));
+    let latest = expiries.map(|record| record.expires_at).try_fold(0, |latest: Timestamp, at| Some(latest.max(at?)));
+    // The upsert locks the family's row until this transaction ends, and returns the row
+    // as committed: a revocation that committed first is seen here, and one that comes
+    // later waits for this save to commit, then deletes what it saved.
+    Ok(!extend_family(transaction, family, latest).await?)
+}
+
+async fn insert_tokens(transaction: &Transaction<'_>, tokens: IssuedTokens) -> Result<(), Failure> {
     let insert = transaction
         .prepare_cached(
             "INSERT INTO grantry_tokens (digest, kind, client_id, subject, scope, grant_type, issued_at,
@@ -151,7 +161,6 @@ pub(super) async fn save_tokens(pool: &Pool, tokens: IssuedTokens) -> Result<(),
             )
             .await?;
     }
-    transaction.commit().await?;
     Ok(())
 }
 
@@ -174,19 +183,56 @@ pub(super) async fn rotate_refresh_token(
     client_id: &str,
 ) -> Result<RefreshRotation, Failure> {
     let client = pool.get().await?;
+    let statements = (client.prepare_cached(RETIRE).await?, client.prepare_cached(SEEN).await?);
+    retire(&**client, &statements, digest, client_id).await
+}
+
+/// Rotation and the save of the tokens that replace it, in one transaction: nothing is saved
+/// unless this call retired the refresh token, and a failed save leaves it unretired.
+pub(super) async fn rotate_and_save(
+    pool: &Pool,
+    digest: TokenDigest,
+    client_id: &str,
+    tokens: IssuedTokens,
+) -> Result<RefreshRotation, Failure> {
+    let mut client = pool.get().await?;
+    let transaction = client.transaction().await?;
+    // The family's row first, as a revocation locks it before the family's tokens: a
+    // revocation that committed first deleted the refresh token (this call finds nothing);
+    // one that comes later waits for this commit, then deletes what it saved.
+    let open = family_open(&transaction, &tokens).await?;
+    let statements = (transaction.prepare_cached(RETIRE).await?, transaction.prepare_cached(SEEN).await?);
+    let rotation = retire(&*transaction, &statements, digest, client_id).await?;
+    if rotation != RefreshRotation::Rotated {
+        transaction.rollback().await?;
+        return Ok(rotation);
+    }
+    if open {
+        insert_tokens(&transaction, tokens).await?;
+    }
+    transaction.commit().await?;
+    Ok(rotation)
+}
+
+/// Retires a refresh token: compare-and-consume in one `UPDATE`.
+const RETIRE: &str = "UPDATE grantry_tokens SET retired = true
+     WHERE digest = $1 AND client_id = $2 AND kind = 'refresh' AND NOT retired";
+
+/// Why [`RETIRE`] changed nothing.
+const SEEN: &str = "SELECT kind, client_id, retired, family FROM grantry_tokens WHERE digest = $1";
+
+/// Runs [`RETIRE`], then, if it changed nothing, [`SEEN`] to say why.
+async fn retire(
+    client: &(impl tokio_postgres::GenericClient + Sync),
+    (retire, seen): &(tokio_postgres::Statement, tokio_postgres::Statement),
+    digest: TokenDigest,
+    client_id: &str,
+) -> Result<RefreshRotation, Failure> {
     let digest = &digest.as_bytes()[..];
-    let retire = client
-        .prepare_cached(
-            "UPDATE grantry_tokens SET retired = true
-             WHERE digest = $1 AND client_id = $2 AND kind = 'refresh' AND NOT retired",
-        )
-        .await?;
-    if client.execute(&retire, &[&digest, &client_id]).await? == 1 {
+    if client.execute(retire, &[&digest, &client_id]).await? == 1 {
         return Ok(RefreshRotation::Rotated);
     }
-    let select =
-        client.prepare_cached("SELECT kind, client_id, retired, family FROM grantry_tokens WHERE digest = $1").await?;
-    let Some(row) = client.query_opt(&select, &[&digest]).await? else {
+    let Some(row) = client.query_opt(seen, &[&digest]).await? else {
         return Ok(RefreshRotation::NotFound);
     };
     let (kind, owner, retired, family): (String, String, bool, Option<Vec<u8>>) =

@@ -367,6 +367,16 @@ impl TokenStore for SqliteStore {
         self.workers.write(move |connection| queries::rotate_refresh_token(connection, token, &client_id)).await
     }
 
+    async fn rotate_and_save(
+        &self,
+        token: TokenDigest,
+        client_id: &str,
+        tokens: IssuedTokens,
+    ) -> Result<RefreshRotation, StorageError> {
+        let client_id = client_id.to_owned();
+        self.workers.write(move |connection| queries::rotate_and_save(connection, token, &client_id, tokens)).await
+    }
+
     async fn revoke_token(&self, token: TokenDigest) -> Result<Option<TokenRecord>, StorageError> {
         self.workers.write(move |connection| queries::revoke_token(connection, token)).await
     }

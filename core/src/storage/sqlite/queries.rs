@@ -97,20 +97,33 @@ pub(super) fn redeem_code(
 
 pub(super) fn save_tokens(connection: &mut Connection, tokens: IssuedTokens) -> Result<(), Failure> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if let Some(family) = tokens.family() {
-        let revoked: Option<bool> = transaction
-            .prepare_cached("SELECT revoked FROM grantry_families WHERE id = ?1")?
-            .query_row([&family.as_bytes()[..]], |row| row.get(0))
-            .optional()?;
-        if revoked == Some(true) {
-            // Revocation is final: the tokens are dropped (the transaction rolls back empty).
-            return Ok(());
-        }
-        let expiries = std::iter::once(&tokens.access.1).chain(tokens.refresh.as_ref().map(|(_, r)| r));
-        let latest =
-            expiries.map(|record| record.expires_at).try_fold(0, |latest: Timestamp, at| Some(latest.max(at?)));
-        extend_family(&transaction, family, latest)?;
+    // Revocation is final: into a revoked family nothing is saved (the transaction rolls back
+    // empty).
+    if family_open(&transaction, &tokens)? {
+        insert_tokens(&transaction, tokens)?;
+        transaction.commit()?;
     }
+    Ok(())
+}
+
+/// Extends the family of `tokens` to their expiry and says whether it is open (not revoked);
+/// true for tokens of no family.
+fn family_open(transaction: &Transaction<'_>, tokens: &IssuedTokens) -> Result<bool, Failure> {
+    let Some(family) = tokens.family() else { return Ok(true) };
+    let revoked: Option<bool> = transaction
+        .prepare_cached("SELECT revoked FROM grantry_families WHERE id = ?1")?
+        .query_row([&family.as_bytes()[..]], |row| row.get(0))
+        .optional()?;
+    if revoked == Some(true) {
+        return Ok(false);
+    }
+    let expiries = std::iter::once(&tokens.access.1).chain(tokens.refresh.as_ref().map(|(_, r)| r));
+    let latest = expiries.map(|record| record.expires_at).try_fold(0, |latest: Timestamp, at| Some(latest.max(at?)));
+    extend_family(transaction, family, latest)?;
+    Ok(true)
+}
+
+fn insert_tokens(transaction: &Transaction<'_>, tokens: IssuedTokens) -> Result<(), Failure> {
     let mut insert = transaction.prepare_cached(
         "INSERT INTO grantry_tokens (digest, kind, client_id, subject, scope, grant_type, issued_at,
              expires_at, family, retired, attributes)
@@ -130,8 +143,6 @@ pub(super) fn save_tokens(connection: &mut Connection, tokens: IssuedTokens) -> 
             attributes_json(&record.attributes)?,
         ])?;
     }
-    drop(insert);
-    transaction.commit()?;
     Ok(())
 }
 
@@ -144,8 +155,31 @@ pub(super) fn find_token(connection: &mut Connection, digest: TokenDigest) -> Re
     Ok(row.map(TokenRow::into_record).transpose()?)
 }
 
-pub(super) fn rotate_refresh_token(
+/// Rotation and the save of the tokens that replace it, in one transaction (one commit):
+/// nothing is saved unless this call retired the refresh token, and a failed save leaves it
+/// unretired.
+pub(super) fn rotate_and_save(
     connection: &mut Connection,
+    digest: TokenDigest,
+    client_id: &str,
+    tokens: IssuedTokens,
+) -> Result<RefreshRotation, Failure> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let rotation = rotate_refresh_token(&transaction, digest, client_id)?;
+    if rotation == RefreshRotation::Rotated {
+        // Into a revoked family nothing is saved; the retirement stands.
+        if family_open(&transaction, &tokens)? {
+            insert_tokens(&transaction, tokens)?;
+        }
+        transaction.commit()?;
+    }
+    Ok(rotation)
+}
+
+/// Retires a refresh token: compare-and-consume in one `UPDATE`, then, if it changed nothing,
+/// a `SELECT` to say why.
+pub(super) fn rotate_refresh_token(
+    connection: &Connection,
     digest: TokenDigest,
     client_id: &str,
 ) -> Result<RefreshRotation, Failure> {
