@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 /// The routes, as the `endpoint` label names them.
-const ENDPOINTS: [&str; 7] = [
+const ENDPOINTS: [&str; 10] = [
     "/authorize",
     "/token",
     "/revoke",
@@ -31,6 +31,9 @@ const ENDPOINTS: [&str; 7] = [
     "/.well-known/oauth-authorization-server",
     "/api/me",
     "/healthz",
+    "/device_authorization",
+    "/device",
+    "/jwks.json",
 ];
 
 /// The latency histogram's buckets, in seconds: from a memory store's 100 µs to a slow
@@ -126,6 +129,7 @@ mod tests {
     #[test]
     fn labels_come_from_fixed_sets() {
         assert_eq!(endpoint("/token"), "/token");
+        assert_eq!(endpoint("/device_authorization"), "/device_authorization");
         assert_eq!(endpoint("/token/../secret"), "other");
         assert_eq!(endpoint("/a-path-chosen-by-a-caller"), "other");
     }

@@ -7,7 +7,7 @@
 //! | [`config`] | the JSON configuration file: parsed and checked whole, errors name the field |
 //! | [`app`] | the [`AuthorizationServer`](grantry_core::AuthorizationServer), every part enabled by name |
 //! | [`store`] | the store `store` names (memory, SQLite, PostgreSQL), its background sweep and health |
-//! | [`routes`] | the axum routes of the contract (`/authorize`, `/token`, `/revoke`, `/introspect`, metadata, `/api/me`) |
+//! | [`routes`] | the axum routes of the contract (`/authorize`, `/token`, `/revoke`, `/introspect`, metadata, `/api/me`, `/jwks.json`, the grants' own endpoints) |
 //! | [`consent`] | the login-and-consent form's CSRF token and cookie |
 //! | [`device`] | the device verification page of the device grant (`/device`, RFC 8628 §3.3) |
 //! | [`pages`] | the HTML pages (maud templates): the login-and-consent page, the error page |
