@@ -3,14 +3,19 @@
 
 //! Each extension-driven operation benchmarked on its own with divan, through the public
 //! server API from raw request to serialised response: the authorization code grant with PKCE
-//! S256 and the JWT bearer grant with RS256 and HS256 assertions; and an RFC 9068 JWT access
-//! token issued and verified with each algorithm. Divan's statistics, for one
+//! S256, the JWT bearer grant with RS256 and HS256 assertions, the grants beyond RFC 6749
+//! (the device authorization grant, token exchange), and an RFC 9068 JWT access token issued
+//! and verified with each algorithm. Divan's statistics, for one
 //! operation at a time; the ratios to the floors are `operations.rs`'s (see the grants crate's
 //! `each_operation.rs`).
 //!
 //! Run: `cargo bench -p grantry-extensions --bench each_operation --features jwt` (divan's options after `--`).
 
+#[path = "fixtures/beyond.rs"]
+mod beyond;
 mod fixtures;
+#[path = "../../grants/benches/fixtures/mod.rs"]
+mod rfc6749;
 #[path = "../../grants/benches/support/mod.rs"]
 mod support;
 
@@ -81,4 +86,42 @@ fn jwt_access_token_issue_and_verify(bencher: Bencher, key: &str) {
 fn authorize_once(server: &AuthorizationServer, authorize: &Request) -> Response {
     let request = block_on(server.validate_authorization_request(authorize)).expect("valid request");
     block_on(server.create_authorization_response(&request, Consent::allow("alice")))
+}
+
+/// The device authorization request of a public client (RFC 8628 §3.1).
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
+fn device_authorization_request(bencher: Bencher) {
+    let (server, _steady) = beyond::device_server();
+    let request = beyond::device_authorization_request();
+    bencher.bench_local(|| {
+        block_on(server.grant_endpoint(beyond::DEVICE_AUTHORIZATION, &request)).map(Response::into_body)
+    });
+}
+
+/// A device-code poll still pending: each code is made beforehand, untimed, and polled once.
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
+fn device_code_poll_pending(bencher: Bencher) {
+    device_code_poll(bencher, false);
+}
+
+/// A device-code poll after the user approved (untimed): the tokens are issued.
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
+fn device_code_redemption(bencher: Bencher) {
+    device_code_poll(bencher, true);
+}
+
+fn device_code_poll(bencher: Bencher, approved: bool) {
+    let (server, _steady) = beyond::device_server();
+    bencher
+        .with_inputs(|| beyond::device_polls(&server, 1, approved).remove(0))
+        .bench_local_refs(|request| block_on(server.token_endpoint(request)).into_body());
+}
+
+/// A token exchange of an active access token (RFC 8693), each issued beforehand, untimed.
+#[divan::bench(sample_count = DIVAN_SAMPLES, sample_size = DIVAN_SAMPLE_SIZE)]
+fn token_exchange(bencher: Bencher) {
+    let (server, _steady) = beyond::exchange_server();
+    bencher
+        .with_inputs(|| beyond::token_exchanges(&server, 1).remove(0))
+        .bench_local_refs(|request| block_on(server.token_endpoint(request)).into_body());
 }
