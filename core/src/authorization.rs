@@ -66,7 +66,7 @@ pub struct AuthorizationRequest {
     pub(crate) scope: Scope,
     pub(crate) requested_scope: Option<Scope>,
     pub(crate) state: Option<String>,
-    pub(crate) params: Params,
+    pub(crate) params: Params<'static>,
     pub(crate) attributes: Attributes,
     pub(crate) registration: usize,
 }
@@ -113,7 +113,7 @@ impl AuthorizationRequest {
     }
 
     /// All request parameters.
-    pub fn params(&self) -> &Params {
+    pub fn params(&self) -> &Params<'static> {
         &self.params
     }
 

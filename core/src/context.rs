@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 /// A token request after the engine parsed it, dispatched it and authenticated the client.
 pub struct TokenRequest<'a> {
-    pub(crate) params: &'a Params,
+    pub(crate) params: &'a Params<'a>,
     pub(crate) grant_type: &'a GrantType,
     pub(crate) client: Option<&'a Arc<dyn Client>>,
     pub(crate) storage: &'a Storage,
@@ -30,7 +30,7 @@ pub struct TokenRequest<'a> {
 
 impl<'a> TokenRequest<'a> {
     /// The form parameters.
-    pub fn params(&self) -> &'a Params {
+    pub fn params(&self) -> &'a Params<'a> {
         self.params
     }
 

@@ -18,13 +18,16 @@ use std::borrow::Cow;
 /// assert_eq!(p.get("state"), None); // empty means omitted
 /// assert!(Params::parse(b"scope=a&scope=b").is_err());
 /// ```
+///
+/// A parameter with nothing to decode borrows from the input; [`into_owned`](Self::into_owned)
+/// makes parameters that outlive it.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Params {
-    pairs: Vec<(String, String)>,
+pub struct Params<'a> {
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
 /// Values are not shown: parameters carry secrets (client secrets, passwords, codes).
-impl std::fmt::Debug for Params {
+impl std::fmt::Debug for Params<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Params").field("names", &self.pairs.iter().map(|(n, _)| n).collect::<Vec<_>>()).finish()
     }
@@ -33,14 +36,14 @@ impl std::fmt::Debug for Params {
 /// Requests with more parameters than this are refused rather than parsed.
 const MAX_PARAMS: usize = 256;
 
-impl Params {
+impl<'a> Params<'a> {
     /// No parameters.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Parses a form-encoded string, refusing repeated parameters.
-    pub fn parse(input: &[u8]) -> Result<Params, OAuthError> {
+    pub fn parse(input: &'a [u8]) -> Result<Self, OAuthError> {
         let (params, duplicate) = Self::parse_keeping_duplicates(input)?;
         match duplicate {
             Some(name) => Err(duplicate_error(&name)),
@@ -52,7 +55,7 @@ impl Params {
     /// for the authorization endpoint: there, a repeated parameter is redirected to the client
     /// once the client and redirect URI are known to be sound. Lookups of a repeated name see
     /// its first value, so the caller must act on the report before trusting the parameters.
-    pub fn parse_keeping_duplicates(input: &[u8]) -> Result<(Params, Option<String>), OAuthError> {
+    pub fn parse_keeping_duplicates(input: &'a [u8]) -> Result<(Self, Option<String>), OAuthError> {
         let mut pairs = Vec::new();
         for segment in input.split(|&b| b == b'&').filter(|segment| !segment.is_empty()) {
             let (name, value) = match segment.iter().position(|&b| b == b'=') {
@@ -66,7 +69,7 @@ impl Params {
             if pairs.len() == MAX_PARAMS {
                 return Err(OAuthError::invalid_request("too many parameters"));
             }
-            pairs.push((name.into_owned(), decode_component(value)?.into_owned()));
+            pairs.push((name, decode_component(value)?));
         }
         let params = Params { pairs };
         let duplicate = params.first_duplicate().map(str::to_owned);
@@ -75,7 +78,7 @@ impl Params {
 
     /// The value of `name`; `None` when absent or empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_ref()).filter(|v| !v.is_empty())
     }
 
     /// The value of `name`, or `invalid_request` naming the missing parameter.
@@ -90,11 +93,11 @@ impl Params {
 
     /// Iterates over the non-empty parameters.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).filter(|(_, v)| !v.is_empty())
+        self.pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())).filter(|(_, v)| !v.is_empty())
     }
 
     /// Sets a parameter (for building requests in code; parsing never produces duplicates).
-    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+    pub fn insert(&mut self, name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) {
         let (name, value) = (name.into(), value.into());
         match self.pairs.iter_mut().find(|(n, _)| *n == name) {
             Some((_, v)) => *v = value,
@@ -102,8 +105,13 @@ impl Params {
         }
     }
 
+    /// The same parameters, owning their names and values.
+    pub fn into_owned(self) -> Params<'static> {
+        Params { pairs: self.pairs.into_iter().map(|(n, v)| (Cow::Owned(n.into_owned()), Cow::Owned(v.into_owned()))).collect() }
+    }
+
     fn first_duplicate(&self) -> Option<&str> {
-        let mut names: Vec<&str> = self.pairs.iter().map(|(n, _)| n.as_str()).collect();
+        let mut names: Vec<&str> = self.pairs.iter().map(|(n, _)| n.as_ref()).collect();
         names.sort_unstable();
         names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
     }
@@ -127,17 +135,23 @@ pub(crate) fn has_escape(raw: &[u8]) -> bool {
 /// Unlike `percent_encoding`'s lenient decoding, a `%` not followed by two hex digits is
 /// refused. A component with nothing to decode is borrowed, not copied.
 pub(crate) fn decode_component(raw: &[u8]) -> Result<Cow<'_, str>, OAuthError> {
+    if !has_escape(raw) {
+        return std::str::from_utf8(raw).map(Cow::Borrowed).map_err(|_| not_utf8());
+    }
     let malformed = |i: usize| {
         !(raw.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && raw.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
     };
     if raw.iter().enumerate().any(|(i, &b)| b == b'%' && malformed(i)) {
         return Err(OAuthError::invalid_request("malformed percent-encoding in request parameters"));
     }
-    if !has_escape(raw) {
-        return std::str::from_utf8(raw).map(Cow::Borrowed).map_err(|_| not_utf8());
+    // Every escape is whole (checked above), so none spans a `+`: decode the runs between them.
+    let mut decoded = Vec::with_capacity(raw.len());
+    for (i, run) in raw.split(|&b| b == b'+').enumerate() {
+        if i > 0 {
+            decoded.push(b' ');
+        }
+        decoded.extend(percent_encoding::percent_decode(run));
     }
-    let spaced: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
-    let decoded: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
     String::from_utf8(decoded).map(Cow::Owned).map_err(|_| not_utf8())
 }
 
@@ -316,7 +330,8 @@ mod tests {
             #[test]
             fn encode_form_then_parse_round_trips(pairs in btree_map(".+", ".*", 0..24)) {
                 let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-                let parsed = Params::parse(encode_form(&borrowed).as_bytes()).unwrap();
+                let body = encode_form(&borrowed);
+                let parsed = Params::parse(body.as_bytes()).unwrap();
                 // Empty values count as omitted.
                 let expected: Vec<(&str, &str)> = borrowed.iter().copied().filter(|(_, v)| !v.is_empty()).collect();
                 prop_assert_eq!(parsed.iter().collect::<Vec<_>>(), expected);
