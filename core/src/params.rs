@@ -56,7 +56,8 @@ impl<'a> Params<'a> {
     /// once the client and redirect URI are known to be sound. Lookups of a repeated name see
     /// its first value, so the caller must act on the report before trusting the parameters.
     pub fn parse_keeping_duplicates(input: &'a [u8]) -> Result<(Self, Option<String>), OAuthError> {
-        let mut pairs = Vec::new();
+        let segments = input.iter().filter(|&&b| b == b'&').count() + 1;
+        let mut pairs = Vec::with_capacity(segments.min(MAX_PARAMS));
         for segment in input.split(|&b| b == b'&').filter(|segment| !segment.is_empty()) {
             let (name, value) = match segment.iter().position(|&b| b == b'=') {
                 Some(i) => (&segment[..i], &segment[i + 1..]),
@@ -110,10 +111,18 @@ impl<'a> Params<'a> {
         Params { pairs: self.pairs.into_iter().map(|(n, v)| (Cow::Owned(n.into_owned()), Cow::Owned(v.into_owned()))).collect() }
     }
 
+    /// The repeated name that sorts first, if any: the authorization endpoint must see a
+    /// repeated `client_id` or `redirect_uri` whatever else is repeated. A request of a few
+    /// parameters, as OAuth requests are, is checked pair by pair without allocating.
     fn first_duplicate(&self) -> Option<&str> {
-        let mut names: Vec<&str> = self.pairs.iter().map(|(n, _)| n.as_ref()).collect();
-        names.sort_unstable();
-        names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+        let names = self.pairs.iter().map(|(n, _)| n.as_ref());
+        if self.pairs.len() <= 16 {
+            let repeated = |(i, name): &(usize, &str)| names.clone().take(*i).any(|earlier| earlier == *name);
+            return names.clone().enumerate().filter(repeated).map(|(_, name)| name).min();
+        }
+        let mut sorted: Vec<&str> = names.collect();
+        sorted.sort_unstable();
+        sorted.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
     }
 }
 
@@ -196,6 +205,11 @@ mod tests {
         body.push_str("&p7=again");
         let err = Params::parse(body.as_bytes()).unwrap_err();
         assert_eq!(err.description(), Some("parameter p7 given more than once"));
+        // Few or many, the repeated name reported is the one that sorts first.
+        let few = b"state=1&redirect_uri=x&state=2&client_id=a&redirect_uri=y";
+        assert_eq!(Params::parse_keeping_duplicates(few).unwrap().1.as_deref(), Some("redirect_uri"));
+        body.push_str("&p30=again&p12=again");
+        assert_eq!(Params::parse_keeping_duplicates(body.as_bytes()).unwrap().1.as_deref(), Some("p12"));
     }
 
     #[test]
@@ -250,7 +264,8 @@ mod tests {
             }
             String::from_utf8(out).ok()
         };
-        let mut pairs = Vec::new();
+        let segments = input.iter().filter(|&&b| b == b'&').count() + 1;
+        let mut pairs = Vec::with_capacity(segments.min(MAX_PARAMS));
         for segment in input.split(|&b| b == b'&').filter(|s| !s.is_empty()) {
             let (name, value) = match segment.iter().position(|&b| b == b'=') {
                 Some(i) => (&segment[..i], &segment[i + 1..]),
