@@ -62,7 +62,7 @@ impl AuthorizationServer {
             exp: record.expires_at,
             iss: self.config.issuer(),
         };
-        serde_json::to_vec(&response).unwrap_or_default()
+        response::json_body(&response)
     }
 }
 
