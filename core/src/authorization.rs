@@ -66,7 +66,7 @@ pub struct AuthorizationRequest {
     pub(crate) scope: Scope,
     pub(crate) requested_scope: Option<Scope>,
     pub(crate) state: Option<String>,
-    pub(crate) params: Params,
+    pub(crate) params: Params<'static>,
     pub(crate) attributes: Attributes,
     pub(crate) registration: usize,
 }
@@ -113,7 +113,7 @@ impl AuthorizationRequest {
     }
 
     /// All request parameters.
-    pub fn params(&self) -> &Params {
+    pub fn params(&self) -> &Params<'static> {
         &self.params
     }
 
@@ -301,7 +301,11 @@ pub fn build_redirect(redirect_uri: &str, mode: ResponseMode, params: &[(String,
         ResponseMode::Query => '?',
         ResponseMode::Fragment => '#',
     };
-    let mut uri = format!("{redirect_uri}{separator}");
+    // Room for the parameters as they are; only characters that need escaping grow it.
+    let room = params.iter().map(|(name, value)| name.len() + value.len() + 2).sum::<usize>();
+    let mut uri = String::with_capacity(redirect_uri.len() + room);
+    uri.push_str(redirect_uri);
+    uri.push(separator);
     form_urlencoded::Serializer::for_suffix(&mut uri, redirect_uri.len() + 1).extend_pairs(params);
     uri
 }

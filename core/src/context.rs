@@ -28,7 +28,7 @@ pub(crate) const USER_CODE_PURPOSE: &str = "user-code";
 /// A request to a grant's own endpoint after the engine parsed it, authenticated the client
 /// (allowed the grant type) and resolved the requested scope within the client's.
 pub struct EndpointRequest<'a> {
-    pub(crate) params: &'a Params,
+    pub(crate) params: &'a Params<'a>,
     pub(crate) grant_type: &'a GrantType,
     pub(crate) client: &'a Arc<dyn Client>,
     pub(crate) scope: Scope,
@@ -39,7 +39,7 @@ pub struct EndpointRequest<'a> {
 
 impl<'a> EndpointRequest<'a> {
     /// The form parameters.
-    pub fn params(&self) -> &'a Params {
+    pub fn params(&self) -> &'a Params<'a> {
         self.params
     }
 
@@ -94,7 +94,7 @@ impl<'a> EndpointRequest<'a> {
 
 /// A token request after the engine parsed it, dispatched it and authenticated the client.
 pub struct TokenRequest<'a> {
-    pub(crate) params: &'a Params,
+    pub(crate) params: &'a Params<'a>,
     pub(crate) grant_type: &'a GrantType,
     pub(crate) client: Option<&'a Arc<dyn Client>>,
     pub(crate) storage: &'a Storage,
@@ -104,7 +104,7 @@ pub struct TokenRequest<'a> {
 
 impl<'a> TokenRequest<'a> {
     /// The form parameters.
-    pub fn params(&self) -> &'a Params {
+    pub fn params(&self) -> &'a Params<'a> {
         self.params
     }
 

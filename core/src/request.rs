@@ -89,7 +89,7 @@ pub(crate) fn query<B>(request: &http::Request<B>) -> Option<&str> {
 
 /// Parses the body as form parameters, requiring the `application/x-www-form-urlencoded`
 /// content type (RFC 6749 §3.2).
-pub fn form_params(request: &Request) -> Result<Params, OAuthError> {
+pub fn form_params(request: &Request) -> Result<Params<'_>, OAuthError> {
     check_form_content_type(request.headers())?;
     Params::parse(request.body())
 }

@@ -20,6 +20,17 @@ pub fn json_no_store(status: StatusCode, body: &serde_json::Value) -> Response {
     json_bytes_no_store(status, body.to_string().into_bytes())
 }
 
+/// `value` serialised as a JSON body (empty if it cannot be). Room for a token, error or
+/// introspection response is made at once: `serde_json::to_vec` starts at 128 bytes and
+/// regrows, which is most of these responses' size.
+pub(crate) fn json_body(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(512);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => body,
+        Err(_) => Vec::new(),
+    }
+}
+
 /// [`json_no_store`] for a body already serialised.
 pub fn json_bytes_no_store(status: StatusCode, body: Vec<u8>) -> Response {
     let mut response = http::Response::new(body);
@@ -35,7 +46,7 @@ pub fn json_bytes_no_store(status: StatusCode, body: Vec<u8>) -> Response {
 /// `WWW-Authenticate` challenge if it carries one (§5.2 `invalid_client`, RFC 6750 §3).
 pub fn oauth_error(error: &OAuthError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = json_bytes_no_store(status, serde_json::to_vec(error).unwrap_or_default());
+    let mut response = json_bytes_no_store(status, json_body(error));
     if let Some(challenge) = error.challenge() {
         let Ok(challenge) = HeaderValue::from_bytes(challenge.as_bytes()) else {
             return unencodable();

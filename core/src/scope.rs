@@ -30,14 +30,18 @@ impl Scope {
     /// Parses a `scope` value. Each token must be of `%x21 / %x23-5B / %x5D-7E`; repeated
     /// spaces between tokens are tolerated. A malformed value is `invalid_scope`.
     pub fn parse(value: &str) -> Result<Scope, OAuthError> {
-        let mut tokens: Vec<&str> = Vec::new();
-        for token in value.split(' ').filter(|t| !t.is_empty()) {
-            if !valid_token(token.as_bytes()) {
-                return Err(OAuthError::invalid_scope("scope contains a character RFC 6749 does not allow"));
-            }
-            tokens.push(token);
+        let tokens = value.split(' ').filter(|t| !t.is_empty());
+        if !tokens.clone().all(|token| valid_token(token.as_bytes())) {
+            return Err(OAuthError::invalid_scope("scope contains a character RFC 6749 does not allow"));
         }
-        Ok(Self::from_tokens(tokens))
+        // A value written as the scope keeps it (tokens sorted, each once, one space between),
+        // as a client asking for one token or its usual set writes it, is kept as it is.
+        let written = value.split(' ');
+        let sorted = written.clone().zip(written.clone().skip(1)).all(|(a, b)| a < b);
+        if sorted && written.clone().all(|t| !t.is_empty()) {
+            return Ok(Scope { joined: Some(Arc::from(value)) });
+        }
+        Ok(Self::from_tokens(tokens.collect()))
     }
 
     /// Resolves a request's `scope` parameter against what the client may be granted:

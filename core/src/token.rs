@@ -192,7 +192,7 @@ impl TokenResponse {
 
     /// The response as JSON bytes.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+        crate::response::json_body(self)
     }
 
     /// The response as string pairs, for a redirect fragment (implicit grant).

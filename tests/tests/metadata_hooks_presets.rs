@@ -164,9 +164,9 @@ fn each_preset_lists_exactly_what_it_registered() {
     }
 }
 
-fn location_params(location: &str) -> Params {
+fn location_params(location: &str) -> Params<'static> {
     let (_, rest) = location.split_once(['?', '#']).unwrap();
-    Params::parse(rest.as_bytes()).unwrap()
+    Params::parse(rest.as_bytes()).unwrap().into_owned()
 }
 
 #[tokio::test]

@@ -49,7 +49,7 @@ fn authorize_uri(client_id: &str, extra: &[(&str, &str)]) -> String {
     format!("/authorize?{}", encode_form(&pairs))
 }
 
-fn location_params(location: &str) -> Params {
+fn location_params(location: &str) -> Params<'_> {
     Params::parse(location.split_once('?').unwrap().1.as_bytes()).unwrap()
 }
 

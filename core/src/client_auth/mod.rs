@@ -43,7 +43,7 @@ pub struct ClientAuthInput<'a> {
     /// The request.
     pub request: &'a Request,
     /// Its parsed form parameters.
-    pub params: &'a Params,
+    pub params: &'a Params<'a>,
     /// Where to find clients.
     pub clients: &'a dyn ClientStore,
     /// The server's single-use records, for credentials accepted once (JWT client assertions).

@@ -51,7 +51,7 @@ impl AuthorizationServer {
     /// form's hidden fields).
     pub async fn validate_authorization_params(
         &self,
-        params: Params,
+        params: Params<'_>,
     ) -> Result<AuthorizationRequest, AuthorizationError> {
         self.validate_parsed(params, None).await.map_err(|err| self.decorate_error(err))
     }
@@ -74,7 +74,7 @@ impl AuthorizationServer {
 
     async fn validate_parsed(
         &self,
-        params: Params,
+        params: Params<'_>,
         duplicate: Option<String>,
     ) -> Result<AuthorizationRequest, AuthorizationError> {
         let direct = AuthorizationError::direct;
@@ -183,7 +183,7 @@ impl AuthorizationServer {
             scope,
             requested_scope,
             state: state.clone(),
-            params,
+            params: params.into_owned(),
             attributes: Attributes::new(),
             registration: index,
         };

@@ -21,7 +21,7 @@ impl AuthorizationServer {
     pub async fn authenticate_client(
         &self,
         request: &Request,
-        params: &Params,
+        params: &Params<'_>,
         allowed: &ClientAuthMethods,
         requirement: ClientAuthentication,
     ) -> Result<Option<Arc<dyn Client>>, OAuthError> {
@@ -32,7 +32,7 @@ impl AuthorizationServer {
     pub(crate) async fn authenticate_with(
         &self,
         request: &Request,
-        params: &Params,
+        params: &Params<'_>,
         allowed: &(dyn Fn(&ClientAuthMethod) -> bool + Sync),
         requirement: ClientAuthentication,
     ) -> Result<Option<Arc<dyn Client>>, OAuthError> {
@@ -88,7 +88,7 @@ impl AuthorizationServer {
     fn select_authenticator(
         &self,
         request: &Request,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<Option<&dyn ClientAuthenticator>, OAuthError> {
         let mut with_credentials = None;
         let mut identifying = None;

@@ -65,7 +65,7 @@ impl AuthorizationServer {
             aud: record.attributes.get(AUDIENCE_ATTRIBUTE).map(|aud| &**aud),
             act: record.attributes.get(ACTOR_ATTRIBUTE).map(|sub| Actor { sub }),
         };
-        serde_json::to_vec(&response).unwrap_or_default()
+        response::json_body(&response)
     }
 }
 

@@ -32,7 +32,7 @@ impl AuthorizationServer {
         decision: TokenDecision,
         authenticated: Option<&Arc<dyn Client>>,
         grant_type: &GrantType,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<Issuance, OAuthError> {
         let client = self.decided_client(registration, &decision, authenticated).await?;
         if !client.allows_grant_type(grant_type) {
@@ -150,7 +150,7 @@ impl AuthorizationServer {
         &self,
         registration: &Registration,
         mut issuance: Issuance,
-        params: &Params,
+        params: &Params<'_>,
     ) -> Result<TokenResponse, OAuthError> {
         for hook in self.hooks(registration) {
             hook.after_token_request_validated(params, &mut issuance)?;

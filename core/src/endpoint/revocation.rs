@@ -70,12 +70,12 @@ impl AuthorizationServer {
 impl AuthorizationServer {
     /// The parameters and the authenticated client of a request to a POST-only, body-only
     /// endpoint that requires client authentication (revocation, introspection).
-    pub(crate) async fn endpoint_client(
+    pub(crate) async fn endpoint_client<'r>(
         &self,
-        request: &Request,
+        request: &'r Request,
         endpoint: &str,
         methods: &[ClientAuthMethod],
-    ) -> Result<(Params, Arc<dyn Client>), OAuthError> {
+    ) -> Result<(Params<'r>, Arc<dyn Client>), OAuthError> {
         if request.method() != Method::POST {
             return Err(OAuthError::invalid_request(format!("the {endpoint} endpoint accepts only POST")));
         }

@@ -114,9 +114,11 @@ pub fn router(state: Shared, limits: &ServerLimits) -> Router {
 pub(super) async fn read_form(
     state: &AppState,
     request: axum::extract::Request,
-) -> Result<(Request, Params), axum::response::Response> {
+) -> Result<(Request, Params<'static>), axum::response::Response> {
     let request = read(state, request).await.map_err(respond)?;
-    match request::form_params(&request) {
+    // Owned: a page's form is small, and the page keeps the request beside it.
+    let params = request::form_params(&request).map(Params::into_owned);
+    match params {
         Ok(params) => Ok((request, params)),
         Err(err) => Err(show_error(&request, &err, 400)),
     }
@@ -359,7 +361,7 @@ pub(super) fn with_new_cookie(state: &AppState, mut page: Response, cookie: &str
 pub(super) async fn spend_form(
     state: &AppState,
     request: &Request,
-    submitted: &Params,
+    submitted: &Params<'_>,
     hidden: &[(String, String)],
 ) -> Result<(), axum::response::Response> {
     let cookie = consent::cookie_value(request.headers());

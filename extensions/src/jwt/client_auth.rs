@@ -222,10 +222,10 @@ fn is_asymmetric(alg: Algorithm) -> bool {
 mod tests {
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> Params {
+    fn params(pairs: &[(&str, &str)]) -> Params<'static> {
         let mut p = Params::new();
         for (k, v) in pairs {
-            p.insert(*k, *v);
+            p.insert(k.to_string(), v.to_string());
         }
         p
     }

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `claims.rs` | types the claims (read by `jsonwebtoken`) and checks `aud`, `exp`, `nbf`, `iat` against the server's clock |
 //! | `keys.rs` | [`AssertionKeys`]: which keys verify an issuer's assertion ([`ClientKeys`]: the client's `jwks` or secret) |
-//! | `assertion.rs` | [`AssertionVerifier`]: header and claims read, then keys, then signature and claims (`jsonwebtoken`'s `decode` and `Validation`) |
+//! | `assertion.rs` | [`AssertionVerifier`]: header and claims read once (`jsonwebtoken`'s `insecure_decode`), then keys, then the signature (`jsonwebtoken::crypto::verify`) and the claims judged again |
 //! | `jti.rs` | single use of assertions, by `jti` or digest, in the server's [`ReplayStore`](grantry_core::storage::ReplayStore) |
 //! | `subject.rs` | [`SubjectResolver`]: whom a bearer assertion's `sub` names ([`ClientOrUser`]) |
 //! | `bearer_grant.rs` | [`JwtBearerGrant`]: `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1) |

@@ -300,9 +300,9 @@ pub struct Redirect {
     /// The URI before any query or fragment.
     pub target: String,
     /// The query parameters, if there is a query.
-    pub query: Option<Params>,
+    pub query: Option<Params<'static>>,
     /// The fragment parameters, if there is a fragment.
-    pub fragment: Option<Params>,
+    pub fragment: Option<Params<'static>>,
 }
 
 impl Redirect {
@@ -324,7 +324,7 @@ impl Redirect {
             Some((target, query)) => (target, Some(query)),
             None => (before_fragment, None),
         };
-        let parse = |s: &str| Params::parse(s.as_bytes()).expect("redirect parameters are well-formed");
+        let parse = |s: &str| Params::parse(s.as_bytes()).expect("redirect parameters are well-formed").into_owned();
         Redirect { target: target.to_owned(), query: query.map(parse), fragment: fragment.map(parse), location }
     }
 
