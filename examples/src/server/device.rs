@@ -8,6 +8,9 @@
 //! ([`find_pending`](grantry_core::AuthorizationServer::find_pending), RFC 8628 §5.1); the
 //! password check goes through the same login throttle as `/authorize`'s. A throttled code
 //! entry or login answers `429` with `Retry-After`.
+//!
+//! The address is the TCP peer's: behind a reverse proxy every user shares the proxy's, and a
+//! deployment there keys the throttle by the client address the proxy reports instead.
 
 use super::app::AppState;
 use super::consent::{self, FORM_FIELDS};
