@@ -42,6 +42,26 @@ async fn saved<S: PendingAuthorizationStore>(
     (code, user_code)
 }
 
+/// A store just opened holding one pending authorization, saved now for 600 s.
+struct Fresh<S> {
+    store: Arc<S>,
+    now: Timestamp,
+    record: PendingRecord,
+    code: TokenDigest,
+    user_code: ReplayKey,
+}
+
+async fn fresh<H: Harness>(harness: &H) -> Fresh<H::Store>
+where
+    H::Store: PendingAuthorizationStore,
+{
+    let store = open(harness).await;
+    let now = now();
+    let record = pending(now, now + 600);
+    let (code, user_code) = saved(&*store, record.clone(), now).await;
+    Fresh { store, now, record, code, user_code }
+}
+
 /// [`saved`], then denied.
 async fn denied<S: PendingAuthorizationStore>(store: &S, record: PendingRecord, now: Timestamp) -> TokenDigest {
     let (code, user_code) = saved(store, record, now).await;
@@ -80,10 +100,7 @@ pub async fn a_user_code_is_taken_until_it_expires<H: Harness>(harness: &H)
 where
     H::Store: PendingAuthorizationStore,
 {
-    let store = open(harness).await;
-    let now = now();
-    let record = pending(now, now + 600);
-    let (first, user_code) = saved(&*store, record.clone(), now).await;
+    let Fresh { store, now, record, code: first, user_code } = fresh(harness).await;
     let (second, third) = (digest(), digest());
     for at in [now, now + 599] {
         let other = plain_pending(at, at + 600);
@@ -198,10 +215,7 @@ pub async fn a_wrong_client_poll_changes_nothing<H: Harness>(harness: &H)
 where
     H::Store: PendingAuthorizationStore,
 {
-    let store = open(harness).await;
-    let now = now();
-    let record = pending(now, now + 600);
-    let (code, user_code) = saved(&*store, record.clone(), now).await;
+    let Fresh { store, now, record, code, user_code } = fresh(harness).await;
     for at in [now, now + 1, now + 5, now + 60] {
         assert_eq!(ok("poll_pending", store.poll_pending(code, SPA, at).await), PendingPoll::WrongClient);
     }
@@ -218,10 +232,7 @@ pub async fn a_poll_too_early_slows_down<H: Harness>(harness: &H)
 where
     H::Store: PendingAuthorizationStore,
 {
-    let store = open(harness).await;
-    let now = now();
-    let record = pending(now, now + 600);
-    let (code, user_code) = saved(&*store, record.clone(), now).await;
+    let Fresh { store, now, record, code, user_code } = fresh(harness).await;
     let mut interval = record.interval;
     for at in [now, now + 1, now + 4] {
         assert_eq!(ok("poll_pending", store.poll_pending(code, WEB, at).await), PendingPoll::SlowDown, "at {at}");
@@ -249,10 +260,7 @@ pub async fn a_poll_in_time_returns_the_record<H: Harness>(harness: &H)
 where
     H::Store: PendingAuthorizationStore,
 {
-    let store = open(harness).await;
-    let now = now();
-    let record = pending(now, now + 600);
-    let (code, user_code) = saved(&*store, record.clone(), now).await;
+    let Fresh { store, now, record, code, user_code } = fresh(harness).await;
     let at = record.next_poll_at;
     let polled = PendingRecord { next_poll_at: at + record.interval, ..record.clone() };
     assert_eq!(ok("poll_pending", store.poll_pending(code, WEB, at).await), PendingPoll::Polled(polled.clone()));
@@ -280,10 +288,7 @@ pub async fn a_pending_authorization_is_consumed_once<H: Harness>(harness: &H)
 where
     H::Store: PendingAuthorizationStore,
 {
-    let store = open(harness).await;
-    let now = now();
-    let record = pending(now, now + 600);
-    let (code, user_code) = saved(&*store, record.clone(), now).await;
+    let Fresh { store, now, record, code, user_code } = fresh(harness).await;
     let consume = |client: &'static str| {
         let store = store.clone();
         async move { ok("consume_pending", store.consume_pending(code, client).await) }
