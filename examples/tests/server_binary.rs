@@ -40,6 +40,8 @@ struct Server {
     child: Child,
     lines: mpsc::Receiver<String>,
     stdout: Vec<String>,
+    /// The folder it runs in, when the test made one for it alone (removed after the server).
+    folder: Option<tempfile::TempDir>,
 }
 
 impl Drop for Server {
@@ -51,8 +53,13 @@ impl Drop for Server {
     }
 }
 
+/// Starts the binary in a folder of its own, so that the demo's relative store path
+/// (`target/grantry-demo/store.db`) is a new file, never one another run left behind.
 fn spawn(args: &[&str]) -> Server {
-    spawn_in(&std::env::temp_dir(), args)
+    let folder = tempfile::tempdir().unwrap();
+    let mut server = spawn_in(folder.path(), args);
+    server.folder = Some(folder);
+    server
 }
 
 /// [`spawn`] in the folder `dir` (where the demo's relative store path is taken from).
@@ -67,7 +74,11 @@ fn spawn_with_fd_limit(fd_limit: u32, args: &[&str]) -> Server {
     let mut command = Command::new("sh");
     command.args(["-c", "ulimit -n \"$0\" && exec \"$@\"", &fd_limit.to_string(), BIN]).args(args);
     command.env("RUST_LOG", "warn");
-    spawn_command(command)
+    let folder = tempfile::tempdir().unwrap();
+    command.current_dir(folder.path());
+    let mut server = spawn_command(command);
+    server.folder = Some(folder);
+    server
 }
 
 fn spawn_command(mut command: Command) -> Server {
@@ -81,7 +92,7 @@ fn spawn_command(mut command: Command) -> Server {
             }
         }
     });
-    Server { child, lines, stdout: Vec::new() }
+    Server { child, lines, stdout: Vec::new(), folder: None }
 }
 
 impl Server {
