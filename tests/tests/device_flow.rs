@@ -203,3 +203,30 @@ async fn the_verification_form_is_single_use_and_wrong_codes_are_throttled() {
     assert!(right.header("retry-after").unwrap().parse::<u64>().unwrap() > 0);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn hostile_input_to_the_device_page_is_escaped_or_refused() {
+    let server = start().await;
+    let hostile = "%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+    let page = server.get(&format!("{}/device?user_code={hostile}", server.base)).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.text.contains("<script"), "the typed code is escaped: {}", page.text);
+    assert!(page.text.contains("not valid or has expired"));
+    // A submission without the form's token, or with fields the form does not have, changes
+    // nothing and is refused with the RFC error.
+    let forged = server.post_form("/device", &[("user_code", "BCDF-GHJK"), ("consent", "allow")]).await;
+    assert_eq!(forged.status, 403, "no token: refused as a forged form");
+    assert!(forged.text.contains("csrf_token is missing"));
+    let extra = server.post_form("/device", &[("user_code", "x"), ("redirect_uri", "http://evil.example")]).await;
+    assert_eq!(extra.status, 400);
+    let not_utf8 = server
+        .http
+        .post(format!("{}/device", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(b"user_code=%FF".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_utf8.status(), 400);
+    server.stop().await;
+}
