@@ -152,7 +152,11 @@ impl EndpointGrant for DeviceCodeGrant {
             members.insert("interval".into(), self.interval.into());
             return Ok(members);
         }
-        Err(OAuthError::new(grantry_core::ErrorCode::TemporarilyUnavailable, "no free user code; try again"))
+        // Every code drawn was taken, or the store is full: a server busy beyond its bounds.
+        Err(OAuthError::new(
+            grantry_core::ErrorCode::TemporarilyUnavailable,
+            "no device authorization can be started now; try again later",
+        ))
     }
 }
 

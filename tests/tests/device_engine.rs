@@ -113,3 +113,23 @@ async fn user_code_guesses_are_throttled_and_a_hit_does_not_reset_the_count() {
     // Another address is not affected.
     assert!(server.find_pending(&own, "198.51.100.1").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn a_full_memory_store_refuses_new_device_codes_with_503_until_some_expire() {
+    let clock = Arc::new(grantry_core::ManualClock::new(1_700_000_000));
+    let store = MemoryStore::with_clock(clock.clone()).with_pending_capacity(2);
+    store.add_client(ClientRecord::public("tv").with_grant_types([DEVICE_CODE_GRANT_TYPE]).with_scope("read")).unwrap();
+    let config = ServerConfig::new("https://auth.example").unwrap().with_clock(clock.clone());
+    let mut server = AuthorizationServer::new(store, config);
+    server.register_grant(DeviceCodeGrant::new().with_lifetime(60), ()).unwrap();
+    let request = http::Request::post("/device_authorization").form(&[("client_id", "tv")]).unwrap();
+    for _ in 0..2 {
+        assert_eq!(server.grant_endpoint("/device_authorization", &request).await.unwrap().status(), 200);
+    }
+    let full = server.grant_endpoint("/device_authorization", &request).await.unwrap();
+    assert_eq!(full.status(), 503);
+    let body: Value = serde_json::from_slice(full.body()).unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    clock.advance(60);
+    assert_eq!(server.grant_endpoint("/device_authorization", &request).await.unwrap().status(), 200, "room again");
+}

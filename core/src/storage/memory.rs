@@ -265,8 +265,11 @@ pub struct MemoryStore {
     replays: Sharded<ReplayKey, UsedUntil>,
     /// The most unexpired single-use records a shard holds.
     replays_per_shard: usize,
-    /// Pending authorizations: few (each needs an authenticated request), so one lock.
+    /// Pending authorizations: few (each needs a request of a client allowed the device grant),
+    /// so one lock.
     pending: Mutex<Pendings>,
+    /// The most unexpired pending authorizations the store holds.
+    pending_capacity: usize,
     clock: Arc<dyn Clock>,
 }
 
@@ -324,8 +327,22 @@ impl MemoryStore {
             replays: Sharded::new(),
             replays_per_shard: Self::DEFAULT_REPLAY_CAPACITY / SHARDS,
             pending: Mutex::default(),
+            pending_capacity: Self::DEFAULT_PENDING_CAPACITY,
             clock,
         }
+    }
+
+    /// How many unexpired pending authorizations (device codes) a store holds at most, unless
+    /// [`with_pending_capacity`](Self::with_pending_capacity) says otherwise: a public client may
+    /// start them without credentials, so their memory is bounded (about 40 MB at most); at
+    /// 600 s a device code, over 200 new ones a second sustained.
+    pub const DEFAULT_PENDING_CAPACITY: usize = 1 << 17;
+
+    /// Sets how many unexpired pending authorizations the store holds at most; a save beyond
+    /// them is refused (`false`) until some expire.
+    pub fn with_pending_capacity(mut self, records: usize) -> Self {
+        self.pending_capacity = records;
+        self
     }
 
     /// Sets how many unexpired single-use records the store holds at most (spread over its
@@ -604,8 +621,11 @@ impl PendingAuthorizationStore for MemoryStore {
         now: Timestamp,
     ) -> Result<bool, StorageError> {
         let mut pending = self.lock_pending();
-        if pending.by_code.len() >= pending.by_code.capacity() {
+        if pending.by_code.len() >= pending.by_code.capacity() || pending.by_code.len() >= self.pending_capacity {
             pending.sweep(now);
+        }
+        if pending.by_code.len() >= self.pending_capacity {
+            return Ok(false);
         }
         if let Some(taken) = pending.by_user_code.get(&user_code).copied() {
             match pending.by_code.get(&taken) {

@@ -293,7 +293,8 @@ pub trait ReplayStore: Send + Sync {
 pub trait PendingAuthorizationStore: Send + Sync {
     /// Saves a new pending authorization under the digest of its code, findable by `user_code`.
     /// Answers `false` and saves nothing when an unexpired one already has that user code (the
-    /// caller makes another).
+    /// caller makes another), or when a store of fixed capacity (as
+    /// [`MemoryStore`]) holds as many unexpired ones as it may.
     async fn save_pending(
         &self,
         code: TokenDigest,
