@@ -110,17 +110,19 @@ async fn the_oauth2_crate_drives_the_device_flow_end_to_end() {
 
 #[tokio::test]
 async fn each_answer_of_the_token_endpoint_while_polling() {
-    let server = start().await;
+    // A 2 s interval: a poll less than a second after another is early whatever second it
+    // falls in (the store counts whole seconds).
+    let server = start_with(|config| config.device_poll_interval = 2).await;
     let codes = device_authorization(&server, "read").await;
     for member in ["device_code", "user_code", "verification_uri", "verification_uri_complete"] {
         assert!(codes[member].is_string(), "{member}");
     }
     assert_eq!(codes["expires_in"], 600);
-    assert_eq!(codes["interval"], 1);
+    assert_eq!(codes["interval"], 2);
     let device_code = codes["device_code"].as_str().unwrap();
 
     assert_eq!(error_of(&poll(&server, device_code, "tv").await), "authorization_pending");
-    // Polled again at once: too fast (§3.5), and the interval is now 6 s.
+    // Polled again at once: too fast (§3.5), and the interval is now 7 s, then 12 s.
     assert_eq!(error_of(&poll(&server, device_code, "tv").await), "slow_down");
     assert_eq!(error_of(&poll(&server, device_code, "tv").await), "slow_down");
 
@@ -130,7 +132,7 @@ async fn each_answer_of_the_token_endpoint_while_polling() {
 
     let approved = user_decides(&server, codes["verification_uri_complete"].as_str().unwrap(), "allow").await;
     assert_eq!(approved.status, 200, "{}", approved.text);
-    tokio::time::sleep(Duration::from_secs(11)).await; // past the grown interval (1 + 5 + 5)
+    tokio::time::sleep(Duration::from_secs(13)).await; // past the grown interval (2 + 5 + 5)
     let tokens = poll(&server, device_code, "tv").await;
     assert_eq!(tokens.status, 200, "{}", tokens.text);
     assert_eq!(tokens.json()["token_type"], "Bearer");
