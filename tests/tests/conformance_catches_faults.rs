@@ -8,7 +8,6 @@ use grantry_core::storage::{
 };
 use grantry_core::storage::{
     PendingAuthorizationStore, PendingConsumption, PendingDecision, PendingPoll, PendingRecord, PendingState,
-    SLOW_DOWN_SECONDS,
 };
 use grantry_core::{Timestamp, TokenDigest};
 use std::collections::{HashMap, HashSet};
@@ -220,14 +219,7 @@ impl PendingAuthorizationStore for FaultyStore {
         let Some((_, record)) = state.pending.values_mut().find(|(key, _)| *key == user_code) else {
             return Ok(false);
         };
-        if record.state != PendingState::Pending || now >= record.expires_at {
-            return Ok(false);
-        }
-        record.state = match decision {
-            PendingDecision::Approve(subject) => PendingState::Approved { subject },
-            _ => PendingState::Denied,
-        };
-        Ok(true)
+        Ok(record.decide(decision, now))
     }
 
     async fn poll_pending(
@@ -241,12 +233,7 @@ impl PendingAuthorizationStore for FaultyStore {
         if *record.client_id != *client_id {
             return Ok(PendingPoll::WrongClient);
         }
-        let early = record.state == PendingState::Pending && now < record.next_poll_at;
-        if early {
-            record.interval += SLOW_DOWN_SECONDS;
-        }
-        record.next_poll_at = now + record.interval;
-        Ok(if early { PendingPoll::SlowDown } else { PendingPoll::Polled(record.clone()) })
+        Ok(if record.poll(now) { PendingPoll::SlowDown } else { PendingPoll::Polled(record.clone()) })
     }
 
     async fn consume_pending(&self, code: TokenDigest, client_id: &str) -> Result<PendingConsumption, StorageError> {

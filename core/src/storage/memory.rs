@@ -655,14 +655,7 @@ impl PendingAuthorizationStore for MemoryStore {
         let mut pending = self.lock_pending();
         let Some(code) = pending.by_user_code.get(&user_code).copied() else { return Ok(false) };
         let Some((_, record)) = pending.by_code.get_mut(&code) else { return Ok(false) };
-        if record.state != PendingState::Pending || now >= record.expires_at {
-            return Ok(false);
-        }
-        record.state = match decision {
-            PendingDecision::Approve(subject) => PendingState::Approved { subject },
-            PendingDecision::Deny => PendingState::Denied,
-        };
-        Ok(true)
+        Ok(record.decide(decision, now))
     }
 
     async fn poll_pending(

@@ -280,14 +280,29 @@ pub struct PendingRecord {
 impl PendingRecord {
     /// A poll at `now`, as every store answers it: a poll of a still pending one before
     /// `next_poll_at` lengthens the interval by [`SLOW_DOWN_SECONDS`]; either way the next poll
-    /// is due an interval from now. Returns whether the poll came too early (a slow down).
-    pub(super) fn poll(&mut self, now: Timestamp) -> bool {
+    /// is due an interval from now. Returns whether the poll came too early (a slow down). A
+    /// store that keeps records in memory applies it under its lock; a SQL store says the same
+    /// in its statements.
+    pub fn poll(&mut self, now: Timestamp) -> bool {
         let early = self.state == PendingState::Pending && now < self.next_poll_at;
         if early {
             self.interval = self.interval.saturating_add(SLOW_DOWN_SECONDS);
         }
         self.next_poll_at = now.saturating_add(self.interval);
         early
+    }
+
+    /// Records the user's `decision` at `now`, as every store does: only while the state is
+    /// [`PendingState::Pending`] and `now < expires_at`. Returns whether it was recorded.
+    pub fn decide(&mut self, decision: PendingDecision, now: Timestamp) -> bool {
+        if self.state != PendingState::Pending || now >= self.expires_at {
+            return false;
+        }
+        self.state = match decision {
+            PendingDecision::Approve(subject) => PendingState::Approved { subject },
+            PendingDecision::Deny => PendingState::Denied,
+        };
+        true
     }
 }
 
