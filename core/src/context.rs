@@ -35,6 +35,9 @@ pub struct EndpointRequest<'a> {
     pub(crate) requested_scope: Option<Scope>,
     pub(crate) storage: &'a Storage,
     pub(crate) config: &'a ServerConfig,
+    /// Whether this request started its pending authorization: one a request, whatever the
+    /// grant does, so a request cannot make the store hold more than one.
+    pub(crate) started: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> EndpointRequest<'a> {
@@ -68,12 +71,17 @@ impl<'a> EndpointRequest<'a> {
     /// (in the grant's canonical form). The engine mints its code (256 bits from the CSPRNG)
     /// and stores only digests of both codes; the code is returned for the grant's response.
     /// `None` when an unexpired pending authorization has that user code already: make another.
+    /// One a request: a second, once one is saved, is refused with `server_error`.
     pub async fn start_pending(
         &self,
         user_code: &str,
         lifetime: u64,
         interval: u64,
     ) -> Result<Option<Secret>, OAuthError> {
+        use std::sync::atomic::Ordering;
+        if self.started.load(Ordering::Acquire) {
+            return Err(OAuthError::server_error("a request may start one pending authorization"));
+        }
         let code = Secret::new(self.config.token_generator().generate(CredentialKind::PendingAuthorization));
         let now = self.now();
         let record = PendingRecord {
@@ -87,8 +95,17 @@ impl<'a> EndpointRequest<'a> {
             state: PendingState::Pending,
         };
         let user_code = ReplayKey::new(USER_CODE_PURPOSE, &[user_code]);
+        // Claimed before the save, so that concurrent calls of one request cannot both save.
+        if self.started.swap(true, Ordering::AcqRel) {
+            return Err(OAuthError::server_error("a request may start one pending authorization"));
+        }
         let saved = self.storage.pending.save_pending(TokenDigest::of(code.expose()), user_code, record, now);
-        Ok(saved.await.map_err(storage_failure)?.then_some(code))
+        let saved = saved.await.map_err(storage_failure)?;
+        if !saved {
+            // Nothing was saved: the grant may try another user code.
+            self.started.store(false, Ordering::Release);
+        }
+        Ok(saved.then_some(code))
     }
 }
 

@@ -441,3 +441,49 @@ async fn a_hook_cannot_forge_an_actor_or_an_audience() {
     assert_eq!(record.attributes.get("aud"), None);
     assert!(json.get("issued_token_type").is_none(), "not an exchange");
 }
+
+/// A grant with its own endpoint that tries to start two pending authorizations in one
+/// request (the second under another user code).
+struct GreedyDeviceGrant;
+
+const GREEDY: GrantType = GrantType::from_static("urn:example:params:oauth:grant-type:greedy");
+
+impl Grant for GreedyDeviceGrant {
+    fn serves(&self) -> Serves<Self> {
+        Serves::token_endpoint(GREEDY)
+            .and_endpoint(grantry_core::GrantEndpoint::new("/greedy", "greedy_endpoint"))
+            .with_auth_methods(ClientAuthMethods::any())
+    }
+}
+
+impl TokenGrant for GreedyDeviceGrant {
+    async fn exchange(&self, request: &TokenRequest<'_>) -> Result<TokenDecision, OAuthError> {
+        Ok(TokenDecision::from_pending(request.poll_pending(request.params().require("code")?).await?))
+    }
+}
+
+impl grantry_core::EndpointGrant for GreedyDeviceGrant {
+    async fn serve_endpoint(
+        &self,
+        request: &grantry_core::EndpointRequest<'_>,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, OAuthError> {
+        request.start_pending("FIRSTCODE", 600, 5).await?;
+        request.start_pending("SECONDCODE", 600, 5).await?;
+        Ok(serde_json::Map::new())
+    }
+}
+
+#[tokio::test]
+async fn a_grant_endpoint_starts_at_most_one_pending_authorization_a_request() {
+    use grantry_core::request::FormBody;
+    let store = grantry_core::MemoryStore::new();
+    store.add_client(ClientRecord::public("tv").with_grant_types([GREEDY]).with_scope("read")).unwrap();
+    let config = grantry_core::ServerConfig::new("https://auth.example").unwrap();
+    let mut server = AuthorizationServer::new(store, config);
+    server.register_grant(GreedyDeviceGrant, ()).unwrap();
+    let request = grantry_core::http::Request::post("/greedy").form(&[("client_id", "tv")]).unwrap();
+    let response = server.grant_endpoint("/greedy", &request).await.unwrap();
+    assert_eq!(response.status(), 500, "the second start is refused, and so the request");
+    assert!(server.find_pending("FIRSTCODE", "test").await.unwrap().is_some(), "the first was saved");
+    assert!(server.find_pending("SECONDCODE", "test").await.unwrap().is_none(), "the second never was");
+}

@@ -63,6 +63,7 @@ impl AuthorizationServer {
             requested_scope,
             storage: &self.storage,
             config: &self.config,
+            started: Default::default(),
         };
         registration.steps().serve_endpoint(&endpoint_request).await
     }
