@@ -68,10 +68,9 @@ impl<'a> Params<'a> {
     /// once the client and redirect URI are known to be sound. Lookups of a repeated name see
     /// its first value, so the caller must act on the report before trusting the parameters.
     pub fn parse_keeping_duplicates(input: &'a [u8]) -> Result<(Self, Option<String>), OAuthError> {
-        let segments = memchr::memchr_iter(b'&', input).count() + 1;
-        let mut pairs = Vec::with_capacity(segments.min(MAX_PARAMS));
-        for segment in split_at_ampersands(input).filter(|segment| !segment.is_empty()) {
-            let (name, value) = match memchr::memchr(b'=', segment) {
+        let mut pairs = Vec::new();
+        for segment in input.split(|&b| b == b'&').filter(|segment| !segment.is_empty()) {
+            let (name, value) = match segment.iter().position(|&b| b == b'=') {
                 Some(i) => (&segment[..i], &segment[i + 1..]),
                 None => (segment, &[][..]),
             };
@@ -153,19 +152,9 @@ fn not_utf8() -> OAuthError {
     OAuthError::invalid_request("request parameters are not valid UTF-8")
 }
 
-/// The segments of a form between its `&` separators.
-fn split_at_ampersands(input: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut start = 0;
-    memchr::memchr_iter(b'&', input).chain([input.len()]).map(move |end| {
-        let segment = &input[start..end];
-        start = end + 1;
-        segment
-    })
-}
-
 /// Whether form decoding would change `raw`.
 pub(crate) fn has_escape(raw: &[u8]) -> bool {
-    memchr::memchr2(b'%', b'+', raw).is_some()
+    raw.iter().any(|&b| b == b'%' || b == b'+')
 }
 
 /// Decodes one form component: `+` is a space, `%XX` a byte, and the result must be UTF-8.
@@ -178,7 +167,7 @@ pub(crate) fn decode_component(raw: &[u8]) -> Result<Cow<'_, str>, OAuthError> {
     let malformed = |i: usize| {
         !(raw.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && raw.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
     };
-    if memchr::memchr_iter(b'%', raw).any(malformed) {
+    if raw.iter().enumerate().any(|(i, &b)| b == b'%' && malformed(i)) {
         return Err(OAuthError::invalid_request("malformed percent-encoding in request parameters"));
     }
     // Every escape is whole (checked above), so none spans a `+`: decode the runs between them.
