@@ -14,7 +14,7 @@
 //! - its `simple` frontend, whose requests hold already-parsed maps: the timed call parses the
 //!   raw form (or query) into them first, as any frontend of it does;
 //! - `ClientMap` with a password policy that keeps a SHA-256 digest of the secret and compares
-//!   digests in constant time (its default, Argon2, takes milliseconds by design; grantry keeps
+//!   digests in constant time (its default, Argon2, is a deliberately slow password hash; grantry keeps
 //!   the secret and compares digests in constant time too);
 //! - `AuthMap` and `TokenMap` with its `RandomGenerator` of 16 bytes (what its examples use; it
 //!   reads the operating system's generator for each token, grantry a user-space CSPRNG);
@@ -43,7 +43,7 @@ use std::hint::black_box;
 use support::{Measurement, REDIRECT, SteadyStore, block_on, fmt_ns, fmt_range, median_of, medians_in_turns, rounds};
 
 /// Secrets kept as SHA-256 digests and compared in constant time: what grantry does, in place
-/// of oxide-auth's default Argon2 (a password hash, milliseconds by design).
+/// of oxide-auth's default Argon2 (a deliberately slow password hash).
 struct DigestPolicy;
 
 impl PasswordPolicy for DigestPolicy {
