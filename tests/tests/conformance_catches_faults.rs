@@ -230,10 +230,7 @@ impl PendingAuthorizationStore for FaultyStore {
     ) -> Result<PendingPoll, StorageError> {
         let mut state = self.state();
         let Some((_, record)) = state.pending.get_mut(&code) else { return Ok(PendingPoll::NotFound) };
-        if *record.client_id != *client_id {
-            return Ok(PendingPoll::WrongClient);
-        }
-        Ok(if record.poll(now) { PendingPoll::SlowDown } else { PendingPoll::Polled(record.clone()) })
+        Ok(record.poll(client_id, now))
     }
 
     async fn consume_pending(&self, code: TokenDigest, client_id: &str) -> Result<PendingConsumption, StorageError> {

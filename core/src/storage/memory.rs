@@ -666,13 +666,7 @@ impl PendingAuthorizationStore for MemoryStore {
     ) -> Result<PendingPoll, StorageError> {
         let mut pending = self.lock_pending();
         let Some((_, record)) = pending.by_code.get_mut(&code) else { return Ok(PendingPoll::NotFound) };
-        if *record.client_id != *client_id {
-            return Ok(PendingPoll::WrongClient);
-        }
-        if record.poll(now) {
-            return Ok(PendingPoll::SlowDown);
-        }
-        Ok(PendingPoll::Polled(record.clone()))
+        Ok(record.poll(client_id, now))
     }
 
     async fn consume_pending(&self, code: TokenDigest, client_id: &str) -> Result<PendingConsumption, StorageError> {

@@ -320,7 +320,8 @@ pub trait PendingAuthorizationStore: Send + Sync {
     /// ([`PendingPoll::WrongClient`]); a poll of a still pending one before `next_poll_at`
     /// lengthens the interval by [`SLOW_DOWN_SECONDS`] and sets `next_poll_at` to `now` plus
     /// the new interval ([`PendingPoll::SlowDown`]); any other sets `next_poll_at` to `now`
-    /// plus the interval and answers the record.
+    /// plus the interval and answers the record. [`PendingRecord::poll`] is that rule, for a
+    /// store to apply to the record it holds or read.
     async fn poll_pending(
         &self,
         code: TokenDigest,

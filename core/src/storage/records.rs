@@ -278,18 +278,24 @@ pub struct PendingRecord {
 }
 
 impl PendingRecord {
-    /// A poll at `now`, as every store answers it: a poll of a still pending one before
-    /// `next_poll_at` lengthens the interval by [`SLOW_DOWN_SECONDS`]; either way the next poll
-    /// is due an interval from now. Returns whether the poll came too early (a slow down). A
-    /// store that keeps records in memory applies it under its lock; a SQL store says the same
-    /// in its statements.
-    pub fn poll(&mut self, now: Timestamp) -> bool {
+    /// A poll by `client_id` at `now`, as every store answers it (RFC 8628 §3.5). Another
+    /// client's poll changes nothing: [`PendingPoll::WrongClient`]. Otherwise the next poll is
+    /// due an interval from now, and a poll of a still pending one before `next_poll_at` first
+    /// lengthens the interval by [`SLOW_DOWN_SECONDS`] and is answered [`PendingPoll::SlowDown`];
+    /// a poll in time is answered with the record as polled. A store that keeps records in
+    /// memory applies it under its lock; a SQL store applies it to the row it read in its
+    /// transaction, and writes `interval` and `next_poll_at` back unless the answer is
+    /// `WrongClient`.
+    pub fn poll(&mut self, client_id: &str, now: Timestamp) -> PendingPoll {
+        if *self.client_id != *client_id {
+            return PendingPoll::WrongClient;
+        }
         let early = self.state == PendingState::Pending && now < self.next_poll_at;
         if early {
             self.interval = self.interval.saturating_add(SLOW_DOWN_SECONDS);
         }
         self.next_poll_at = now.saturating_add(self.interval);
-        early
+        if early { PendingPoll::SlowDown } else { PendingPoll::Polled(self.clone()) }
     }
 
     /// Records the user's `decision` at `now`, as every store does: only while the state is

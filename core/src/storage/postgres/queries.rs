@@ -546,21 +546,22 @@ pub(super) async fn poll_pending(
         Some(row) => Some(pending_row(&row)?.into_record()?),
         None => None,
     };
-    let mut record = match found {
-        Some(record) if *record.client_id == *client_id => record,
-        // Nothing to write: another client's, or unknown.
-        other => {
-            transaction.rollback().await?;
-            return Ok(if other.is_some() { PendingPoll::WrongClient } else { PendingPoll::NotFound });
-        }
+    // Nothing to write for an unknown code, or another client's.
+    let Some(mut record) = found else {
+        transaction.rollback().await?;
+        return Ok(PendingPoll::NotFound);
     };
-    let early = record.poll(now);
+    let answer = record.poll(client_id, now);
+    if answer == PendingPoll::WrongClient {
+        transaction.rollback().await?;
+        return Ok(answer);
+    }
     let update = transaction
         .prepare_cached("UPDATE grantry_pending SET poll_interval = $2, next_poll_at = $3 WHERE digest = $1")
         .await?;
     transaction.execute(&update, &[&digest, &time(record.interval), &time(record.next_poll_at)]).await?;
     transaction.commit().await?;
-    Ok(if early { PendingPoll::SlowDown } else { PendingPoll::Polled(record) })
+    Ok(answer)
 }
 
 /// Compare and consume: one `UPDATE … WHERE digest = $1 AND client_id = $2 AND state =

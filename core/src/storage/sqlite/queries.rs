@@ -469,15 +469,15 @@ pub(super) fn poll_pending(
     let Some(mut record) = row.map(PendingRow::into_record).transpose()? else {
         return Ok(PendingPoll::NotFound);
     };
-    if *record.client_id != *client_id {
-        return Ok(PendingPoll::WrongClient);
+    let answer = record.poll(client_id, now);
+    if answer == PendingPoll::WrongClient {
+        return Ok(answer);
     }
-    let early = record.poll(now);
     transaction
         .prepare_cached("UPDATE grantry_pending SET poll_interval = ?2, next_poll_at = ?3 WHERE digest = ?1")?
         .execute(params![digest, time(record.interval), time(record.next_poll_at)])?;
     transaction.commit()?;
-    Ok(if early { PendingPoll::SlowDown } else { PendingPoll::Polled(record) })
+    Ok(answer)
 }
 
 /// Compare and consume: one `UPDATE … WHERE digest = ? AND client_id = ? AND state =
