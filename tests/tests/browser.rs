@@ -370,6 +370,33 @@ fn web_authorization(server: &TestServer, redirect: &str) -> (String, String) {
     (url.to_string(), state.secret().clone())
 }
 
+/// A browser on the consent page of `web`'s authorization request (scopes `read write`) on a
+/// demo server changed by `change`, holding the one-browser lock. `None` where Chromium is
+/// missing outside CI (see [`browser_paths`]).
+struct WebConsentPage {
+    browser: Browser,
+    server: TestServer,
+    /// Where the server sends `web`'s browser back to.
+    web_redirect: String,
+    /// The request's `state`.
+    state: String,
+    /// What the client's listener receives: kept open for the test's length.
+    _received: mpsc::UnboundedReceiver<String>,
+    _one: tokio::sync::MutexGuard<'static, ()>,
+}
+
+async fn open_web_consent_page(
+    change: impl FnOnce(&mut grantry_examples::server::ServerConfigFile),
+) -> Option<WebConsentPage> {
+    let (driver, chromium) = browser_paths()?;
+    let one = ONE_BROWSER.lock().await;
+    let (server, web_redirect, _, received) = start_server(change).await;
+    let (url, state) = web_authorization(&server, &web_redirect);
+    let browser = Browser::start(&driver, &chromium).await;
+    browser.goto(&url).await;
+    Some(WebConsentPage { browser, server, web_redirect, state, _received: received, _one: one })
+}
+
 /// The public client's whole flow (RFC 6749 §4.1 with RFC 7636 S256): the page names the
 /// client, its scope and the host it returns to; the focus starts on the username and Tab
 /// goes username, password, Allow, Deny; Allow lands the browser on the redirect URI with
@@ -430,12 +457,11 @@ async fn the_spa_flow_runs_in_a_real_browser() {
 /// client's secret.
 #[tokio::test]
 async fn the_web_flow_runs_in_a_real_browser() {
-    let Some((driver, chromium)) = browser_paths() else { return };
-    let _one = ONE_BROWSER.lock().await;
-    let (server, web_redirect, _, _received) = start_server(|_| {}).await;
-    let (url, state) = web_authorization(&server, &web_redirect);
-    let browser = Browser::start(&driver, &chromium).await;
-    browser.goto(&url).await;
+    let Some(WebConsentPage { browser, server, web_redirect, state, _received, _one }) =
+        open_web_consent_page(|_| {}).await
+    else {
+        return;
+    };
     assert_eq!(browser.text("h1").await, "Demo web app asks to access your account");
     assert_eq!(browser.text(".scopes").await, "Read your data read\nChange your data write");
     browser.type_into("#username", "alice").await;
@@ -455,12 +481,11 @@ async fn the_web_flow_runs_in_a_real_browser() {
 /// the state and the issuer, and no code.
 #[tokio::test]
 async fn deny_sends_the_browser_back_with_access_denied() {
-    let Some((driver, chromium)) = browser_paths() else { return };
-    let _one = ONE_BROWSER.lock().await;
-    let (server, web_redirect, _, _received) = start_server(|_| {}).await;
-    let (url, state) = web_authorization(&server, &web_redirect);
-    let browser = Browser::start(&driver, &chromium).await;
-    browser.goto(&url).await;
+    let Some(WebConsentPage { browser, server, web_redirect, state, _received, _one }) =
+        open_web_consent_page(|_| {}).await
+    else {
+        return;
+    };
     browser.click("button.deny").await;
     let params = query(&browser.wait_for_url(&web_redirect).await);
     assert_eq!(params["error"], "access_denied");
@@ -475,12 +500,11 @@ async fn deny_sends_the_browser_back_with_access_denied() {
 /// empty and focused; the right password then goes through.
 #[tokio::test]
 async fn a_wrong_password_is_shown_on_the_same_page() {
-    let Some((driver, chromium)) = browser_paths() else { return };
-    let _one = ONE_BROWSER.lock().await;
-    let (server, web_redirect, _, _received) = start_server(|_| {}).await;
-    let (url, state) = web_authorization(&server, &web_redirect);
-    let browser = Browser::start(&driver, &chromium).await;
-    browser.goto(&url).await;
+    let Some(WebConsentPage { browser, server, web_redirect, state, _received, _one }) =
+        open_web_consent_page(|_| {}).await
+    else {
+        return;
+    };
     assert!(!browser.exists("#form-error").await);
     browser.type_into("#username", "alice").await;
     browser.type_into("#password", "not-the-password").await;
@@ -509,12 +533,11 @@ async fn a_wrong_password_is_shown_on_the_same_page() {
 /// for the right password, and the browser stays on the server.
 #[tokio::test]
 async fn the_throttling_message_is_shown_after_five_failures() {
-    let Some((driver, chromium)) = browser_paths() else { return };
-    let _one = ONE_BROWSER.lock().await;
-    let (server, web_redirect, _, _received) = start_server(|config| assert_eq!(config.login_max_failures, 5)).await;
-    let (url, _) = web_authorization(&server, &web_redirect);
-    let browser = Browser::start(&driver, &chromium).await;
-    browser.goto(&url).await;
+    let Some(WebConsentPage { browser, server, _received, _one, .. }) =
+        open_web_consent_page(|config| assert_eq!(config.login_max_failures, 5)).await
+    else {
+        return;
+    };
     for _ in 0..5 {
         browser.type_into("#username", "alice").await;
         browser.type_into("#password", "wrong").await;
