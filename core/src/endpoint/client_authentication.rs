@@ -6,7 +6,7 @@ use crate::error::OAuthError;
 use crate::grant::{ClientAuthMethods, ClientAuthentication};
 use crate::grant_type::ClientAuthMethod;
 use crate::params::Params;
-use crate::request::{Request, header_text};
+use crate::request::Request;
 use crate::server::AuthorizationServer;
 use http::header::AUTHORIZATION;
 use std::sync::Arc;
@@ -39,7 +39,7 @@ impl AuthorizationServer {
         // A value that is not text is no method's credential, yet it was an attempt: refused,
         // not ignored (RFC 6749 §3.2 invalid_request).
         let authorization = request.headers().get(AUTHORIZATION);
-        if authorization.is_some() && header_text(request.headers(), &AUTHORIZATION).is_none() {
+        if authorization.is_some_and(|value| std::str::from_utf8(value.as_bytes()).is_err()) {
             return Err(OAuthError::invalid_request("the authorization header is not valid text"));
         }
         let selected = self.select_authenticator(request, params)?;
